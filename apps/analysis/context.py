@@ -1,0 +1,83 @@
+"""The documented context a prompt template is rendered with.
+
+Keys (all plain JSON values; prices in the instrument's currency, times ISO 8601 UTC):
+- ``symbol``: {symbol, sec_type, exchange, currency, description}
+- ``bar_size``: e.g. "1 day"; ``as_of``: the run's as-of time
+- ``bars``: {count, first_ts, last_ts, last: {ts, open, high, low, close, volume},
+  recent: the last 10 bars like ``last``, period_high, period_low, change_pct}
+- ``indicators``: {key: latest value or null while warming up}
+- ``position``: {quantity (signed, shares), average_cost, realized_pnl}
+- ``risk``: {capital, risk_per_trade_pct, max_position_quantity, max_order_notional,
+  min_confidence, min_reward_risk, max_entry_deviation_pct}
+- ``chart``: a text summary of the chart, for models that cannot see the PNG
+"""
+
+from typing import Any
+
+from apps.marketdata.series import BarSeries
+
+RECENT_BARS = 10
+
+
+def _bar_dict(bars: BarSeries, index: int) -> dict[str, Any]:
+    return {
+        "ts": bars.ts[index].isoformat(),
+        "open": float(bars.open[index]),
+        "high": float(bars.high[index]),
+        "low": float(bars.low[index]),
+        "close": float(bars.close[index]),
+        "volume": float(bars.volume[index]),
+    }
+
+
+def bars_summary(bars: BarSeries) -> dict[str, Any]:
+    """Summarise N ≥ 1 bars for a prompt (see the module docstring for the keys)."""
+    first_close = float(bars.close[0])
+    last_close = float(bars.close[-1])
+    return {
+        "count": len(bars),
+        "first_ts": bars.ts[0].isoformat(),
+        "last_ts": bars.ts[-1].isoformat(),
+        "last": _bar_dict(bars, len(bars) - 1),
+        "recent": [_bar_dict(bars, i) for i in range(max(0, len(bars) - RECENT_BARS), len(bars))],
+        "period_high": float(bars.high.max()),
+        "period_low": float(bars.low.min()),
+        "change_pct": round((last_close / first_close - 1.0) * 100.0, 4),
+    }
+
+
+def chart_summary(symbol: str, bars: BarSeries, indicators: dict[str, float | None]) -> str:
+    """A few lines describing the chart for models that take no image."""
+    summary = bars_summary(bars)
+    values = ", ".join(
+        f"{key}={value:.4g}" for key, value in indicators.items() if value is not None
+    )
+    return (
+        f"{symbol}: {summary['count']} bars from {summary['first_ts']} to {summary['last_ts']}; "
+        f"range {summary['period_low']:.6g}–{summary['period_high']:.6g}; "
+        f"last close {summary['last']['close']:.6g} ({summary['change_pct']:+.2f}% over the "
+        f"period). Latest indicators: {values or 'none'}."
+    )
+
+
+def build_prompt_context(
+    *,
+    symbol: dict[str, Any],
+    bar_size: str,
+    as_of: str,
+    bars: BarSeries,
+    indicators: dict[str, float | None],
+    position: dict[str, float],
+    risk: dict[str, float],
+) -> dict[str, Any]:
+    """Assemble the context dict documented above."""
+    return {
+        "symbol": symbol,
+        "bar_size": bar_size,
+        "as_of": as_of,
+        "bars": bars_summary(bars),
+        "indicators": indicators,
+        "position": position,
+        "risk": risk,
+        "chart": chart_summary(symbol["symbol"], bars, indicators),
+    }

@@ -1,0 +1,69 @@
+"""The decision schema every analyst answers in, validated with pydantic.
+
+Prices are in the instrument's currency; ``confidence`` is a probability in [0, 1]. The schema
+only guarantees shape: whether prices make sense is the signal step's job.
+"""
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from apps.common.errors import SibylError
+
+
+class DecisionParseError(SibylError):
+    """The model's answer is not JSON, or misses or mistypes a field of the decision schema.
+
+    ``raw_answer`` keeps the text that failed, so lineage can show it.
+    """
+
+    def __init__(self, message: str, *, raw_answer: str = "") -> None:
+        super().__init__(message)
+        self.raw_answer = raw_answer
+
+
+class Decision(BaseModel):
+    """An analyst's answer: what to do, how sure, and where to enter, stop and take profit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["BUY", "SELL", "HOLD"]
+    confidence: float = Field(ge=0.0, le=1.0)
+    entry: float | None = Field(description="Entry price; null for HOLD")
+    stop_loss: float | None = Field(description="Protective stop price; null for HOLD")
+    take_profit: float | None = Field(description="Profit target price; null for HOLD")
+    horizon: str = Field(description="Expected holding period, e.g. '5 bars'")
+    reasoning: str = Field(max_length=4000)
+
+
+def decision_json_schema() -> dict[str, Any]:
+    """The JSON Schema sent to models (every field required, no extra fields)."""
+    return Decision.model_json_schema()
+
+
+def parse_decision(raw_answer: str) -> Decision:
+    """Parse a model's raw text answer into a Decision.
+
+    Accepts a JSON object, optionally inside a Markdown code fence. Raises DecisionParseError
+    naming every missing or invalid field.
+    """
+    text = raw_answer.strip()
+    if text.startswith("```"):
+        text = text.strip("`").removeprefix("json").strip()
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DecisionParseError(
+            f"the answer is not valid JSON: {error}", raw_answer=raw_answer
+        ) from error
+    try:
+        return Decision.model_validate(payload)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or 'answer'}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise DecisionParseError(
+            f"the answer does not match the decision schema: {problems}", raw_answer=raw_answer
+        ) from error

@@ -1,0 +1,23 @@
+"""Conversions between floats from numeric libraries and the Decimals kept in the database."""
+
+import math
+from decimal import Decimal
+
+
+def to_decimal(value: float | int | str | Decimal) -> Decimal:
+    """Return ``value`` as a Decimal via its shortest string form (no binary float noise).
+
+    Raises ValueError for NaN or infinity, which no price, quantity or amount may be.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value}")
+    result = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not result.is_finite():
+        raise ValueError(f"not a finite number: {value}")
+    return result
+
+
+def finite_or_none(value: float) -> float | None:
+    """Return a float for JSON, or None where it is NaN/inf (TA-Lib's warm-up values)."""
+    number = float(value)
+    return number if math.isfinite(number) else None

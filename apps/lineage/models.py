@@ -1,0 +1,92 @@
+"""Lineage: a Run of a strategy and one Step per executed pipeline step, with artifacts.
+
+Lineage is the record a person reads to see why an order exists; it knows nothing above it.
+"""
+
+from django.db import models
+
+
+class RunTrigger(models.TextChoices):
+    MANUAL = "manual"
+    SCHEDULE = "schedule"
+    API = "api"
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class StepStatus(models.TextChoices):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Run(models.Model):
+    """One execution of a strategy as of a moment in time (tz-aware UTC)."""
+
+    strategy = models.ForeignKey(
+        "strategies.Strategy", on_delete=models.PROTECT, related_name="runs"
+    )
+    trigger = models.CharField(max_length=16, choices=RunTrigger.choices)
+    as_of = models.DateTimeField(help_text="The run sees only bars closed at or before this time.")
+    status = models.CharField(
+        max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["strategy", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.strategy_id} ({self.status})"
+
+
+class Step(models.Model):
+    """One pipeline step of a run: its JSON input and output, timing and any error."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    name = models.CharField(max_length=32)
+    sequence = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=16, choices=StepStatus.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+    input = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(default=dict, blank=True)
+    error_type = models.CharField(max_length=128, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "sequence"], name="step_unique_sequence")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sequence}. {self.name} ({self.status})"
+
+
+class Artifact(models.Model):
+    """A file a step produced (chart PNG/JSON, rendered prompt, raw model answer)."""
+
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="artifacts")
+    kind = models.CharField(max_length=32)
+    file = models.FileField(upload_to="artifacts/%Y/%m/%d/")
+    content_type = models.CharField(max_length=64)
+    size_bytes = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["step", "kind"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of step {self.step_id}"

@@ -1,0 +1,86 @@
+"""Admin for orders, fills and positions."""
+
+from django.contrib import admin
+
+from apps.orders.models import Fill, Order, PaperExecution, PaperOrder, Position
+
+
+class FillInline(admin.TabularInline):
+    model = Fill
+    extra = 0
+    can_delete = False
+    readonly_fields = (
+        "execution_id",
+        "executed_at",
+        "quantity",
+        "price",
+        "commission",
+        "realized_pnl",
+    )
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "client_order_ref",
+        "symbol",
+        "role",
+        "side",
+        "order_type",
+        "quantity",
+        "limit_price",
+        "stop_price",
+        "status",
+        "filled_quantity",
+        "avg_fill_price",
+        "commission",
+        "realized_pnl",
+        "created_at",
+    )
+    list_filter = ("status", "role", "side", "order_type", "broker")
+    search_fields = ("client_order_ref", "broker_order_id", "symbol__symbol")
+    list_select_related = ("symbol",)
+    readonly_fields = [f.name for f in Order._meta.fields]
+    inlines = [FillInline]
+
+
+@admin.register(Fill)
+class FillAdmin(admin.ModelAdmin):
+    list_display = (
+        "execution_id",
+        "order",
+        "executed_at",
+        "quantity",
+        "price",
+        "commission",
+        "realized_pnl",
+    )
+    search_fields = ("execution_id", "order__client_order_ref")
+    list_select_related = ("order",)
+
+
+@admin.register(Position)
+class PositionAdmin(admin.ModelAdmin):
+    list_display = ("symbol", "quantity", "average_cost", "realized_pnl", "updated_at")
+    list_select_related = ("symbol",)
+
+
+@admin.register(PaperOrder)
+class PaperOrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "client_order_ref",
+        "role",
+        "side",
+        "order_type",
+        "quantity",
+        "status",
+        "accepted_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("client_order_ref",)
+
+
+@admin.register(PaperExecution)
+class PaperExecutionAdmin(admin.ModelAdmin):
+    list_display = ("execution_id", "paper_order", "executed_at", "quantity", "price", "commission")
+    list_select_related = ("paper_order",)

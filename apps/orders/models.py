@@ -1,0 +1,170 @@
+"""Orders, their fills (executions) and the account's positions.
+
+Prices and money are in the symbol's currency, quantities in shares/contracts/units.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+
+
+class Side(models.TextChoices):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(models.TextChoices):
+    MARKET = "MKT"
+    LIMIT = "LMT"
+    STOP = "STP"
+
+
+class OrderRole(models.TextChoices):
+    """Where an order sits in a bracket (IBKR: parent, take-profit child, stop-loss child)."""
+
+    ENTRY = "entry"
+    TAKE_PROFIT = "take_profit"
+    STOP_LOSS = "stop_loss"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending"
+    SUBMITTED = "submitted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+ACTIVE_ORDER_STATUSES = (OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED)
+TERMINAL_ORDER_STATUSES = (
+    OrderStatus.FILLED,
+    OrderStatus.CANCELLED,
+    OrderStatus.REJECTED,
+    OrderStatus.FAILED,
+)
+
+
+class Order(models.Model):
+    """One order sent (or to be sent) to a broker; ``client_order_ref`` is the idempotency key."""
+
+    run = models.ForeignKey("lineage.Run", on_delete=models.CASCADE, related_name="orders")
+    signal = models.ForeignKey("signals.Signal", on_delete=models.CASCADE, related_name="orders")
+    symbol = models.ForeignKey("symbols.Symbol", on_delete=models.PROTECT, related_name="+")
+    broker = models.CharField(max_length=16)
+    role = models.CharField(max_length=16, choices=OrderRole.choices)
+    side = models.CharField(max_length=4, choices=Side.choices)
+    order_type = models.CharField(max_length=4, choices=OrderType.choices)
+    quantity = models.DecimalField(max_digits=20, decimal_places=4)
+    limit_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    stop_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    time_in_force = models.CharField(max_length=8)
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    oca_group = models.CharField(max_length=64, blank=True)
+    client_order_ref = models.CharField(max_length=64, unique=True)
+    broker_order_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True
+    )
+    filled_quantity = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"))
+    avg_fill_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    commission = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"))
+    realized_pnl = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"))
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    filled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.client_order_ref} {self.side} {self.quantity} {self.order_type}"
+
+
+class Fill(models.Model):
+    """One execution of an order, recorded once by its ``execution_id``."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fills")
+    execution_id = models.CharField(max_length=64, unique=True)
+    executed_at = models.DateTimeField()
+    quantity = models.DecimalField(max_digits=20, decimal_places=4)
+    price = models.DecimalField(max_digits=20, decimal_places=8)
+    commission = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"))
+    realized_pnl = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"))
+
+    class Meta:
+        ordering = ["executed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id}: {self.quantity} @ {self.price}"
+
+
+class Position(models.Model):
+    """The account's position in a symbol: signed quantity (negative is short), average cost."""
+
+    symbol = models.OneToOneField("symbols.Symbol", on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"))
+    average_cost = models.DecimalField(max_digits=20, decimal_places=8, default=Decimal("0"))
+    realized_pnl = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["symbol"]
+
+    def __str__(self) -> str:
+        return f"{self.symbol_id}: {self.quantity} @ {self.average_cost}"
+
+
+class PaperOrder(models.Model):
+    """The embedded paper broker's own order book, apart from Sibyl's Order rows.
+
+    The broker knows an order only by what it was sent; Sibyl asks it by client order reference
+    before submitting, as it would ask IBKR.
+    """
+
+    client_order_ref = models.CharField(max_length=64, unique=True)
+    symbol = models.ForeignKey("symbols.Symbol", on_delete=models.PROTECT, related_name="+")
+    bar_size = models.CharField(max_length=16)
+    role = models.CharField(max_length=16)
+    parent_ref = models.CharField(max_length=64, blank=True)
+    oca_group = models.CharField(max_length=64, blank=True)
+    side = models.CharField(max_length=4)
+    order_type = models.CharField(max_length=4)
+    quantity = models.DecimalField(max_digits=20, decimal_places=4)
+    limit_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    stop_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    time_in_force = models.CharField(max_length=8)
+    accepted_at = models.DateTimeField(help_text="Market time the order reached the book.")
+    status = models.CharField(max_length=20, default="submitted")
+    cancel_reason = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"paper {self.pk} {self.client_order_ref} {self.status}"
+
+
+class PaperExecution(models.Model):
+    """An execution the paper broker made; Sibyl reads them as a broker's execution reports."""
+
+    paper_order = models.ForeignKey(PaperOrder, on_delete=models.CASCADE, related_name="executions")
+    execution_id = models.CharField(max_length=64, unique=True)
+    executed_at = models.DateTimeField()
+    quantity = models.DecimalField(max_digits=20, decimal_places=4)
+    price = models.DecimalField(max_digits=20, decimal_places=8)
+    commission = models.DecimalField(max_digits=20, decimal_places=4)
+
+    class Meta:
+        ordering = ["executed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"paper {self.execution_id}: {self.quantity} @ {self.price}"

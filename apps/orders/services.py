@@ -1,0 +1,250 @@
+"""Order services: build a bracket, submit it once, and bring broker news into the database."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.lineage.models import Run
+from apps.orders.brokers import (
+    BracketSpec,
+    Broker,
+    BrokerOrderState,
+    BrokerRejectedError,
+    BrokerUnavailableError,
+    Execution,
+    OrderSpec,
+)
+from apps.orders.models import Fill, Order, OrderRole, OrderStatus, OrderType, Side
+from apps.orders.positions import position_apply_fill
+from apps.signals.models import Signal
+from apps.strategies.models import Strategy
+
+BROKER_STATUS = {
+    "submitted": OrderStatus.SUBMITTED,
+    "filled": OrderStatus.FILLED,
+    "cancelled": OrderStatus.CANCELLED,
+    "rejected": OrderStatus.REJECTED,
+}
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one sync changed: new fills recorded and orders whose status moved."""
+
+    new_fills: int
+    status_changes: int
+
+
+def round_to_tick(price: Decimal, tick: Decimal) -> Decimal:
+    """The nearest multiple of the instrument's minimum tick (brokers refuse other prices)."""
+    return (price / tick).quantize(Decimal(1), rounding=ROUND_HALF_EVEN) * tick
+
+
+def client_order_ref(run_id: int, role: str) -> str:
+    """The idempotency key of a run's order in a role, e.g. ``sibyl-42-entry``."""
+    return f"sibyl-{run_id}-{role}"
+
+
+def bracket_create(
+    *, run: Run, signal: Signal, strategy: Strategy, quantity: Decimal, broker_name: str
+) -> list[Order]:
+    """Create (or return the existing) pending parent, take-profit and stop-loss orders.
+
+    The parent buys (BUY signal) or sells (SELL) at market or at the signal's entry limit; the
+    children are the opposite side, GTC, in one OCA group. Idempotent per run.
+    """
+    existing = list(Order.objects.filter(run=run).order_by("pk"))
+    if existing:
+        return existing
+    assert signal.entry and signal.stop_loss and signal.take_profit
+    entry_side = Side.BUY if signal.action == "BUY" else Side.SELL
+    exit_side = Side.SELL if entry_side == Side.BUY else Side.BUY
+    oca = f"sibyl-{run.pk}-oca"
+    tick = strategy.symbol.min_tick
+    entry, target, stop = (
+        round_to_tick(p, tick) for p in (signal.entry, signal.take_profit, signal.stop_loss)
+    )
+    common = {
+        "run": run,
+        "signal": signal,
+        "symbol_id": strategy.symbol_id,
+        "broker": broker_name,
+        "quantity": quantity,
+    }
+    with transaction.atomic():
+        parent = Order.objects.create(
+            **common,
+            role=OrderRole.ENTRY,
+            side=entry_side,
+            order_type=strategy.order_type,
+            limit_price=entry if strategy.order_type == OrderType.LIMIT else None,
+            time_in_force=strategy.time_in_force,
+            client_order_ref=client_order_ref(run.pk, OrderRole.ENTRY),
+        )
+        children = [
+            Order.objects.create(
+                **common,
+                role=role,
+                side=exit_side,
+                order_type=kind,
+                limit_price=limit,
+                stop_price=stop,
+                time_in_force="GTC",
+                parent=parent,
+                oca_group=oca,
+                client_order_ref=client_order_ref(run.pk, role),
+            )
+            for role, kind, limit, stop in (
+                (OrderRole.TAKE_PROFIT, OrderType.LIMIT, target, None),
+                (OrderRole.STOP_LOSS, OrderType.STOP, None, stop),
+            )
+        ]
+    return [parent, *children]
+
+
+def _spec(order: Order) -> OrderSpec:
+    return OrderSpec(
+        client_order_ref=order.client_order_ref,
+        role=order.role,
+        side=order.side,
+        order_type=order.order_type,
+        quantity=order.quantity,
+        limit_price=order.limit_price,
+        stop_price=order.stop_price,
+        time_in_force=order.time_in_force,
+        parent_ref=order.parent.client_order_ref if order.parent else "",
+        oca_group=order.oca_group,
+    )
+
+
+def _apply_state(order: Order, state: BrokerOrderState) -> bool:
+    """Adopt the broker's id and any cancel/reject; fills come from executions only."""
+    before = order.status
+    order.broker_order_id = state.broker_order_id or order.broker_order_id
+    if order.status == OrderStatus.PENDING:
+        order.status, order.submitted_at = OrderStatus.SUBMITTED, timezone.now()
+    final = BROKER_STATUS.get(state.status)
+    working = order.status in (OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED)
+    if working and final in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
+        order.status, order.error_message = final, state.reason
+        if final == OrderStatus.CANCELLED:
+            order.cancelled_at = timezone.now()
+    order.save()
+    return order.status != before
+
+
+def _mark_failed(orders: list[Order], status: str, message: str) -> None:
+    for order in orders:
+        order.status, order.error_message = status, message
+        order.save(update_fields=["status", "error_message", "attempts", "updated_at"])
+
+
+def bracket_submit(*, orders: list[Order], broker: Broker, market_time: datetime) -> None:
+    """Send a pending bracket to ``broker`` exactly once.
+
+    The orders are row-locked; orders no longer pending are left alone; the broker is asked by
+    client order reference first, and a bracket it already holds is adopted, not re-sent.
+    Raises BrokerRejectedError (orders marked rejected) or BrokerUnavailableError (orders marked
+    failed, retryable) after recording the outcome.
+    """
+    failure: Exception | None = None
+    with transaction.atomic():
+        locked = list(
+            Order.objects.select_for_update(of=("self",))
+            .filter(pk__in=[o.pk for o in orders])
+            .select_related("parent")
+            .order_by("pk")
+        )
+        if any(o.status != OrderStatus.PENDING for o in locked):
+            return
+        known = broker.lookup([o.client_order_ref for o in locked])
+        if known:
+            for order in locked:
+                if order.client_order_ref in known:
+                    _apply_state(order, known[order.client_order_ref])
+            return
+        for order in locked:
+            order.attempts += 1
+        spec = BracketSpec(
+            symbol_id=locked[0].symbol_id,
+            bar_size=_bar_size(locked[0]),
+            market_time=market_time,
+            orders=tuple(_spec(o) for o in locked),
+        )
+        try:
+            states = broker.submit_bracket(spec)
+        except BrokerRejectedError as error:
+            _mark_failed(locked, OrderStatus.REJECTED, str(error))
+            failure = error
+        except Exception as error:  # network and protocol errors alike: retryable
+            _mark_failed(locked, OrderStatus.FAILED, f"{type(error).__name__}: {error}")
+            failure = BrokerUnavailableError(f"submission failed: {error}")
+        else:
+            by_ref = {state.client_order_ref: state for state in states}
+            for order in locked:
+                _apply_state(order, by_ref[order.client_order_ref])
+    if failure is not None:
+        raise failure
+
+
+def _bar_size(order: Order) -> str:
+    return order.run.strategy.bar_size
+
+
+def _record_execution(order: Order, execution: Execution) -> bool:
+    if Fill.objects.filter(execution_id=execution.execution_id).exists():
+        return False
+    realized = position_apply_fill(
+        symbol_id=order.symbol_id,
+        side=order.side,
+        quantity=execution.quantity,
+        price=execution.price,
+        commission=execution.commission,
+    )
+    Fill.objects.create(
+        order=order,
+        execution_id=execution.execution_id,
+        executed_at=execution.executed_at,
+        quantity=execution.quantity,
+        price=execution.price,
+        commission=execution.commission,
+        realized_pnl=realized,
+    )
+    previous_value = (order.avg_fill_price or Decimal(0)) * order.filled_quantity
+    order.filled_quantity += execution.quantity
+    order.avg_fill_price = (previous_value + execution.price * execution.quantity) / (
+        order.filled_quantity
+    )
+    order.commission += execution.commission
+    order.realized_pnl += realized
+    order.filled_at = execution.executed_at
+    order.status = (
+        OrderStatus.FILLED
+        if order.filled_quantity >= order.quantity
+        else OrderStatus.PARTIALLY_FILLED
+    )
+    order.save()
+    return True
+
+
+def orders_sync(*, orders: list[Order], broker: Broker) -> SyncReport:
+    """Poll the broker for ``orders`` and record new fills (once each, by execution id),
+    position changes and status changes."""
+    refs = [o.client_order_ref for o in orders]
+    states, executions = broker.poll(refs)
+    new_fills = changes = 0
+    with transaction.atomic():
+        by_ref = {
+            o.client_order_ref: o
+            for o in Order.objects.select_for_update()
+            .filter(client_order_ref__in=refs)
+            .order_by("pk")
+        }
+        for execution in sorted(executions, key=lambda e: e.executed_at):
+            new_fills += _record_execution(by_ref[execution.client_order_ref], execution)
+        for state in states:
+            changes += _apply_state(by_ref[state.client_order_ref], state)
+    return SyncReport(new_fills=new_fills, status_changes=changes)

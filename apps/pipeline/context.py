@@ -1,0 +1,32 @@
+"""The state a run carries from step to step (each step reads earlier fields, sets its own)."""
+
+from dataclasses import dataclass, field
+
+from apps.analysis.analysts import AnalystAnswer
+from apps.lineage.models import Run
+from apps.marketdata.charts import Chart
+from apps.marketdata.indicators import IndicatorResult
+from apps.marketdata.series import BarSeries
+from apps.orders.models import Order
+from apps.orders.sizing import SizingResult
+from apps.signals.models import Signal
+from apps.strategies.models import Strategy
+
+
+@dataclass
+class RunContext:
+    """One run's working state. ``stop_reason`` set by a step ends the run early, successfully
+    (e.g. HOLD or a rejected signal: no order step)."""
+
+    run: Run
+    strategy: Strategy
+    bars: BarSeries | None = None
+    indicators: list[IndicatorResult] = field(default_factory=list)
+    latest_indicators: dict[str, float | None] = field(default_factory=dict)
+    chart: Chart | None = None
+    prompt: str = ""
+    answer: AnalystAnswer | None = None
+    signal: Signal | None = None
+    sizing: SizingResult | None = None
+    orders: list[Order] = field(default_factory=list)
+    stop_reason: str = ""

@@ -1,0 +1,89 @@
+"""Step 5, signal: check the decision and size it; record the signal accepted or rejected."""
+
+from decimal import Decimal
+from typing import Any
+
+from apps.common.decimals import to_decimal
+from apps.lineage.services import StepRecorder
+from apps.orders.selectors import position_for_symbol
+from apps.orders.sizing import size_position
+from apps.pipeline.context import RunContext
+from apps.signals.checks import Check, TradeLimits, price_checks, trade_checks
+from apps.signals.models import SignalStatus
+from apps.signals.services import signal_create
+
+NAME = "signal"
+
+
+def step_input(ctx: RunContext) -> dict[str, Any]:
+    """The decision to check and the last close it is checked against."""
+    assert ctx.answer is not None and ctx.bars is not None
+    return {"decision": ctx.answer.decision.model_dump(), "last_close": str(ctx.bars.last_close)}
+
+
+def _sizing_check(ctx: RunContext, entry: Decimal, stop: Decimal, direction: int) -> Check:
+    s = ctx.strategy
+    held = position_for_symbol(symbol_id=s.symbol_id)["quantity"] * direction
+    ctx.sizing = size_position(
+        capital=s.capital,
+        risk_per_trade_pct=s.risk_per_trade_pct,
+        entry=entry,
+        stop=stop,
+        max_position_quantity=s.max_position_quantity,
+        current_quantity=max(held, Decimal(0)),
+        max_order_notional=s.max_order_notional,
+    )
+    sizing = ctx.sizing
+    return Check(
+        "quantity_positive",
+        sizing.quantity > 0,
+        f"quantity {sizing.quantity} (risk {sizing.by_risk}, position limit "
+        f"{sizing.by_position_limit}, notional {sizing.by_notional})",
+    )
+
+
+def _checks(ctx: RunContext) -> list[Check]:
+    assert ctx.answer is not None and ctx.bars is not None
+    decision, s = ctx.answer.decision, ctx.strategy
+    if decision.action == "HOLD":
+        return []
+    entry, stop, target = (
+        None if v is None else to_decimal(v)
+        for v in (decision.entry, decision.stop_loss, decision.take_profit)
+    )
+    checks = price_checks(action=decision.action, entry=entry, stop=stop, target=target)
+    if not all(check.passed for check in checks):
+        return checks
+    assert entry is not None and stop is not None and target is not None
+    limits = TradeLimits(s.min_confidence, s.min_reward_risk, s.max_entry_deviation_pct)
+    checks += trade_checks(
+        entry=entry,
+        stop=stop,
+        target=target,
+        confidence=to_decimal(decision.confidence),
+        last_close=ctx.bars.last_close,
+        limits=limits,
+    )
+    checks.append(_sizing_check(ctx, entry, stop, 1 if decision.action == "BUY" else -1))
+    return checks
+
+
+def run(ctx: RunContext, recorder: StepRecorder) -> None:
+    """Record the signal; HOLD or a rejection ends the run without an order."""
+    assert ctx.answer is not None
+    signal = signal_create(
+        run=ctx.run, strategy=ctx.strategy, decision=ctx.answer.decision, checks=_checks(ctx)
+    )
+    ctx.signal = signal
+    if signal.action == "HOLD":
+        ctx.stop_reason = "HOLD: no order"
+    elif signal.status == SignalStatus.REJECTED:
+        ctx.stop_reason = "signal rejected: no order"
+    recorder.output = {
+        "signal_id": signal.pk,
+        "action": signal.action,
+        "status": signal.status,
+        "checks": signal.checks,
+        "rejection_reasons": signal.rejection_reasons,
+        "quantity": str(ctx.sizing.quantity) if ctx.sizing else None,
+    }

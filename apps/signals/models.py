@@ -1,0 +1,48 @@
+"""Signals: a model's decision after validation, accepted or rejected with reasons."""
+
+from django.db import models
+
+
+class Action(models.TextChoices):
+    BUY = "BUY"
+    SELL = "SELL"
+    HOLD = "HOLD"
+
+
+class PositionSide(models.TextChoices):
+    LONG = "LONG"
+    SHORT = "SHORT"
+
+
+class SignalStatus(models.TextChoices):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Signal(models.Model):
+    """The validated decision of one run; prices in the symbol's currency."""
+
+    strategy = models.ForeignKey(
+        "strategies.Strategy", on_delete=models.PROTECT, related_name="signals"
+    )
+    run = models.OneToOneField("lineage.Run", on_delete=models.CASCADE, related_name="signal")
+    action = models.CharField(max_length=4, choices=Action.choices)
+    position_side = models.CharField(max_length=5, choices=PositionSide.choices, blank=True)
+    confidence = models.DecimalField(max_digits=4, decimal_places=3)
+    entry = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    stop_loss = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    take_profit = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    reward_risk = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    reasoning = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=SignalStatus.choices)
+    checks = models.JSONField(
+        default=list, blank=True, help_text="Every validation check with its outcome."
+    )
+    rejection_reasons = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.strategy_id} ({self.status})"

@@ -1,0 +1,145 @@
+"""Strategies as code: the YAML file format, validated with pydantic.
+
+Top-level keys: ``symbols`` (instruments to declare), ``prompt_templates`` (named Jinja2 bodies)
+and ``strategies``. Every field is documented in docs/strategies-file.md.
+"""
+
+from decimal import Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from apps.marketdata.bar_sizes import validate_bar_size
+from apps.marketdata.indicators import parse_indicator_specs
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SymbolDefinition(_Strict):
+    """An instrument; ``symbol`` + ``sec_type`` + ``currency`` identify it."""
+
+    symbol: str
+    sec_type: Literal["STK", "CASH", "CRYPTO", "FUT", "IND"] = "STK"
+    exchange: str = "SMART"
+    primary_exchange: str = ""
+    currency: str = "USD"
+    description: str = ""
+    timezone: str = "UTC"
+    min_tick: Decimal = Decimal("0.01")
+    conid: int | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return _timezone(value)
+
+
+class PromptTemplateDefinition(_Strict):
+    """A named template body; a changed body becomes the next version."""
+
+    name: str = Field(pattern=r"^[-a-zA-Z0-9_]+$")
+    body: str = Field(min_length=1)
+
+
+class ScheduleDefinition(_Strict):
+    """A cron expression evaluated in an IANA timezone."""
+
+    cron: str
+    timezone: str = "UTC"
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        if not croniter.is_valid(value):
+            raise ValueError(f"invalid cron expression {value!r}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return _timezone(value)
+
+
+class LlmDefinition(_Strict):
+    """Which analyst answers, and the model settings for ``openai``."""
+
+    analyst: Literal["baseline", "openai"] = "baseline"
+    model: str = ""
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=800, ge=16, le=32000)
+
+
+class RiskDefinition(_Strict):
+    """Money in the symbol's currency; percentages 0–100; confidence 0–1."""
+
+    capital: Decimal = Field(default=Decimal("100000"), gt=0)
+    risk_per_trade_pct: Decimal = Field(default=Decimal("1"), gt=0, le=100)
+    max_position_quantity: Decimal = Field(default=Decimal("1000"), gt=0)
+    max_order_notional: Decimal = Field(default=Decimal("50000"), gt=0)
+    min_confidence: Decimal = Field(default=Decimal("0.6"), ge=0, le=1)
+    min_reward_risk: Decimal = Field(default=Decimal("1.5"), ge=0)
+    max_entry_deviation_pct: Decimal = Field(default=Decimal("2"), ge=0)
+
+
+class OrderDefinition(_Strict):
+    """The entry order's type and time in force (children are always GTC)."""
+
+    type: Literal["MKT", "LMT"] = "LMT"
+    time_in_force: Literal["DAY", "GTC"] = "DAY"
+
+
+class StrategyDefinition(_Strict):
+    """One strategy; ``slug`` is its identity across applies."""
+
+    slug: str = Field(pattern=r"^[-a-z0-9_]+$", max_length=64)
+    name: str
+    symbol: str
+    sec_type: str = "STK"
+    currency: str = "USD"
+    bar_size: str
+    lookback: int = Field(default=200, ge=10, le=5000)
+    indicators: list[dict[str, object]] = Field(default_factory=list)
+    prompt_template: str
+    llm: LlmDefinition = Field(default_factory=LlmDefinition)
+    schedule: ScheduleDefinition
+    risk: RiskDefinition = Field(default_factory=RiskDefinition)
+    order: OrderDefinition = Field(default_factory=OrderDefinition)
+    mode: Literal["paper", "live"] = "paper"
+    active: bool = True
+
+    @field_validator("bar_size")
+    @classmethod
+    def _known_bar_size(cls, value: str) -> str:
+        try:
+            return validate_bar_size(value)
+        except Exception as error:
+            raise ValueError(str(error)) from error
+
+    @field_validator("indicators")
+    @classmethod
+    def _valid_indicators(cls, value: list[dict[str, object]]) -> list[dict[str, object]]:
+        try:
+            parse_indicator_specs(value)
+        except Exception as error:
+            raise ValueError(str(error)) from error
+        return value
+
+
+class StrategiesFile(_Strict):
+    """The whole file."""
+
+    symbols: list[SymbolDefinition] = Field(default_factory=list)
+    prompt_templates: list[PromptTemplateDefinition] = Field(default_factory=list)
+    strategies: list[StrategyDefinition] = Field(default_factory=list)
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown IANA timezone {value!r}") from error
+    return value

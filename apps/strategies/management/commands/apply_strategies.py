@@ -1,0 +1,29 @@
+"""manage.py apply_strategies FILE.yaml — strategies as code, idempotent."""
+
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.strategies.services import StrategiesFileError, strategies_apply
+
+
+class Command(BaseCommand):
+    help = "Create or update strategies (by slug), symbols and prompt templates from a YAML file."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("file", type=Path)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            report = strategies_apply(path=options["file"])
+        except StrategiesFileError as error:
+            raise CommandError(str(error)) from error
+        for label, slugs in (
+            ("created", report.created),
+            ("updated", report.updated),
+            ("unchanged", report.unchanged),
+        ):
+            if slugs:
+                self.stdout.write(f"{label}: {', '.join(slugs)}")

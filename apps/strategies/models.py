@@ -1,0 +1,80 @@
+"""Strategies: what to trade, how to analyse it, when to run it and how much to risk."""
+
+from decimal import Decimal
+
+from django.db import models
+
+
+class OrderType(models.TextChoices):
+    MARKET = "MKT"
+    LIMIT = "LMT"
+
+
+class TimeInForce(models.TextChoices):
+    DAY = "DAY"
+    GTC = "GTC"
+
+
+class TradingMode(models.TextChoices):
+    PAPER = "paper"
+    LIVE = "live"
+
+
+class AnalystKind(models.TextChoices):
+    BASELINE = "baseline"
+    OPENAI = "openai"
+
+
+class Strategy(models.Model):
+    """A trader's strategy; risk money in the symbol's currency, percentages as 0–100."""
+
+    name = models.CharField(max_length=128)
+    slug = models.SlugField(max_length=64, unique=True)
+    symbol = models.ForeignKey("symbols.Symbol", on_delete=models.PROTECT, related_name="+")
+    bar_size = models.CharField(max_length=16)
+    lookback = models.PositiveIntegerField(default=200, help_text="Bars given to the analysis.")
+    indicators = models.JSONField(default=list, blank=True)
+    prompt_template = models.ForeignKey(
+        "analysis.PromptTemplate", on_delete=models.PROTECT, related_name="strategies"
+    )
+    analyst = models.CharField(
+        max_length=16, choices=AnalystKind.choices, default=AnalystKind.BASELINE
+    )
+    llm_model = models.CharField(max_length=128, blank=True)
+    llm_temperature = models.FloatField(default=0.0)
+    llm_max_tokens = models.PositiveIntegerField(default=800)
+    schedule_cron = models.CharField(max_length=128, default="0 22 * * 1-5")
+    schedule_timezone = models.CharField(max_length=64, default="UTC")
+    is_active = models.BooleanField(default=True)
+    capital = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("100000"))
+    risk_per_trade_pct = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"))
+    max_position_quantity = models.DecimalField(
+        max_digits=20, decimal_places=4, default=Decimal("1000")
+    )
+    max_order_notional = models.DecimalField(
+        max_digits=20, decimal_places=2, default=Decimal("50000")
+    )
+    min_confidence = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.6"))
+    min_reward_risk = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1.5"))
+    max_entry_deviation_pct = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        default=Decimal("2"),
+        help_text="How far entry may be from the last close, in percent.",
+    )
+    order_type = models.CharField(max_length=8, choices=OrderType.choices, default=OrderType.LIMIT)
+    time_in_force = models.CharField(
+        max_length=8, choices=TimeInForce.choices, default=TimeInForce.DAY
+    )
+    trading_mode = models.CharField(
+        max_length=8, choices=TradingMode.choices, default=TradingMode.PAPER
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name_plural = "strategies"
+
+    def __str__(self) -> str:
+        return self.slug

@@ -1,0 +1,133 @@
+"""Strategy services: apply a strategies file (create or update by slug, idempotent)."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from django.db import transaction
+from pydantic import ValidationError
+
+from apps.analysis.models import PromptTemplate
+from apps.analysis.services import prompt_template_save
+from apps.common.errors import SibylError
+from apps.strategies.definitions import StrategiesFile, StrategyDefinition, SymbolDefinition
+from apps.strategies.models import Strategy
+from apps.symbols.models import Symbol
+
+
+class StrategiesFileError(SibylError):
+    """The strategies file is not YAML, does not match the format, or names unknown things."""
+
+
+@dataclass
+class ApplyReport:
+    """Slugs and names created, updated or unchanged by one apply."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def strategies_file_load(*, path: Path) -> StrategiesFile:
+    """Parse and validate a strategies file; raises StrategiesFileError listing every problem."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise StrategiesFileError(f"cannot read {path}: {error}") from error
+    try:
+        return StrategiesFile.model_validate(raw or {})
+    except ValidationError as error:
+        problems = "\n".join(
+            f"  {'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()
+        )
+        raise StrategiesFileError(f"{path} is not a valid strategies file:\n{problems}") from error
+
+
+def symbol_upsert(*, definition: SymbolDefinition) -> Symbol:
+    """Create or update a Symbol identified by symbol, sec_type and currency."""
+    values = definition.model_dump(exclude={"symbol", "sec_type", "currency"})
+    symbol, _ = Symbol.objects.update_or_create(
+        symbol=definition.symbol,
+        sec_type=definition.sec_type,
+        currency=definition.currency,
+        defaults=values,
+    )
+    return symbol
+
+
+def _strategy_values(definition: StrategyDefinition) -> dict[str, object]:
+    try:
+        symbol = Symbol.objects.get(
+            symbol=definition.symbol, sec_type=definition.sec_type, currency=definition.currency
+        )
+    except Symbol.DoesNotExist as error:
+        raise StrategiesFileError(
+            f"strategy {definition.slug}: unknown symbol {definition.symbol} "
+            f"{definition.sec_type} {definition.currency}; declare it under 'symbols'"
+        ) from error
+    template = prompt_template_latest(definition.prompt_template, definition.slug)
+    risk, llm = definition.risk, definition.llm
+    return {
+        "name": definition.name,
+        "symbol": symbol,
+        "bar_size": definition.bar_size,
+        "lookback": definition.lookback,
+        "indicators": definition.indicators,
+        "prompt_template": template,
+        "analyst": llm.analyst,
+        "llm_model": llm.model,
+        "llm_temperature": llm.temperature,
+        "llm_max_tokens": llm.max_tokens,
+        "schedule_cron": definition.schedule.cron,
+        "schedule_timezone": definition.schedule.timezone,
+        "is_active": definition.active,
+        **risk.model_dump(),
+        "order_type": definition.order.type,
+        "time_in_force": definition.order.time_in_force,
+        "trading_mode": definition.mode,
+    }
+
+
+def prompt_template_latest(reference: str, slug: str) -> PromptTemplate:
+    """Resolve ``name`` (latest version) or ``name@N`` (that version)."""
+    name, _, version = reference.partition("@")
+    versions = PromptTemplate.objects.filter(name=name)
+    template = versions.filter(version=int(version)).first() if version else versions.first()
+    if template is None:
+        raise StrategiesFileError(f"strategy {slug}: unknown prompt template {reference!r}")
+    return template
+
+
+def _strategy_upsert(definition: StrategyDefinition, report: ApplyReport) -> None:
+    values = _strategy_values(definition)
+    strategy = Strategy.objects.filter(slug=definition.slug).first()
+    if strategy is None:
+        strategy = Strategy(slug=definition.slug, **values)
+        report.created.append(definition.slug)
+    elif any(getattr(strategy, key) != value for key, value in values.items()):
+        for key, value in values.items():
+            setattr(strategy, key, value)
+        report.updated.append(definition.slug)
+    else:
+        report.unchanged.append(definition.slug)
+        return
+    strategy.full_clean()
+    strategy.save()
+
+
+def strategies_apply(*, path: Path) -> ApplyReport:
+    """Apply a strategies file in one transaction: all of it or nothing.
+
+    Symbols are upserted, changed template bodies saved as new versions, strategies created or
+    updated by slug. Raises StrategiesFileError with every problem found.
+    """
+    document = strategies_file_load(path=path)
+    report = ApplyReport()
+    with transaction.atomic():
+        for symbol in document.symbols:
+            symbol_upsert(definition=symbol)
+        for template in document.prompt_templates:
+            prompt_template_save(name=template.name, body=template.body)
+        for definition in document.strategies:
+            _strategy_upsert(definition, report)
+    return report

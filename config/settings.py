@@ -1,0 +1,138 @@
+"""Django settings for Sibyl, read from the environment with django-environ.
+
+Every value comes from one ``env`` object; see README.md for the variables.
+https://docs.djangoproject.com/en/5.2/ref/settings/
+"""
+
+from decimal import Decimal
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Core ----------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#core-settings
+DEBUG = env.bool("DEBUG", default=False)
+# The demo and tests run without a configured secret; a deployment sets SECRET_KEY.
+SECRET_KEY = env.str("SECRET_KEY", default="sibyl-insecure-development-key-change-me")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "apps.lineage",
+    "apps.symbols",
+    "apps.marketdata",
+    "apps.analysis",
+    "apps.strategies",
+    "apps.signals",
+    "apps.orders",
+    "apps.pipeline",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# --- Database ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#databases
+# The demo's default is an embedded SQLite file; tests and deployments set DATABASE_URL.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'demo.sqlite3'}")}
+DATABASES["default"].setdefault("ATOMIC_REQUESTS", True)
+
+# Every app's migrations live in the top-level migrations/ package.
+MIGRATION_MODULES = {
+    app: f"migrations.{app}"
+    for app in (
+        "lineage",
+        "symbols",
+        "marketdata",
+        "analysis",
+        "strategies",
+        "signals",
+        "orders",
+        "pipeline",
+    )
+}
+
+# --- Time, static and media files ----------------------------------------------------------
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+
+# --- Celery and Redis ----------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+
+# --- Language model ------------------------------------------------------------------------
+# With no LLM_BASE_URL the deterministic baseline analyst is used and labelled as such.
+LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
+LLM_API_KEY = env.str("LLM_API_KEY", default="")
+LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
+LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=60.0)
+
+# --- Broker --------------------------------------------------------------------------------
+# Paper trading is the default; live trading needs BROKER=ibkr and a strategy in live mode.
+BROKER = env.str("BROKER", default="paper")
+PAPER_SLIPPAGE_TICKS = env.int("PAPER_SLIPPAGE_TICKS", default=1)
+PAPER_BUYING_POWER = Decimal(env.str("PAPER_BUYING_POWER", default="1000000"))
+# IBKR fixed pricing for US stocks: USD 0.005 a share, at least USD 1.00, at most 1% of value.
+PAPER_COMMISSION_PER_SHARE = Decimal(env.str("PAPER_COMMISSION_PER_SHARE", default="0.005"))
+PAPER_COMMISSION_MIN = Decimal(env.str("PAPER_COMMISSION_MIN", default="1.00"))
+PAPER_COMMISSION_MAX_PCT = Decimal(env.str("PAPER_COMMISSION_MAX_PCT", default="1.0"))
+
+# --- Charts --------------------------------------------------------------------------------
+CHART_PNG_WIDTH = env.int("CHART_PNG_WIDTH", default=1000)
+CHART_PNG_HEIGHT = env.int("CHART_PNG_HEIGHT", default=700)
+
+# --- Logging -------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+}

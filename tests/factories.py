@@ -1,0 +1,90 @@
+"""factory_boy factories for Sibyl's models."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import factory
+
+from apps.analysis.models import PromptTemplate
+from apps.marketdata.models import Bar
+from apps.strategies.models import Strategy
+from apps.symbols.models import Symbol
+
+SIMPLE_TEMPLATE = (
+    "{{ symbol.symbol }} {{ bar_size }} as of {{ as_of }}: last close {{ bars.last.close }}; "
+    "{% for key, value in indicators.items() %}{{ key }}={{ value }} {% endfor %}"
+)
+
+
+class SymbolFactory(factory.django.DjangoModelFactory[Symbol]):
+    class Meta:
+        model = Symbol
+
+    symbol = factory.Sequence(lambda n: f"SYM{n}")
+    sec_type = "STK"
+    exchange = "SMART"
+    currency = "USD"
+    timezone = "America/New_York"
+    min_tick = Decimal("0.01")
+
+
+class PromptTemplateFactory(factory.django.DjangoModelFactory[PromptTemplate]):
+    class Meta:
+        model = PromptTemplate
+
+    name = factory.Sequence(lambda n: f"template-{n}")
+    version = 1
+    body = SIMPLE_TEMPLATE
+
+
+class StrategyFactory(factory.django.DjangoModelFactory[Strategy]):
+    class Meta:
+        model = Strategy
+
+    name = factory.Sequence(lambda n: f"Strategy {n}")
+    slug = factory.Sequence(lambda n: f"strategy-{n}")
+    symbol = factory.SubFactory(SymbolFactory)
+    bar_size = "1 day"
+    lookback = 200
+    indicators = factory.LazyFunction(lambda: [{"name": "RSI"}, {"name": "MACD"}])
+    prompt_template = factory.SubFactory(PromptTemplateFactory)
+    analyst = "baseline"
+    capital = Decimal("100000")
+    risk_per_trade_pct = Decimal("1")
+    max_position_quantity = Decimal("1000")
+    max_order_notional = Decimal("1000000")
+    min_confidence = Decimal("0.6")
+    min_reward_risk = Decimal("1.5")
+    max_entry_deviation_pct = Decimal("2")
+    order_type = "MKT"
+    time_in_force = "GTC"
+
+
+def make_bars(
+    symbol: Symbol,
+    closes: list[float],
+    *,
+    start: datetime = datetime(2020, 1, 1, tzinfo=UTC),
+    bar_size: str = "1 day",
+    step: timedelta = timedelta(days=1),
+    spread: float = 1.0,
+) -> list[Bar]:
+    """Store one bar per close: open at the previous close, high/low ``spread`` beyond."""
+    bars = []
+    previous = closes[0]
+    for index, close in enumerate(closes):
+        low, high = min(previous, close) - spread, max(previous, close) + spread
+        bars.append(
+            Bar(
+                symbol=symbol,
+                bar_size=bar_size,
+                ts=start + index * step,
+                open=Decimal(str(round(previous, 4))),
+                high=Decimal(str(round(high, 4))),
+                low=Decimal(str(round(low, 4))),
+                close=Decimal(str(round(close, 4))),
+                volume=Decimal(1000),
+            )
+        )
+        previous = close
+    return Bar.objects.bulk_create(bars)
