@@ -2,26 +2,28 @@
 
 Layout: candlesticks with overlay studies (TA-Lib group "Overlap Studies") on the price panel,
 volume below, then one panel per other indicator (oscillators such as RSI, MACD, STOCH).
-PNG export uses kaleido, which drives a headless Chromium; ``start_png_renderer`` keeps one
-warm for the life of the process.
+PNG export uses kaleido, which drives a headless Chromium; ``png_renderer`` keeps one warm for
+the life of the process.
 """
 
+import asyncio
 import atexit
+import json
+import math
 import threading
-import warnings
 from dataclasses import dataclass
+from typing import Any
 
-import plotly.graph_objects as go
 import plotly.io as pio
 from django.conf import settings
-from plotly.subplots import make_subplots
+from kaleido import Kaleido
 
 from apps.common.errors import SibylError
 from apps.marketdata.indicators import IndicatorResult
-from apps.marketdata.series import BarSeries
+from apps.marketdata.series import BarSeries, FloatArray
 
-_renderer_lock = threading.Lock()
-_renderer_started = False
+# plotly_white, resolved once: the figure stays a plain dict that kaleido and browsers accept.
+CHART_TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
 
 
 class ChartRenderError(SibylError):
@@ -36,56 +38,185 @@ class Chart:
     png: bytes
 
 
-def start_png_renderer() -> None:
-    """Start kaleido's browser once per process so each PNG costs a render, not a launch."""
-    global _renderer_started
+class _OverlappedReloadKaleido(Kaleido):
+    """kaleido reloads a tab after every render before handing back the PNG; here the reload
+    runs in the background, so with two tabs a render never waits for one."""
+
+    async def _return_kaleido_tab(self, tab: Any) -> None:
+        task = asyncio.ensure_future(self._reload_and_requeue(tab))
+        self._pending_reloads.add(task)
+        task.add_done_callback(self._pending_reloads.discard)
+
+    async def _reload_and_requeue(self, tab: Any) -> None:
+        await tab.reload()
+        await self.tabs_ready.put(tab)
+
+    _pending_reloads: set["asyncio.Future[None]"] = set()
+
+
+class PngRenderer:
+    """One headless Chromium (via kaleido) per process, kept warm on its own event loop."""
+
+    def __init__(self, tabs: int = 2, timeout_s: float = 60.0) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="kaleido")
+        self._thread.start()
+        self._kaleido = _OverlappedReloadKaleido(n=tabs, timeout=timeout_s)
+        self._timeout_s = timeout_s
+        self._call(self._kaleido.open())
+
+    def _call(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(self._timeout_s)
+
+    def render(self, figure: dict[str, Any], *, width: int, height: int) -> bytes:
+        """PNG bytes of a Plotly figure dict at ``width`` × ``height`` CSS pixels."""
+        opts = {"format": "png", "width": width, "height": height}
+        png: bytes = self._call(self._kaleido.calc_fig(figure, opts=opts))  # type: ignore[arg-type]
+        return png
+
+    def close(self) -> None:
+        """Close the browser and stop the loop."""
+        try:
+            self._call(self._kaleido.close())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+_renderer: PngRenderer | None = None
+_renderer_lock = threading.Lock()
+
+
+def png_renderer() -> PngRenderer:
+    """The process's warm renderer, started on first use and closed at exit.
+
+    Raises ChartRenderError when Chromium cannot be started.
+    """
+    global _renderer
     with _renderer_lock:
-        if _renderer_started:
-            return
-        import kaleido
+        if _renderer is None:
+            try:
+                _renderer = PngRenderer()
+            except Exception as error:  # kaleido/choreographer raise many types
+                raise ChartRenderError(f"cannot start Chromium for PNG export: {error}") from error
+            atexit.register(_renderer.close)
+        return _renderer
 
-        kaleido.start_sync_server(silence_warnings=True)
-        atexit.register(kaleido.stop_sync_server, silence_warnings=True)
-        _renderer_started = True
+
+def _series(values: FloatArray) -> list[float | None]:
+    return [v if math.isfinite(v) else None for v in values.tolist()]
 
 
-def build_figure(title: str, bars: BarSeries, indicators: list[IndicatorResult]) -> go.Figure:
-    """Return the Plotly figure for ``bars`` (N bars) and indicator outputs aligned with them."""
+def _axis_names(row: int) -> tuple[str, str]:
+    suffix = "" if row == 1 else str(row)
+    return f"x{suffix}", f"y{suffix}"
+
+
+def _panel_domains(count: int) -> list[tuple[float, float]]:
+    """Vertical domains, top first: price 55 %, volume 15 %, the rest shared by oscillators."""
+    heights = [0.55, 0.15] + [0.30 / (count - 2)] * (count - 2) if count > 2 else [0.75, 0.25]
+    gap, top, domains = 0.03, 1.0, []
+    usable = 1.0 - gap * (count - 1)
+    for height in heights:
+        bottom = top - height * usable
+        domains.append((max(bottom, 0.0), top))
+        top = bottom - gap
+    return domains
+
+
+def _layout(title: str, titles: list[str]) -> dict[str, Any]:
+    layout: dict[str, Any] = {
+        "template": CHART_TEMPLATE,
+        "showlegend": True,
+        "height": None,
+        "margin": {"l": 50, "r": 20, "t": 40, "b": 30},
+        "annotations": [],
+        "title": {"text": title, "x": 0.5},
+    }
+    for row, (bottom, top) in enumerate(_panel_domains(len(titles)), start=1):
+        x_name, y_name = _axis_names(row)
+        layout[f"xaxis{'' if row == 1 else row}"] = {
+            "anchor": y_name,
+            "matches": None if row == 1 else "x",
+            "rangeslider": {"visible": False},
+            "showticklabels": row == len(titles),
+            "type": "date",
+        }
+        layout[f"yaxis{'' if row == 1 else row}"] = {"anchor": x_name, "domain": [bottom, top]}
+        if row > 1:
+            layout["annotations"].append(
+                {
+                    "text": titles[row - 1],
+                    "showarrow": False,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 0.0,
+                    "xanchor": "left",
+                    "y": top,
+                    "yanchor": "bottom",
+                }
+            )
+    return layout
+
+
+def build_figure(title: str, bars: BarSeries, indicators: list[IndicatorResult]) -> dict[str, Any]:
+    """Return the Plotly figure (a plain figure dict) for N bars and indicator outputs aligned
+    with them: candlesticks and overlays in row 1, volume in row 2, one row per oscillator."""
     panels = [result for result in indicators if not result.on_price_panel]
-    rows = 2 + len(panels)
-    heights = [0.55, 0.15] + [0.3 / max(len(panels), 1)] * len(panels)
-    titles = [title, "Volume"] + [result.spec.key for result in panels]
-    figure = make_subplots(
-        rows=rows,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.03,
-        row_heights=heights,
-        subplot_titles=titles,
-    )
-    x = bars.ts
-    figure.add_trace(
-        go.Candlestick(
-            x=x, open=bars.open, high=bars.high, low=bars.low, close=bars.close, name="OHLC"
-        ),
-        row=1,
-        col=1,
-    )
+    x = [moment.isoformat() for moment in bars.ts]
+    data: list[dict[str, Any]] = [
+        {
+            "type": "candlestick",
+            "name": "OHLC",
+            "x": x,
+            "open": _series(bars.open),
+            "high": _series(bars.high),
+            "low": _series(bars.low),
+            "close": _series(bars.close),
+            "xaxis": "x",
+            "yaxis": "y",
+        }
+    ]
     for result in indicators:
         if result.on_price_panel:
-            for key, series in result.outputs.items():
-                figure.add_trace(go.Scatter(x=x, y=series, name=key, mode="lines"), row=1, col=1)
-    figure.add_trace(go.Bar(x=x, y=bars.volume, name="Volume", marker_color="#888"), row=2, col=1)
-    for row, result in enumerate(panels, start=3):
-        for key, series in result.outputs.items():
-            figure.add_trace(go.Scatter(x=x, y=series, name=key, mode="lines"), row=row, col=1)
-    figure.update_layout(
-        xaxis_rangeslider_visible=False,
-        template="plotly_white",
-        margin={"l": 50, "r": 20, "t": 40, "b": 30},
-        showlegend=True,
+            data += [
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": key,
+                    "x": x,
+                    "y": _series(series),
+                    "xaxis": "x",
+                    "yaxis": "y",
+                }
+                for key, series in result.outputs.items()
+            ]
+    data.append(
+        {
+            "type": "bar",
+            "name": "Volume",
+            "x": x,
+            "y": _series(bars.volume),
+            "marker": {"color": "#888"},
+            "xaxis": "x2",
+            "yaxis": "y2",
+        }
     )
-    return figure
+    for row, result in enumerate(panels, start=3):
+        x_name, y_name = _axis_names(row)
+        data += [
+            {
+                "type": "bar" if key.endswith("hist") else "scatter",
+                "mode": "lines",
+                "name": key,
+                "x": x,
+                "y": _series(series),
+                "xaxis": x_name,
+                "yaxis": y_name,
+            }
+            for key, series in result.outputs.items()
+        ]
+    titles = [title, "Volume"] + [result.spec.key for result in panels]
+    return {"data": data, "layout": _layout(title, titles)}
 
 
 def render_chart(title: str, bars: BarSeries, indicators: list[IndicatorResult]) -> Chart:
@@ -94,18 +225,14 @@ def render_chart(title: str, bars: BarSeries, indicators: list[IndicatorResult])
     Raises ChartRenderError when the PNG export fails (e.g. Chromium is missing).
     """
     figure = build_figure(title, bars, indicators)
-    start_png_renderer()
     try:
-        with warnings.catch_warnings():
-            # plotly passes kaleido options that a running server ignores; nothing is lost.
-            warnings.filterwarnings("ignore", message="The kopts argument is ignored")
-            png = pio.to_image(
-                figure,
-                format="png",
-                width=settings.CHART_PNG_WIDTH,
-                height=settings.CHART_PNG_HEIGHT,
-                validate=False,
-            )
+        png = png_renderer().render(
+            figure,
+            width=settings.CHART_PNG_WIDTH,
+            height=settings.CHART_PNG_HEIGHT,
+        )
+    except ChartRenderError:
+        raise
     except Exception as error:  # kaleido raises several unrelated types
         raise ChartRenderError(f"PNG export failed: {type(error).__name__}: {error}") from error
-    return Chart(figure_json=figure.to_json(), png=png)
+    return Chart(figure_json=json.dumps(figure, separators=(",", ":")), png=png)

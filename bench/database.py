@@ -1,0 +1,24 @@
+"""Create the benchmark's PostgreSQL database when it does not exist yet."""
+
+import psycopg
+from django.conf import settings
+
+
+def ensure_database() -> None:
+    """CREATE DATABASE for ``DATABASES['default']`` if absent (PostgreSQL only)."""
+    db = settings.DATABASES["default"]
+    if "postgresql" not in db["ENGINE"]:
+        raise SystemExit("make bench runs on PostgreSQL: set DATABASE_URL=postgres://…")
+    params = {
+        "host": db["HOST"] or "127.0.0.1",
+        "port": db["PORT"] or 5432,
+        "user": db["USER"],
+        "dbname": "postgres",
+        "autocommit": True,
+    }
+    with psycopg.connect(**params) as connection:  # type: ignore[arg-type]
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
+        ).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{db["NAME"]}"')

@@ -1,0 +1,93 @@
+"""Issue 2's benchmark: each step's time for 500 daily bars with the baseline analyst.
+
+Runs a baseline strategy on the shipped GOOG daily bars (lookback 500, RSI, MACD, BBANDS,
+SMA50, ATR) at REPETITIONS as-of dates, after WARMUP runs that start Chromium. The durations are
+the ones lineage records for each step. ``pipeline_non_llm_ms`` is data + indicators + charts +
+signal + order of one run (order is 0 when the run ends at HOLD or a rejected signal).
+"""
+
+import statistics
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+
+from apps.analysis.services import prompt_template_save
+from apps.lineage.models import Step
+from apps.marketdata.csv_import import bars_import_csv
+from apps.pipeline.executor import strategy_run
+from apps.strategies.models import Strategy
+from apps.symbols.models import Symbol
+
+WARMUP = 3
+REPETITIONS = 25
+STEPS = ("data", "indicators", "charts", "llm", "signal", "order")
+NON_LLM = ("data", "indicators", "charts", "signal", "order")
+
+
+def _strategy() -> Strategy:
+    symbol, _ = Symbol.objects.get_or_create(
+        symbol="GOOG", sec_type="STK", currency="USD", defaults={"timezone": "America/New_York"}
+    )
+    bars_import_csv(
+        path=Path(settings.BASE_DIR) / "data" / "bars" / "GOOG_1d.csv",
+        symbol=symbol,
+        bar_size="1 day",
+    )
+    template = prompt_template_save(
+        name="bench", body="{{ symbol.symbol }} {{ bars.last.close }} {{ indicators }}"
+    )
+    strategy, _ = Strategy.objects.update_or_create(
+        slug="bench-goog-500",
+        defaults={
+            "name": "bench",
+            "symbol": symbol,
+            "bar_size": "1 day",
+            "lookback": 500,
+            "indicators": [
+                {"name": "RSI"},
+                {"name": "MACD"},
+                {"name": "BBANDS"},
+                {"name": "SMA", "key": "SMA50", "params": {"timeperiod": 50}},
+                {"name": "ATR"},
+            ],
+            "prompt_template": template,
+            "analyst": "baseline",
+            "order_type": "LMT",
+            "time_in_force": "GTC",
+            "max_position_quantity": Decimal("1000000"),
+            "max_order_notional": Decimal("10000000"),
+        },
+    )
+    return strategy
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def run() -> dict[str, float]:
+    """Return per-step p50/p95 in ms and the non-LLM pipeline p50/p95 in ms."""
+    strategy = _strategy()
+    start = datetime(2011, 1, 3, tzinfo=UTC)
+    per_step: dict[str, list[float]] = {name: [] for name in STEPS}
+    totals: list[float] = []
+    for index in range(WARMUP + REPETITIONS):
+        run = strategy_run(
+            strategy=strategy, as_of=start + timedelta(days=7 * index), trigger="manual"
+        )
+        if index < WARMUP:
+            continue
+        durations = dict(Step.objects.filter(run=run).values_list("name", "duration_ms"))
+        for name in STEPS:
+            per_step[name].append(durations.get(name) or 0.0)
+        totals.append(sum(durations.get(name) or 0.0 for name in NON_LLM))
+    results = {
+        "pipeline_non_llm_ms_p50": statistics.median(totals),
+        "pipeline_non_llm_ms_p95": _percentile(totals, 0.95),
+    }
+    for name, values in per_step.items():
+        results[f"step_{name}_ms_p50"] = statistics.median(values)
+    return {key: round(value, 2) for key, value in results.items()}
