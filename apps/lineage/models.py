@@ -17,6 +17,13 @@ class RunStatus(models.TextChoices):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    # The worker died mid-run; never resumed (an order in doubt is reconciled by the monitor).
+    ABANDONED = "abandoned"
+    # A scheduled slot that did not run: the exchange was closed.
+    SKIPPED = "skipped"
+
+
+ACTIVE_RUN_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
 
 
 class StepStatus(models.TextChoices):
@@ -34,17 +41,35 @@ class Run(models.Model):
     )
     trigger = models.CharField(max_length=16, choices=RunTrigger.choices)
     as_of = models.DateTimeField(help_text="The run sees only bars closed at or before this time.")
+    scheduled_for = models.DateTimeField(
+        null=True, blank=True, help_text="The schedule slot this run was claimed for (UTC)."
+    )
     status = models.CharField(
         max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life from the worker executing the run."
+    )
+    current_step = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["strategy", "-created_at"])]
+        indexes = [
+            models.Index(fields=["strategy", "-created_at"]),
+            models.Index(fields=["status", "heartbeat_at"]),
+        ]
+        constraints = [
+            # One run per strategy and slot: the guarantee that a slot never runs twice.
+            models.UniqueConstraint(
+                fields=["strategy", "scheduled_for"],
+                condition=models.Q(scheduled_for__isnull=False),
+                name="run_unique_slot",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"run {self.pk} of {self.strategy_id} ({self.status})"

@@ -13,21 +13,38 @@ from django.utils import timezone
 from apps.lineage.models import Artifact, Run, RunStatus, RunTrigger, Step, StepStatus
 
 
-def run_create(*, strategy_id: int, trigger: str = RunTrigger.MANUAL, as_of: datetime) -> Run:
-    """Create a pending run of a strategy as of ``as_of`` (tz-aware UTC)."""
+def run_create(
+    *,
+    strategy_id: int,
+    trigger: str = RunTrigger.MANUAL,
+    as_of: datetime,
+    scheduled_for: datetime | None = None,
+) -> Run:
+    """Create a pending run of a strategy as of ``as_of`` (tz-aware UTC).
+
+    Raises ValueError for a naive time; IntegrityError when ``scheduled_for`` is already claimed.
+    """
     if timezone.is_naive(as_of):
         raise ValueError("as_of must be timezone-aware")
-    run = Run(strategy_id=strategy_id, trigger=trigger, as_of=as_of)
-    run.full_clean()
+    run = Run(strategy_id=strategy_id, trigger=trigger, as_of=as_of, scheduled_for=scheduled_for)
+    run.full_clean(validate_constraints=False)
     run.save()
     return run
 
 
-def run_start(*, run: Run) -> None:
-    """Mark a run as running now."""
-    run.status = RunStatus.RUNNING
-    run.started_at = timezone.now()
-    run.save(update_fields=["status", "started_at"])
+def run_start(*, run: Run) -> bool:
+    """Claim a pending run for execution: True if this caller moved it to running.
+
+    A conditional UPDATE, so a re-delivered task or a second worker finds it taken (False) and
+    must not execute it again.
+    """
+    now = timezone.now()
+    claimed = Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
+        status=RunStatus.RUNNING, started_at=now, heartbeat_at=now
+    )
+    if claimed:
+        run.status, run.started_at, run.heartbeat_at = RunStatus.RUNNING, now, now
+    return claimed == 1
 
 
 def run_finish(*, run: Run, error_message: str = "") -> None:
@@ -62,6 +79,7 @@ def step_record(
     The exception is re-raised after it is recorded, so the caller decides what a failure does.
     """
     started = time.perf_counter()
+    Run.objects.filter(pk=run.pk).update(current_step=name, heartbeat_at=timezone.now())
     step = Step.objects.create(
         run=run,
         name=name,

@@ -15,13 +15,18 @@ STEPS: tuple[ModuleType, ...] = (data, indicators, charts, llm, signal, order)
 def run_execute(*, run: Run) -> Run:
     """Execute a pending run; returns it finished (succeeded or failed with the step's error).
 
+    A run that is not pending (already taken by another worker, finished or abandoned) is
+    returned untouched: a run executes at most once.
+
     A failed step records its error type and message on its Step row, marks the run failed and
     ends it: later steps do not run. A step may end the run early and successfully (HOLD, a
     rejected signal); the steps after it are recorded as skipped with the reason.
     """
+    if not run_start(run=run):
+        run.refresh_from_db()
+        return run
     strategy = Strategy.objects.select_related("symbol", "prompt_template").get(pk=run.strategy_id)
     ctx = RunContext(run=run, strategy=strategy)
-    run_start(run=run)
     for sequence, step in enumerate(STEPS, start=1):
         if ctx.stop_reason:
             step_skip(run=run, name=step.NAME, sequence=sequence, reason=ctx.stop_reason)

@@ -25,6 +25,13 @@ class AnalystKind(models.TextChoices):
     OPENAI = "openai"
 
 
+class CatchUp(models.TextChoices):
+    """What the dispatcher does with slots missed while it was down."""
+
+    LATEST = "latest", "run the latest missed slot"
+    NONE = "none", "skip missed slots"
+
+
 class Strategy(models.Model):
     """A trader's strategy; risk money in the symbol's currency, percentages as 0–100."""
 
@@ -46,6 +53,13 @@ class Strategy(models.Model):
     schedule_cron = models.CharField(max_length=128, default="0 22 * * 1-5")
     schedule_timezone = models.CharField(max_length=64, default="UTC")
     is_active = models.BooleanField(default=True)
+    catch_up = models.CharField(max_length=8, choices=CatchUp.choices, default=CatchUp.LATEST)
+    skip_closed_market = models.BooleanField(
+        default=False, help_text="Skip slots on days the symbol's exchange has no session."
+    )
+    next_run_at = models.DateTimeField(
+        null=True, blank=True, help_text="The next schedule slot (UTC), kept by the dispatcher."
+    )
     capital = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("100000"))
     risk_per_trade_pct = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"))
     max_position_quantity = models.DecimalField(
@@ -75,6 +89,7 @@ class Strategy(models.Model):
     class Meta:
         ordering = ["slug"]
         verbose_name_plural = "strategies"
+        indexes = [models.Index(fields=["is_active", "next_run_at"])]
 
     def __str__(self) -> str:
         return self.slug

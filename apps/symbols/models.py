@@ -24,6 +24,11 @@ class Symbol(models.Model):
     currency = models.CharField(max_length=8, default="USD")
     description = models.CharField(max_length=255, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
+    trading_calendar = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="exchange-calendars code (e.g. XNYS); blank: always open",
+    )
     min_tick = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal("0.01"))
     fetched_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,0 +1,152 @@
+"""Claiming due schedule slots: each (strategy, slot) becomes exactly one run.
+
+Two guards make a slot run once however many dispatchers or beats there are: due strategy rows
+are locked with ``SELECT … FOR UPDATE SKIP LOCKED`` (a second dispatcher passes over them and
+then finds ``next_run_at`` moved on), and the run row is unique on (strategy, scheduled_for),
+inserted with ``ON CONFLICT DO NOTHING`` as the last word.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.lineage.models import RunStatus, RunTrigger
+from apps.strategies.models import CatchUp, Strategy
+from apps.strategies.schedule import latest_slot_at_or_before, next_slot_after
+from apps.symbols.calendars import has_session_on
+
+# A slot is "on time" while the dispatcher reaches it within this delay; older slots are
+# missed slots, which ``catch_up: none`` skips.
+ON_TIME = timedelta(seconds=60)
+INSERT_BATCH = 1000
+
+
+@dataclass
+class DispatchReport:
+    """Runs claimed for execution, and slots recorded as skipped (market closed, missed)."""
+
+    claimed_run_ids: list[int] = field(default_factory=list)
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class _Claim:
+    strategy_id: int
+    slot: datetime
+    status: str
+    reason: str
+
+
+def _slots(now: datetime) -> Callable[[str, str], tuple[datetime, datetime]]:
+    """Latest and next slot per (cron, timezone), computed once per dispatch for all sharers."""
+    cache: dict[tuple[str, str], tuple[datetime, datetime]] = {}
+
+    def slots(cron: str, tz: str) -> tuple[datetime, datetime]:
+        if (cron, tz) not in cache:
+            cache[(cron, tz)] = (
+                latest_slot_at_or_before(cron, tz, now),
+                next_slot_after(cron, tz, now),
+            )
+        return cache[(cron, tz)]
+
+    return slots
+
+
+def _claim_for(strategy: Strategy, slot: datetime, now: datetime) -> _Claim:
+    if strategy.catch_up == CatchUp.NONE and now - slot > ON_TIME:
+        return _Claim(strategy.pk, slot, RunStatus.SKIPPED, "missed slot (catch_up: none)")
+    if strategy.skip_closed_market and not has_session_on(symbol=strategy.symbol, moment=slot):
+        return _Claim(strategy.pk, slot, RunStatus.SKIPPED, "exchange closed")
+    return _Claim(strategy.pk, slot, RunStatus.PENDING, "")
+
+
+def _insert_runs(claims: list[_Claim], now: datetime) -> list[tuple[int, str]]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: only rows this call created come back."""
+    created: list[tuple[int, str]] = []
+    for start in range(0, len(claims), INSERT_BATCH):
+        batch = claims[start : start + INSERT_BATCH]
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch))
+        params: list[Any] = []
+        for claim in batch:
+            finished = now if claim.status == RunStatus.SKIPPED else None
+            params += [
+                claim.strategy_id,
+                RunTrigger.SCHEDULE,
+                claim.slot,
+                claim.slot,
+                claim.status,
+                now,
+                finished,
+                "",
+                claim.reason,
+            ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO lineage_run (strategy_id, trigger, as_of, scheduled_for, status, "
+                "created_at, finished_at, current_step, error_message) "
+                f"VALUES {values} ON CONFLICT DO NOTHING RETURNING id, status",
+                params,
+            )
+            created += [(row[0], row[1]) for row in cursor.fetchall()]
+    return created
+
+
+def dispatch_due(*, now: datetime | None = None, limit: int = 20000) -> DispatchReport:
+    """Claim every due slot of active strategies as of ``now`` (default: the current time).
+
+    For each due strategy (``next_run_at`` ≤ now) the latest slot at or before now becomes a
+    run — pending, or skipped with a reason — and ``next_run_at`` moves to the next slot after
+    now, so missed slots never pile up. Strategies without ``next_run_at`` are scheduled, not run.
+    Returns the pending runs' ids for the caller to enqueue after commit.
+    """
+    now = now or timezone.now()
+    slots = _slots(now)
+    report = DispatchReport()
+    with transaction.atomic():
+        due = list(
+            Strategy.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(is_active=True, next_run_at__lte=now)
+            .select_related("symbol")
+            .order_by("next_run_at")[:limit]
+        )
+        claims = []
+        for strategy in due:
+            latest, upcoming = slots(strategy.schedule_cron, strategy.schedule_timezone)
+            claims.append(_claim_for(strategy, latest, now))
+            strategy.next_run_at = upcoming
+        Strategy.objects.bulk_update(due, ["next_run_at"], batch_size=INSERT_BATCH)
+        for run_id, status in _insert_runs(claims, now):
+            if status == RunStatus.PENDING:
+                report.claimed_run_ids.append(run_id)
+            else:
+                report.skipped += 1
+    schedules_refresh(now=now, only_missing=True)
+    return report
+
+
+def schedules_refresh(*, now: datetime | None = None, only_missing: bool = False) -> int:
+    """Set ``next_run_at`` to the next slot after now for active strategies; returns how many.
+
+    ``only_missing`` touches only strategies that have none (new or re-activated ones); otherwise
+    every active strategy whose slot is not yet due is recomputed (after schedule edits).
+    Inactive strategies get ``next_run_at = None``.
+    """
+    now = now or timezone.now()
+    slots = _slots(now)
+    with transaction.atomic():
+        Strategy.objects.filter(is_active=False).exclude(next_run_at=None).update(next_run_at=None)
+        strategies = Strategy.objects.select_for_update(skip_locked=True).filter(is_active=True)
+        if only_missing:
+            strategies = strategies.filter(next_run_at=None)
+        else:
+            # A due slot belongs to the dispatcher: moving it here would lose it.
+            strategies = strategies.exclude(next_run_at__lte=now)
+        rows = list(strategies.only("pk", "schedule_cron", "schedule_timezone"))
+        for strategy in rows:
+            strategy.next_run_at = slots(strategy.schedule_cron, strategy.schedule_timezone)[1]
+        Strategy.objects.bulk_update(rows, ["next_run_at"], batch_size=INSERT_BATCH)
+    return len(rows)
