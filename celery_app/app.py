@@ -10,6 +10,7 @@ Queues (see openspec/specs/scheduling/spec.md for why):
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -20,3 +21,22 @@ app.conf.task_queues = (Queue("runs"), Queue("control"))
 app.conf.task_default_queue = "control"
 app.conf.task_routes = {"apps.pipeline.tasks.execute_run": {"queue": "runs"}}
 app.autodiscover_tasks()
+
+# Only one beat may run at a time (Celery's periodic-tasks guide); the dispatcher is safe even
+# if two do, because slots are claimed atomically.
+app.conf.beat_schedule = {
+    "dispatch-due-strategies": {
+        "task": "apps.pipeline.tasks.dispatch_due_strategies",
+        "schedule": 15.0,
+    },
+    "monitor-active-orders": {"task": "apps.orders.tasks.monitor_active_orders", "schedule": 60.0},
+    "retry-failed-orders": {"task": "apps.orders.tasks.retry_failed_orders", "schedule": 600.0},
+    "recalculate-schedules": {
+        "task": "apps.pipeline.tasks.recalculate_schedules",
+        "schedule": crontab(minute=7),
+    },
+    "cleanup-old-records": {
+        "task": "apps.pipeline.tasks.cleanup_old_records",
+        "schedule": crontab(minute=0, hour=4, day_of_week="sun"),
+    },
+}

@@ -137,6 +137,14 @@ PAPER_COMMISSION_PER_SHARE = Decimal(env.str("PAPER_COMMISSION_PER_SHARE", defau
 PAPER_COMMISSION_MIN = Decimal(env.str("PAPER_COMMISSION_MIN", default="1.00"))
 PAPER_COMMISSION_MAX_PCT = Decimal(env.str("PAPER_COMMISSION_MAX_PCT", default="1.0"))
 
+# Orders: a pending order older than this may or may not have reached the broker, and is
+# reconciled by client order reference; failed submissions are retried with backoff.
+ORDER_IN_DOUBT_AFTER_S = env.int("ORDER_IN_DOUBT_AFTER_S", default=120)
+ORDER_RETRY_BASE_DELAY_S = env.int("ORDER_RETRY_BASE_DELAY_S", default=30)
+ORDER_MAX_ATTEMPTS = env.int("ORDER_MAX_ATTEMPTS", default=5)
+# Cleanup: terminal runs and orders older than this are pruned with their artifact files.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
+
 # --- Charts --------------------------------------------------------------------------------
 CHART_PNG_WIDTH = env.int("CHART_PNG_WIDTH", default=1000)
 CHART_PNG_HEIGHT = env.int("CHART_PNG_HEIGHT", default=700)

@@ -132,3 +132,37 @@ def _step_end(
             "error_message",
         ]
     )
+
+
+def step_append(*, run: Run, name: str, output: dict[str, Any], error: str = "") -> Step:
+    """Record work done on a run after it finished (e.g. the order monitor's fills), as the
+    run's next step, so the run's lineage tells the whole story of its orders."""
+    now = timezone.now()
+    last = run.steps.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+    return Step.objects.create(
+        run=run,
+        name=name,
+        sequence=last + 1,
+        status=StepStatus.FAILED if error else StepStatus.SUCCEEDED,
+        started_at=now,
+        finished_at=now,
+        duration_ms=0.0,
+        output=output,
+        error_type="MonitorError" if error else "",
+        error_message=error,
+    )
+
+
+def runs_mark_abandoned(*, older_than: datetime) -> list[Run]:
+    """Mark running runs whose last heartbeat is before ``older_than`` as abandoned.
+
+    Their worker died (or hung past the hard time limit). They are never resumed; the step they
+    reached is kept in the error message. Returns the runs marked.
+    """
+    stale = list(Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=older_than))
+    now = timezone.now()
+    for run in stale:
+        run.status, run.finished_at = RunStatus.ABANDONED, now
+        run.error_message = f"worker lost during step {run.current_step or '(none)'}"
+        run.save(update_fields=["status", "finished_at", "error_message"])
+    return stale

@@ -1,9 +1,15 @@
 """Which broker a strategy's orders go to. Paper unless live trading is explicitly configured."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 
 from apps.orders.brokers import Broker, BrokerUnavailableError
 from apps.orders.paper_broker import PaperBroker
+
+
+# Brokers by the name recorded on orders; the IBKR adapter registers here when it arrives.
+BROKERS: dict[str, Callable[[], Broker]] = {PaperBroker.name: PaperBroker}
 
 
 def broker_for(*, trading_mode: str) -> Broker:
@@ -13,7 +19,18 @@ def broker_for(*, trading_mode: str) -> Broker:
     order must never fall back silently to paper, nor paper to live.
     """
     if trading_mode != "live":
-        return PaperBroker()
+        return BROKERS[PaperBroker.name]()
     if settings.BROKER != "ibkr":
         raise BrokerUnavailableError("live trading needs BROKER=ibkr; this strategy is live")
     raise BrokerUnavailableError("the IBKR adapter is not available in this version")
+
+
+def broker_named(name: str) -> Broker:
+    """The broker an existing order was sent to, by its recorded name (``Order.broker``).
+
+    Raises BrokerUnavailableError for a broker this process cannot reach.
+    """
+    factory = BROKERS.get(name)
+    if factory is None:
+        raise BrokerUnavailableError(f"broker {name!r} is not available in this version")
+    return factory()

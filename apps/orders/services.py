@@ -248,3 +248,31 @@ def orders_sync(*, orders: list[Order], broker: Broker) -> SyncReport:
         for state in states:
             changes += _apply_state(by_ref[state.client_order_ref], state)
     return SyncReport(new_fills=new_fills, status_changes=changes)
+
+
+def orders_adopt(*, orders: list[Order], broker: Broker) -> int:
+    """Reconcile orders whose submission outcome is unknown, by client order reference.
+
+    Orders the broker holds take its id and state (and their fills come with the next sync);
+    pending or failed orders it does not hold are marked failed, so the retry pass may send
+    them — never sooner. Returns how many orders the broker was found to hold.
+    """
+    known = broker.lookup([o.client_order_ref for o in orders])
+    with transaction.atomic():
+        locked = list(
+            Order.objects.select_for_update(of=("self",))
+            .filter(pk__in=[o.pk for o in orders])
+            .order_by("pk")
+        )
+        for order in locked:
+            state = known.get(order.client_order_ref)
+            if state is not None and order.status in (OrderStatus.PENDING, OrderStatus.FAILED):
+                order.status = OrderStatus.PENDING
+                _apply_state(order, state)
+            elif state is None and order.status == OrderStatus.PENDING:
+                order.status = OrderStatus.FAILED
+                order.error_message = "submission outcome unknown; the broker does not hold it"
+                order.save(update_fields=["status", "error_message", "updated_at"])
+    if known:
+        orders_sync(orders=orders, broker=broker)
+    return len(known)

@@ -1,0 +1,147 @@
+"""Watching orders after submission: status and fills, reconciliation and retries.
+
+Everything is keyed by the client order reference: an order whose submission outcome is
+unknown (its run was abandoned mid-submit, or the submit call failed in transit) is looked up at
+the broker before anything is sent again.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from apps.lineage.models import Run
+from apps.lineage.services import step_append
+from apps.orders.broker_selection import broker_named
+from apps.orders.brokers import BrokerRejectedError
+from apps.orders.models import ACTIVE_ORDER_STATUSES, Order, OrderRole, OrderStatus
+from apps.orders.services import bracket_submit, orders_adopt, orders_sync
+
+
+@dataclass
+class MonitorReport:
+    """Counts of what a monitor or retry pass did."""
+
+    brackets: int = 0
+    new_fills: int = 0
+    status_changes: int = 0
+    adopted: int = 0
+    resubmitted: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _brackets(orders: QuerySet[Order]) -> dict[int, list[Order]]:
+    """Orders grouped by run (one bracket per run), oldest first."""
+    grouped: dict[int, list[Order]] = {}
+    for order in orders.select_related("parent", "run").order_by("run_id", "pk"):
+        grouped.setdefault(order.run_id, []).append(order)
+    return grouped
+
+
+def _bracket_of(run_id: int) -> list[Order]:
+    return list(Order.objects.filter(run_id=run_id).select_related("parent").order_by("pk"))
+
+
+def orders_monitor(*, now: datetime) -> MonitorReport:
+    """Poll the broker for every run with an active order; record fills once, statuses, and a
+    ``monitor`` step on the order's run whenever something changed.
+
+    Pending orders older than ``ORDER_IN_DOUBT_AFTER_S`` (their submission may or may not have
+    reached the broker) are reconciled by reference: adopted if the broker has them, otherwise
+    marked failed for the retry pass.
+    """
+    report = MonitorReport()
+    active = Order.objects.filter(status__in=ACTIVE_ORDER_STATUSES)
+    for run_id in _brackets(active):
+        _sync_bracket(run_id, report)
+    in_doubt_before = now - timedelta(seconds=settings.ORDER_IN_DOUBT_AFTER_S)
+    pending = Order.objects.filter(status=OrderStatus.PENDING, created_at__lt=in_doubt_before)
+    for run_id in _brackets(pending):
+        _reconcile(run_id, report)
+    return report
+
+
+def _sync_bracket(run_id: int, report: MonitorReport) -> None:
+    orders = _bracket_of(run_id)
+    report.brackets += 1
+    try:
+        sync = orders_sync(orders=orders, broker=broker_named(orders[0].broker))
+    except Exception as error:  # one broken bracket must not stop the others
+        report.errors.append(f"run {run_id}: {type(error).__name__}: {error}")
+        return
+    report.new_fills += sync.new_fills
+    report.status_changes += sync.status_changes
+    if sync.new_fills or sync.status_changes:
+        step_append(
+            run=Run.objects.get(pk=run_id),
+            name="monitor",
+            output={
+                "new_fills": sync.new_fills,
+                "status_changes": sync.status_changes,
+                "orders": {o.client_order_ref: o.status for o in _bracket_of(run_id)},
+            },
+        )
+
+
+def _reconcile(run_id: int, report: MonitorReport) -> None:
+    orders = _bracket_of(run_id)
+    adopted = orders_adopt(orders=orders, broker=broker_named(orders[0].broker))
+    report.adopted += adopted
+    step_append(
+        run=Run.objects.get(pk=run_id),
+        name="reconcile",
+        output={
+            "adopted": adopted,
+            "orders": {o.client_order_ref: o.status for o in _bracket_of(run_id)},
+        },
+    )
+
+
+def _retry_due(parent: Order, now: datetime) -> bool:
+    delay = settings.ORDER_RETRY_BASE_DELAY_S * 2 ** max(parent.attempts - 1, 0)
+    return now >= parent.updated_at + timedelta(seconds=delay)
+
+
+def orders_retry(*, now: datetime) -> MonitorReport:
+    """Resubmit brackets that failed for a transient reason, with exponential backoff, up to
+    ``ORDER_MAX_ATTEMPTS``; only after the broker confirms by reference it has none of them.
+    Rejected orders are never retried."""
+    report = MonitorReport()
+    parents = Order.objects.filter(
+        role=OrderRole.ENTRY, status=OrderStatus.FAILED, attempts__lt=settings.ORDER_MAX_ATTEMPTS
+    )
+    for parent in parents.select_related("run"):
+        if _retry_due(parent, now):
+            _retry_bracket(parent, report)
+    return report
+
+
+def _retry_bracket(parent: Order, report: MonitorReport) -> None:
+    orders = _bracket_of(parent.run_id)
+    broker = broker_named(parent.broker)
+    if orders_adopt(orders=orders, broker=broker):
+        report.adopted += 1
+        return
+    Order.objects.filter(pk__in=[o.pk for o in orders], status=OrderStatus.FAILED).update(
+        status=OrderStatus.PENDING
+    )
+    error = ""
+    try:
+        bracket_submit(
+            orders=_bracket_of(parent.run_id), broker=broker, market_time=parent.run.as_of
+        )
+        report.resubmitted += 1
+    except BrokerRejectedError as rejected:
+        error = f"rejected on retry: {rejected}"
+    except Exception as failed:  # still transient: the next pass tries again, later
+        error = f"retry failed: {failed}"
+    step_append(
+        run=parent.run,
+        name="retry",
+        error=error,
+        output={
+            "attempt": parent.attempts + 1,
+            "orders": {o.client_order_ref: o.status for o in _bracket_of(parent.run_id)},
+        },
+    )

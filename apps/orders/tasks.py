@@ -1,0 +1,21 @@
+"""Celery entry points for orders: the monitor and the retry pass."""
+
+from dataclasses import asdict
+from typing import Any
+
+from celery import shared_task
+from django.utils import timezone
+
+from apps.orders.monitor import orders_monitor, orders_retry
+
+
+@shared_task(name="apps.orders.tasks.monitor_active_orders")
+def monitor_active_orders() -> dict[str, Any]:
+    """Poll brokers for active orders and reconcile in-doubt ones (beat: every 60 s)."""
+    return asdict(orders_monitor(now=timezone.now()))
+
+
+@shared_task(name="apps.orders.tasks.retry_failed_orders")
+def retry_failed_orders() -> dict[str, Any]:
+    """Resubmit transiently failed brackets with backoff (beat: every 10 minutes)."""
+    return asdict(orders_retry(now=timezone.now()))
