@@ -3,11 +3,13 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sibyl_test
+# Tests use their own Redis database, so a running `make serve` never takes their tasks.
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sibyl_bench
 DEMO_RUNS := goog-daily-swing@2012-06-01T00:00:00Z goog-daily-swing@2011-03-01T00:00:00Z \
              eurusd-hourly-momentum@2017-10-02T12:00:00Z eurusd-hourly-momentum@2017-06-01T09:00:00Z
 
-.PHONY: setup demo test lint typecheck pytest bench services clean
+.PHONY: setup demo test lint typecheck pytest compose-check bench serve services clean
 
 setup: .venv/.synced /usr/bin/chromium
 
@@ -43,9 +45,23 @@ typecheck: setup
 
 pytest: setup services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(MANAGE) makemigrations --check --dry-run --verbosity 0
-	DATABASE_URL=$(TEST_DATABASE_URL) .venv/bin/pytest
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) .venv/bin/pytest
 
-test: lint typecheck pytest
+# No Docker engine runs here: Debian's docker-compose validates the file without one.
+compose-check:
+	@command -v docker-compose >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null)
+	SECRET_KEY=compose-check docker-compose config -q
+
+test: lint typecheck compose-check pytest
+
+# Web, run and control workers and beat on this machine, on PostgreSQL and Redis from the
+# environment (DATABASE_URL defaults to the local sibyl database here).
+SERVE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sibyl
+serve: setup services
+	@psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'sibyl'" | grep -q 1 || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE sibyl" >/dev/null
+	DATABASE_URL=$${DATABASE_URL:-$(SERVE_DATABASE_URL)} $(MANAGE) migrate --verbosity 0
+	DATABASE_URL=$${DATABASE_URL:-$(SERVE_DATABASE_URL)} $(MANAGE) collectstatic --noinput --verbosity 0
+	DATABASE_URL=$${DATABASE_URL:-$(SERVE_DATABASE_URL)} .venv/bin/honcho start
 
 bench: setup services
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench

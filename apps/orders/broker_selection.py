@@ -7,7 +7,6 @@ from django.conf import settings
 from apps.orders.brokers import Broker, BrokerUnavailableError
 from apps.orders.paper_broker import PaperBroker
 
-
 # Brokers by the name recorded on orders; the IBKR adapter registers here when it arrives.
 BROKERS: dict[str, Callable[[], Broker]] = {PaperBroker.name: PaperBroker}
 

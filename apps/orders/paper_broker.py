@@ -31,6 +31,8 @@ def _state(order: PaperOrder) -> BrokerOrderState:
 
 
 def _sim_order(order: PaperOrder) -> SimOrder:
+    # Every poll replays from the start, so fills are re-derived; a cancellation made outside
+    # the replay (``cancel``) must be carried in, or the replay would fill the cancelled order.
     return SimOrder(
         ref=order.client_order_ref,
         role=order.role,
@@ -40,6 +42,7 @@ def _sim_order(order: PaperOrder) -> SimOrder:
         limit_price=order.limit_price,
         stop_price=order.stop_price,
         time_in_force=order.time_in_force,
+        status="cancelled" if order.status == "cancelled" else "submitted",
     )
 
 

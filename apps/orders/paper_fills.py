@@ -152,7 +152,9 @@ def simulate_bracket(
             _step_parent(result, parent, bar, bars[0], config)
         elif parent.status == "filled" and bar.ts > (parent.fill_time or bar.ts):
             _step_children(result, [c for c in children if c.status == "submitted"], bar, config)
-        if parent.status == "cancelled" or all(c.status != "submitted" for c in children):
+        if parent.status == "cancelled" or (
+            parent.status == "filled" and all(c.status != "submitted" for c in children)
+        ):
             break
     if parent.status == "cancelled":
         for child in children:

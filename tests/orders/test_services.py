@@ -1,0 +1,447 @@
+"""Order services against the embedded paper broker: a bracket is sent once, fills are recorded
+once, and broker failures leave the reason on the orders."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from pytest_django.fixtures import Settings
+
+from apps.lineage.services import run_create
+from apps.orders.brokers import (
+    BracketSpec,
+    BrokerOrderState,
+    BrokerRejectedError,
+    BrokerUnavailableError,
+    Execution,
+    OrderSpec,
+)
+from apps.orders.models import Fill, Order, PaperOrder, Position
+from apps.orders.paper_broker import PaperBroker
+from apps.orders.services import (
+    bracket_create,
+    bracket_submit,
+    client_order_ref,
+    orders_sync,
+    round_to_tick,
+)
+from apps.signals.models import Signal
+from apps.strategies.models import Strategy
+from tests.factories import StrategyFactory, SymbolFactory, make_bars
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+START = datetime(2020, 1, 1, tzinfo=UTC)
+# Bars 0..8 (Jan 1..9) close before the run; bar 9 (Jan 10) is the first the order can meet.
+AS_OF = datetime(2020, 1, 10, tzinfo=UTC)
+BEFORE = [100.0] * 9
+QUIET = [100.0, 101.0, 102.0]  # opens 100, 100, 101; never reaches the 95 stop or 110 target
+TO_TARGET = [100.0, 105.0, 111.0]  # the last bar opens at 105 and trades up to 112
+
+
+def make_strategy(**fields: object) -> Strategy:
+    symbol = SymbolFactory.create(timezone="America/New_York", min_tick=D("0.01"))
+    defaults: dict[str, object] = {"order_type": "MKT", "time_in_force": "GTC"}
+    return StrategyFactory.create(symbol=symbol, **{**defaults, **fields})
+
+
+def make_bracket(
+    strategy: Strategy,
+    *,
+    quantity: str = "10",
+    action: str = "BUY",
+    entry: str = "100",
+    stop: str = "95",
+    target: str = "110",
+) -> list[Order]:
+    run = run_create(strategy_id=strategy.pk, as_of=AS_OF)
+    signal = Signal(
+        strategy=strategy,
+        run=run,
+        action=action,
+        confidence=D("0.8"),
+        entry=D(entry),
+        stop_loss=D(stop),
+        take_profit=D(target),
+        status="accepted",
+    )
+    signal.save()
+    return bracket_create(
+        run=run, signal=signal, strategy=strategy, quantity=D(quantity), broker_name="paper"
+    )
+
+
+def by_role(orders: list[Order]) -> dict[str, Order]:
+    fresh = Order.objects.filter(pk__in=[o.pk for o in orders])
+    return {o.role: o for o in fresh}
+
+
+def submitted_bracket(closes: list[float], **strategy_fields: object) -> list[Order]:
+    strategy = make_strategy(**strategy_fields)
+    make_bars(strategy.symbol, [*BEFORE, *closes], start=START)
+    orders = make_bracket(strategy)
+    bracket_submit(orders=orders, broker=PaperBroker(), market_time=AS_OF)
+    return orders
+
+
+# --- building the bracket -------------------------------------------------------------------
+
+
+def test_bracket_create_builds_an_entry_with_oco_children_once() -> None:
+    # given
+    strategy = make_strategy()
+
+    # when the bracket is built twice for the same run
+    orders = make_bracket(strategy)
+    again = bracket_create(
+        run=orders[0].run,
+        signal=orders[0].signal,
+        strategy=strategy,
+        quantity=D("99"),
+        broker_name="paper",
+    )
+
+    # then the second call returns the same three pending orders
+    assert [o.pk for o in again] == [o.pk for o in orders]
+    assert Order.objects.count() == 3
+    roles = by_role(orders)
+    run_id = orders[0].run_id
+    entry, target, stop = roles["entry"], roles["take_profit"], roles["stop_loss"]
+    assert (entry.side, entry.order_type, entry.limit_price, entry.time_in_force) == (
+        "BUY",
+        "MKT",
+        None,
+        "GTC",
+    )
+    assert (target.side, target.order_type, target.limit_price) == ("SELL", "LMT", D("110"))
+    assert (stop.side, stop.order_type, stop.stop_price) == ("SELL", "STP", D("95"))
+    assert {target.time_in_force, stop.time_in_force} == {"GTC"}
+    assert target.parent_id == stop.parent_id == entry.pk
+    assert target.oca_group == stop.oca_group == f"sibyl-{run_id}-oca"
+    assert entry.client_order_ref == f"sibyl-{run_id}-entry"
+    assert {o.status for o in roles.values()} == {"pending"}
+    assert {o.quantity for o in roles.values()} == {D("10")}
+
+
+def test_a_sell_limit_bracket_rounds_prices_to_the_tick() -> None:
+    strategy = make_strategy(order_type="LMT", time_in_force="DAY")
+
+    orders = make_bracket(strategy, action="SELL", entry="100.004", stop="105.016", target="90.005")
+
+    roles = by_role(orders)
+    assert (roles["entry"].side, roles["entry"].limit_price) == ("SELL", D("100.00"))
+    assert roles["entry"].time_in_force == "DAY"
+    assert (roles["take_profit"].side, roles["take_profit"].limit_price) == ("BUY", D("90.00"))
+    assert (roles["stop_loss"].side, roles["stop_loss"].stop_price) == ("BUY", D("105.02"))
+
+
+def test_client_order_ref_names_the_run_and_role() -> None:
+    assert client_order_ref(42, "entry") == "sibyl-42-entry"
+
+
+@pytest.mark.parametrize(
+    ("price", "tick", "expected"),
+    [
+        ("100.004", "0.01", "100.00"),
+        ("100.006", "0.01", "100.01"),
+        ("100.005", "0.01", "100.00"),  # half to even: 10000.5 ticks → 10000
+        ("100.015", "0.01", "100.02"),  # 10001.5 ticks → 10002
+        ("10.12", "0.25", "10.00"),  # 40.48 ticks → 40
+        ("10.13", "0.25", "10.25"),  # 40.52 ticks → 41
+        ("1.234", "0.05", "1.25"),  # 24.68 ticks → 25
+        ("4321", "5", "4320"),
+        ("0.123456", "0.0001", "0.1235"),
+    ],
+)
+def test_round_to_tick(price: str, tick: str, expected: str) -> None:
+    assert round_to_tick(D(price), D(tick)) == D(expected)
+
+
+# --- submitting once ------------------------------------------------------------------------
+
+
+def test_bracket_submit_twice_sends_the_bracket_once() -> None:
+    # given a pending bracket and bars for the paper broker's pre-trade check
+    strategy = make_strategy()
+    make_bars(strategy.symbol, [*BEFORE, *QUIET], start=START)
+    orders = make_bracket(strategy)
+    broker = PaperBroker()
+
+    # when it is submitted twice
+    bracket_submit(orders=orders, broker=broker, market_time=AS_OF)
+    bracket_submit(orders=orders, broker=broker, market_time=AS_OF)
+
+    # then the broker's book holds it once and each order was attempted once
+    assert PaperOrder.objects.count() == 3
+    paper = {p.client_order_ref: p for p in PaperOrder.objects.all()}
+    for order in by_role(orders).values():
+        assert (order.status, order.attempts) == ("submitted", 1)
+        assert order.broker_order_id == f"paper-{paper[order.client_order_ref].pk}"
+        assert order.submitted_at is not None
+    roles = by_role(orders)
+    stop_in_book = paper[roles["stop_loss"].client_order_ref]
+    assert stop_in_book.parent_ref == roles["entry"].client_order_ref
+    assert {p.accepted_at for p in paper.values()} == {AS_OF}
+
+
+def spec_of(order: Order) -> OrderSpec:
+    return OrderSpec(
+        client_order_ref=order.client_order_ref,
+        role=order.role,
+        side=order.side,
+        order_type=order.order_type,
+        quantity=order.quantity,
+        limit_price=order.limit_price,
+        stop_price=order.stop_price,
+        time_in_force=order.time_in_force,
+        parent_ref=order.parent.client_order_ref if order.parent else "",
+        oca_group=order.oca_group,
+    )
+
+
+def test_bracket_submit_adopts_orders_the_broker_already_holds() -> None:
+    # given orders still pending in Sibyl's database although the broker already accepted them
+    # (as after a crash between the broker's answer and the commit)
+    strategy = make_strategy()
+    make_bars(strategy.symbol, [*BEFORE, *QUIET], start=START)
+    orders = make_bracket(strategy)
+    broker = PaperBroker()
+    broker.submit_bracket(
+        BracketSpec(
+            symbol_id=strategy.symbol_id,
+            bar_size=strategy.bar_size,
+            market_time=AS_OF,
+            orders=tuple(spec_of(o) for o in orders),
+        )
+    )
+
+    # when Sibyl submits the bracket
+    bracket_submit(orders=orders, broker=broker, market_time=AS_OF)
+
+    # then nothing is re-sent: the broker's orders are adopted as submitted
+    assert PaperOrder.objects.count() == 3
+    paper = {p.client_order_ref: p.pk for p in PaperOrder.objects.all()}
+    for order in by_role(orders).values():
+        assert (order.status, order.attempts) == ("submitted", 0)
+        assert order.broker_order_id == f"paper-{paper[order.client_order_ref]}"
+
+
+class ScriptedBroker:
+    """A test double of the Broker protocol: knows nothing, and submitting raises ``error``."""
+
+    name = "scripted"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.submissions: list[BracketSpec] = []
+
+    def lookup(self, refs: list[str]) -> dict[str, BrokerOrderState]:
+        return {}
+
+    def submit_bracket(self, bracket: BracketSpec) -> list[BrokerOrderState]:
+        self.submissions.append(bracket)
+        raise self.error
+
+    def poll(self, refs: list[str]) -> tuple[list[BrokerOrderState], list[Execution]]:
+        return [], []
+
+    def cancel(self, ref: str) -> BrokerOrderState:
+        raise NotImplementedError
+
+
+def test_a_broker_rejection_marks_the_orders_rejected_with_the_reason(
+    settings: Settings,
+) -> None:
+    # given a buying power below the order value (10 × last close 100 = 1000)
+    settings.PAPER_BUYING_POWER = D("500")
+    strategy = make_strategy()
+    make_bars(strategy.symbol, [*BEFORE, *QUIET], start=START)
+    orders = make_bracket(strategy)
+
+    # when
+    with pytest.raises(BrokerRejectedError, match="insufficient buying power"):
+        bracket_submit(orders=orders, broker=PaperBroker(), market_time=AS_OF)
+
+    # then every order is rejected with the broker's reason, and the book is empty
+    for order in by_role(orders).values():
+        assert (order.status, order.attempts) == ("rejected", 1)
+        assert "order value 1000.00 exceeds 500.00" in order.error_message
+    assert not PaperOrder.objects.exists()
+
+    # and a rejection is final: submitting again neither re-sends nor raises
+    bracket_submit(orders=orders, broker=PaperBroker(), market_time=AS_OF)
+    assert not PaperOrder.objects.exists()
+    assert {o.attempts for o in by_role(orders).values()} == {1}
+
+
+def test_a_zero_quantity_is_rejected_by_the_paper_broker() -> None:
+    strategy = make_strategy()
+    make_bars(strategy.symbol, [*BEFORE, *QUIET], start=START)
+    orders = make_bracket(strategy, quantity="0")
+
+    with pytest.raises(BrokerRejectedError, match="quantity must be positive"):
+        bracket_submit(orders=orders, broker=PaperBroker(), market_time=AS_OF)
+
+    assert {o.status for o in by_role(orders).values()} == {"rejected"}
+
+
+def test_a_rejection_raised_by_another_broker_keeps_its_message() -> None:
+    strategy = make_strategy()
+    orders = make_bracket(strategy)
+    broker = ScriptedBroker(BrokerRejectedError("201: order rejected - margin"))
+
+    with pytest.raises(BrokerRejectedError):
+        bracket_submit(orders=orders, broker=broker, market_time=AS_OF)
+
+    assert {(o.status, o.error_message) for o in by_role(orders).values()} == {
+        ("rejected", "201: order rejected - margin")
+    }
+
+
+def test_an_unexpected_broker_error_marks_the_orders_failed() -> None:
+    # given a broker whose connection drops during submission
+    strategy = make_strategy()
+    orders = make_bracket(strategy)
+    broker = ScriptedBroker(ConnectionError("connection reset by peer"))
+
+    # when
+    with pytest.raises(BrokerUnavailableError, match="connection reset by peer"):
+        bracket_submit(orders=orders, broker=broker, market_time=AS_OF)
+
+    # then the bracket was offered once, whole, and each order records the error
+    assert len(broker.submissions) == 1
+    spec = broker.submissions[0]
+    assert [o.role for o in spec.orders] == ["entry", "take_profit", "stop_loss"]
+    assert (spec.symbol_id, spec.bar_size, spec.market_time) == (
+        strategy.symbol_id,
+        "1 day",
+        AS_OF,
+    )
+    assert spec.orders[1].parent_ref == spec.orders[0].client_order_ref
+    for order in by_role(orders).values():
+        assert order.status == "failed"
+        assert order.error_message == "ConnectionError: connection reset by peer"
+        assert order.attempts == 1
+
+
+# --- recording fills once -------------------------------------------------------------------
+
+
+def test_orders_sync_twice_records_each_fill_once() -> None:
+    # given a submitted market buy of 10 whose first bar opens at 100
+    orders = submitted_bracket(QUIET)
+
+    # when the broker is polled twice
+    first = orders_sync(orders=orders, broker=PaperBroker())
+    second = orders_sync(orders=orders, broker=PaperBroker())
+
+    # then the entry fill is recorded once: 100 + 1 tick slippage, commission max(1, 0.05)
+    assert first.new_fills == 1
+    assert (second.new_fills, second.status_changes) == (0, 0)
+    fill = Fill.objects.get()
+    assert (fill.quantity, fill.price, fill.commission, fill.executed_at) == (
+        D("10"),
+        D("100.01"),
+        D("1.0000"),
+        AS_OF,
+    )
+    # average cost (10 × 100.01 + 1) / 10 = 100.11
+    position = Position.objects.get(symbol_id=fill.order.symbol_id)
+    assert (position.quantity, position.average_cost) == (D("10"), D("100.11"))
+    roles = by_role(orders)
+    entry = roles["entry"]
+    assert (entry.status, entry.filled_quantity, entry.avg_fill_price) == (
+        "filled",
+        D("10"),
+        D("100.01"),
+    )
+    assert (entry.commission, entry.filled_at) == (D("1"), AS_OF)
+    assert {roles["take_profit"].status, roles["stop_loss"].status} == {"submitted"}
+
+
+def test_orders_sync_records_a_round_trip_with_its_realized_pnl() -> None:
+    # given a long entry at 100.01 (average cost 100.11) and a bar that opens at 105
+    # and trades up to 112, through the 110 target
+    orders = submitted_bracket(TO_TARGET)
+
+    # when
+    report = orders_sync(orders=orders, broker=PaperBroker())
+    orders_sync(orders=orders, broker=PaperBroker())
+
+    # then the target sells 10 at 110 with commission 1: (110 − 100.11) × 10 − 1 = 97.90
+    assert report.new_fills == 2
+    assert report.status_changes == 1  # the stop-loss, cancelled as the target's OCA sibling
+    roles = by_role(orders)
+    target, stop = roles["take_profit"], roles["stop_loss"]
+    assert (target.status, target.avg_fill_price, target.realized_pnl) == (
+        "filled",
+        D("110"),
+        D("97.9"),
+    )
+    assert (stop.status, stop.error_message) == (
+        "cancelled",
+        f"OCA: {target.client_order_ref} filled",
+    )
+    assert stop.cancelled_at is not None
+    assert Fill.objects.count() == 2
+    assert Fill.objects.get(order=target).realized_pnl == D("97.9")
+    position = Position.objects.get(symbol_id=target.symbol_id)
+    assert (position.quantity, position.average_cost, position.realized_pnl) == (
+        D(0),
+        D(0),
+        D("97.9"),
+    )
+
+
+def test_fills_on_bars_that_arrive_later_are_added_without_repeating_earlier_ones() -> None:
+    # given an entry filled and recorded while only the quiet bars existed
+    orders = submitted_bracket(QUIET)
+    orders_sync(orders=orders, broker=PaperBroker())
+    symbol = orders[0].symbol
+
+    # when two new bars arrive: Jan 13 around 102, then Jan 14 falling from 102 to 90 (low 89)
+    make_bars(symbol, [102.0, 90.0], start=datetime(2020, 1, 13, tzinfo=UTC))
+    report = orders_sync(orders=orders, broker=PaperBroker())
+
+    # then only the stop's fill is new: it fills at the 95 stop less one tick
+    assert report.new_fills == 1
+    stop = by_role(orders)["stop_loss"]
+    assert (stop.status, stop.avg_fill_price) == ("filled", D("94.99"))
+    assert Fill.objects.count() == 2
+    assert Position.objects.get(symbol=symbol).quantity == 0
+
+
+def test_a_day_entry_that_expires_cancels_the_whole_bracket_in_sibyl() -> None:
+    # given a DAY buy limit at 90 that the bars (around 100) never reach;
+    # daily bars at 00:00 UTC fall on consecutive New York evenings
+    strategy = make_strategy(order_type="LMT", time_in_force="DAY")
+    make_bars(strategy.symbol, [*BEFORE, *QUIET], start=START)
+    orders = make_bracket(strategy, entry="90", stop="85", target="100")
+    bracket_submit(orders=orders, broker=PaperBroker(), market_time=AS_OF)
+
+    # when
+    report = orders_sync(orders=orders, broker=PaperBroker())
+
+    # then
+    assert (report.new_fills, report.status_changes) == (0, 3)
+    roles = by_role(orders)
+    assert (roles["entry"].status, roles["entry"].error_message) == (
+        "cancelled",
+        "DAY order expired unfilled",
+    )
+    for role in ("take_profit", "stop_loss"):
+        assert (roles[role].status, roles[role].error_message) == ("cancelled", "parent cancelled")
+    assert not Position.objects.exists()
+
+
+def test_an_entry_on_the_last_bar_leaves_the_children_working() -> None:
+    # given only the first bar after the run exists
+    orders = submitted_bracket([100.0])
+
+    # when
+    orders_sync(orders=orders, broker=PaperBroker())
+
+    # then
+    roles = by_role(orders)
+    assert roles["entry"].status == "filled"
+    assert {roles["take_profit"].status, roles["stop_loss"].status} == {"submitted"}
