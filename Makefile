@@ -6,6 +6,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sibyl_test
 # Tests use their own Redis database, so a running `make serve` never takes their tasks.
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sibyl_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
 DEMO_RUNS := goog-daily-swing@2012-06-01T00:00:00Z goog-daily-swing@2011-03-01T00:00:00Z \
              eurusd-hourly-momentum@2017-10-02T12:00:00Z eurusd-hourly-momentum@2017-06-01T09:00:00Z
 
@@ -64,7 +65,7 @@ serve: setup services
 	DATABASE_URL=$${DATABASE_URL:-$(SERVE_DATABASE_URL)} .venv/bin/honcho start
 
 bench: setup services
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench
 
 clean:
 	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache

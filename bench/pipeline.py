@@ -26,7 +26,8 @@ STEPS = ("data", "indicators", "charts", "llm", "signal", "order")
 NON_LLM = ("data", "indicators", "charts", "signal", "order")
 
 
-def _strategy() -> Strategy:
+def bench_strategy() -> Strategy:
+    """The benchmark's baseline strategy on GOOG daily bars (lookback 500), created once."""
     symbol, _ = Symbol.objects.get_or_create(
         symbol="GOOG", sec_type="STK", currency="USD", defaults={"timezone": "America/New_York"}
     )
@@ -70,7 +71,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 def run() -> dict[str, float]:
     """Return per-step p50/p95 in ms and the non-LLM pipeline p50/p95 in ms."""
-    strategy = _strategy()
+    strategy = bench_strategy()
     start = datetime(2011, 1, 3, tzinfo=UTC)
     per_step: dict[str, list[float]] = {name: [] for name in STEPS}
     totals: list[float] = []

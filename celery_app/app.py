@@ -11,6 +11,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_process_init, worker_ready
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -40,3 +41,16 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=0, hour=4, day_of_week="sun"),
     },
 }
+
+
+@worker_ready.connect
+@worker_process_init.connect
+def _warm_chart_renderer(**_: object) -> None:
+    """Start the chart renderer's Chromium before the first run needs it (seconds, once).
+
+    Workers that take runs set SIBYL_WARM_CHARTS=1 (see Procfile); others skip it.
+    """
+    if os.environ.get("SIBYL_WARM_CHARTS") == "1":
+        from apps.marketdata.charts import png_renderer
+
+        png_renderer()

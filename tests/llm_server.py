@@ -3,18 +3,26 @@ answers with scripted message contents, in order (the last one repeats)."""
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+class _LoopbackServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # a burst of runs connects at once
 
 
 class ScriptedLlmServer:
     """Serve POST /v1/chat/completions on 127.0.0.1 with scripted answers."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, delay_s: float = 0.0, record: bool = True) -> None:
+        self.delay_s = delay_s
+        self.record = record
         self.answers: list[str] = []
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _LoopbackServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -42,14 +50,18 @@ class ScriptedLlmServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                owner.requests.append(json.loads(self.rfile.read(length)))
-                owner.headers.append(dict(self.headers))
+                request = json.loads(self.rfile.read(length))
+                if owner.record:
+                    owner.requests.append(request)
+                time.sleep(owner.delay_s)
+                if owner.record:
+                    owner.headers.append(dict(self.headers))
                 body = json.dumps(
                     {
                         "id": "chatcmpl-test",
                         "object": "chat.completion",
                         "created": 0,
-                        "model": owner.requests[-1].get("model", "test-model"),
+                        "model": request.get("model") or "test-model",
                         "choices": [
                             {
                                 "index": 0,

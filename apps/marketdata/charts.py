@@ -10,6 +10,7 @@ import asyncio
 import atexit
 import json
 import math
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -38,20 +39,32 @@ class Chart:
     png: bytes
 
 
-class _OverlappedReloadKaleido(Kaleido):
-    """kaleido reloads a tab after every render before handing back the PNG; here the reload
-    runs in the background, so with two tabs a render never waits for one."""
+class _ReusingKaleido(Kaleido):
+    """kaleido reloads a tab (re-parsing plotly.js) after every render, which costs more than
+    the render itself. Each PNG is drawn on a fresh plot either way (same bytes with or without
+    the reload, checked), so a tab is reloaded only every ``RELOAD_EVERY`` renders, to bound the
+    page's memory, and that reload runs in the background while the other tab renders."""
+
+    RELOAD_EVERY = 100
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._renders: dict[int, int] = {}
+        self._reloads: set[asyncio.Future[None]] = set()
 
     async def _return_kaleido_tab(self, tab: Any) -> None:
+        count = self._renders.get(id(tab), 0) + 1
+        self._renders[id(tab)] = count
+        if count % self.RELOAD_EVERY:
+            await self.tabs_ready.put(tab)
+            return
         task = asyncio.ensure_future(self._reload_and_requeue(tab))
-        self._pending_reloads.add(task)
-        task.add_done_callback(self._pending_reloads.discard)
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
 
     async def _reload_and_requeue(self, tab: Any) -> None:
         await tab.reload()
         await self.tabs_ready.put(tab)
-
-    _pending_reloads: set["asyncio.Future[None]"] = set()
 
 
 class PngRenderer:
@@ -61,7 +74,7 @@ class PngRenderer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="kaleido")
         self._thread.start()
-        self._kaleido = _OverlappedReloadKaleido(n=tabs, timeout=timeout_s)
+        self._kaleido = _ReusingKaleido(n=tabs, timeout=timeout_s)
         self._timeout_s = timeout_s
         self._call(self._kaleido.open())
 
@@ -83,21 +96,24 @@ class PngRenderer:
 
 
 _renderer: PngRenderer | None = None
+_renderer_pid = 0
 _renderer_lock = threading.Lock()
 
 
 def png_renderer() -> PngRenderer:
     """The process's warm renderer, started on first use and closed at exit.
 
-    Raises ChartRenderError when Chromium cannot be started.
+    A forked child (prefork workers) starts its own: the parent's event-loop thread does not
+    survive a fork. Raises ChartRenderError when Chromium cannot be started.
     """
-    global _renderer
+    global _renderer, _renderer_pid
     with _renderer_lock:
-        if _renderer is None:
+        if _renderer is None or _renderer_pid != os.getpid():
             try:
                 _renderer = PngRenderer()
             except Exception as error:  # kaleido/choreographer raise many types
                 raise ChartRenderError(f"cannot start Chromium for PNG export: {error}") from error
+            _renderer_pid = os.getpid()
             atexit.register(_renderer.close)
         return _renderer
 

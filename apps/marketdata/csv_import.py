@@ -4,9 +4,9 @@ import csv
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import transaction
+from django.db import models, transaction
 
 from apps.common.errors import SibylError
 from apps.marketdata.bar_checks import OhlcvRow, validate_bars
@@ -36,12 +36,24 @@ def _time_column(fieldnames: list[str]) -> str:
     raise CsvImportError(f"no time column: expected one of {', '.join(TIME_COLUMNS)}")
 
 
+def _column_limit(name: str) -> Decimal:
+    """The bound a value of Bar column ``name`` must stay below, from its max_digits."""
+    column = Bar._meta.get_field(name)
+    assert isinstance(column, models.DecimalField)
+    return Decimal(10) ** (column.max_digits - column.decimal_places)
+
+
 def _parse_row(row: dict[str, str], time_column: str, tz: tzinfo, line: int) -> OhlcvRow:
     try:
         values = [Decimal(row[name].strip()) for name in PRICE_COLUMNS]
-        return OhlcvRow(_parse_ts(row[time_column], tz), *values)
+        parsed = OhlcvRow(_parse_ts(row[time_column], tz), *values)
     except (InvalidOperation, ValueError, AttributeError, TypeError) as error:
         raise CsvImportError(f"line {line}: cannot parse {row!r}: {error}") from error
+    for name, value in zip(PRICE_COLUMNS, values, strict=True):
+        # Non-finite values are left to validate_bars, which names them.
+        if value.is_finite() and abs(value) >= _column_limit(name):
+            raise CsvImportError(f"line {line}: {name} {value} is too large to store")
+    return parsed
 
 
 def read_bars_csv(path: Path, *, source_timezone: str = "UTC") -> list[OhlcvRow]:
@@ -49,21 +61,28 @@ def read_bars_csv(path: Path, *, source_timezone: str = "UTC") -> list[OhlcvRow]
 
     Input: columns ``ts`` (or date/datetime/time/timestamp; ISO 8601, naive values are taken in
     ``source_timezone``), open, high, low, close, volume. Output: bars sorted as in the file,
-    ``ts`` in UTC. Raises CsvImportError for a missing file or column, an unparsable value, or
+    ``ts`` in UTC. Raises CsvImportError for a missing or undecodable file, a missing column, an
+    unknown ``source_timezone``, an unparsable value, a value too large for its Bar column, or
     bars that fail ``validate_bars`` (then nothing is imported).
     """
-    tz = ZoneInfo(source_timezone)
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        tz = ZoneInfo(source_timezone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise CsvImportError(f"unknown timezone {source_timezone!r}") from error
+    try:
+        # utf-8-sig: spreadsheet exports often start with a byte-order mark before "ts".
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
-            fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
+            if reader.fieldnames is None:
+                raise CsvImportError(f"{path} is empty")
+            fieldnames = [name.strip().lower() for name in reader.fieldnames]
             missing = [name for name in PRICE_COLUMNS if name not in fieldnames]
             if missing:
                 raise CsvImportError(f"missing column(s): {', '.join(missing)}")
             time_column = _time_column(fieldnames)
             reader.fieldnames = fieldnames
             rows = [_parse_row(row, time_column, tz, n) for n, row in enumerate(reader, start=2)]
-    except OSError as error:
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise CsvImportError(f"cannot read {path}: {error}") from error
     if not rows:
         raise CsvImportError(f"{path} holds no bars")

@@ -34,6 +34,18 @@ class DispatchReport:
 
 
 @dataclass(frozen=True)
+class _Due:
+    """A due strategy, as the few columns dispatching needs (no model instances: 10k+ rows)."""
+
+    pk: int
+    cron: str
+    timezone: str
+    catch_up: str
+    skip_closed_market: bool
+    trading_calendar: str
+
+
+@dataclass(frozen=True)
 class _Claim:
     strategy_id: int
     slot: datetime
@@ -56,12 +68,23 @@ def _slots(now: datetime) -> Callable[[str, str], tuple[datetime, datetime]]:
     return slots
 
 
-def _claim_for(strategy: Strategy, slot: datetime, now: datetime) -> _Claim:
-    if strategy.catch_up == CatchUp.NONE and now - slot > ON_TIME:
-        return _Claim(strategy.pk, slot, RunStatus.SKIPPED, "missed slot (catch_up: none)")
-    if strategy.skip_closed_market and not has_session_on(symbol=strategy.symbol, moment=slot):
-        return _Claim(strategy.pk, slot, RunStatus.SKIPPED, "exchange closed")
-    return _Claim(strategy.pk, slot, RunStatus.PENDING, "")
+def _claim_for(due: _Due, slot: datetime, now: datetime) -> _Claim:
+    if due.catch_up == CatchUp.NONE and now - slot > ON_TIME:
+        return _Claim(due.pk, slot, RunStatus.SKIPPED, "missed slot (catch_up: none)")
+    if due.skip_closed_market and not has_session_on(
+        trading_calendar=due.trading_calendar, moment=slot
+    ):
+        return _Claim(due.pk, slot, RunStatus.SKIPPED, "exchange closed")
+    return _Claim(due.pk, slot, RunStatus.PENDING, "")
+
+
+def _advance(next_slots: dict[datetime, list[int]]) -> None:
+    """One UPDATE per distinct next slot (strategies sharing a schedule share it)."""
+    for upcoming, ids in next_slots.items():
+        for start in range(0, len(ids), INSERT_BATCH * 10):
+            Strategy.objects.filter(pk__in=ids[start : start + INSERT_BATCH * 10]).update(
+                next_run_at=upcoming
+            )
 
 
 def _insert_runs(claims: list[_Claim], now: datetime) -> list[tuple[int, str]]:
@@ -107,18 +130,26 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 20000) -> Dispatch
     slots = _slots(now)
     report = DispatchReport()
     with transaction.atomic():
-        due = list(
+        rows = (
             Strategy.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(is_active=True, next_run_at__lte=now)
-            .select_related("symbol")
-            .order_by("next_run_at")[:limit]
+            .order_by("next_run_at")
+            .values_list(
+                "pk",
+                "schedule_cron",
+                "schedule_timezone",
+                "catch_up",
+                "skip_closed_market",
+                "symbol__trading_calendar",
+            )[:limit]
         )
-        claims = []
-        for strategy in due:
-            latest, upcoming = slots(strategy.schedule_cron, strategy.schedule_timezone)
-            claims.append(_claim_for(strategy, latest, now))
-            strategy.next_run_at = upcoming
-        Strategy.objects.bulk_update(due, ["next_run_at"], batch_size=INSERT_BATCH)
+        claims: list[_Claim] = []
+        next_slots: dict[datetime, list[int]] = {}
+        for due in (_Due(*row) for row in rows):
+            latest, upcoming = slots(due.cron, due.timezone)
+            claims.append(_claim_for(due, latest, now))
+            next_slots.setdefault(upcoming, []).append(due.pk)
+        _advance(next_slots)
         for run_id, status in _insert_runs(claims, now):
             if status == RunStatus.PENDING:
                 report.claimed_run_ids.append(run_id)

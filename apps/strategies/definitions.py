@@ -9,7 +9,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from apps.marketdata.bar_sizes import validate_bar_size
 from apps.marketdata.indicators import parse_indicator_specs
@@ -41,7 +41,7 @@ class SymbolDefinition(_Strict):
 class PromptTemplateDefinition(_Strict):
     """A named template body; a changed body becomes the next version."""
 
-    name: str = Field(pattern=r"^[-a-zA-Z0-9_]+$")
+    name: str = Field(pattern=r"^[-a-zA-Z0-9_]+$", max_length=64)
     body: str = Field(min_length=1)
 
 
@@ -130,11 +130,27 @@ class StrategyDefinition(_Strict):
 
 
 class StrategiesFile(_Strict):
-    """The whole file."""
+    """The whole file; symbols, template names and strategy slugs each appear at most once."""
 
     symbols: list[SymbolDefinition] = Field(default_factory=list)
     prompt_templates: list[PromptTemplateDefinition] = Field(default_factory=list)
     strategies: list[StrategyDefinition] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _no_duplicates(self) -> "StrategiesFile":
+        # A repeated entry would be applied twice, so the file could never be "unchanged".
+        problems = [
+            f"duplicate {kind} {sorted(repeated)}"
+            for kind, keys in (
+                ("symbol", [f"{s.symbol} {s.sec_type} {s.currency}" for s in self.symbols]),
+                ("prompt template", [t.name for t in self.prompt_templates]),
+                ("strategy slug", [d.slug for d in self.strategies]),
+            )
+            if (repeated := {key for key in keys if keys.count(key) > 1})
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 def _timezone(value: str) -> str:

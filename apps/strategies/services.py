@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from pydantic import ValidationError
 
@@ -32,26 +33,46 @@ def strategies_file_load(*, path: Path) -> StrategiesFile:
     """Parse and validate a strategies file; raises StrategiesFileError listing every problem."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise StrategiesFileError(f"cannot read {path}: {error}") from error
     try:
         return StrategiesFile.model_validate(raw or {})
     except ValidationError as error:
         problems = "\n".join(
-            f"  {'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()
+            f"  {'.'.join(str(p) for p in item['loc']) or '(file)'}: {item['msg']}"
+            for item in error.errors()
         )
         raise StrategiesFileError(f"{path} is not a valid strategies file:\n{problems}") from error
 
 
+def _django_problems(label: str, error: DjangoValidationError) -> list[str]:
+    return [
+        f"{label}: {field}: {message}"
+        for field, messages in error.message_dict.items()
+        for message in messages
+    ]
+
+
 def symbol_upsert(*, definition: SymbolDefinition) -> Symbol:
-    """Create or update a Symbol identified by symbol, sec_type and currency."""
-    values = definition.model_dump(exclude={"symbol", "sec_type", "currency"})
-    symbol, _ = Symbol.objects.update_or_create(
-        symbol=definition.symbol,
-        sec_type=definition.sec_type,
-        currency=definition.currency,
-        defaults=values,
-    )
+    """Create or update a Symbol identified by symbol, sec_type and currency.
+
+    Raises StrategiesFileError when a value does not fit the Symbol model (length, digits,
+    a ``conid`` already taken).
+    """
+    identity = {
+        "symbol": definition.symbol,
+        "sec_type": definition.sec_type,
+        "currency": definition.currency,
+    }
+    symbol = Symbol.objects.filter(**identity).first() or Symbol(**identity)
+    for key, value in definition.model_dump(exclude=set(identity)).items():
+        setattr(symbol, key, value)
+    try:
+        symbol.full_clean()
+    except DjangoValidationError as error:
+        label = f"symbol {definition.symbol} {definition.sec_type} {definition.currency}"
+        raise StrategiesFileError("\n".join(_django_problems(label, error))) from error
+    symbol.save()
     return symbol
 
 
@@ -90,7 +111,11 @@ def _strategy_values(definition: StrategyDefinition) -> dict[str, object]:
 
 def prompt_template_latest(reference: str, slug: str) -> PromptTemplate:
     """Resolve ``name`` (latest version) or ``name@N`` (that version)."""
-    name, _, version = reference.partition("@")
+    name, at, version = reference.partition("@")
+    if at and not (version.isascii() and version.isdigit()):
+        raise StrategiesFileError(
+            f"strategy {slug}: prompt template {reference!r}: expected name or name@VERSION"
+        )
     versions = PromptTemplate.objects.filter(name=name)
     template = versions.filter(version=int(version)).first() if version else versions.first()
     if template is None:
@@ -111,7 +136,11 @@ def _strategy_upsert(definition: StrategyDefinition, report: ApplyReport) -> Non
     else:
         report.unchanged.append(definition.slug)
         return
-    strategy.full_clean()
+    try:
+        strategy.full_clean()
+    except DjangoValidationError as error:
+        problems = _django_problems(f"strategy {definition.slug}", error)
+        raise StrategiesFileError("\n".join(problems)) from error
     strategy.save()
 
 
@@ -119,15 +148,28 @@ def strategies_apply(*, path: Path) -> ApplyReport:
     """Apply a strategies file in one transaction: all of it or nothing.
 
     Symbols are upserted, changed template bodies saved as new versions, strategies created or
-    updated by slug. Raises StrategiesFileError with every problem found.
+    updated by slug. Raises StrategiesFileError with every problem found; then nothing is saved.
     """
     document = strategies_file_load(path=path)
     report = ApplyReport()
+    problems: list[str] = []
     with transaction.atomic():
         for symbol in document.symbols:
-            symbol_upsert(definition=symbol)
+            try:
+                symbol_upsert(definition=symbol)
+            except StrategiesFileError as error:
+                problems.append(str(error))
         for template in document.prompt_templates:
             prompt_template_save(name=template.name, body=template.body)
         for definition in document.strategies:
-            _strategy_upsert(definition, report)
+            try:
+                _strategy_upsert(definition, report)
+            except StrategiesFileError as error:
+                problems.append(str(error))
+        if problems:
+            # Raising inside the atomic block rolls back everything saved above.
+            raise StrategiesFileError(
+                f"{path} cannot be applied, nothing saved:\n"
+                + "\n".join(f"  {line}" for problem in problems for line in problem.splitlines())
+            )
     return report

@@ -7,8 +7,6 @@ from zoneinfo import ZoneInfo
 import exchange_calendars
 import pandas as pd
 
-from apps.symbols.models import Symbol
-
 
 @lru_cache(maxsize=32)
 def _calendar(code: str) -> exchange_calendars.ExchangeCalendar:
@@ -21,15 +19,16 @@ def calendar_names() -> list[str]:
     return list(exchange_calendars.get_calendar_names(include_aliases=True))
 
 
-def has_session_on(*, symbol: Symbol, moment: datetime) -> bool:
-    """Whether the symbol's exchange trades on ``moment``'s date in the exchange's timezone.
+def has_session_on(*, trading_calendar: str, moment: datetime) -> bool:
+    """Whether the exchange of ``trading_calendar`` (a Symbol's, e.g. "XNYS") trades on
+    ``moment``'s date in the exchange's timezone.
 
-    A symbol with no ``trading_calendar`` always trades. Dates outside the calendar's range
-    count as trading days (the calendar cannot tell).
+    A blank calendar always trades. Dates outside the calendar's range count as trading days
+    (the calendar cannot tell).
     """
-    if not symbol.trading_calendar:
+    if not trading_calendar:
         return True
-    calendar = _calendar(symbol.trading_calendar)
+    calendar = _calendar(trading_calendar)
     local_date = moment.astimezone(ZoneInfo(str(calendar.tz))).date()
     session = pd.Timestamp(local_date)
     if session < calendar.first_session or session > calendar.last_session:
