@@ -7,7 +7,8 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sibyl_test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sibyl_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
-DEMO_RUNS := goog-daily-swing@2012-06-01T00:00:00Z goog-daily-swing@2011-03-01T00:00:00Z \
+DEMO_RUNS := goog-daily-swing@2010-01-15T21:30:00Z goog-daily-swing@2012-05-31T20:30:00Z \
+             goog-daily-strict@2012-05-31T20:30:00Z \
              eurusd-hourly-momentum@2017-10-02T12:00:00Z eurusd-hourly-momentum@2017-06-01T09:00:00Z
 
 .PHONY: setup demo test lint typecheck pytest compose-check bench serve services clean

@@ -141,6 +141,9 @@ PAPER_BUYING_POWER = Decimal(env.str("PAPER_BUYING_POWER", default="1000000"))
 PAPER_COMMISSION_PER_SHARE = Decimal(env.str("PAPER_COMMISSION_PER_SHARE", default="0.005"))
 PAPER_COMMISSION_MIN = Decimal(env.str("PAPER_COMMISSION_MIN", default="1.00"))
 PAPER_COMMISSION_MAX_PCT = Decimal(env.str("PAPER_COMMISSION_MAX_PCT", default="1.0"))
+# IBKR forex: 0.2 basis points of trade value, at least USD 2.
+PAPER_FX_COMMISSION_BPS = Decimal(env.str("PAPER_FX_COMMISSION_BPS", default="0.2"))
+PAPER_FX_COMMISSION_MIN = Decimal(env.str("PAPER_FX_COMMISSION_MIN", default="2.00"))
 
 # Orders: a pending order older than this may or may not have reached the broker, and is
 # reconciled by client order reference; failed submissions are retried with backoff.

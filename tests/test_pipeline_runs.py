@@ -248,3 +248,41 @@ def test_a_live_strategy_without_a_live_broker_sends_nothing(goog: Symbol, llm_s
     run = run_with_answer(goog, llm_server, decision(), trading_mode="live")
     assert_failed_at(run, "order", "BrokerUnavailableError", "BROKER=ibkr")
     assert not Order.objects.exists() and not PaperOrder.objects.exists()
+
+
+def test_prices_are_put_on_the_tick_grid_before_the_checks(goog: Symbol, llm_server: Any) -> None:
+    run = run_with_answer(goog, llm_server, decision(stop_loss=570.004, take_profit=600.006))
+    signal = Signal.objects.get(run=run)
+    assert (signal.stop_loss, signal.take_profit) == (Decimal("570.00"), Decimal("600.01"))
+    stop = Order.objects.get(run=run, role="stop_loss")
+    assert stop.stop_price == Decimal("570.00")
+
+
+def test_a_stop_that_rounds_onto_the_entry_is_rejected(goog: Symbol, llm_server: Any) -> None:
+    run = run_with_answer(goog, llm_server, decision(stop_loss=580.855))
+    signal = Signal.objects.get(run=run)
+    assert signal.status == "rejected"
+    assert any("BUY needs stop 580.86" in reason for reason in signal.rejection_reasons)
+
+
+def test_confidence_is_checked_as_stored(goog: Symbol, llm_server: Any) -> None:
+    run = run_with_answer(goog, llm_server, decision(confidence=0.5996))
+    signal = Signal.objects.get(run=run)
+    assert (signal.confidence, signal.status) == (Decimal("0.600"), "accepted")
+
+
+@pytest.mark.parametrize(
+    ("as_of", "last_bar"),
+    [
+        (datetime(2012, 5, 31, 20, 30, tzinfo=UTC), "2012-05-31"),  # 16:30 New York, closed
+        (datetime(2012, 5, 31, 19, 0, tzinfo=UTC), "2012-05-30"),  # 15:00, still trading
+        (datetime(2012, 6, 3, 12, 0, tzinfo=UTC), "2012-06-01"),  # Sunday: Friday's session
+    ],
+)
+def test_a_daily_bar_is_seen_once_its_exchange_session_has_closed(
+    goog: Symbol, as_of: datetime, last_bar: str
+) -> None:
+    goog.trading_calendar = "XNAS"
+    goog.save()
+    run = strategy_run(strategy=StrategyFactory.create(symbol=goog), as_of=as_of, trigger="manual")
+    assert run.steps.get(name="data").output["last_ts"] == f"{last_bar}T00:00:00+00:00"

@@ -72,7 +72,8 @@ class BaselineAnalyst:
     Rules (TA-Lib RSI(14), MACD(12, 26, 9), EMA(50), ATR(14) over the close):
     BUY when the MACD histogram is positive, the close is above EMA(50) and RSI < 70;
     SELL when the histogram is negative, the close is below EMA(50) and RSI > 30; else HOLD.
-    Entry is the last close, stop 2 ATR away, target 3 ATR away (reward/risk 1.5).
+    Entry is the last close, stop 2 ATR away, target 3.1 ATR away (reward/risk 1.55, so that
+    rounding the prices to the tick cannot take it below a 1.5 minimum).
     Confidence is 0.65, plus 0.1 while RSI is between 40 and 60 (room to run).
     """
 
@@ -115,7 +116,7 @@ class BaselineAnalyst:
             confidence=confidence,
             entry=last,
             stop_loss=last - direction * 2 * atr,
-            take_profit=last + direction * 3 * atr,
+            take_profit=last + direction * 3.1 * atr,
             horizon="10 bars",
             reasoning=f"{'Uptrend' if direction > 0 else 'Downtrend'} with momentum: {facts}",
         )

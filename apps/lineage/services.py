@@ -165,4 +165,10 @@ def runs_mark_abandoned(*, older_than: datetime) -> list[Run]:
         run.status, run.finished_at = RunStatus.ABANDONED, now
         run.error_message = f"worker lost during step {run.current_step or '(none)'}"
         run.save(update_fields=["status", "finished_at", "error_message"])
+    Step.objects.filter(run__in=stale, status=StepStatus.RUNNING).update(
+        status=StepStatus.FAILED,
+        finished_at=now,
+        error_type="WorkerLost",
+        error_message="the worker executing this step died or hung past the time limit",
+    )
     return stale

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from apps.common.errors import SibylError
 from apps.marketdata.models import BarSize
+from apps.symbols.calendars import last_closed_session
 
 FIXED_DURATIONS: dict[str, timedelta] = {
     BarSize.MIN_1: timedelta(minutes=1),
@@ -38,13 +39,19 @@ def _months_earlier(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month + 1, day=day)
 
 
-def latest_closed_open(as_of: datetime, bar_size: str) -> datetime:
+def latest_closed_open(as_of: datetime, bar_size: str, trading_calendar: str = "") -> datetime:
     """The latest bar open time (UTC) whose bar has closed by ``as_of``.
 
     A bar opened at ``ts`` closes at ``ts + duration``; a run as of ``as_of`` may see it only if
     that close is at or before ``as_of`` (no look-ahead). Monthly bars use calendar months.
+    Daily bars of a symbol with an exchange calendar close with their session instead (16:00
+    New York for XNYS), so a run just after the close sees that day's bar.
     """
     validate_bar_size(bar_size)
+    if bar_size == BarSize.DAY_1:
+        session = last_closed_session(trading_calendar=trading_calendar, moment=as_of)
+        if session is not None:
+            return session
     if bar_size == BarSize.MONTH_1:
         return _months_earlier(as_of, 1)
     return as_of - FIXED_DURATIONS[bar_size]

@@ -38,7 +38,7 @@ class EmbeddedProvider:
         Raises NotEnoughBarsError when fewer than ``min_count`` exist, and BarValidationError
         when a stored bar is unsound (NaN, high < low, unsorted, …).
         """
-        cutoff = latest_closed_open(as_of, bar_size)
+        cutoff = latest_closed_open(as_of, bar_size, symbol.trading_calendar)
         values = (
             Bar.objects.filter(symbol=symbol, bar_size=bar_size, ts__lte=cutoff)
             .order_by("-ts")

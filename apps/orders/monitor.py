@@ -86,7 +86,11 @@ def _sync_bracket(run_id: int, report: MonitorReport) -> None:
 
 def _reconcile(run_id: int, report: MonitorReport) -> None:
     orders = _bracket_of(run_id)
-    adopted = orders_adopt(orders=orders, broker=broker_named(orders[0].broker))
+    try:
+        adopted = orders_adopt(orders=orders, broker=broker_named(orders[0].broker))
+    except Exception as error:  # one broken bracket must not stop the others
+        report.errors.append(f"run {run_id}: {type(error).__name__}: {error}")
+        return
     report.adopted += adopted
     step_append(
         run=Run.objects.get(pk=run_id),

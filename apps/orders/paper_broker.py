@@ -46,6 +46,29 @@ def _sim_order(order: PaperOrder) -> SimOrder:
     )
 
 
+def fill_config(symbol: Symbol) -> FillConfig:
+    """Slippage and the commission schedule for the symbol's security type (settings)."""
+    if symbol.sec_type == "CASH":
+        rates = {
+            "commission_per_unit": Decimal(0),
+            "commission_bps": settings.PAPER_FX_COMMISSION_BPS,
+            "commission_min": settings.PAPER_FX_COMMISSION_MIN,
+            "commission_max_pct": Decimal(100),
+        }
+    else:
+        rates = {
+            "commission_per_unit": settings.PAPER_COMMISSION_PER_SHARE,
+            "commission_min": settings.PAPER_COMMISSION_MIN,
+            "commission_max_pct": settings.PAPER_COMMISSION_MAX_PCT,
+        }
+    return FillConfig(
+        tick=symbol.min_tick,
+        slippage_ticks=settings.PAPER_SLIPPAGE_TICKS,
+        timezone=symbol.timezone,
+        **rates,
+    )
+
+
 class PaperBroker:
     """Paper trading against the Bar store, with slippage and IBKR-style commissions.
 
@@ -167,14 +190,7 @@ class PaperBroker:
             .order_by("ts")
             .values_list("ts", "open", "high", "low", "close", "volume")
         ]
-        config = FillConfig(
-            tick=symbol.min_tick,
-            slippage_ticks=settings.PAPER_SLIPPAGE_TICKS,
-            commission_per_unit=settings.PAPER_COMMISSION_PER_SHARE,
-            commission_min=settings.PAPER_COMMISSION_MIN,
-            commission_max_pct=settings.PAPER_COMMISSION_MAX_PCT,
-            timezone=symbol.timezone,
-        )
+        config = fill_config(symbol)
         result = simulate_bracket(
             _sim_order(parent), [_sim_order(c) for c in children], bars, config
         )

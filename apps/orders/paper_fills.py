@@ -10,7 +10,8 @@ Rules (the usual bar-replay conventions; see README "Paper broker"):
   touches it and fills at the stop, or at the open when the bar gapped through it, less slippage.
   A take-profit fills like a limit. When one bar touches both, the stop is assumed to come first
   (conservative). A child's fill cancels its OCA sibling.
-- Commission per fill: IBKR-style per unit with a minimum and a maximum percentage of value.
+- Commission per fill: IBKR-style per unit (stocks) or basis points of value (forex), with a
+  minimum and a maximum percentage of value.
 """
 
 from collections.abc import Sequence
@@ -32,12 +33,18 @@ class FillConfig:
     commission_min: Decimal
     commission_max_pct: Decimal
     timezone: str = "UTC"
+    commission_bps: Decimal = Decimal(0)
 
     def commission(self, quantity: Decimal, price: Decimal) -> Decimal:
-        """max(min, per-unit × quantity) capped at max_pct % of the trade value."""
+        """max(min, per-unit × quantity + bps/10,000 × value), capped at max_pct % of value.
+
+        Stocks use the per-unit rate (IBKR fixed: USD 0.005/share, min 1, max 1 %); forex the
+        basis-point rate on value (IBKR: 0.2 bps, min USD 2).
+        """
         value = quantity * price
-        raw = max(self.commission_min, self.commission_per_unit * quantity)
-        return min(raw, value * self.commission_max_pct / 100).quantize(Decimal("0.0001"))
+        raw = self.commission_per_unit * quantity + value * self.commission_bps / 10_000
+        capped = min(max(self.commission_min, raw), value * self.commission_max_pct / 100)
+        return capped.quantize(Decimal("0.0001"))
 
 
 @dataclass

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from apps.marketdata.bar_sizes import validate_bar_size
 from apps.marketdata.indicators import parse_indicator_specs
+from apps.symbols.calendars import calendar_names
 
 
 class _Strict(BaseModel):
@@ -31,11 +32,19 @@ class SymbolDefinition(_Strict):
     timezone: str = "UTC"
     min_tick: Decimal = Decimal("0.01")
     conid: int | None = None
+    trading_calendar: str = ""
 
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         return _timezone(value)
+
+    @field_validator("trading_calendar")
+    @classmethod
+    def _known_calendar(cls, value: str) -> str:
+        if value and value not in calendar_names():
+            raise ValueError(f"unknown exchange calendar {value!r} (e.g. XNYS, XNAS, XLON)")
+        return value
 
 
 class PromptTemplateDefinition(_Strict):
@@ -50,6 +59,8 @@ class ScheduleDefinition(_Strict):
 
     cron: str
     timezone: str = "UTC"
+    catch_up: Literal["latest", "none"] = "latest"
+    skip_closed_market: bool = False
 
     @field_validator("cron")
     @classmethod

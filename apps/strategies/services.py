@@ -101,6 +101,8 @@ def _strategy_values(definition: StrategyDefinition) -> dict[str, object]:
         "llm_max_tokens": llm.max_tokens,
         "schedule_cron": definition.schedule.cron,
         "schedule_timezone": definition.schedule.timezone,
+        "catch_up": definition.schedule.catch_up,
+        "skip_closed_market": definition.schedule.skip_closed_market,
         "is_active": definition.active,
         **risk.model_dump(),
         "order_type": definition.order.type,
@@ -123,6 +125,9 @@ def prompt_template_latest(reference: str, slug: str) -> PromptTemplate:
     return template
 
 
+SCHEDULE_FIELDS = ("schedule_cron", "schedule_timezone", "is_active")
+
+
 def _strategy_upsert(definition: StrategyDefinition, report: ApplyReport) -> None:
     values = _strategy_values(definition)
     strategy = Strategy.objects.filter(slug=definition.slug).first()
@@ -130,6 +135,8 @@ def _strategy_upsert(definition: StrategyDefinition, report: ApplyReport) -> Non
         strategy = Strategy(slug=definition.slug, **values)
         report.created.append(definition.slug)
     elif any(getattr(strategy, key) != value for key, value in values.items()):
+        if any(getattr(strategy, key) != values[key] for key in SCHEDULE_FIELDS):
+            strategy.next_run_at = None  # the dispatcher computes the new schedule's next slot
         for key, value in values.items():
             setattr(strategy, key, value)
         report.updated.append(definition.slug)

@@ -3,9 +3,11 @@
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.core.management import call_command
 
 from apps.lineage.models import Run
 from apps.pipeline.dispatch import dispatch_due
@@ -64,3 +66,16 @@ def test_the_beat_task_dispatches_and_enqueues(goog: Symbol, worker: None) -> No
         run.refresh_from_db()
     assert run.status == "succeeded", run.error_message
     assert run.steps.count() == 6
+
+
+def test_run_strategy_async_enqueues_a_run_for_the_worker(goog: Symbol, worker: None) -> None:
+    strategy = StrategyFactory.create(symbol=goog)
+    out = StringIO()
+    call_command("run_strategy", strategy.slug, "--async", "--as-of", "2012-06-01", stdout=out)
+    run = Run.objects.get()
+    assert out.getvalue().startswith(f"run {run.pk} of {strategy.slug} enqueued")
+    deadline = time.monotonic() + 60
+    while run.status in ("pending", "running") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        run.refresh_from_db()
+    assert (run.status, run.trigger, run.steps.count()) == ("succeeded", "manual", 6)

@@ -23,6 +23,8 @@ pytestmark = pytest.mark.django_db
 DEMO_FILE = Path(settings.BASE_DIR) / "demo" / "strategies.yaml"
 GOOG_SLUG = "goog-daily-swing"
 EUR_SLUG = "eurusd-hourly-momentum"
+STRICT_SLUG = "goog-daily-strict"
+ALL_SLUGS = [GOOG_SLUG, STRICT_SLUG, EUR_SLUG]
 
 Document = dict[str, Any]
 
@@ -62,11 +64,11 @@ def snapshot() -> list[Mapping[str, object]]:
     return rows
 
 
-def test_demo_file_creates_two_strategies_two_symbols_one_template() -> None:
+def test_demo_file_creates_three_strategies_two_symbols_one_template() -> None:
     report = strategies_apply(path=DEMO_FILE)
-    assert report.created == [GOOG_SLUG, EUR_SLUG]
+    assert report.created == ALL_SLUGS
     assert report.updated == [] and report.unchanged == []
-    assert counts() == (2, 2, 1)
+    assert counts() == (3, 2, 1)
     template = PromptTemplate.objects.get()
     assert (template.name, template.version) == ("swing-default", 1)
 
@@ -156,16 +158,16 @@ def test_applying_twice_is_unchanged_and_creates_nothing() -> None:
     strategies_apply(path=DEMO_FILE)
     before = snapshot()
     report = strategies_apply(path=DEMO_FILE)
-    assert report.unchanged == [GOOG_SLUG, EUR_SLUG]
+    assert report.unchanged == ALL_SLUGS
     assert report.created == [] and report.updated == []
-    assert counts() == (2, 2, 1)
+    assert counts() == (3, 2, 1)
     assert snapshot() == before
 
 
 def test_command_reports_created_then_unchanged() -> None:
-    assert apply_command(DEMO_FILE) == f"created: {GOOG_SLUG}, {EUR_SLUG}\n"
-    assert apply_command(DEMO_FILE) == f"unchanged: {GOOG_SLUG}, {EUR_SLUG}\n"
-    assert counts() == (2, 2, 1)
+    assert apply_command(DEMO_FILE) == f"created: {GOOG_SLUG}, {STRICT_SLUG}, {EUR_SLUG}\n"
+    assert apply_command(DEMO_FILE) == f"unchanged: {GOOG_SLUG}, {STRICT_SLUG}, {EUR_SLUG}\n"
+    assert counts() == (3, 2, 1)
 
 
 def test_changed_field_updates_the_strategy_by_slug(tmp_path: Path) -> None:
@@ -178,14 +180,14 @@ def test_changed_field_updates_the_strategy_by_slug(tmp_path: Path) -> None:
     goog["active"] = False
 
     assert apply_command(write(tmp_path, document)) == (
-        f"updated: {GOOG_SLUG}\nunchanged: {EUR_SLUG}\n"
+        f"updated: {GOOG_SLUG}\nunchanged: {STRICT_SLUG}, {EUR_SLUG}\n"
     )
     updated = Strategy.objects.get(slug=GOOG_SLUG)
     assert updated.pk == original.pk
     assert updated.name == "GOOG daily swing (tighter)"
     assert updated.min_confidence == Decimal("0.75")
     assert updated.is_active is False
-    assert counts() == (2, 2, 1)
+    assert counts() == (3, 2, 1)
 
 
 def test_changed_symbol_field_updates_the_symbol(tmp_path: Path) -> None:
@@ -207,7 +209,7 @@ def test_changed_template_body_adds_version_two_used_by_strategies(tmp_path: Pat
     path = write(tmp_path, document)
 
     report = strategies_apply(path=path)
-    assert report.updated == [GOOG_SLUG, EUR_SLUG]
+    assert report.updated == ALL_SLUGS
     versions = list(PromptTemplate.objects.order_by("version").values_list("name", "version"))
     assert versions == [("swing-default", 1), ("swing-default", 2)]
     for strategy in Strategy.objects.select_related("prompt_template"):
@@ -216,7 +218,7 @@ def test_changed_template_body_adds_version_two_used_by_strategies(tmp_path: Pat
     assert PromptTemplate.objects.get(version=1).body == demo()["prompt_templates"][0]["body"]
 
     again = strategies_apply(path=path)
-    assert again.unchanged == [GOOG_SLUG, EUR_SLUG]
+    assert again.unchanged == ALL_SLUGS
     assert PromptTemplate.objects.count() == 2
 
 
@@ -234,7 +236,7 @@ def test_name_at_version_pins_that_version(tmp_path: Path) -> None:
 
     strategy_of(document, GOOG_SLUG)["prompt_template"] = "swing-default@2"
     report = strategies_apply(path=write(tmp_path, document))
-    assert report.updated == [GOOG_SLUG] and report.unchanged == [EUR_SLUG]
+    assert report.updated == [GOOG_SLUG] and report.unchanged == [STRICT_SLUG, EUR_SLUG]
 
 
 def test_template_may_be_declared_in_an_earlier_apply(tmp_path: Path) -> None:
@@ -242,7 +244,7 @@ def test_template_may_be_declared_in_an_earlier_apply(tmp_path: Path) -> None:
     document = demo()
     del document["prompt_templates"]
     report = strategies_apply(path=write(tmp_path, document))
-    assert report.unchanged == [GOOG_SLUG, EUR_SLUG]
+    assert report.unchanged == ALL_SLUGS
 
 
 # Each mutation makes the demo file invalid; ``message`` must appear in the error.
@@ -520,3 +522,31 @@ def test_yaml_that_is_not_a_mapping_is_rejected(tmp_path: Path) -> None:
 def test_missing_file_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="cannot read"):
         apply_command(tmp_path / "absent.yaml")
+
+
+def test_schedule_options_and_trading_calendar_are_applied(tmp_path: Path) -> None:
+    document = demo()
+    strategy_of(document, GOOG_SLUG)["schedule"].update(catch_up="none", skip_closed_market=True)
+    next(s for s in document["symbols"] if s["symbol"] == "GOOG")["trading_calendar"] = "XNAS"
+    strategies_apply(path=write(tmp_path, document))
+    strategy = Strategy.objects.select_related("symbol").get(slug=GOOG_SLUG)
+    assert (strategy.catch_up, strategy.skip_closed_market) == ("none", True)
+    assert strategy.symbol.trading_calendar == "XNAS"
+
+
+def test_an_unknown_trading_calendar_is_rejected(tmp_path: Path) -> None:
+    document = demo()
+    document["symbols"][0]["trading_calendar"] = "XMOON"
+    with pytest.raises(StrategiesFileError, match="unknown exchange calendar 'XMOON'"):
+        strategies_apply(path=write(tmp_path, document))
+
+
+def test_a_changed_schedule_clears_the_next_slot_for_the_dispatcher(tmp_path: Path) -> None:
+    strategies_apply(path=DEMO_FILE)
+    Strategy.objects.update(next_run_at="2030-01-01T00:00:00Z")
+    document = demo()
+    strategy_of(document, GOOG_SLUG)["schedule"]["cron"] = "0 17 * * 1-5"
+    strategy_of(document, EUR_SLUG)["risk"]["capital"] = "60000"
+    strategies_apply(path=write(tmp_path, document))
+    assert Strategy.objects.get(slug=GOOG_SLUG).next_run_at is None
+    assert Strategy.objects.get(slug=EUR_SLUG).next_run_at is not None

@@ -3,9 +3,11 @@
 from decimal import Decimal
 from typing import Any
 
+from apps.analysis.decision import Decision
 from apps.common.decimals import to_decimal
 from apps.lineage.services import StepRecorder
 from apps.orders.selectors import position_for_symbol
+from apps.orders.services import round_to_tick
 from apps.orders.sizing import size_position
 from apps.pipeline.context import RunContext
 from apps.signals.checks import Check, TradeLimits, price_checks, trade_checks
@@ -42,9 +44,24 @@ def _sizing_check(ctx: RunContext, entry: Decimal, stop: Decimal, direction: int
     )
 
 
-def _checks(ctx: RunContext) -> list[Check]:
-    assert ctx.answer is not None and ctx.bars is not None
-    decision, s = ctx.answer.decision, ctx.strategy
+def on_tick(decision: Decision, tick: Decimal) -> Decision:
+    """The decision with entry, stop and target on the instrument's tick grid (brokers refuse
+    other prices) and confidence to the 3 decimals a Signal stores, so the checks judge exactly
+    what would be stored and sent."""
+    prices = {
+        name: None if value is None else float(round_to_tick(to_decimal(value), tick))
+        for name, value in (
+            ("entry", decision.entry),
+            ("stop_loss", decision.stop_loss),
+            ("take_profit", decision.take_profit),
+        )
+    }
+    return decision.model_copy(update={**prices, "confidence": round(decision.confidence, 3)})
+
+
+def _checks(ctx: RunContext, decision: Decision) -> list[Check]:
+    assert ctx.bars is not None
+    s = ctx.strategy
     if decision.action == "HOLD":
         return []
     entry, stop, target = (
@@ -71,8 +88,9 @@ def _checks(ctx: RunContext) -> list[Check]:
 def run(ctx: RunContext, recorder: StepRecorder) -> None:
     """Record the signal; HOLD or a rejection ends the run without an order."""
     assert ctx.answer is not None
+    decision = on_tick(ctx.answer.decision, ctx.strategy.symbol.min_tick)
     signal = signal_create(
-        run=ctx.run, strategy=ctx.strategy, decision=ctx.answer.decision, checks=_checks(ctx)
+        run=ctx.run, strategy=ctx.strategy, decision=decision, checks=_checks(ctx, decision)
     )
     ctx.signal = signal
     if signal.action == "HOLD":

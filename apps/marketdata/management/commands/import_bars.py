@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.common.errors import SibylError
 from apps.marketdata.csv_import import bars_import_csv
 from apps.marketdata.models import BarSize
-from apps.symbols.models import Symbol
+from apps.symbols.models import SecType, Symbol
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--symbol", required=True)
         parser.add_argument("--bar-size", required=True, choices=BarSize.values)
-        parser.add_argument("--sec-type", default="STK")
+        parser.add_argument("--sec-type", default="STK", choices=SecType.values)
         parser.add_argument("--currency", default="USD")
         parser.add_argument("--tz", default="UTC", help="timezone of naive timestamps")
 

@@ -1,0 +1,122 @@
+"""A worker killed mid-run (SIGKILL, a real Celery worker process): the run is marked abandoned
+at the step it reached, never resumed, and no order is sent, even when the task comes back."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from apps.lineage.services import run_create, runs_mark_abandoned
+from apps.orders.models import Order, PaperOrder
+from apps.pipeline.tasks import execute_run
+from apps.symbols.models import Symbol
+from celery_app import app
+from tests.factories import StrategyFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker_process(llm_server: Any) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "LLM_BASE_URL": llm_server.base_url,
+        "LLM_API_KEY": "test",
+        "MEDIA_ROOT": settings.MEDIA_ROOT,
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "celery_app",
+            "worker",
+            "--queues",
+            "runs",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "2",
+            "--hostname",
+            f"crash{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "WARNING",
+        ],
+        env=env,
+        cwd=settings.BASE_DIR,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not app.control.ping(
+        destination=[f"crash{os.getpid()}@{os.uname().nodename}"], timeout=0.5
+    ):
+        assert time.monotonic() < deadline, "worker did not start"
+    yield process
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def test_a_killed_worker_leaves_an_abandoned_run_and_no_order(
+    goog: Symbol, llm_server: Any, worker_process: subprocess.Popen[bytes]
+) -> None:
+    # given a run whose model call takes 4 s, on a real worker process
+    llm_server.delay_s = 4.0
+    llm_server.answer_with(
+        {
+            "action": "BUY",
+            "confidence": 0.8,
+            "entry": 580.86,
+            "stop_loss": 570.0,
+            "take_profit": 600.0,
+            "horizon": "5 bars",
+            "reasoning": "test",
+        }
+    )
+    strategy = StrategyFactory.create(symbol=goog, analyst="openai")
+    run = run_create(strategy_id=strategy.pk, as_of=datetime(2012, 6, 1, tzinfo=UTC))
+    execute_run.delay(run.pk)
+    # when the worker is killed while the run waits on the model
+    deadline = time.monotonic() + 60
+    while run.current_step != "llm":
+        assert time.monotonic() < deadline, f"run never reached llm: {run.status}"
+        time.sleep(0.05)
+        run.refresh_from_db()
+    os.killpg(worker_process.pid, signal.SIGKILL)
+    worker_process.wait(timeout=30)
+    # then the reaper (after the hard time limit) marks it abandoned at that step
+    time.sleep(0.5)
+    runs_mark_abandoned(older_than=datetime.now(UTC) + timedelta(seconds=1))
+    run.refresh_from_db()
+    assert (run.status, run.error_message) == ("abandoned", "worker lost during step llm")
+    # and the task coming back (acks_late redelivery) does not resume it or send an order
+    execute_run.apply(args=(run.pk,))
+    run.refresh_from_db()
+    assert run.status == "abandoned"
+    assert not Order.objects.exists() and not PaperOrder.objects.exists()
+    assert list(run.steps.values_list("name", "status")) == [
+        ("data", "succeeded"),
+        ("indicators", "succeeded"),
+        ("charts", "succeeded"),
+        ("llm", "failed"),
+    ]
+    assert run.steps.get(name="llm").error_type == "WorkerLost"
