@@ -131,6 +131,19 @@ LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
 LLM_API_KEY = env.str("LLM_API_KEY", default="")
 LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
 LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=60.0)
+# Attempts per model (429, 5xx, timeouts); backoff doubles from the initial delay, with jitter.
+LLM_MAX_ATTEMPTS = env.int("LLM_MAX_ATTEMPTS", default=4)
+LLM_RETRY_INITIAL_S = env.float("LLM_RETRY_INITIAL_S", default=1.0)
+LLM_RETRY_MAX_S = env.float("LLM_RETRY_MAX_S", default=30.0)
+# USD per million tokens, for the cost estimate on every call (JSON; unknown models cost 0).
+LLM_PRICES = env.json(
+    "LLM_PRICES",
+    default={
+        "gpt-4o-mini": {"input": 0.15, "output": 0.60},
+        "gpt-4o": {"input": 2.50, "output": 10.00},
+        "gpt-4.1-mini": {"input": 0.40, "output": 1.60},
+    },
+)
 
 # --- Broker --------------------------------------------------------------------------------
 # Paper trading is the default; live trading needs BROKER=ibkr and a strategy in live mode.

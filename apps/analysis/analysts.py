@@ -7,6 +7,7 @@ model) and ``OpenAIAnalyst`` (any OpenAI-compatible chat-completions endpoint).
 import base64
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 import numpy as np
@@ -18,7 +19,7 @@ from apps.analysis.decision import (
     decision_json_schema,
     parse_decision,
 )
-from apps.common.errors import SibylError
+from apps.analysis.llm_client import LlmClient
 from apps.marketdata.series import BarSeries
 
 SYSTEM_PROMPT = (
@@ -29,10 +30,6 @@ SYSTEM_PROMPT = (
 )
 
 
-class AnalystError(SibylError):
-    """The analyst could not produce an answer (endpoint unreachable, refused, empty)."""
-
-
 @dataclass(frozen=True)
 class AnalysisRequest:
     """What an analyst reads: the rendered prompt, the chart PNG and the bars it was drawn from."""
@@ -40,9 +37,13 @@ class AnalysisRequest:
     prompt: str
     chart_png: bytes
     bars: BarSeries
+    chart_summary: str = ""
     model: str = ""
     temperature: float = 0.0
     max_tokens: int = 800
+    accepts_images: bool = True
+    response_format: str = "auto"
+    fallback_model: str = ""
 
 
 @dataclass
@@ -56,6 +57,9 @@ class AnalystAnswer:
     is_language_model: bool
     latency_ms: float
     usage: dict[str, int] = field(default_factory=dict)
+    response_format: str = ""
+    attempts: int = 0
+    cost_usd: Decimal = Decimal(0)
 
 
 class Analyst(Protocol):
@@ -135,22 +139,25 @@ def _hold(reason: str) -> Decision:
 
 
 class OpenAIAnalyst:
-    """Any OpenAI-compatible chat-completions endpoint through the openai SDK.
+    """Any OpenAI-compatible chat-completions endpoint, through ``LlmClient``.
 
-    The chart PNG goes as an ``image_url`` data-URI part; the answer is requested in the
-    ``json_schema`` response format with the Decision schema and parsed with pydantic.
+    The chart PNG goes as an ``image_url`` data-URI part when the model accepts images;
+    otherwise the prompt carries a text summary of the chart. The answer is asked for in the
+    decision schema (see ``llm_client`` for format negotiation) and validated with pydantic.
     """
 
     name = "openai"
 
-    def __init__(self, *, base_url: str, api_key: str, default_model: str, timeout_s: float):
-        from openai import OpenAI
-
-        # The key lives only inside the client object; it is never logged or stored.
-        self._client = OpenAI(base_url=base_url, api_key=api_key or "unused", timeout=timeout_s)
+    def __init__(self, *, client: LlmClient, default_model: str) -> None:
+        self._client = client
         self._default_model = default_model
 
-    def _messages(self, request: AnalysisRequest) -> list[dict[str, Any]]:
+    @staticmethod
+    def messages(request: AnalysisRequest) -> list[dict[str, Any]]:
+        """System and user messages: prompt text plus the chart as image or as text."""
+        if not request.accepts_images:
+            text = f"{request.prompt}\n\nChart (text summary): {request.chart_summary}"
+            return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": text}]
         image = base64.b64encode(request.chart_png).decode("ascii")
         return [
             {"role": "system", "content": SYSTEM_PROMPT},
@@ -164,45 +171,36 @@ class OpenAIAnalyst:
         ]
 
     def analyze(self, request: AnalysisRequest) -> AnalystAnswer:
-        """Ask the model; raises AnalystError for endpoint failures, DecisionParseError for
-        answers that are not schema-valid JSON."""
-        import openai
-
-        model = request.model or self._default_model
-        started = time.perf_counter()
+        """Ask the model; raises LlmCallError when the endpoint fails after retries and the
+        fallback, DecisionParseError when the answer is not schema-valid JSON."""
+        result = self._client.complete(
+            messages=self.messages(request),
+            model=request.model or self._default_model,
+            temperature=request.temperature,
+            max_tokens=request.max_tokens,
+            mode=request.response_format,
+            schema=decision_json_schema(),
+            fallback_model=request.fallback_model,
+        )
+        if not result.text.strip():
+            raise DecisionParseError("the model returned an empty answer", raw_answer="")
         try:
-            completion = self._client.chat.completions.create(  # type: ignore[call-overload]
-                model=model,
-                messages=self._messages(request),  # type: ignore[arg-type]
-                temperature=request.temperature,
-                max_tokens=request.max_tokens,
-                response_format={  # type: ignore[typeddict-item]
-                    "type": "json_schema",
-                    "json_schema": {
-                        "name": "decision",
-                        "schema": decision_json_schema(),
-                        "strict": True,
-                    },
-                },
-            )
-        except openai.OpenAIError as error:
-            raise AnalystError(f"{type(error).__name__}: {error}") from error
-        latency_ms = (time.perf_counter() - started) * 1000.0
-        raw = (completion.choices[0].message.content or "") if completion.choices else ""
-        if not raw:
-            raise DecisionParseError("the model returned an empty answer")
-        usage = completion.usage
+            decision = parse_decision(result.text)
+        except DecisionParseError as error:
+            error.llm_result = result  # type: ignore[attr-defined]
+            raise
         return AnalystAnswer(
-            decision=parse_decision(raw),
-            raw_answer=raw,
+            decision=decision,
+            raw_answer=result.text,
             analyst=self.name,
-            model=completion.model or model,
+            model=result.model,
             is_language_model=True,
-            latency_ms=latency_ms,
+            latency_ms=result.latency_ms,
             usage={
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
-            }
-            if usage
-            else {},
+                "prompt_tokens": result.prompt_tokens,
+                "completion_tokens": result.completion_tokens,
+            },
+            response_format=result.mode,
+            attempts=result.attempts,
+            cost_usd=result.cost_usd,
         )

@@ -26,3 +26,54 @@ class PromptTemplate(models.Model):
         if self.pk is not None:
             raise ValidationError("A saved prompt template version is immutable.")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class LlmCall(models.Model):
+    """One language-model call of a run: tokens, time, attempts, mode and estimated cost (USD).
+
+    The API key is never stored; ``error`` holds the provider's error text when it failed.
+    """
+
+    run = models.ForeignKey("lineage.Run", on_delete=models.CASCADE, related_name="llm_calls")
+    strategy = models.ForeignKey(
+        "strategies.Strategy", on_delete=models.CASCADE, related_name="llm_calls"
+    )
+    model = models.CharField(max_length=128)
+    response_format = models.CharField(max_length=16)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.FloatField(default=0.0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    succeeded = models.BooleanField(default=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.model} for run {self.run_id}: {self.prompt_tokens}+{self.completion_tokens}"
+
+
+class PromptScore(models.Model):
+    """How one template version's signals turned out, computed daily.
+
+    Shares are 0–1; ``avg_r_multiple`` is realized P&L over initial risk (quantity × |entry −
+    stop|) averaged over closed trades; ``win_rate`` counts closed trades with P&L > 0.
+    """
+
+    template = models.ForeignKey(PromptTemplate, on_delete=models.CASCADE, related_name="scores")
+    computed_at = models.DateTimeField()
+    signals = models.PositiveIntegerField()
+    accepted_share = models.FloatField(null=True)
+    filled_share = models.FloatField(null=True)
+    closed_trades = models.PositiveIntegerField()
+    win_rate = models.FloatField(null=True)
+    avg_r_multiple = models.FloatField(null=True)
+
+    class Meta:
+        ordering = ["template", "-computed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.template} on {self.computed_at:%Y-%m-%d}"

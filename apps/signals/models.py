@@ -26,6 +26,14 @@ class Signal(models.Model):
         "strategies.Strategy", on_delete=models.PROTECT, related_name="signals"
     )
     run = models.OneToOneField("lineage.Run", on_delete=models.CASCADE, related_name="signal")
+    prompt_template = models.ForeignKey(
+        "analysis.PromptTemplate",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="signals",
+        help_text="The template version the analysis was asked with.",
+    )
     action = models.CharField(max_length=4, choices=Action.choices)
     position_side = models.CharField(max_length=5, choices=PositionSide.choices, blank=True)
     confidence = models.DecimalField(max_digits=4, decimal_places=3)

@@ -35,6 +35,7 @@ def signal_create(
     signal = Signal(
         strategy=strategy,
         run=run,
+        prompt_template_id=strategy.prompt_template_id,
         action=decision.action,
         position_side=side,
         confidence=to_decimal(round(decision.confidence, 3)),

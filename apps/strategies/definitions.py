@@ -82,6 +82,12 @@ class LlmDefinition(_Strict):
     model: str = ""
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=800, ge=16, le=32000)
+    base_url: str = Field(default="", max_length=255)
+    api_key_env: str = Field(default="", pattern=r"^([A-Z_][A-Z0-9_]*)?$", max_length=64)
+    timeout_s: float | None = Field(default=None, gt=0, le=600)
+    accepts_images: bool = True
+    response_format: Literal["auto", "json_schema", "json_object", "text"] = "auto"
+    fallback_model: str = Field(default="", max_length=128)
 
 
 class RiskDefinition(_Strict):

@@ -50,6 +50,30 @@ class Strategy(models.Model):
     llm_model = models.CharField(max_length=128, blank=True)
     llm_temperature = models.FloatField(default=0.0)
     llm_max_tokens = models.PositiveIntegerField(default=800)
+    llm_base_url = models.CharField(
+        max_length=255, blank=True, help_text="OpenAI-compatible endpoint; blank: LLM_BASE_URL."
+    )
+    llm_api_key_env = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Name of the environment variable holding the key (never the key itself); "
+        "blank: LLM_API_KEY.",
+    )
+    llm_timeout_s = models.FloatField(null=True, blank=True, help_text="Blank: LLM_TIMEOUT_S.")
+    llm_accepts_images = models.BooleanField(
+        default=True, help_text="Send the chart PNG; otherwise a text summary of the chart."
+    )
+    llm_response_format = models.CharField(
+        max_length=16,
+        default="auto",
+        choices=[
+            ("auto", "negotiate"),
+            ("json_schema", "json_schema"),
+            ("json_object", "json_object with schema"),
+            ("text", "plain text"),
+        ],
+    )
+    llm_fallback_model = models.CharField(max_length=128, blank=True)
     schedule_cron = models.CharField(max_length=128, default="0 22 * * 1-5")
     schedule_timezone = models.CharField(max_length=64, default="UTC")
     is_active = models.BooleanField(default=True)

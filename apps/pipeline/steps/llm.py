@@ -2,14 +2,17 @@
 
 from typing import Any
 
-from apps.analysis.analysts import AnalysisRequest
-from apps.analysis.context import build_prompt_context
+from django.conf import settings
+
+from apps.analysis.analysts import AnalysisRequest, AnalystAnswer
 from apps.analysis.decision import DecisionParseError
+from apps.analysis.llm_client import LlmCallError
+from apps.analysis.models import LlmCall
 from apps.analysis.prompts import render_prompt
 from apps.analysis.selection import analyst_for
 from apps.lineage.services import StepRecorder
-from apps.orders.selectors import position_for_symbol
 from apps.pipeline.context import RunContext
+from apps.pipeline.prompting import prompt_context
 
 NAME = "llm"
 
@@ -25,78 +28,97 @@ def step_input(ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def _risk(ctx: RunContext) -> dict[str, float]:
-    s = ctx.strategy
-    return {
-        name: float(getattr(s, name))
-        for name in (
-            "capital",
-            "risk_per_trade_pct",
-            "max_position_quantity",
-            "max_order_notional",
-            "min_confidence",
-            "min_reward_risk",
-            "max_entry_deviation_pct",
-        )
-    }
-
-
-def _prompt(ctx: RunContext) -> str:
-    assert ctx.bars is not None
-    symbol = ctx.strategy.symbol
-    position = position_for_symbol(symbol_id=symbol.pk)
-    context = build_prompt_context(
-        symbol={
-            "symbol": symbol.symbol,
-            "sec_type": symbol.sec_type,
-            "exchange": symbol.exchange,
-            "currency": symbol.currency,
-            "description": symbol.description,
-        },
-        bar_size=ctx.strategy.bar_size,
-        as_of=ctx.run.as_of.isoformat(),
-        bars=ctx.bars,
-        indicators=ctx.latest_indicators,
-        position={key: float(value) for key, value in position.items()},
-        risk=_risk(ctx),
+def _record_call(
+    ctx: RunContext,
+    *,
+    model: str,
+    mode: str,
+    attempts: int,
+    error: str = "",
+    answer: AnalystAnswer | None = None,
+) -> None:
+    usage = answer.usage if answer else {}
+    LlmCall.objects.create(
+        run=ctx.run,
+        strategy=ctx.strategy,
+        model=answer.model if answer else model,
+        response_format=answer.response_format if answer else mode,
+        prompt_tokens=usage.get("prompt_tokens", 0),
+        completion_tokens=usage.get("completion_tokens", 0),
+        latency_ms=answer.latency_ms if answer else 0.0,
+        attempts=answer.attempts if answer else attempts,
+        cost_usd=answer.cost_usd if answer else 0,
+        succeeded=not error,
+        error=error,
     )
-    return render_prompt(ctx.strategy.prompt_template.body, context)
 
 
-def run(ctx: RunContext, recorder: StepRecorder) -> None:
-    """Raises PromptRenderError, AnalystError or DecisionParseError (raw answer kept)."""
-    assert ctx.bars is not None and ctx.chart is not None
-    ctx.prompt = _prompt(ctx)
+def _raw_answer(recorder: StepRecorder, text: str) -> None:
     recorder.add_artifact(
-        kind="prompt", filename="prompt.txt", content=ctx.prompt.encode(), content_type="text/plain"
+        kind="raw_answer", filename="answer.txt", content=text.encode(), content_type="text/plain"
     )
-    analyst, note = analyst_for(analyst_kind=ctx.strategy.analyst)
-    recorder.output = {"analyst": analyst.name, "note": note}
-    request = AnalysisRequest(
+
+
+def _request(ctx: RunContext, chart_summary: str) -> AnalysisRequest:
+    assert ctx.bars is not None and ctx.chart is not None
+    s = ctx.strategy
+    return AnalysisRequest(
         prompt=ctx.prompt,
         chart_png=ctx.chart.png,
         bars=ctx.bars,
-        model=ctx.strategy.llm_model,
-        temperature=ctx.strategy.llm_temperature,
-        max_tokens=ctx.strategy.llm_max_tokens,
+        chart_summary=chart_summary,
+        model=s.llm_model,
+        temperature=s.llm_temperature,
+        max_tokens=s.llm_max_tokens,
+        accepts_images=s.llm_accepts_images,
+        response_format=s.llm_response_format,
+        fallback_model=s.llm_fallback_model,
     )
+
+
+def run(ctx: RunContext, recorder: StepRecorder) -> None:
+    """Raises PromptRenderError, LlmCallError or DecisionParseError (raw answer kept).
+
+    Language-model calls are recorded as LlmCall rows (tokens, cost, attempts), failed or not.
+    """
+    assert ctx.bars is not None
+    context = prompt_context(
+        strategy=ctx.strategy, as_of=ctx.run.as_of, bars=ctx.bars, indicators=ctx.latest_indicators
+    )
+    ctx.prompt = render_prompt(ctx.strategy.prompt_template.body, context)
+    recorder.add_artifact(
+        kind="prompt", filename="prompt.txt", content=ctx.prompt.encode(), content_type="text/plain"
+    )
+    analyst, note = analyst_for(strategy=ctx.strategy)
+    recorder.output = {"analyst": analyst.name, "note": note}
+    request = _request(ctx, context["chart"])
+    model = request.model or settings.LLM_MODEL
     try:
         answer = analyst.analyze(request)
-    except DecisionParseError as error:
-        recorder.add_artifact(
-            kind="raw_answer",
-            filename="answer.txt",
-            content=error.raw_answer.encode(),
-            content_type="text/plain",
+    except LlmCallError as error:
+        _record_call(
+            ctx, model=error.model, mode=error.mode, attempts=error.attempts, error=str(error)
         )
+        recorder.output.update(attempts=error.attempts, model=error.model)
+        raise
+    except DecisionParseError as error:
+        _raw_answer(recorder, error.raw_answer)
+        result = getattr(error, "llm_result", None)
+        if result is not None:
+            _record_call(
+                ctx,
+                model=result.model,
+                mode=result.mode,
+                attempts=result.attempts,
+                error=str(error),
+            )
         raise
     ctx.answer = answer
-    recorder.add_artifact(
-        kind="raw_answer",
-        filename="answer.txt",
-        content=answer.raw_answer.encode(),
-        content_type="text/plain",
-    )
+    _raw_answer(recorder, answer.raw_answer)
+    if answer.is_language_model:
+        _record_call(
+            ctx, model=model, mode=answer.response_format, attempts=answer.attempts, answer=answer
+        )
     recorder.output = {
         "analyst": answer.analyst,
         "model": answer.model,
@@ -104,5 +126,9 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
         "is_language_model": answer.is_language_model,
         "latency_ms": round(answer.latency_ms, 3),
         "usage": answer.usage,
+        "response_format": answer.response_format,
+        "attempts": answer.attempts,
+        "cost_usd": str(answer.cost_usd),
+        "accepts_images": request.accepts_images,
         "decision": answer.decision.model_dump(),
     }

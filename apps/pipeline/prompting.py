@@ -1,0 +1,42 @@
+"""The prompt context of a strategy at a moment, for runs and for previews."""
+
+from datetime import datetime
+from typing import Any
+
+from apps.analysis.context import build_prompt_context
+from apps.marketdata.series import BarSeries
+from apps.orders.selectors import position_for_symbol
+from apps.strategies.models import Strategy
+
+RISK_FIELDS = (
+    "capital",
+    "risk_per_trade_pct",
+    "max_position_quantity",
+    "max_order_notional",
+    "min_confidence",
+    "min_reward_risk",
+    "max_entry_deviation_pct",
+)
+
+
+def prompt_context(
+    *, strategy: Strategy, as_of: datetime, bars: BarSeries, indicators: dict[str, float | None]
+) -> dict[str, Any]:
+    """The documented context (apps/analysis/context.py) for ``strategy`` as of ``as_of``."""
+    symbol = strategy.symbol
+    position = position_for_symbol(symbol_id=symbol.pk)
+    return build_prompt_context(
+        symbol={
+            "symbol": symbol.symbol,
+            "sec_type": symbol.sec_type,
+            "exchange": symbol.exchange,
+            "currency": symbol.currency,
+            "description": symbol.description,
+        },
+        bar_size=strategy.bar_size,
+        as_of=as_of.isoformat(),
+        bars=bars,
+        indicators=indicators,
+        position={key: float(value) for key, value in position.items()},
+        risk={name: float(getattr(strategy, name)) for name in RISK_FIELDS},
+    )
