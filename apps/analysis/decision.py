@@ -33,13 +33,29 @@ class Decision(BaseModel):
     entry: float | None = Field(description="Entry price; null for HOLD")
     stop_loss: float | None = Field(description="Protective stop price; null for HOLD")
     take_profit: float | None = Field(description="Profit target price; null for HOLD")
-    horizon: str = Field(description="Expected holding period, e.g. '5 bars'")
-    reasoning: str = Field(max_length=4000)
+    horizon: str = Field(max_length=40, description="Expected holding period, e.g. '5 bars'")
+    reasoning: str = Field(max_length=600, description="Why, in a few sentences")
+
+
+# Numeric ranges stay in pydantic's validation but are not sent: strict json_schema endpoints
+# refuse them. String lengths are sent: they keep small models from rambling inside a string
+# until the token limit (llama.cpp builds them into its grammar; 4000 was too large for it).
+UNSENT_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+
+
+def _without_limits(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _without_limits(v) for k, v in node.items() if k not in UNSENT_KEYWORDS}
+    if isinstance(node, list):
+        return [_without_limits(item) for item in node]
+    return node
 
 
 def decision_json_schema() -> dict[str, Any]:
-    """The JSON Schema sent to models (every field required, no extra fields)."""
-    return Decision.model_json_schema()
+    """The JSON Schema sent to models: every field required, no extra fields, string lengths
+    but no numeric ranges (those are checked on the answer by ``parse_decision``)."""
+    schema: dict[str, Any] = _without_limits(Decision.model_json_schema())
+    return schema
 
 
 def parse_decision(raw_answer: str) -> Decision:
@@ -52,7 +68,7 @@ def parse_decision(raw_answer: str) -> Decision:
     if text.startswith("```"):
         text = text.strip("`").removeprefix("json").strip()
     try:
-        payload = json.loads(text)
+        payload = json.loads(text, strict=False)  # raw newlines inside strings are common
     except json.JSONDecodeError as error:
         raise DecisionParseError(
             f"the answer is not valid JSON: {error}", raw_answer=raw_answer

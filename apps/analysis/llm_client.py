@@ -52,10 +52,11 @@ class LlmResult:
 
 
 def is_retryable(error: BaseException) -> bool:
-    """429, any 5xx, timeouts and connection failures are worth another attempt."""
+    """429, any 5xx (but a refused response format), timeouts and connection failures are worth
+    another attempt."""
     if isinstance(error, openai.APIConnectionError):  # includes APITimeoutError
         return True
-    if isinstance(error, openai.APIStatusError):
+    if isinstance(error, openai.APIStatusError) and not _format_refused(error):
         return error.status_code == 429 or error.status_code >= 500
     return False
 
@@ -109,11 +110,13 @@ def _response_format(mode: str, schema: dict[str, Any]) -> dict[str, Any] | None
     return None
 
 
-def _format_refused(error: openai.APIStatusError) -> bool:
+def _format_refused(error: BaseException) -> bool:
+    """The endpoint refused the response format itself: 400/422, or the 500 that
+    llama-cpp-python's server answers with its validation error ("response_format")."""
+    if not isinstance(error, openai.APIStatusError) or error.status_code not in (400, 422, 500):
+        return False
     text = str(error).lower()
-    return error.status_code in (400, 422) and (
-        "response_format" in text or "json" in text or "schema" in text
-    )
+    return "response_format" in text or (error.status_code != 500 and "schema" in text)
 
 
 class LlmClient:

@@ -62,6 +62,8 @@ def _raw_answer(recorder: StepRecorder, text: str) -> None:
 def _request(ctx: RunContext, chart_summary: str) -> AnalysisRequest:
     assert ctx.bars is not None and ctx.chart is not None
     s = ctx.strategy
+    model = s.llm_model or settings.LLM_MODEL
+    images = s.llm_accepts_images and model not in settings.LLM_TEXT_ONLY_MODELS
     return AnalysisRequest(
         prompt=ctx.prompt,
         chart_png=ctx.chart.png,
@@ -70,7 +72,7 @@ def _request(ctx: RunContext, chart_summary: str) -> AnalysisRequest:
         model=s.llm_model,
         temperature=s.llm_temperature,
         max_tokens=s.llm_max_tokens,
-        accepts_images=s.llm_accepts_images,
+        accepts_images=images,
         response_format=s.llm_response_format,
         fallback_model=s.llm_fallback_model,
     )
