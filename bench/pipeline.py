@@ -16,6 +16,7 @@ from django.conf import settings
 from apps.analysis.services import prompt_template_save
 from apps.lineage.models import Step
 from apps.marketdata.csv_import import bars_import_csv
+from apps.marketdata.models import Bar
 from apps.pipeline.executor import strategy_run
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
@@ -91,4 +92,52 @@ def run() -> dict[str, float]:
     }
     for name, values in per_step.items():
         results[f"step_{name}_ms_p50"] = statistics.median(values)
-    return {key: round(value, 2) for key, value in results.items()}
+    results = {key: round(value, 2) for key, value in results.items()}
+    results.update(llm_overhead())
+    return results
+
+
+def llm_overhead() -> dict[str, float]:
+    """``llm_overhead_ms_p50``: the llm step (prompt rendering, request building with the
+    base64 chart, HTTP on loopback, parsing, lineage and LlmCall writes) against a loopback
+    OpenAI-compatible server that answers at once, 25 runs after 3 warm-ups."""
+    from django.test import override_settings
+
+    from tests.llm_server import ScriptedLlmServer
+
+    server = ScriptedLlmServer(record=False)
+    server.start()
+    strategy = bench_strategy()
+    last = float(Bar.objects.filter(symbol=strategy.symbol).order_by("-ts")[0].close)
+    server.answer_with(
+        {
+            "action": "HOLD",
+            "confidence": 0.5,
+            "entry": last,
+            "stop_loss": None,
+            "take_profit": None,
+            "horizon": "5 bars",
+            "reasoning": "bench",
+        }
+    )
+    Strategy.objects.filter(pk=strategy.pk).update(analyst="openai")
+    strategy.refresh_from_db()
+    durations = []
+    try:
+        with override_settings(LLM_BASE_URL=server.base_url, LLM_API_KEY="bench"):
+            for index in range(WARMUP + REPETITIONS):
+                run = strategy_run(
+                    strategy=strategy,
+                    trigger="manual",
+                    as_of=datetime(2011, 1, 3, tzinfo=UTC) + timedelta(days=7 * index),
+                )
+                step = Step.objects.get(run=run, name="llm")
+                if index >= WARMUP and step.duration_ms is not None:
+                    durations.append(step.duration_ms)
+    finally:
+        Strategy.objects.filter(pk=strategy.pk).update(analyst="baseline")
+        server.stop()
+    return {
+        "llm_overhead_ms_p50": round(statistics.median(durations), 2),
+        "llm_overhead_ms_p95": round(_percentile(durations, 0.95), 2),
+    }
