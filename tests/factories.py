@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import factory
 
@@ -88,3 +89,18 @@ def make_bars(
         )
         previous = close
     return Bar.objects.bulk_create(bars)
+
+
+def decision_answer(**overrides: Any) -> dict[str, Any]:
+    """A model's JSON decision for GOOG as of 2012-06-01 (last close 580.86): BUY, stop 570,
+    target 600 (reward/risk 1.76), confidence 0.8; ``overrides`` replace fields."""
+    answer = {
+        "action": "BUY",
+        "confidence": 0.8,
+        "entry": 580.86,
+        "stop_loss": 570.0,
+        "take_profit": 600.0,
+        "horizon": "5 bars",
+        "reasoning": "test",
+    }
+    return {**answer, **overrides}

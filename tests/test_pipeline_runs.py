@@ -13,23 +13,11 @@ from apps.pipeline.executor import strategy_run
 from apps.signals.models import Signal
 from apps.symbols.models import Symbol
 from tests.factories import PromptTemplateFactory, StrategyFactory
+from tests.factories import decision_answer as decision
 
 pytestmark = pytest.mark.django_db
 AS_OF = datetime(2012, 6, 1, tzinfo=UTC)  # last closed GOOG bar: 2012-05-31, close 580.86
 STEP_NAMES = ["data", "indicators", "charts", "llm", "signal", "order"]
-
-
-def decision(**overrides: Any) -> dict[str, Any]:
-    answer = {
-        "action": "BUY",
-        "confidence": 0.8,
-        "entry": 580.86,
-        "stop_loss": 570.0,
-        "take_profit": 600.0,
-        "horizon": "5 bars",
-        "reasoning": "test",
-    }
-    return {**answer, **overrides}
 
 
 def run_with_answer(

@@ -105,7 +105,8 @@ def bracket_create(
     return [parent, *children]
 
 
-def _spec(order: Order) -> OrderSpec:
+def order_spec(order: Order) -> OrderSpec:
+    """The broker-facing spec of a stored order (prices, quantity, refs, OCA group)."""
     return OrderSpec(
         client_order_ref=order.client_order_ref,
         role=order.role,
@@ -172,7 +173,7 @@ def bracket_submit(*, orders: list[Order], broker: Broker, market_time: datetime
             symbol_id=locked[0].symbol_id,
             bar_size=_bar_size(locked[0]),
             market_time=market_time,
-            orders=tuple(_spec(o) for o in locked),
+            orders=tuple(order_spec(o) for o in locked),
         )
         try:
             states = broker.submit_bracket(spec)

@@ -14,21 +14,13 @@ from apps.lineage.models import Run, Step
 from apps.pipeline.executor import strategy_run
 from apps.signals.models import Signal
 from apps.symbols.models import Symbol
-from tests.factories import StrategyFactory
+from tests.factories import StrategyFactory, decision_answer
 from tests.llm_server import Reply, ScriptedLlmServer
 
 pytestmark = pytest.mark.django_db
 AS_OF = datetime(2012, 6, 1, tzinfo=UTC)
 SECRET = "sk-test-secret-key-123"
-DECISION = {
-    "action": "BUY",
-    "confidence": 0.8,
-    "entry": 580.86,
-    "stop_loss": 570.0,
-    "take_profit": 600.0,
-    "horizon": "5 bars",
-    "reasoning": "test",
-}
+DECISION = decision_answer()
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,6 @@ from apps.orders.brokers import (
     BrokerRejectedError,
     BrokerUnavailableError,
     Execution,
-    OrderSpec,
 )
 from apps.orders.models import Fill, Order, PaperOrder, Position
 from apps.orders.paper_broker import PaperBroker
@@ -22,6 +21,7 @@ from apps.orders.services import (
     bracket_create,
     bracket_submit,
     client_order_ref,
+    order_spec,
     orders_sync,
     round_to_tick,
 )
@@ -184,21 +184,6 @@ def test_bracket_submit_twice_sends_the_bracket_once() -> None:
     assert {p.accepted_at for p in paper.values()} == {AS_OF}
 
 
-def spec_of(order: Order) -> OrderSpec:
-    return OrderSpec(
-        client_order_ref=order.client_order_ref,
-        role=order.role,
-        side=order.side,
-        order_type=order.order_type,
-        quantity=order.quantity,
-        limit_price=order.limit_price,
-        stop_price=order.stop_price,
-        time_in_force=order.time_in_force,
-        parent_ref=order.parent.client_order_ref if order.parent else "",
-        oca_group=order.oca_group,
-    )
-
-
 def test_bracket_submit_adopts_orders_the_broker_already_holds() -> None:
     # given orders still pending in Sibyl's database although the broker already accepted them
     # (as after a crash between the broker's answer and the commit)
@@ -211,7 +196,7 @@ def test_bracket_submit_adopts_orders_the_broker_already_holds() -> None:
             symbol_id=strategy.symbol_id,
             bar_size=strategy.bar_size,
             market_time=AS_OF,
-            orders=tuple(spec_of(o) for o in orders),
+            orders=tuple(order_spec(o) for o in orders),
         )
     )
 

@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
@@ -21,7 +20,7 @@ from apps.orders.brokers import (
 )
 from apps.orders.models import Fill, Order, PaperOrder, Position
 from apps.orders.monitor import orders_monitor, orders_retry
-from apps.orders.services import bracket_create
+from apps.orders.services import bracket_create, order_spec
 from apps.pipeline.cleanup import records_prune
 from apps.pipeline.executor import strategy_run
 from apps.signals.models import Signal
@@ -149,7 +148,9 @@ def test_an_in_doubt_order_the_broker_holds_is_adopted_not_resent(
     orders = bracket_create(
         run=run, signal=signal, strategy=strategy, quantity=Decimal(10), broker_name="paper"
     )
-    broker.submit_bracket(BracketSpec(goog.pk, "1 day", AS_OF, tuple(_spec(o) for o in orders)))
+    broker.submit_bracket(
+        BracketSpec(goog.pk, "1 day", AS_OF, tuple(order_spec(o) for o in orders))
+    )
     assert run_start(run=run)
     Run.objects.filter(pk=run.pk).update(
         current_step="order", heartbeat_at=timezone.now() - timedelta(hours=1)
@@ -166,12 +167,6 @@ def test_an_in_doubt_order_the_broker_holds_is_adopted_not_resent(
     assert set(Order.objects.filter(run=run).values_list("status", flat=True)) == {"submitted"}
     orders_retry(now=timezone.now() + timedelta(days=1))
     assert broker.submits == 1
-
-
-def _spec(order: Order) -> Any:
-    from apps.orders.services import _spec as spec
-
-    return spec(order)
 
 
 def test_an_in_doubt_order_the_broker_lacks_is_retried_once_confirmed(

@@ -19,7 +19,7 @@ from apps.orders.models import Order, PaperOrder
 from apps.pipeline.tasks import execute_run
 from apps.symbols.models import Symbol
 from celery_app import app
-from tests.factories import StrategyFactory
+from tests.factories import StrategyFactory, decision_answer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -81,17 +81,7 @@ def test_a_killed_worker_leaves_an_abandoned_run_and_no_order(
 ) -> None:
     # given a run whose model call takes 4 s, on a real worker process
     llm_server.delay_s = 4.0
-    llm_server.answer_with(
-        {
-            "action": "BUY",
-            "confidence": 0.8,
-            "entry": 580.86,
-            "stop_loss": 570.0,
-            "take_profit": 600.0,
-            "horizon": "5 bars",
-            "reasoning": "test",
-        }
-    )
+    llm_server.answer_with(decision_answer())
     strategy = StrategyFactory.create(symbol=goog, analyst="openai")
     run = run_create(strategy_id=strategy.pk, as_of=datetime(2012, 6, 1, tzinfo=UTC))
     execute_run.delay(run.pk)
