@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "apps.signals",
     "apps.orders",
     "apps.pipeline",
+    "apps.ibkr",
 ]
 
 MIDDLEWARE = [

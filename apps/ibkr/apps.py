@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class IbkrConfig(AppConfig):
+    name = "apps.ibkr"
+    label = "ibkr"
