@@ -4,7 +4,8 @@ Queues (see openspec/specs/scheduling/spec.md for why):
 - ``runs``: strategy runs (data → order). Runs spend most of their wall time waiting on the
   model endpoint and the broker, and their CPU-heavy part (chart PNG) runs inside Chromium,
   outside the Python process, so this queue is served by a *threads* pool with high concurrency.
-- ``control``: beat's periodic jobs (dispatch, monitor, retry, cleanup): short, prefork.
+- ``control``: beat's periodic jobs (dispatch, monitor, retry, schedules, cleanup, prompt
+  performance): short, prefork.
 """
 
 import os
@@ -39,6 +40,10 @@ app.conf.beat_schedule = {
     "cleanup-old-records": {
         "task": "apps.pipeline.tasks.cleanup_old_records",
         "schedule": crontab(minute=0, hour=4, day_of_week="sun"),
+    },
+    "prompt-performance": {
+        "task": "apps.analysis.tasks.prompt_performance",
+        "schedule": crontab(minute=30, hour=5),
     },
 }
 

@@ -3,6 +3,7 @@
 from django.db import transaction
 
 from apps.analysis.models import PromptTemplate
+from apps.common.errors import SibylError
 
 
 def prompt_template_save(*, name: str, body: str) -> PromptTemplate:
@@ -20,3 +21,34 @@ def prompt_template_save(*, name: str, body: str) -> PromptTemplate:
         template.full_clean()
         template.save()
         return template
+
+
+class PromptTemplateNotFoundError(SibylError):
+    """No prompt template has that name, or the name has no such version."""
+
+
+def prompt_template_resolve(*, reference: str) -> PromptTemplate:
+    """The template version ``reference`` names: ``name`` (its latest version) or ``name@N``.
+
+    Raises PromptTemplateNotFoundError for a malformed reference (``name@`` followed by anything
+    but digits), an unknown name, or a version the name does not have (the message lists the
+    versions that exist).
+    """
+    name, at, version = reference.partition("@")
+    if at and not (version.isascii() and version.isdigit()):
+        raise PromptTemplateNotFoundError(
+            f"prompt template {reference!r}: expected NAME or NAME@VERSION (a whole number)"
+        )
+    versions = list(
+        PromptTemplate.objects.filter(name=name).values_list("version", flat=True)
+    )  # newest first (model ordering)
+    if not versions:
+        raise PromptTemplateNotFoundError(f"no prompt template named {name!r}")
+    wanted = int(version) if at else versions[0]
+    template = PromptTemplate.objects.filter(name=name, version=wanted).first()
+    if template is None:
+        known = ", ".join(str(v) for v in sorted(versions))
+        raise PromptTemplateNotFoundError(
+            f"prompt template {name!r} has no version {wanted} (versions: {known})"
+        )
+    return template
