@@ -36,6 +36,7 @@ class ScriptedLlmServer:
         self.delay_s = delay_s
         self.record = record
         self.refuse_formats: set[str] = set()
+        self.reported_model = ""  # the model id answers carry; default: the requested one
         self.usage = {"prompt_tokens": 120, "completion_tokens": 40}
         self.replies: list[Reply] = [Reply(content="{}")]
         self.requests: list[dict[str, Any]] = []
@@ -92,7 +93,7 @@ class ScriptedLlmServer:
             "id": "chatcmpl-test",
             "object": "chat.completion",
             "created": 0,
-            "model": request.get("model") or "test-model",
+            "model": self.reported_model or request.get("model") or "test-model",
             "choices": [
                 {
                     "index": 0,

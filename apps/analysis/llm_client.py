@@ -86,10 +86,17 @@ def backoff_wait(state: RetryCallState) -> float:
     return random.uniform(0, min(exponential, ceiling))
 
 
-def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:
-    """Estimated cost from LLM_PRICES (USD per million input/output tokens); 0 if unpriced."""
+def cost_usd(
+    model: str, prompt_tokens: int, completion_tokens: int, requested_model: str = ""
+) -> Decimal:
+    """Estimated cost from LLM_PRICES (USD per million input/output tokens); 0 if unpriced.
+
+    Looked up by the model id the endpoint reported, then by the id that was asked for
+    (OpenAI reports dated ids such as ``gpt-4o-mini-2024-07-18``), with any ``vendor/`` prefix.
+    """
     prices: dict[str, dict[str, float]] = settings.LLM_PRICES
-    price = prices.get(model) or prices.get(model.split("/")[-1])
+    candidates = [model, model.split("/")[-1], requested_model, requested_model.split("/")[-1]]
+    price = next((prices[name] for name in candidates if name and name in prices), None)
     if not price:
         return Decimal(0)
     total = (
@@ -243,7 +250,7 @@ class LlmClient:
                 prompt_tokens=prompt,
                 completion_tokens=completion_tokens,
                 latency_ms=latency_ms,
-                cost_usd=cost_usd(answered_model, prompt, completion_tokens),
+                cost_usd=cost_usd(answered_model, prompt, completion_tokens, requested_model=model),
             )
 
         return call

@@ -47,12 +47,25 @@ def run_start(*, run: Run) -> bool:
     return claimed == 1
 
 
+class RunNotRunningError(Exception):
+    """The run was taken away from this worker (marked abandoned by the reaper): stop now."""
+
+
 def run_finish(*, run: Run, error_message: str = "") -> None:
-    """Mark a run succeeded, or failed with ``error_message``."""
-    run.status = RunStatus.FAILED if error_message else RunStatus.SUCCEEDED
-    run.error_message = error_message
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "error_message", "finished_at"])
+    """Mark a running run succeeded, or failed with ``error_message``.
+
+    Conditional on the run still being ``running``: a run the reaper marked abandoned keeps
+    that status (its worker was presumed dead and its outcome is reconciled elsewhere).
+    """
+    status = RunStatus.FAILED if error_message else RunStatus.SUCCEEDED
+    now = timezone.now()
+    updated = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        status=status, error_message=error_message, finished_at=now
+    )
+    if updated:
+        run.status, run.error_message, run.finished_at = status, error_message, now
+    else:
+        run.refresh_from_db()
 
 
 @dataclass
@@ -77,9 +90,15 @@ def step_record(
     """Record one step around the block: its output and duration, or the error that ended it.
 
     The exception is re-raised after it is recorded, so the caller decides what a failure does.
+    Raises RunNotRunningError, before recording anything, when the run is no longer running
+    (the reaper marked it abandoned): no further step may start, and no order be sent.
     """
     started = time.perf_counter()
-    Run.objects.filter(pk=run.pk).update(current_step=name, heartbeat_at=timezone.now())
+    alive = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        current_step=name, heartbeat_at=timezone.now()
+    )
+    if not alive:
+        raise RunNotRunningError(f"run {run.pk} is no longer running; step {name} not started")
     step = Step.objects.create(
         run=run,
         name=name,

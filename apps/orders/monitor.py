@@ -116,8 +116,12 @@ def orders_retry(*, now: datetime) -> MonitorReport:
         role=OrderRole.ENTRY, status=OrderStatus.FAILED, attempts__lt=settings.ORDER_MAX_ATTEMPTS
     )
     for parent in parents.select_related("run"):
-        if _retry_due(parent, now):
+        if not _retry_due(parent, now):
+            continue
+        try:
             _retry_bracket(parent, report)
+        except Exception as error:  # one unreachable broker must not stop the other retries
+            report.errors.append(f"run {parent.run_id}: {type(error).__name__}: {error}")
     return report
 
 

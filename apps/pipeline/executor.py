@@ -4,7 +4,14 @@ from datetime import datetime
 from types import ModuleType
 
 from apps.lineage.models import Run
-from apps.lineage.services import run_create, run_finish, run_start, step_record, step_skip
+from apps.lineage.services import (
+    RunNotRunningError,
+    run_create,
+    run_finish,
+    run_start,
+    step_record,
+    step_skip,
+)
 from apps.pipeline.context import RunContext
 from apps.pipeline.steps import charts, data, indicators, llm, order, signal
 from apps.strategies.models import Strategy
@@ -36,6 +43,9 @@ def run_execute(*, run: Run) -> Run:
                 run=run, name=step.NAME, sequence=sequence, step_input=step.step_input(ctx)
             ) as recorder:
                 step.run(ctx, recorder)
+        except RunNotRunningError:
+            run.refresh_from_db()
+            return run
         except Exception as error:
             run_finish(run=run, error_message=f"{step.NAME}: {type(error).__name__}: {error}")
             return run

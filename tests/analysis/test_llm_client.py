@@ -194,3 +194,15 @@ def test_the_api_key_is_in_no_lineage_row_or_log_line(
     assert not any(SECRET in text for text in stored)
     assert "[redacted]" in Step.objects.get(name="llm", status="failed").error_message
     assert SECRET not in caplog.text
+
+
+def test_cost_is_found_for_a_dated_model_id(
+    goog: Symbol, llm_server: ScriptedLlmServer, settings: Any
+) -> None:
+    settings.LLM_PRICES = {"gpt-4o-mini": {"input": 0.15, "output": 0.60}}
+    llm_server.reported_model = "gpt-4o-mini-2024-07-18"
+    llm_server.usage = {"prompt_tokens": 1000, "completion_tokens": 500}
+    llm_server.answer_with(DECISION)
+    run_strategy(goog, llm_model="gpt-4o-mini")
+    call = LlmCall.objects.get()
+    assert (call.model, call.cost_usd) == ("gpt-4o-mini-2024-07-18", Decimal("0.000450"))

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,9 @@ from django.db import connection
 
 from apps.lineage.services import run_create, runs_mark_abandoned
 from apps.orders.models import Order, PaperOrder
+from apps.pipeline.executor import run_execute
 from apps.pipeline.tasks import execute_run
+from apps.signals.models import Signal
 from apps.symbols.models import Symbol
 from celery_app import app
 from tests.factories import StrategyFactory, decision_answer
@@ -110,3 +113,29 @@ def test_a_killed_worker_leaves_an_abandoned_run_and_no_order(
         ("llm", "failed"),
     ]
     assert run.steps.get(name="llm").error_type == "WorkerLost"
+
+
+def test_a_run_marked_abandoned_while_its_worker_lives_starts_no_further_step(
+    goog: Symbol, llm_server: Any
+) -> None:
+    # given a run waiting 1.5 s on the model, and the reaper marking it abandoned meanwhile
+    llm_server.delay_s = 1.5
+    llm_server.answer_with(decision_answer())
+    strategy = StrategyFactory.create(symbol=goog, analyst="openai")
+    run = run_create(strategy_id=strategy.pk, as_of=datetime(2012, 6, 1, tzinfo=UTC))
+
+    def reap() -> None:
+        time.sleep(0.8)
+        runs_mark_abandoned(older_than=datetime.now(UTC) + timedelta(seconds=1))
+        connection.close()
+
+    reaper = threading.Thread(target=reap)
+    reaper.start()
+    # when the worker carries on after the model answers
+    run_execute(run=run)
+    reaper.join()
+    # then it stops before the signal step: still abandoned, no signal, no order
+    run.refresh_from_db()
+    assert run.status == "abandoned"
+    assert not run.steps.filter(name__in=["signal", "order"]).exists()
+    assert not Signal.objects.filter(run=run).exists() and not Order.objects.exists()
