@@ -274,3 +274,12 @@ def test_a_daily_bar_is_seen_once_its_exchange_session_has_closed(
     goog.save()
     run = strategy_run(strategy=StrategyFactory.create(symbol=goog), as_of=as_of, trigger="manual")
     assert run.steps.get(name="data").output["last_ts"] == f"{last_bar}T00:00:00+00:00"
+
+
+def test_absurd_prices_are_rejected_not_a_failure(goog: Symbol, llm_server: Any) -> None:
+    run = run_with_answer(goog, llm_server, decision(entry=25683974000000.0, stop_loss=-2.0))
+    assert run.status == "succeeded", run.error_message
+    signal = Signal.objects.get(run=run)
+    assert (signal.status, signal.entry) == ("rejected", None)
+    assert signal.rejection_reasons == ["entry 25683974000000.0 beyond 1e+12"]
+    assert not Order.objects.exists()

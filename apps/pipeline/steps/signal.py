@@ -44,12 +44,39 @@ def _sizing_check(ctx: RunContext, entry: Decimal, stop: Decimal, direction: int
     )
 
 
+# Prices are stored as Decimal(20, 8): anything from 10^12 up cannot be a price here.
+MAX_PRICE = 10**12
+
+
+def _storable(value: float | None) -> bool:
+    return value is None or abs(value) < MAX_PRICE
+
+
+def out_of_range_check(decision: Decision) -> Check | None:
+    """A failed check naming the prices a model gave beyond MAX_PRICE, or None."""
+    wild = [
+        f"{name} {value}"
+        for name, value in (
+            ("entry", decision.entry),
+            ("stop_loss", decision.stop_loss),
+            ("take_profit", decision.take_profit),
+        )
+        if not _storable(value)
+    ]
+    if not wild:
+        return None
+    return Check("prices_in_range", False, f"{', '.join(wild)} beyond {MAX_PRICE:.0e}")
+
+
 def on_tick(decision: Decision, tick: Decimal) -> Decision:
     """The decision with entry, stop and target on the instrument's tick grid (brokers refuse
     other prices) and confidence to the 3 decimals a Signal stores, so the checks judge exactly
-    what would be stored and sent."""
+    what would be stored and sent. A price beyond MAX_PRICE becomes None (it is rejected by
+    ``out_of_range_check``, and could not be stored)."""
     prices = {
-        name: None if value is None else float(round_to_tick(to_decimal(value), tick))
+        name: None
+        if not _storable(value) or value is None
+        else float(round_to_tick(to_decimal(value), tick))
         for name, value in (
             ("entry", decision.entry),
             ("stop_loss", decision.stop_loss),
@@ -89,9 +116,9 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     """Record the signal; HOLD or a rejection ends the run without an order."""
     assert ctx.answer is not None
     decision = on_tick(ctx.answer.decision, ctx.strategy.symbol.min_tick)
-    signal = signal_create(
-        run=ctx.run, strategy=ctx.strategy, decision=decision, checks=_checks(ctx, decision)
-    )
+    wild = out_of_range_check(ctx.answer.decision) if decision.action != "HOLD" else None
+    checks = [wild] if wild else _checks(ctx, decision)
+    signal = signal_create(run=ctx.run, strategy=ctx.strategy, decision=decision, checks=checks)
     ctx.signal = signal
     if signal.action == "HOLD":
         ctx.stop_reason = "HOLD: no order"
