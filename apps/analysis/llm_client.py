@@ -36,6 +36,16 @@ class LlmCallError(SibylError):
         self.attempts, self.model, self.mode = attempts, model, mode
 
 
+@dataclass(frozen=True)
+class ChatAsk:
+    """What is asked of every model tried: the messages, sampling settings and the schema."""
+
+    messages: list[dict[str, Any]]
+    temperature: float
+    max_tokens: int
+    schema: dict[str, Any]
+
+
 @dataclass
 class LlmResult:
     """The raw answer text and what it took; tokens as the endpoint reported them."""
@@ -153,12 +163,11 @@ class LlmClient:
         fallback_model: str = "",
     ) -> LlmResult:
         """Ask ``model`` (then ``fallback_model``); raises LlmCallError when all fail."""
+        ask = ChatAsk(messages, temperature, max_tokens, schema)
         attempts, errors = 0, []
         for candidate in [model] + ([fallback_model] if fallback_model else []):
             try:
-                result = self._complete_model(
-                    messages, candidate, temperature, max_tokens, mode, schema
-                )
+                result = self._complete_model(ask, candidate, mode)
             except LlmCallError as error:
                 attempts += error.attempts
                 errors.append(f"{candidate}: {error}")
@@ -168,19 +177,11 @@ class LlmClient:
             return result
         raise LlmCallError("; ".join(errors), attempts=attempts, model=model, mode=mode)
 
-    def _complete_model(
-        self,
-        messages: list[dict[str, Any]],
-        model: str,
-        temperature: float,
-        max_tokens: int,
-        mode: str,
-        schema: dict[str, Any],
-    ) -> LlmResult:
+    def _complete_model(self, ask: ChatAsk, model: str, mode: str) -> LlmResult:
         modes = self._modes(model, mode)
         attempts = 0
         for index, current in enumerate(modes):
-            call = self._call(messages, model, temperature, max_tokens, current, schema)
+            call = self._call(ask, model, current)
             try:
                 result, used = self._with_retries(call)
             except openai.APIStatusError as error:
@@ -215,26 +216,18 @@ class LlmClient:
         prefix = f"HTTP {status}: " if status else f"{type(error).__name__}: "
         return self._scrub(prefix + str(error))
 
-    def _call(
-        self,
-        messages: list[dict[str, Any]],
-        model: str,
-        temperature: float,
-        max_tokens: int,
-        mode: str,
-        schema: dict[str, Any],
-    ) -> Callable[[], LlmResult]:
+    def _call(self, ask: ChatAsk, model: str, mode: str) -> Callable[[], LlmResult]:
         def call() -> LlmResult:
             started = time.perf_counter()
             extra: dict[str, Any] = {}
-            response_format = _response_format(mode, schema)
+            response_format = _response_format(mode, ask.schema)
             if response_format is not None:
                 extra["response_format"] = response_format
             completion = self._client.chat.completions.create(  # type: ignore[call-overload]
                 model=model,
-                messages=messages,  # type: ignore[arg-type]
-                temperature=temperature,
-                max_tokens=max_tokens,
+                messages=ask.messages,  # type: ignore[arg-type]
+                temperature=ask.temperature,
+                max_tokens=ask.max_tokens,
                 **extra,
             )
             latency_ms = (time.perf_counter() - started) * 1000.0
