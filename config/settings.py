@@ -149,7 +149,8 @@ LLM_PRICES = env.json(
 )
 
 # --- Broker --------------------------------------------------------------------------------
-# Paper trading is the default; live trading needs BROKER=ibkr and a strategy in live mode.
+# Paper trading is the default; live trading needs BROKER=ibkr, IBKR_READONLY=false and a
+# strategy in live mode.
 BROKER = env.str("BROKER", default="paper")
 PAPER_SLIPPAGE_TICKS = env.int("PAPER_SLIPPAGE_TICKS", default=1)
 PAPER_BUYING_POWER = Decimal(env.str("PAPER_BUYING_POWER", default="1000000"))
@@ -180,3 +181,19 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
+
+# --- Interactive Brokers (BROKER=ibkr) -----------------------------------------------------
+# TWS paper 7497 / live 7496; IB Gateway paper 4002 / live 4001. Orders need IBKR_READONLY=false
+# and a strategy in live mode; IBKR_CLIENT_ID is the first clientId tried (326 → the next one).
+IBKR_HOST = env.str("IBKR_HOST", default="127.0.0.1")
+IBKR_PORT = env.int("IBKR_PORT", default=7497)
+IBKR_CLIENT_ID = env.int("IBKR_CLIENT_ID", default=1)
+IBKR_CLIENT_ID_TRIES = env.int("IBKR_CLIENT_ID_TRIES", default=8)
+IBKR_ACCOUNT = env.str("IBKR_ACCOUNT", default="")
+IBKR_READONLY = env.bool("IBKR_READONLY", default=True)
+IBKR_CONNECT_TIMEOUT_S = env.float("IBKR_CONNECT_TIMEOUT_S", default=10.0)
+IBKR_REQUEST_TIMEOUT_S = env.float("IBKR_REQUEST_TIMEOUT_S", default=30.0)
+IBKR_RECONNECT_MAX_S = env.float("IBKR_RECONNECT_MAX_S", default=60.0)
+IBKR_ORDER_ACK_TIMEOUT_S = env.float("IBKR_ORDER_ACK_TIMEOUT_S", default=10.0)
+# Pause (seconds) before retrying a reqHistoricalData after error 162 "pacing violation".
+IBKR_PACING_RETRY_S = env.float("IBKR_PACING_RETRY_S", default=15.0)

@@ -7,12 +7,13 @@ from django.conf import settings
 from apps.orders.brokers import Broker, BrokerUnavailableError
 from apps.orders.paper_broker import PaperBroker
 
-# Brokers by the name recorded on orders; the IBKR adapter registers here when it arrives.
+# Brokers by the name recorded on orders; the IBKR adapter (apps.ibkr) registers "ibkr" here.
 BROKERS: dict[str, Callable[[], Broker]] = {PaperBroker.name: PaperBroker}
 
 
 def broker_for(*, trading_mode: str) -> Broker:
-    """Paper broker by default; IBKR only with ``BROKER=ibkr`` and a strategy in live mode.
+    """Paper broker by default; IBKR only with ``BROKER=ibkr``, ``IBKR_READONLY=false`` and a
+    strategy in live mode (the IBKR account itself may be a paper account, ``DU…``).
 
     Raises BrokerUnavailableError for a live strategy whose broker is not configured: a live
     order must never fall back silently to paper, nor paper to live.
@@ -21,7 +22,9 @@ def broker_for(*, trading_mode: str) -> Broker:
         return BROKERS[PaperBroker.name]()
     if settings.BROKER != "ibkr":
         raise BrokerUnavailableError("live trading needs BROKER=ibkr; this strategy is live")
-    raise BrokerUnavailableError("the IBKR adapter is not available in this version")
+    if settings.IBKR_READONLY:
+        raise BrokerUnavailableError("live trading needs IBKR_READONLY=false; it is read-only")
+    return broker_named("ibkr")
 
 
 def broker_named(name: str) -> Broker:

@@ -92,3 +92,7 @@ class Broker(Protocol):
     def cancel(self, ref: str) -> BrokerOrderState:
         """Cancel a working order; returns its new state."""
         ...
+
+    def describe(self) -> dict[str, str]:
+        """Where orders go, for lineage: ``account`` and ``account_kind`` (paper or live)."""
+        ...

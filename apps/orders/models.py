@@ -17,6 +17,7 @@ class OrderType(models.TextChoices):
     MARKET = "MKT"
     LIMIT = "LMT"
     STOP = "STP"
+    STOP_LIMIT = "STPLMT"
 
 
 class OrderRole(models.TextChoices):
@@ -55,7 +56,7 @@ class Order(models.Model):
     broker = models.CharField(max_length=16)
     role = models.CharField(max_length=16, choices=OrderRole.choices)
     side = models.CharField(max_length=4, choices=Side.choices)
-    order_type = models.CharField(max_length=4, choices=OrderType.choices)
+    order_type = models.CharField(max_length=8, choices=OrderType.choices)
     quantity = models.DecimalField(max_digits=20, decimal_places=4)
     limit_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     stop_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
@@ -80,6 +81,9 @@ class Order(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     filled_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    flagged_at = models.DateTimeField(
+        null=True, blank=True, help_text="When reconciliation found the broker does not hold it."
+    )
 
     class Meta:
         ordering = ["-created_at", "id"]

@@ -160,6 +160,10 @@ class PaperBroker:
         ]
         return [_state(o) for o in fresh], executions
 
+    def describe(self) -> dict[str, str]:
+        """The embedded book: always a paper account."""
+        return {"account": "embedded", "account_kind": "paper"}
+
     def cancel(self, ref: str) -> BrokerOrderState:
         """Cancel a working order (and, for a parent, its children)."""
         with transaction.atomic():

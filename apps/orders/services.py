@@ -234,8 +234,18 @@ def _record_execution(order: Order, execution: Execution) -> bool:
 def orders_sync(*, orders: list[Order], broker: Broker) -> SyncReport:
     """Poll the broker for ``orders`` and record new fills (once each, by execution id),
     position changes and status changes."""
-    refs = [o.client_order_ref for o in orders]
-    states, executions = broker.poll(refs)
+    states, executions = broker.poll([o.client_order_ref for o in orders])
+    return orders_apply(states=states, executions=executions)
+
+
+def orders_apply(*, states: list[BrokerOrderState], executions: list[Execution]) -> SyncReport:
+    """Record what a broker reported: executions (once each, by execution id, oldest first)
+    and status changes, under row locks of the referenced orders.
+
+    Reports about references Sibyl does not hold (orders placed by hand in TWS, another
+    system's orders) are ignored. Safe to call concurrently and repeatedly with the same news.
+    """
+    refs = {s.client_order_ref for s in states} | {e.client_order_ref for e in executions}
     new_fills = changes = 0
     with transaction.atomic():
         by_ref = {
@@ -245,9 +255,11 @@ def orders_sync(*, orders: list[Order], broker: Broker) -> SyncReport:
             .order_by("pk")
         }
         for execution in sorted(executions, key=lambda e: e.executed_at):
-            new_fills += _record_execution(by_ref[execution.client_order_ref], execution)
+            if execution.client_order_ref in by_ref:
+                new_fills += _record_execution(by_ref[execution.client_order_ref], execution)
         for state in states:
-            changes += _apply_state(by_ref[state.client_order_ref], state)
+            if state.client_order_ref in by_ref:
+                changes += _apply_state(by_ref[state.client_order_ref], state)
     return SyncReport(new_fills=new_fills, status_changes=changes)
 
 
@@ -277,3 +289,68 @@ def orders_adopt(*, orders: list[Order], broker: Broker) -> int:
     if known:
         orders_sync(orders=orders, broker=broker)
     return len(known)
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """What a reconciliation found: orders adopted (their submit outcome was unknown and the
+    broker holds them), fills and status changes recorded, and orders Sibyl thinks are live
+    that the broker does not know (flagged for a person)."""
+
+    adopted: list[str]
+    new_fills: int
+    status_changes: int
+    unknown_at_broker: list[str]
+
+
+RECONCILED_STATUSES = (
+    OrderStatus.PENDING,
+    OrderStatus.FAILED,
+    OrderStatus.SUBMITTED,
+    OrderStatus.PARTIALLY_FILLED,
+)
+
+
+def orders_reconcile(
+    *,
+    broker_name: str,
+    states: list[BrokerOrderState],
+    executions: list[Execution],
+    now: datetime,
+) -> ReconcileReport:
+    """Match everything a broker holds (open orders and executions, e.g. after a reconnect)
+    to Sibyl's unfinished orders on that broker, by client order reference.
+
+    Pending or failed orders the broker holds are adopted (never re-sent); missed fills are
+    recorded once; working orders the broker knows nothing of are flagged (``flagged_at``,
+    ``error_message``) but keep their status. Orders row-locked by an in-flight submission
+    are skipped: that submission settles them.
+    """
+    known = {s.client_order_ref: s for s in states}
+    known_refs = set(known) | {e.client_order_ref for e in executions}
+    adopted: list[str] = []
+    unknown: list[str] = []
+    with transaction.atomic():
+        ours = list(
+            Order.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(broker=broker_name, status__in=RECONCILED_STATUSES)
+            .order_by("pk")
+        )
+        for order in ours:
+            ref = order.client_order_ref
+            if order.status in (OrderStatus.PENDING, OrderStatus.FAILED):
+                if ref in known_refs:
+                    order.status, order.error_message = OrderStatus.PENDING, ""
+                    _apply_state(order, known.get(ref) or BrokerOrderState(ref, "", "submitted"))
+                    adopted.append(ref)
+            elif ref not in known_refs:
+                order.flagged_at = now
+                order.error_message = "working in Sibyl but unknown to the broker at reconciliation"
+                order.save(update_fields=["flagged_at", "error_message", "updated_at"])
+                unknown.append(ref)
+        ours_refs = {o.client_order_ref for o in ours}
+        report = orders_apply(
+            states=[s for s in states if s.client_order_ref in ours_refs],
+            executions=[e for e in executions if e.client_order_ref in ours_refs],
+        )
+    return ReconcileReport(adopted, report.new_fills, report.status_changes, unknown)

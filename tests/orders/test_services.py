@@ -233,6 +233,9 @@ class ScriptedBroker:
     def cancel(self, ref: str) -> BrokerOrderState:
         raise NotImplementedError
 
+    def describe(self) -> dict[str, str]:
+        return {"account": "scripted", "account_kind": "paper"}
+
 
 def test_a_broker_rejection_marks_the_orders_rejected_with_the_reason(
     settings: Settings,

@@ -66,6 +66,9 @@ class ScriptedBroker:
     def cancel(self, ref: str) -> BrokerOrderState:
         raise NotImplementedError
 
+    def describe(self) -> dict[str, str]:
+        return {"account": "scripted", "account_kind": "paper"}
+
 
 @pytest.fixture
 def broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedBroker]:

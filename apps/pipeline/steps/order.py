@@ -62,5 +62,9 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     finally:
         for order in orders:
             order.refresh_from_db()
-        recorder.output = {"broker": broker.name, "orders": _order_json(ctx)}
+        recorder.output = {
+            "broker": broker.name,
+            **broker.describe(),
+            "orders": _order_json(ctx),
+        }
     recorder.output["new_fills"] = report.new_fills

@@ -1,0 +1,199 @@
+"""The Interactive Brokers implementation of Sibyl's ``Broker`` (``apps.orders.brokers``).
+
+Every order carries Sibyl's client order reference as ``orderRef``: lookups, polls and
+reconciliation match by it, so an order whose submission outcome is unknown is found, never
+sent again. Sources: TWS API bracket orders, ``reqAllOpenOrders``, ``reqExecutions``,
+``cancelOrder`` as ib_async 2.1 exposes them.
+"""
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from ib_async import IB, Contract, Trade
+
+from apps.ibkr.connection import IbkrConnection, IbkrConnectionError
+from apps.ibkr.mapping import (
+    WORKING,
+    contract_for,
+    execution_of,
+    has_commission,
+    ib_order,
+    order_state,
+)
+from apps.orders.brokers import (
+    BracketSpec,
+    BrokerOrderState,
+    BrokerRejectedError,
+    Execution,
+)
+from apps.symbols.models import Symbol
+
+# A fill whose commission report has not arrived after this long is recorded without it.
+COMMISSION_GRACE_S = 30.0
+
+
+async def wait_until(ib: IB, done: Callable[[], bool], timeout: float) -> bool:
+    """Wait (on the connection's loop) until ``done()`` is true, re-checking on every order
+    status, error or disconnect event; False on timeout."""
+    changed = asyncio.Event()
+
+    def wake(*_: object) -> None:
+        changed.set()
+
+    events = (ib.orderStatusEvent, ib.errorEvent, ib.disconnectedEvent, ib.execDetailsEvent)
+    for event in events:
+        event += wake
+    try:
+        async with asyncio.timeout(timeout):
+            while not done():
+                changed.clear()
+                await changed.wait()
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        for event in events:
+            event -= wake
+
+
+def trades_by_ref(ib: IB, refs: set[str]) -> dict[str, Trade]:
+    """The session's trades whose ``orderRef`` is in ``refs`` (latest wins)."""
+    return {t.order.orderRef: t for t in ib.trades() if t.order.orderRef in refs}
+
+
+def executions_for(ib: IB, refs: set[str]) -> list[Execution]:
+    """The session's executions of ``refs`` that are ready to record (see ``has_commission``)."""
+    now = datetime.now(UTC)
+    return [
+        execution_of(f)
+        for f in ib.fills()
+        if f.execution.orderRef in refs and has_commission(f, now=now, grace_s=COMMISSION_GRACE_S)
+    ]
+
+
+async def refresh(ib: IB) -> None:
+    """Load every client's open orders and today's executions into the session."""
+    await ib.reqAllOpenOrdersAsync()
+    await ib.reqExecutionsAsync()
+
+
+class IbkrBroker:
+    """Orders at IBKR through one process-wide ``IbkrConnection``.
+
+    Submission refuses (BrokerRejectedError) when ``IBKR_READONLY`` is set; connection
+    trouble raises IbkrConnectionError (a BrokerUnavailableError: retryable, after a lookup).
+    """
+
+    name = "ibkr"
+
+    def __init__(self, connection: IbkrConnection, *, ack_timeout_s: float = 10.0) -> None:
+        self.connection = connection
+        self.ack_timeout_s = ack_timeout_s
+
+    def lookup(self, refs: list[str]) -> dict[str, BrokerOrderState]:
+        """States of the references IBKR holds: open orders of all clients, and orders with
+        executions today (reported ``filled``-bound through their fills)."""
+        wanted = set(refs)
+
+        async def fetch(ib: IB) -> dict[str, BrokerOrderState]:
+            await refresh(ib)
+            found = {ref: order_state(t) for ref, t in trades_by_ref(ib, wanted).items()}
+            for fill in ib.fills():
+                ref = fill.execution.orderRef
+                if ref in wanted and ref not in found:
+                    found[ref] = BrokerOrderState(ref, str(fill.execution.permId), "submitted")
+            return found
+
+        return self.connection.call(fetch)
+
+    def submit_bracket(self, bracket: BracketSpec) -> list[BrokerOrderState]:
+        """Place parent, take-profit and stop-loss (or a lone order) and wait until TWS has
+        acknowledged each one. Raises BrokerRejectedError (error 201 and the like, unknown
+        contract, read-only configuration) or IbkrConnectionError when the outcome is unknown
+        (connection lost or no acknowledgement in time)."""
+        if self.connection.config.readonly:
+            raise BrokerRejectedError("IBKR_READONLY is set: this process does not place orders")
+        contract = contract_for(Symbol.objects.get(pk=bracket.symbol_id))
+        return self.connection.call(
+            lambda ib: self._place(ib, contract, bracket),
+            timeout=self.connection.config.connect_timeout_s + self.ack_timeout_s + 5,
+        )
+
+    async def _place(
+        self, ib: IB, contract: Contract, bracket: BracketSpec
+    ) -> list[BrokerOrderState]:
+        [qualified] = await ib.qualifyContractsAsync(contract)
+        if not isinstance(qualified, Contract):
+            raise BrokerRejectedError(f"IBKR has no unique contract for {contract.symbol}")
+        ids = {spec.client_order_ref: ib.client.getReqId() for spec in bracket.orders}
+        last = len(bracket.orders) - 1
+        trades = [
+            ib.placeOrder(
+                qualified,
+                ib_order(
+                    spec,
+                    order_id=ids[spec.client_order_ref],
+                    parent_id=ids.get(spec.parent_ref, 0),
+                    transmit=index == last,
+                    account=self.connection.account,
+                ),
+            )
+            for index, spec in enumerate(bracket.orders)
+        ]
+        acknowledged = await wait_until(ib, lambda: _settled(ib, trades), self.ack_timeout_s)
+        states = [order_state(t) for t in trades]
+        rejected = [s for s in states if s.status == "rejected"]
+        if rejected:
+            raise BrokerRejectedError(rejected[0].reason or "rejected by IBKR")
+        if not acknowledged or not ib.isConnected():
+            raise IbkrConnectionError(
+                "no acknowledgement from TWS after placeOrder; the outcome is unknown and the "
+                "orders will be looked up by orderRef before any resubmission"
+            )
+        return states
+
+    def poll(self, refs: list[str]) -> tuple[list[BrokerOrderState], list[Execution]]:
+        """Current states and today's executions of ``refs`` (after a reqExecutions)."""
+        wanted = set(refs)
+
+        async def fetch(ib: IB) -> tuple[list[BrokerOrderState], list[Execution]]:
+            await ib.reqExecutionsAsync()
+            states = [order_state(t) for t in trades_by_ref(ib, wanted).values()]
+            return states, executions_for(ib, wanted)
+
+        return self.connection.call(fetch)
+
+    def describe(self) -> dict[str, str]:
+        """The connected IBKR account and whether it is a paper (``DU…``) or live account."""
+        account = self.connection.account
+        kind = "paper" if self.connection.is_paper else "live"
+        return {"account": account or "(not connected)", "account_kind": kind}
+
+    def cancel(self, ref: str) -> BrokerOrderState:
+        """Cancel a working order; waits for TWS to confirm. Raises BrokerRejectedError if
+        IBKR holds no such order."""
+
+        async def cancel(ib: IB) -> BrokerOrderState:
+            trade = trades_by_ref(ib, {ref}).get(ref)
+            if trade is None:
+                await ib.reqAllOpenOrdersAsync()
+                trade = trades_by_ref(ib, {ref}).get(ref)
+            if trade is None:
+                raise BrokerRejectedError(f"IBKR holds no order {ref}")
+            if not trade.isDone():
+                ib.cancelOrder(trade.order)
+                await wait_until(ib, trade.isDone, self.ack_timeout_s)
+            return order_state(trade)
+
+        return self.connection.call(cancel)
+
+
+def _settled(ib: IB, trades: list[Trade]) -> bool:
+    """Every order acknowledged (past PendingSubmit) or one of them ended, or the socket
+    is gone."""
+    if not ib.isConnected():
+        return True
+    if any(t.orderStatus.status not in WORKING for t in trades):
+        return True
+    return all(t.orderStatus.status != "PendingSubmit" for t in trades)
