@@ -19,13 +19,13 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from bench import burst, pipeline
+    from bench import burst, ibkr_orders, pipeline
     from bench.database import ensure_database
 
     ensure_database()
     call_command("migrate", verbosity=0)
     results: dict[str, float] = {}
-    for module in (pipeline, burst):
+    for module in (pipeline, burst, ibkr_orders):
         results.update(module.run())
     out = Path(settings.BASE_DIR) / "var" / "bench" / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,10 @@
 """Market-data providers: where a run's bars come from."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
+
+from django.conf import settings
 
 from apps.common.errors import SibylError
 from apps.marketdata.bar_checks import OhlcvRow, validate_bars
@@ -52,3 +55,24 @@ class EmbeddedProvider:
             )
         validate_bars(rows)
         return BarSeries.from_rows(rows)
+
+
+# Providers by name; the IBKR adapter (apps.ibkr) registers "ibkr" here.
+PROVIDERS: dict[str, Callable[[], MarketDataProvider]] = {EmbeddedProvider.name: EmbeddedProvider}
+
+
+class ProviderUnavailableError(SibylError):
+    """The configured market-data provider is not registered in this process."""
+
+
+def provider_for() -> MarketDataProvider:
+    """A new provider for one run: the embedded store unless ``settings.BROKER == "ibkr"``,
+    then the provider registered as "ibkr" (IBKR historical data cached in the store).
+
+    Raises ProviderUnavailableError when ``BROKER=ibkr`` but no "ibkr" provider is registered.
+    """
+    name = "ibkr" if settings.BROKER == "ibkr" else EmbeddedProvider.name
+    factory = PROVIDERS.get(name)
+    if factory is None:
+        raise ProviderUnavailableError(f"market-data provider {name!r} is not available")
+    return factory()

@@ -2,16 +2,29 @@
 
 import socket
 import struct
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from ib_async.decoder import Decoder
 
 from apps.ibkr.simulator import running_simulator
 from apps.ibkr.simulator.history import HistoryError, parse_duration, parse_end
-from apps.ibkr.simulator.instruments import find_instruments
+from apps.ibkr.simulator.instruments import INSTRUMENTS, find_instruments
+from apps.ibkr.simulator.order_messages import (
+    commission_report_fields,
+    exec_details_fields,
+    open_order_fields,
+    order_status_fields,
+    position_fields,
+)
+from apps.ibkr.simulator.orders import SimExecution, SimOrder, SimPosition, commission_for
 from apps.ibkr.simulator.protocol import (
     SERVER_VERSION,
+    Field,
     ProtocolError,
     decode_body,
     encode_message,
@@ -78,7 +91,7 @@ def test_raw_handshake_and_bad_request() -> None:
         body = sock.recv(struct.unpack(">I", header)[0], socket.MSG_WAITALL)
         return decode_body(body)
 
-    with running_simulator() as address, socket.create_connection(address, timeout=5) as sock:
+    with running_simulator() as sim, socket.create_connection(sim.address, timeout=5) as sock:
         sock.sendall(b"API\0" + struct.pack(">I", 9) + b"v157..178")
         version, _conn_time = read(sock)
         assert version == "157"
@@ -87,3 +100,133 @@ def test_raw_handshake_and_bad_request() -> None:
         assert read(sock) == ["15", "1", "DU123456"]
         sock.sendall(frame(9, 8, 42))
         assert read(sock)[:4] == ["4", "2", "-1", "321"]
+
+
+class _Recorder:
+    """Stands in for ib_async's Wrapper: records the calls the Decoder makes."""
+
+    defaultTimezone = UTC
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.ib = SimpleNamespace(TimezoneTWS=None)
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        def record(*args: object) -> None:
+            self.calls.append((name, args))
+
+        return record
+
+
+def _decode(fields: list[Field]) -> list[tuple[str, tuple[Any, ...]]]:
+    """Encode like the simulator, decode with ib_async's Decoder at server version 157."""
+    recorder = _Recorder()
+    frame = encode_message(fields)
+    Decoder(recorder, 157).interpret(decode_body(frame[4:]))  # type: ignore[arg-type]
+    return recorder.calls
+
+
+def _order() -> SimOrder:
+    [goog] = [i for i in INSTRUMENTS if i.symbol == "GOOG"]
+    return SimOrder(
+        order_id=12,
+        perm_id=900000007,
+        client_id=7,
+        instrument=goog,
+        exchange="SMART",
+        action="SELL",
+        quantity=Decimal(100),
+        order_type="STP LMT",
+        lmt_price=Decimal("790.5"),
+        aux_price=Decimal("791"),
+        tif="GTC",
+        oca_group="oca-1",
+        account="DU123456",
+        open_close="O",
+        origin=0,
+        order_ref="sibyl:42",
+        parent_id=11,
+        status="PreSubmitted",
+    )
+
+
+def test_open_order_layout_matches_decoder() -> None:
+    fields = open_order_fields(_order())
+    assert len(fields) == 120
+    [(name, (order_id, contract, order, state))] = _decode(fields)
+    assert (name, order_id, contract.conId, contract.symbol) == ("openOrder", 12, 208813720, "GOOG")
+    assert (order.clientId, order.permId, order.parentId) == (7, 900000007, 11)
+    assert (order.orderRef, order.ocaGroup, order.tif, order.orderType) == (
+        "sibyl:42",
+        "oca-1",
+        "GTC",
+        "STP LMT",
+    )
+    assert (order.totalQuantity, order.lmtPrice, order.auxPrice) == (100.0, 790.5, 791.0)
+    assert state.status == "PreSubmitted"
+
+
+def test_status_execution_commission_position_layouts() -> None:
+    order = _order()
+    [(name, args)] = _decode(order_status_fields(order))
+    assert name == "orderStatus"
+    assert args == (12, "PreSubmitted", 0.0, 100.0, 0.0, 900000007, 11, 0.0, 7, "", 0.0)
+    execution = SimExecution(
+        exec_id="0c72b4c8.65d1a2b3.01.01",
+        order_id=12,
+        perm_id=900000007,
+        client_id=7,
+        instrument=order.instrument,
+        exchange="NASDAQ",
+        account="DU123456",
+        side="SLD",
+        shares=Decimal(40),
+        price=Decimal("790.75"),
+        time=datetime(2024, 1, 2, 15, 30, tzinfo=UTC),
+        cum_qty=Decimal(40),
+        avg_price=Decimal("790.75"),
+        order_ref="sibyl:42",
+        commission=Decimal("1.00"),
+        realized_pnl=None,
+    )
+    [(name, (req_id, contract, ex))] = _decode(exec_details_fields(-1, execution))
+    assert (name, req_id, contract.conId, ex.execId, ex.side) == (
+        "execDetails",
+        -1,
+        208813720,
+        "0c72b4c8.65d1a2b3.01.01",
+        "SLD",
+    )
+    assert (ex.shares, ex.price, ex.permId, ex.clientId, ex.orderRef) == (
+        40.0,
+        790.75,
+        900000007,
+        7,
+        "sibyl:42",
+    )
+    assert ex.time == datetime(2024, 1, 2, 15, 30, tzinfo=UTC)
+    [(name, (report,))] = _decode(commission_report_fields(execution))
+    assert (name, report.execId, report.commission, report.currency) == (
+        "commissionReport",
+        "0c72b4c8.65d1a2b3.01.01",
+        1.0,
+        "USD",
+    )
+    position = SimPosition(order.instrument, Decimal(-40), Decimal("790.75"))
+    [(name, (account, contract, size, cost))] = _decode(position_fields("DU123456", position))
+    assert (name, account, contract.conId, size, cost) == (
+        "position",
+        "DU123456",
+        208813720,
+        -40.0,
+        790.75,
+    )
+
+
+def test_commission_schedule() -> None:
+    goog, eur = INSTRUMENTS
+    assert commission_for(goog, Decimal(100), Decimal(80000)) == Decimal("1.00")
+    assert commission_for(goog, Decimal(1000), Decimal(800000)) == Decimal("5.00")
+    assert commission_for(goog, Decimal(10), Decimal(50)) == Decimal("0.50")  # 1% cap
+    assert commission_for(eur, Decimal(20000), Decimal(21600)) == Decimal("2.00")
+    assert commission_for(eur, Decimal(1000000), Decimal(1080000)) == Decimal("21.60")

@@ -1,18 +1,23 @@
-"""The real ib_async client against the simulator over a loopback socket."""
+"""The real ib_async client against the simulator over a loopback socket (no database)."""
 
+import csv
 import logging
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from ib_async import IB, Forex, Stock
 
-from apps.marketdata.models import Bar
-from apps.symbols.models import Symbol
-from tests.factories import SymbolFactory
+BARS_DIR = Path(__file__).resolve().parents[2] / "data" / "bars"
+Row = tuple[str, float, float, float, float, float]
 
-pytestmark = pytest.mark.django_db(transaction=True)
+
+def _csv_rows(name: str) -> list[Row]:
+    with (BARS_DIR / name).open(newline="") as handle:
+        return [
+            (r["ts"], *(float(r[k]) for k in ("open", "high", "low", "close", "volume")))  # type: ignore[misc]
+            for r in csv.DictReader(handle)
+        ]
 
 
 def test_connect_reports_paper_account_and_time(ib: IB) -> None:
@@ -54,54 +59,55 @@ def test_matching_symbols(ib: IB) -> None:
     assert ib.reqMatchingSymbols("ZZZ") == []
 
 
-def _expected(symbol: Symbol, bar_size: str, start: datetime, end: datetime) -> list[Bar]:
-    return list(
-        Bar.objects.filter(symbol=symbol, bar_size=bar_size, ts__gte=start, ts__lt=end).order_by(
-            "ts"
-        )
-    )
-
-
-def test_daily_history_equals_stored_bars(ib: IB, goog: Symbol) -> None:
+def test_daily_history_equals_csv(ib: IB) -> None:
     end = datetime(2013, 3, 1, 23, 59, 59, tzinfo=UTC)
     bars = ib.reqHistoricalData(
         Stock("GOOG", "SMART", "USD"), end, "1 Y", "1 day", "TRADES", True, formatDate=1
     )
-    stored = _expected(goog, "1 day", end - timedelta(days=366), end)
-    assert len(stored) > 240
-    tz = ZoneInfo(goog.timezone)
+    start = end - timedelta(days=366)
+
+    def opens(row: Row) -> datetime:
+        return datetime.fromisoformat(row[0]).replace(tzinfo=UTC)
+
+    expected = [r for r in _csv_rows("GOOG_1d.csv") if start <= opens(r) < end]
+    assert len(expected) > 240
     assert [(b.date, b.open, b.high, b.low, b.close, b.volume) for b in bars] == [
-        (
-            s.ts.astimezone(tz).date(),
-            *(float(v) for v in (s.open, s.high, s.low, s.close, s.volume)),
-        )
-        for s in stored
+        (date.fromisoformat(r[0]), *r[1:]) for r in expected
     ]
 
 
-def test_history_for_unstored_bar_size_is_empty(ib: IB, goog: Symbol) -> None:
+def test_daily_history_window_is_half_open(ib: IB) -> None:
+    """A bar opening exactly at endDateTime is excluded; one at end - duration included."""
+    bars = ib.reqHistoricalData(
+        Stock("GOOG", "SMART", "USD"), "20130301 00:00:00 UTC", "3 D", "1 day", "TRADES", True
+    )
+    assert [b.date for b in bars] == [date(2013, 2, 26), date(2013, 2, 27), date(2013, 2, 28)]
+
+
+def test_history_for_missing_bar_size_is_empty(ib: IB) -> None:
     end = datetime(2013, 3, 1, tzinfo=UTC)
     bars = ib.reqHistoricalData(Stock("GOOG", "SMART", "USD"), end, "1 D", "1 hour", "TRADES", True)
     assert list(bars) == []
 
 
 def test_intraday_history_in_epoch_seconds(ib: IB) -> None:
-    eur = SymbolFactory.create(symbol="EUR", sec_type="CASH", currency="USD", timezone="UTC")
-    first = datetime(2024, 1, 2, 10, tzinfo=UTC)
-    for hour in range(3):
-        price = Decimal("1.1") + Decimal(hour) / 100
-        Bar.objects.create(
-            symbol=eur,
-            bar_size="1 hour",
-            ts=first + timedelta(hours=hour),
-            open=price,
-            high=price + Decimal("0.005"),
-            low=price - Decimal("0.005"),
-            close=price,
-            volume=0,
-        )
     bars = ib.reqHistoricalData(
-        Forex("EURUSD"), "20240102 12:30:00 UTC", "1 D", "1 hour", "MIDPOINT", False, formatDate=2
+        Forex("EURUSD"), "20170420 12:30:00 UTC", "1 D", "1 hour", "MIDPOINT", False, formatDate=2
     )
-    assert [b.date for b in bars] == [first + timedelta(hours=h) for h in range(3)]
-    assert [b.close for b in bars] == [1.1, 1.11, 1.12]
+    start, end = datetime(2017, 4, 19, 12, 30), datetime(2017, 4, 20, 12, 30)
+    expected = [
+        r for r in _csv_rows("EURUSD_1h.csv") if start <= datetime.fromisoformat(r[0]) < end
+    ]
+    assert len(expected) >= 20
+    assert [b.date for b in bars] == [
+        datetime.fromisoformat(r[0]).replace(tzinfo=UTC) for r in expected
+    ]
+    assert [b.close for b in bars] == [r[4] for r in expected]
+
+
+def test_intraday_history_as_text_dates(ib: IB) -> None:
+    bars = ib.reqHistoricalData(
+        Forex("EURUSD"), "20170419 12:00:00 UTC", "1 D", "1 hour", "MIDPOINT", False, formatDate=1
+    )
+    assert [b.date for b in bars] == [datetime(2017, 4, 19, h, tzinfo=UTC) for h in (9, 10, 11)]
+    assert [b.open for b in bars] == [1.0716, 1.07214, 1.07256]

@@ -1,33 +1,92 @@
-"""reqHistoricalData (msg 20) answered from Sibyl's Bar store as historicalData (msg 17).
+"""reqHistoricalData (msg 20) answered from the shipped CSV bar files as historicalData (msg 17).
 
-``load_history`` is synchronous Django ORM code: call it from a worker thread, never from
-the simulator's event loop. Honoured roughly: the bars of the requested bar size whose open
-time lies in ``[endDateTime - duration, endDateTime)``; whatToShow and useRTH are ignored.
+The simulator plays the broker and shares nothing with Sibyl's database: each ``Instrument``
+names its CSV file per bar size (``Instrument.bar_files``, e.g. ``data/bars/GOOG_1d.csv`` for
+``"1 day"``). Files have the columns ``ts,open,high,low,close,volume``; a daily ``ts`` is a date
+(the bar opens 00:00 UTC), an intraday ``ts`` is ``YYYY-MM-DD HH:MM:SS`` in UTC. Each file is
+read once and cached; prices are Decimals in the instrument's currency, volume in shares/units.
+
+Honoured: the bars of the requested bar size whose open time lies in
+``[endDateTime - duration, endDateTime)``; whatToShow and useRTH are ignored.
 """
 
+import bisect
+import csv
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import connection
-
-from apps.ibkr.simulator.instruments import ContractRef
+from apps.ibkr.simulator.instruments import ContractRef, Instrument
 from apps.ibkr.simulator.protocol import Field
-from apps.marketdata.models import Bar
-from apps.symbols.models import Symbol
 
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DURATION_UNITS = {"S": 1, "D": 86400, "W": 7 * 86400, "M": 31 * 86400, "Y": 366 * 86400}
 DAILY_OR_LONGER = {"1 day", "1 week", "1 month"}
+NO_DATA = "Historical Market Data Service error message:HMDS query returned no data"
+PACING = "Historical Market Data Service error message:Historical data request pacing violation"
+NO_SECURITY = "No security definition has been found for the request"
 
 
 class HistoryError(Exception):
-    """A request the store cannot answer; ``code`` is the TWS error code to send."""
+    """A request the files cannot answer; ``code`` is the TWS error code to send
+    (200 unknown contract, 162 no data / pacing, 321 malformed request)."""
 
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+@dataclass(frozen=True)
+class CsvBar:
+    """One bar of a shipped file: ``ts`` is the aware UTC open time, ``daily`` says the CSV
+    held a date (then ``ts`` is that date at 00:00 UTC). Prices in the instrument's currency."""
+
+    ts: datetime
+    daily: bool
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+
+@cache
+def load_bars(relative_path: str) -> tuple[CsvBar, ...]:
+    """All bars of one CSV file (path relative to the repository root), sorted by ``ts``.
+    Read once per process (cached). Raises ``OSError`` if the file is missing and
+    ``ValueError`` for a malformed row."""
+    bars: list[CsvBar] = []
+    with (REPO_ROOT / relative_path).open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            text = row["ts"].strip()
+            daily = len(text) == 10
+            moment = datetime.strptime(text, "%Y-%m-%d" if daily else "%Y-%m-%d %H:%M:%S")
+            bars.append(
+                CsvBar(
+                    ts=moment.replace(tzinfo=UTC),
+                    daily=daily,
+                    open=Decimal(row["open"]),
+                    high=Decimal(row["high"]),
+                    low=Decimal(row["low"]),
+                    close=Decimal(row["close"]),
+                    volume=Decimal(row["volume"] or "0"),
+                )
+            )
+    bars.sort(key=lambda bar: bar.ts)
+    return tuple(bars)
+
+
+def last_close(instrument: Instrument) -> Decimal | None:
+    """The close of the last bar of the instrument's first bar file (its default market
+    price, in the instrument's currency); ``None`` if it has no file or the file is empty."""
+    for path in instrument.bar_files.values():
+        bars = load_bars(path)
+        return bars[-1].close if bars else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -44,7 +103,8 @@ class HistoryRequest:
     @classmethod
     def from_fields(cls, fields: list[str]) -> "HistoryRequest":
         """Parse ``[20, reqId, contract×12, includeExpired, endDateTime, barSize, duration,
-        useRTH, whatToShow, formatDate, …]`` (no version field)."""
+        useRTH, whatToShow, formatDate, …]`` (no version field; ``client.reqHistoricalData``).
+        Raises ``ValueError``/``IndexError`` for a malformed message."""
         return cls(
             req_id=int(fields[1]),
             contract=ContractRef.from_fields(fields, 2),
@@ -57,17 +117,17 @@ class HistoryRequest:
 
 @dataclass(frozen=True)
 class History:
-    """Bars for one request plus the window and the symbol's time zone."""
+    """Bars for one request plus the requested window (aware UTC datetimes)."""
 
-    bars: list[Bar]
+    bars: list[CsvBar]
     start: datetime
     end: datetime
-    timezone: str
 
 
 def parse_end(text: str, now: datetime | None = None) -> datetime:
     """An IB endDateTime -> aware UTC datetime. Accepts ``""`` (now), ``yyyymmdd``,
-    ``yyyymmdd hh:mm:ss [zone]`` and ``yyyymmdd-hh:mm:ss`` (UTC); no zone means UTC."""
+    ``yyyymmdd hh:mm:ss [zone]`` and ``yyyymmdd-hh:mm:ss`` (UTC); no zone means UTC.
+    Raises ``HistoryError`` 321 for an unknown zone, ``ValueError`` for other bad text."""
     text = text.strip()
     if not text:
         return now or datetime.now(UTC)
@@ -84,64 +144,46 @@ def parse_end(text: str, now: datetime | None = None) -> datetime:
 
 
 def parse_duration(text: str) -> timedelta:
-    """An IB durationStr (``"30 D"``, ``"1 Y"``, …) -> timedelta (months 31 d, years 366 d)."""
+    """An IB durationStr (``"30 D"``, ``"1 Y"``, …) -> timedelta (months 31 d, years 366 d).
+    Raises ``HistoryError`` 321 for anything else."""
     match = re.fullmatch(r"\s*(\d+)\s*([SDWMY])\s*", text.upper())
     if not match:
         raise HistoryError(321, f"invalid duration {text!r}")
     return timedelta(seconds=int(match[1]) * DURATION_UNITS[match[2]])
 
 
-def _find_symbol(contract: ContractRef) -> Symbol | None:
-    names = [i.symbol for i in contract.lookup()] or [contract.symbol]
-    symbols = Symbol.objects.filter(symbol__in=[n.upper() for n in names if n])
-    if contract.con_id:
-        by_conid = Symbol.objects.filter(conid=contract.con_id).first()
-        if by_conid:
-            return by_conid
-    if contract.currency:
-        symbols = symbols.filter(currency=contract.currency.upper())
-    if contract.sec_type:
-        symbols = symbols.filter(sec_type=contract.sec_type)
-    return symbols.first()
-
-
 def load_history(request: HistoryRequest, now: datetime | None = None) -> History:
-    """Read the requested bars from the store (sync ORM; closes this thread's connection).
-    Raises HistoryError 200 for an unknown contract, 162 when no bars match."""
-    try:
-        end = parse_end(request.end, now)
-        start = end - parse_duration(request.duration)
-        symbol = _find_symbol(request.contract)
-        if symbol is None:
-            raise HistoryError(200, "No security definition has been found for the request")
-        bars = list(
-            Bar.objects.filter(
-                symbol=symbol, bar_size=request.bar_size, ts__gte=start, ts__lt=end
-            ).order_by("ts")
-        )
-        if not bars:
-            raise HistoryError(
-                162, "Historical Market Data Service error message:HMDS query returned no data"
-            )
-        return History(bars=bars, start=start, end=end, timezone=symbol.timezone)
-    finally:
-        connection.close()
+    """The requested bars from the instrument's CSV file for ``request.bar_size``.
+    Raises ``HistoryError`` 200 for an unknown contract, 162 when no bars match (also for a
+    bar size without a file), 321 for a bad endDateTime/duration."""
+    end = parse_end(request.end, now)
+    start = end - parse_duration(request.duration)
+    found = request.contract.lookup()
+    if not found:
+        raise HistoryError(200, NO_SECURITY)
+    path = found[0].bar_files.get(request.bar_size)
+    bars = load_bars(path) if path else ()
+    stamps = [bar.ts for bar in bars]
+    selected = list(bars[bisect.bisect_left(stamps, start) : bisect.bisect_left(stamps, end)])
+    if not selected:
+        raise HistoryError(162, NO_DATA)
+    return History(bars=selected, start=start, end=end)
 
 
-def format_bar_date(ts: datetime, bar_size: str, format_date: int, timezone: str) -> str:
-    """A bar's date as TWS sends it: ``yyyymmdd`` (exchange-local) for daily and longer bars;
-    epoch seconds for intraday with formatDate 2, else ``yyyymmdd hh:mm:ss zone``."""
-    local = ts.astimezone(ZoneInfo(timezone))
-    if bar_size in DAILY_OR_LONGER:
-        return local.strftime("%Y%m%d")
+def format_bar_date(bar: CsvBar, bar_size: str, format_date: int) -> str:
+    """A bar's date as TWS sends it: ``yyyymmdd`` (the CSV session date, no time-zone shift)
+    for daily and longer bars; intraday: epoch seconds with formatDate 2, else
+    ``yyyymmdd hh:mm:ss UTC`` (``util.parseIBDatetime`` reads both)."""
+    if bar_size in DAILY_OR_LONGER or bar.daily:
+        return bar.ts.strftime("%Y%m%d")
     if format_date == 2:
-        return str(int(ts.timestamp()))
-    return local.strftime("%Y%m%d %H:%M:%S ") + timezone
+        return str(int(bar.ts.timestamp()))
+    return bar.ts.strftime("%Y%m%d %H:%M:%S UTC")
 
 
 def historical_data_fields(request: HistoryRequest, history: History) -> list[Field]:
-    """historicalData (msg 17): ``reqId, start, end, n, (date, o, h, l, c, volume, wap,
-    barCount)×n`` — no version field at server version 157."""
+    """historicalData (msg 17) per ``decoder.historicalData``: ``reqId, start, end, n,
+    (date, o, h, l, c, volume, wap, barCount)×n`` — no version field at server version 157."""
     fields: list[Field] = [
         17,
         request.req_id,
@@ -151,6 +193,6 @@ def historical_data_fields(request: HistoryRequest, history: History) -> list[Fi
     ]
     for bar in history.bars:
         wap = ((bar.high + bar.low + bar.close) / 3).quantize(Decimal("0.00000001"))
-        date = format_bar_date(bar.ts, request.bar_size, request.format_date, history.timezone)
+        date = format_bar_date(bar, request.bar_size, request.format_date)
         fields += [date, bar.open, bar.high, bar.low, bar.close, bar.volume, wap, 0]
     return fields

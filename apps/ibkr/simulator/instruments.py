@@ -13,7 +13,8 @@ from apps.ibkr.simulator.protocol import Field
 
 @dataclass(frozen=True)
 class Instrument:
-    """One tradable contract as TWS describes it."""
+    """One tradable contract as TWS describes it. Prices are in ``currency`` (USD for both);
+    the first entry of ``bar_files`` also supplies the default market price (its last close)."""
 
     con_id: int
     symbol: str
@@ -28,6 +29,8 @@ class Instrument:
     valid_exchanges: tuple[str, ...] = field(default=())
     derivative_sec_types: tuple[str, ...] = field(default=())
     stock_type: str = ""
+    bar_files: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    """Bar size (``"1 day"``, ``"1 hour"``) -> CSV path relative to the repository root."""
 
 
 INSTRUMENTS: tuple[Instrument, ...] = (
@@ -45,6 +48,7 @@ INSTRUMENTS: tuple[Instrument, ...] = (
         valid_exchanges=("SMART", "NASDAQ", "ARCA", "ISLAND"),
         derivative_sec_types=("OPT", "CFD", "WAR"),
         stock_type="COMMON",
+        bar_files={"1 day": "data/bars/GOOG_1d.csv"},
     ),
     Instrument(
         con_id=12087792,
@@ -58,6 +62,7 @@ INSTRUMENTS: tuple[Instrument, ...] = (
         min_tick=Decimal("0.00005"),
         time_zone="US/Eastern",
         valid_exchanges=("IDEALPRO",),
+        bar_files={"1 hour": "data/bars/EURUSD_1h.csv"},
     ),
 )
 

@@ -3,7 +3,7 @@
 from typing import Any
 
 from apps.lineage.services import StepRecorder
-from apps.marketdata.providers import EmbeddedProvider
+from apps.marketdata.providers import provider_for
 from apps.pipeline.context import RunContext
 
 NAME = "data"
@@ -23,21 +23,34 @@ def step_input(ctx: RunContext) -> dict[str, Any]:
 
 
 def run(ctx: RunContext, recorder: StepRecorder) -> None:
-    """Load up to ``lookback`` bars; at least min(lookback, 50) must exist and be sound."""
+    """Load up to ``lookback`` bars from the configured provider (``provider_for``: the embedded
+    store, or IBKR with ``BROKER=ibkr``); at least min(lookback, 50) must exist and be sound.
+
+    The output records the provider and, for a provider that fetches (IBKR), what it requested
+    (``request``: mode, durationStr, bars received and stored, pacing waits).
+    """
     strategy = ctx.strategy
-    provider = EmbeddedProvider()
-    bars = provider.get_bars(
-        symbol=strategy.symbol,
-        bar_size=strategy.bar_size,
-        as_of=ctx.run.as_of,
-        count=strategy.lookback,
-        min_count=min(strategy.lookback, MIN_BARS),
-    )
+    provider = provider_for()
+    recorder.output = {"provider": provider.name}
+    try:
+        bars = provider.get_bars(
+            symbol=strategy.symbol,
+            bar_size=strategy.bar_size,
+            as_of=ctx.run.as_of,
+            count=strategy.lookback,
+            min_count=min(strategy.lookback, MIN_BARS),
+        )
+    finally:
+        # Also when it failed: lineage shows what was asked of the broker.
+        request = getattr(provider, "last_request", None)
+        if request is not None:
+            recorder.output["request"] = request.as_dict()
     ctx.bars = bars
-    recorder.output = {
-        "provider": provider.name,
-        "count": len(bars),
-        "first_ts": bars.ts[0].isoformat(),
-        "last_ts": bars.ts[-1].isoformat(),
-        "last_close": str(bars.last_close),
-    }
+    recorder.output.update(
+        {
+            "count": len(bars),
+            "first_ts": bars.ts[0].isoformat(),
+            "last_ts": bars.ts[-1].isoformat(),
+            "last_close": str(bars.last_close),
+        }
+    )
