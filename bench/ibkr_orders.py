@@ -4,10 +4,22 @@
 stop-loss) to ``bracket_submit`` until the entry's fill is recorded in PostgreSQL (Order row
 ``filled``, written by the execution/commission event handler), over loopback through the real
 ib_async client. REPETITIONS brackets after WARMUP; the database is polled every 0.5 ms.
+
+Brackets start PACE_S apart: each costs about six API messages (lookup: reqAllOpenOrders and
+reqExecutions; three placeOrders; a poll), and TWS accepts at most 50 messages a second —
+ib_async holds back anything above 45/s, which would measure its throttle, not the round trip.
+The book keeps growing (every bracket's two children stay working), as an account's would.
+The simulator runs as its own process (``manage.py tws_simulator``), as TWS would: in this
+process it would compete for the interpreter lock with the client being measured.
 """
 
+import re
 import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -16,7 +28,6 @@ from django.test import override_settings
 
 from apps.analysis.services import prompt_template_save
 from apps.ibkr.gateway import ibkr_broker, ibkr_connection, ibkr_connection_close
-from apps.ibkr.simulator import running_simulator
 from apps.lineage.services import run_create
 from apps.orders.models import Order, OrderStatus
 from apps.orders.services import bracket_create, bracket_submit
@@ -29,6 +40,7 @@ REPETITIONS = 100
 GOOG_CONID = 208813720
 AS_OF = datetime(2013, 3, 1, 22, tzinfo=UTC)
 POLL_S = 0.0005
+PACE_S = 0.2
 
 
 def _strategy() -> Strategy:
@@ -81,7 +93,9 @@ def _roundtrip_ms(strategy: Strategy) -> float:
         if time.perf_counter() > deadline:
             raise RuntimeError("the entry's fill was not recorded within 10 s")
         time.sleep(POLL_S)
-    return (time.perf_counter() - started) * 1000
+    elapsed = time.perf_counter() - started
+    time.sleep(max(PACE_S - elapsed, 0))
+    return elapsed * 1000
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -89,13 +103,34 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+@contextmanager
+def simulator_process() -> Iterator[tuple[str, int]]:
+    """Start ``manage.py tws_simulator --port 0``; yields its (host, port); stops it."""
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "tws_simulator", "--port", "0"],
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(r"listening on ([\d.]+):(\d+)", line)
+        if not found:
+            raise RuntimeError(f"tws_simulator did not start: {line!r}")
+        yield found[1], int(found[2])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def run() -> dict[str, float]:
     """Return ``ibkr_order_roundtrip_ms_p50`` and ``_p95``."""
     strategy = _strategy()
-    with running_simulator() as simulator:
+    with simulator_process() as (host, port):
         overrides = {
-            "IBKR_HOST": simulator.host,
-            "IBKR_PORT": simulator.port,
+            "IBKR_HOST": host,
+            "IBKR_PORT": port,
             "IBKR_CLIENT_ID": 90,
             "IBKR_READONLY": False,
         }

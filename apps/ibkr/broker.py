@@ -73,9 +73,9 @@ def executions_for(ib: IB, refs: set[str]) -> list[Execution]:
 
 
 async def refresh(ib: IB) -> None:
-    """Load every client's open orders and today's executions into the session."""
-    await ib.reqAllOpenOrdersAsync()
-    await ib.reqExecutionsAsync()
+    """Load every client's open orders and today's executions into the session (both
+    requests in flight at once)."""
+    await asyncio.gather(ib.reqAllOpenOrdersAsync(), ib.reqExecutionsAsync())
 
 
 class IbkrBroker:
@@ -123,9 +123,7 @@ class IbkrBroker:
     async def _place(
         self, ib: IB, contract: Contract, bracket: BracketSpec
     ) -> list[BrokerOrderState]:
-        [qualified] = await ib.qualifyContractsAsync(contract)
-        if not isinstance(qualified, Contract):
-            raise BrokerRejectedError(f"IBKR has no unique contract for {contract.symbol}")
+        qualified = await self._qualified(ib, contract)
         ids = {spec.client_order_ref: ib.client.getReqId() for spec in bracket.orders}
         last = len(bracket.orders) - 1
         trades = [
@@ -152,6 +150,17 @@ class IbkrBroker:
                 "orders will be looked up by orderRef before any resubmission"
             )
         return states
+
+    async def _qualified(self, ib: IB, contract: Contract) -> Contract:
+        """The contract with every field TWS filled in, asked once per listing and process."""
+        key = (contract.conId, contract.symbol, contract.secType, contract.currency)
+        cache = self.connection.contracts
+        if key not in cache:
+            [qualified] = await ib.qualifyContractsAsync(contract)
+            if not isinstance(qualified, Contract):
+                raise BrokerRejectedError(f"IBKR has no unique contract for {contract.symbol}")
+            cache[key] = qualified
+        return cache[key]
 
     def poll(self, refs: list[str]) -> tuple[list[BrokerOrderState], list[Execution]]:
         """Current states and today's executions of ``refs`` (after a reqExecutions)."""

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import close_old_connections
-from ib_async import IB, util
+from django.db import InterfaceError, OperationalError
+from django.db import connection as db_connection
+from ib_async import IB, Contract, util
 
 from apps.orders.brokers import BrokerUnavailableError
 
@@ -79,6 +80,11 @@ def is_paper_account(account: str) -> bool:
     return account.upper().startswith(PAPER_ACCOUNT_PREFIXES)
 
 
+def _drop_broken_db_connection() -> None:
+    if db_connection.connection is not None and not db_connection.is_usable():
+        db_connection.close()
+
+
 def _claim_ib_async_loop() -> None:
     # ib_async remembers the first event loop it sees for the life of the process
     # (``util.getLoop`` is functools.cache'd): make it this connection's loop.
@@ -102,6 +108,8 @@ class IbkrConnection:
         self.account = ""
         self.connects = 0
         self.reconciliations = 0
+        # Qualified contracts by listing (filled in by the broker; definitions outlive sessions).
+        self.contracts: dict[tuple[int, str, str, str], Contract] = {}
         self._hooks: list[ConnectHook] = []
         self._closing = False
         self._reconnecting = False
@@ -167,14 +175,19 @@ class IbkrConnection:
         return await fn(self.ib)
 
     def run_db(self, fn: Callable[..., T], *args: Any) -> "concurrent.futures.Future[T]":
-        """Run blocking ORM work ``fn(*args)`` on the connection's database thread."""
+        """Run blocking ORM work ``fn(*args)`` on the connection's database thread.
+
+        The thread keeps its database connection between jobs (a new one per event would
+        cost more than the event's own work) and replaces it once it breaks.
+        """
 
         def job() -> T:
-            close_old_connections()
+            _drop_broken_db_connection()
             try:
                 return fn(*args)
-            finally:
-                close_old_connections()
+            except (InterfaceError, OperationalError):
+                db_connection.close()
+                raise
 
         return self._db.submit(job)
 
@@ -291,4 +304,5 @@ class IbkrConnection:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
             util.getLoop.cache_clear()
+        self._db.submit(db_connection.close)
         self._db.shutdown(wait=True)

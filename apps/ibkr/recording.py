@@ -8,7 +8,11 @@ once, by execId (``orders_apply``); a fill is recorded when its commission repor
 
 import asyncio
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
+from concurrent.futures import Future
+from typing import Any
 
 from django.db import IntegrityError
 from django.utils import timezone
@@ -26,13 +30,14 @@ from apps.orders.services import orders_apply, orders_reconcile
 logger = logging.getLogger(__name__)
 
 BROKER_NAME = "ibkr"
+UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING)
 
 
 def _note_on_runs(refs: set[str], name: str, output: Mapping[str, object]) -> None:
     """Append a lineage step to each finished run owning one of ``refs`` (a running run's
     order step reports its own orders)."""
     run_ids = set(Order.objects.filter(client_order_ref__in=refs).values_list("run_id", flat=True))
-    for run in Run.objects.filter(pk__in=run_ids).exclude(status=RunStatus.RUNNING):
+    for run in Run.objects.filter(pk__in=run_ids).exclude(status__in=UNFINISHED):
         orders = dict(run.orders.values_list("client_order_ref", "status"))
         try:
             step_append(run=run, name=name, output={**output, "orders": orders})
@@ -52,16 +57,91 @@ def record_news(states: list[BrokerOrderState], executions: list[Execution]) -> 
         )
 
 
+class NewsFilter:
+    """Lets through only news that can change the database: an order state that differs from
+    the last one let through for its reference, an execution id not let through before.
+
+    TWS repeats itself (PreSubmitted then Submitted are both "submitted"; every
+    reqExecutions replays the day's executions and commission reports); without this each
+    repeat would cost a database transaction on the hot path. Remembers at most ``limit``
+    references and execution ids (oldest forgotten first). Used on the event loop only.
+    """
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.limit = limit
+        self._states: OrderedDict[str, BrokerOrderState] = OrderedDict()
+        self._executions: OrderedDict[str, None] = OrderedDict()
+
+    def _remember(self, memory: "OrderedDict[str, Any]", key: str, value: Any) -> None:
+        memory[key] = value
+        memory.move_to_end(key)
+        if len(memory) > self.limit:
+            memory.popitem(last=False)
+
+    def new_state(self, state: BrokerOrderState) -> bool:
+        """True (and remembered) if ``state`` differs from the last one for its reference."""
+        if self._states.get(state.client_order_ref) == state:
+            return False
+        self._remember(self._states, state.client_order_ref, state)
+        return True
+
+    def new_execution(self, execution: Execution) -> bool:
+        """True (and remembered) the first time an execution id is seen."""
+        if execution.execution_id in self._executions:
+            return False
+        self._remember(self._executions, execution.execution_id, None)
+        return True
+
+
+def _log_failure(future: "Future[None]") -> None:
+    error = future.exception()
+    if error is not None:  # the next poll or reconciliation records it instead
+        logger.error("IBKR events could not be recorded", exc_info=error)
+
+
+class NewsBatcher:
+    """Queues broker news from the event loop and records it on the database thread, all
+    that has queued up in one transaction: a burst of events (a bracket's three
+    acknowledgements, a fill with its status) costs one commit, not one each."""
+
+    def __init__(self, connection: IbkrConnection) -> None:
+        self._connection = connection
+        self._lock = threading.Lock()
+        self._states: list[BrokerOrderState] = []
+        self._executions: list[Execution] = []
+        self._scheduled = False
+
+    def add(self, *, states: list[BrokerOrderState], executions: list[Execution]) -> None:
+        """Queue news; schedules a drain on the database thread unless one is pending."""
+        with self._lock:
+            self._states += states
+            self._executions += executions
+            schedule, self._scheduled = not self._scheduled, True
+        if schedule:
+            self._connection.run_db(self._drain).add_done_callback(_log_failure)
+
+    def _drain(self) -> None:
+        with self._lock:
+            states, executions = self._states, self._executions
+            self._states, self._executions, self._scheduled = [], [], False
+        record_news(states, executions)
+
+
 def attach_recorders(connection: IbkrConnection) -> None:
-    """Record order statuses and fills from ``connection``'s events as they arrive."""
+    """Record order statuses and fills from ``connection``'s events as they arrive
+    (each distinct state and each execution once per process; see ``NewsFilter``)."""
+    news = NewsFilter()
+    batcher = NewsBatcher(connection)
 
     def on_status(trade: Trade) -> None:
-        if trade.order.orderRef:
-            connection.run_db(record_news, [order_state(trade)], [])
+        state = order_state(trade)
+        if trade.order.orderRef and news.new_state(state):
+            batcher.add(states=[state], executions=[])
 
     def on_commission(trade: Trade, fill: Fill, report: object) -> None:
-        if fill.execution.orderRef:
-            connection.run_db(record_news, [], [execution_of(fill)])
+        execution = execution_of(fill)
+        if fill.execution.orderRef and news.new_execution(execution):
+            batcher.add(states=[], executions=[execution])
 
     connection.ib.orderStatusEvent += on_status
     connection.ib.commissionReportEvent += on_commission
