@@ -123,7 +123,7 @@ class IbkrBroker:
     async def _place(
         self, ib: IB, contract: Contract, bracket: BracketSpec
     ) -> list[BrokerOrderState]:
-        qualified = await self._qualified(ib, contract)
+        qualified = await self._qualified(contract)
         ids = {spec.client_order_ref: ib.client.getReqId() for spec in bracket.orders}
         last = len(bracket.orders) - 1
         trades = [
@@ -151,16 +151,11 @@ class IbkrBroker:
             )
         return states
 
-    async def _qualified(self, ib: IB, contract: Contract) -> Contract:
-        """The contract with every field TWS filled in, asked once per listing and process."""
-        key = (contract.conId, contract.symbol, contract.secType, contract.currency)
-        cache = self.connection.contracts
-        if key not in cache:
-            [qualified] = await ib.qualifyContractsAsync(contract)
-            if not isinstance(qualified, Contract):
-                raise BrokerRejectedError(f"IBKR has no unique contract for {contract.symbol}")
-            cache[key] = qualified
-        return cache[key]
+    async def _qualified(self, contract: Contract) -> Contract:
+        qualified = await self.connection.qualified(contract)
+        if qualified is None:
+            raise BrokerRejectedError(f"IBKR has no unique contract for {contract.symbol}")
+        return qualified
 
     def poll(self, refs: list[str]) -> tuple[list[BrokerOrderState], list[Execution]]:
         """Current states and today's executions of ``refs`` (after a reqExecutions)."""

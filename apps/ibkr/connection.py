@@ -174,6 +174,17 @@ class IbkrConnection:
         await self.ensure_connected()
         return await fn(self.ib)
 
+    async def qualified(self, contract: Contract) -> Contract | None:
+        """``contract`` with every field TWS fills in (``reqContractDetails``), asked once per
+        listing and process; None when TWS knows no unique contract. On the loop only."""
+        key = (contract.conId, contract.symbol, contract.secType, contract.currency)
+        if key not in self.contracts:
+            [found] = await self.ib.qualifyContractsAsync(contract)
+            if not isinstance(found, Contract) or not found.conId:
+                return None
+            self.contracts[key] = found
+        return self.contracts[key]
+
     def run_db(self, fn: Callable[..., T], *args: Any) -> "concurrent.futures.Future[T]":
         """Run blocking ORM work ``fn(*args)`` on the connection's database thread.
 

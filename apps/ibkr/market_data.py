@@ -391,17 +391,19 @@ class IbkrProvider:
         if symbol.conid:
             return contract
 
-        async def qualify(ib: IB) -> list[Any]:
-            return await ib.qualifyContractsAsync(contract)
+        connection = ibkr_connection()
 
-        qualified = ibkr_connection().call(qualify)
-        if not qualified or not isinstance(qualified[0], Contract) or not qualified[0].conId:
+        async def qualify(ib: IB) -> Contract | None:
+            return await connection.qualified(contract)
+
+        qualified = connection.call(qualify)
+        if qualified is None:
             raise IbkrUnknownContractError(
                 f"IBKR error {UNKNOWN_CONTRACT} for {symbol}: no unique contract"
                 f" ({symbol.sec_type} {symbol.symbol} {symbol.currency} on {contract.exchange})",
                 code=UNKNOWN_CONTRACT,
             )
-        symbol.conid = qualified[0].conId
+        symbol.conid = qualified.conId
         try:
             with transaction.atomic():
                 symbol.save(update_fields=["conid"])
@@ -410,4 +412,4 @@ class IbkrProvider:
                 f"conId {symbol.conid} of {symbol} already belongs to another symbol",
                 code=UNKNOWN_CONTRACT,
             ) from error
-        return qualified[0]
+        return qualified
