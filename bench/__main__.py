@@ -22,13 +22,13 @@ def main() -> None:
     from bench import burst, ibkr_orders, pipeline
     from bench.database import ensure_database
 
+    out = Path(settings.BASE_DIR) / "var" / "bench" / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)  # benchmarks write their logs beside it
     ensure_database()
     call_command("migrate", verbosity=0)
     results: dict[str, float] = {}
     for module in (pipeline, burst, ibkr_orders):
         results.update(module.run())
-    out = Path(settings.BASE_DIR) / "var" / "bench" / "results.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     json.dump(results, sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")

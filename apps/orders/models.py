@@ -30,6 +30,8 @@ class OrderRole(models.TextChoices):
 
 class OrderStatus(models.TextChoices):
     PENDING = "pending"
+    # Claimed for submission and committed before the broker is called (see bracket_submit).
+    SUBMITTING = "submitting"
     SUBMITTED = "submitted"
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"

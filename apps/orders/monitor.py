@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.lineage.models import Run
 from apps.lineage.services import step_append
@@ -47,16 +47,20 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     """Poll the broker for every run with an active order; record fills once, statuses, and a
     ``monitor`` step on the order's run whenever something changed.
 
-    Pending orders older than ``ORDER_IN_DOUBT_AFTER_S`` (their submission may or may not have
-    reached the broker) are reconciled by reference: adopted if the broker has them, otherwise
-    marked failed for the retry pass.
+    Orders pending longer than ``ORDER_IN_DOUBT_AFTER_S`` since they were created, or claimed
+    for submission (``submitting``) longer than that (their submission may or may not have
+    reached the broker: the worker died mid-submit) are reconciled by reference: adopted if the
+    broker has them, otherwise marked failed for the retry pass.
     """
     report = MonitorReport()
     active = Order.objects.filter(status__in=ACTIVE_ORDER_STATUSES)
     for run_id in _brackets(active):
         _sync_bracket(run_id, report)
     in_doubt_before = now - timedelta(seconds=settings.ORDER_IN_DOUBT_AFTER_S)
-    pending = Order.objects.filter(status=OrderStatus.PENDING, created_at__lt=in_doubt_before)
+    pending = Order.objects.filter(
+        Q(status=OrderStatus.PENDING, created_at__lt=in_doubt_before)
+        | Q(status=OrderStatus.SUBMITTING, updated_at__lt=in_doubt_before)
+    )
     for run_id in _brackets(pending):
         _reconcile(run_id, report)
     return report

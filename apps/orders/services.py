@@ -30,6 +30,12 @@ BROKER_STATUS = {
 }
 
 
+# Orders whose submission may or may not have reached the broker.
+IN_DOUBT = (OrderStatus.PENDING, OrderStatus.SUBMITTING, OrderStatus.FAILED)
+# Orders a broker that does not hold them never received (as far as anyone can know).
+UNSENT_OR_UNKNOWN = (OrderStatus.PENDING, OrderStatus.SUBMITTING)
+
+
 @dataclass(frozen=True)
 class SyncReport:
     """What one sync changed: new fills recorded and orders whose status moved."""
@@ -125,7 +131,7 @@ def _apply_state(order: Order, state: BrokerOrderState) -> bool:
     """Adopt the broker's id and any cancel/reject; fills come from executions only."""
     before = order.status
     order.broker_order_id = state.broker_order_id or order.broker_order_id
-    if order.status == OrderStatus.PENDING:
+    if order.status in (OrderStatus.PENDING, OrderStatus.SUBMITTING):
         order.status, order.submitted_at = OrderStatus.SUBMITTED, timezone.now()
     final = BROKER_STATUS.get(state.status)
     working = order.status in (OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED)
@@ -137,58 +143,84 @@ def _apply_state(order: Order, state: BrokerOrderState) -> bool:
     return order.status != before
 
 
-def _mark_failed(orders: list[Order], status: str, message: str) -> None:
-    for order in orders:
-        order.status, order.error_message = status, message
-        order.save(update_fields=["status", "error_message", "attempts", "updated_at"])
+def _locked(orders: list[Order]) -> list[Order]:
+    return list(
+        Order.objects.select_for_update(of=("self",))
+        .filter(pk__in=[o.pk for o in orders])
+        .select_related("parent")
+        .order_by("pk")
+    )
+
+
+def _claim(orders: list[Order]) -> list[Order] | None:
+    """Pending → submitting with ``attempts`` + 1, committed; None if any order is no longer
+    pending (another caller has it, or it was settled)."""
+    with transaction.atomic():
+        locked = _locked(orders)
+        if any(o.status != OrderStatus.PENDING for o in locked):
+            return None
+        for order in locked:
+            order.status, order.attempts = OrderStatus.SUBMITTING, order.attempts + 1
+            order.save(update_fields=["status", "attempts", "updated_at"])
+    return locked
+
+
+def _settle(orders: list[Order], states: dict[str, BrokerOrderState]) -> None:
+    """Adopt the broker's states for the orders it reported (recorded events may have been
+    quicker: adopting again changes nothing)."""
+    with transaction.atomic():
+        for order in _locked(orders):
+            if order.client_order_ref in states:
+                _apply_state(order, states[order.client_order_ref])
+
+
+def _settle_failure(orders: list[Order], status: str, message: str) -> None:
+    """Mark the orders still ``submitting`` rejected or failed with ``message``."""
+    with transaction.atomic():
+        for order in _locked(orders):
+            if order.status == OrderStatus.SUBMITTING:
+                order.status, order.error_message = status, message
+                order.save(update_fields=["status", "error_message", "updated_at"])
 
 
 def bracket_submit(*, orders: list[Order], broker: Broker, market_time: datetime) -> None:
     """Send a pending bracket to ``broker`` exactly once.
 
-    The orders are row-locked; orders no longer pending are left alone; the broker is asked by
-    client order reference first, and a bracket it already holds is adopted, not re-sent.
+    1. Claim: under row locks, every order must be ``pending``; they become ``submitting``
+       with ``attempts`` + 1, committed before anything is sent — a concurrent caller finds the
+       bracket claimed and does nothing, and a crash leaves it ``submitting`` for the in-doubt
+       reconciliation. No row lock is held while the broker is called.
+    2. When an earlier attempt was claimed (``attempts`` was above 0) it may have reached the
+       broker: the broker is asked by client order reference, and a bracket it holds is
+       adopted, not re-sent. An order never claimed before was never sent anywhere.
+    3. Send the bracket; adopt the states the broker returns.
+
     Raises BrokerRejectedError (orders marked rejected) or BrokerUnavailableError (orders marked
-    failed, retryable) after recording the outcome.
+    failed, retryable) after recording the outcome; only orders still ``submitting`` are marked.
     """
-    failure: Exception | None = None
-    with transaction.atomic():
-        locked = list(
-            Order.objects.select_for_update(of=("self",))
-            .filter(pk__in=[o.pk for o in orders])
-            .select_related("parent")
-            .order_by("pk")
-        )
-        if any(o.status != OrderStatus.PENDING for o in locked):
-            return
-        known = broker.lookup([o.client_order_ref for o in locked])
+    claimed = _claim(orders)
+    if claimed is None:
+        return
+    refs = [o.client_order_ref for o in claimed]
+    try:
+        known = broker.lookup(refs) if any(o.attempts > 1 for o in claimed) else {}
         if known:
-            for order in locked:
-                if order.client_order_ref in known:
-                    _apply_state(order, known[order.client_order_ref])
+            _settle(claimed, known)
             return
-        for order in locked:
-            order.attempts += 1
         spec = BracketSpec(
-            symbol_id=locked[0].symbol_id,
-            bar_size=_bar_size(locked[0]),
+            symbol_id=claimed[0].symbol_id,
+            bar_size=_bar_size(claimed[0]),
             market_time=market_time,
-            orders=tuple(order_spec(o) for o in locked),
+            orders=tuple(order_spec(o) for o in claimed),
         )
-        try:
-            states = broker.submit_bracket(spec)
-        except BrokerRejectedError as error:
-            _mark_failed(locked, OrderStatus.REJECTED, str(error))
-            failure = error
-        except Exception as error:  # network and protocol errors alike: retryable
-            _mark_failed(locked, OrderStatus.FAILED, f"{type(error).__name__}: {error}")
-            failure = BrokerUnavailableError(f"submission failed: {error}")
-        else:
-            by_ref = {state.client_order_ref: state for state in states}
-            for order in locked:
-                _apply_state(order, by_ref[order.client_order_ref])
-    if failure is not None:
-        raise failure
+        states = broker.submit_bracket(spec)
+    except BrokerRejectedError as error:
+        _settle_failure(claimed, OrderStatus.REJECTED, str(error))
+        raise
+    except Exception as error:  # network and protocol errors alike: retryable
+        _settle_failure(claimed, OrderStatus.FAILED, f"{type(error).__name__}: {error}")
+        raise BrokerUnavailableError(f"submission failed: {error}") from error
+    _settle(claimed, {state.client_order_ref: state for state in states})
 
 
 def _bar_size(order: Order) -> str:
@@ -266,9 +298,10 @@ def orders_apply(*, states: list[BrokerOrderState], executions: list[Execution])
 def orders_adopt(*, orders: list[Order], broker: Broker) -> int:
     """Reconcile orders whose submission outcome is unknown, by client order reference.
 
-    Orders the broker holds take its id and state (and their fills come with the next sync);
-    pending or failed orders it does not hold are marked failed, so the retry pass may send
-    them — never sooner. Returns how many orders the broker was found to hold.
+    Pending, submitting or failed orders the broker holds take its id and state (and their
+    fills come with the next sync); pending or submitting orders it does not hold are marked
+    failed, so the retry pass may send them — never sooner. Returns how many orders the broker
+    was found to hold.
     """
     known = broker.lookup([o.client_order_ref for o in orders])
     with transaction.atomic():
@@ -279,10 +312,10 @@ def orders_adopt(*, orders: list[Order], broker: Broker) -> int:
         )
         for order in locked:
             state = known.get(order.client_order_ref)
-            if state is not None and order.status in (OrderStatus.PENDING, OrderStatus.FAILED):
+            if state is not None and order.status in IN_DOUBT:
                 order.status = OrderStatus.PENDING
                 _apply_state(order, state)
-            elif state is None and order.status == OrderStatus.PENDING:
+            elif state is None and order.status in UNSENT_OR_UNKNOWN:
                 order.status = OrderStatus.FAILED
                 order.error_message = "submission outcome unknown; the broker does not hold it"
                 order.save(update_fields=["status", "error_message", "updated_at"])
@@ -304,8 +337,7 @@ class ReconcileReport:
 
 
 RECONCILED_STATUSES = (
-    OrderStatus.PENDING,
-    OrderStatus.FAILED,
+    *IN_DOUBT,
     OrderStatus.SUBMITTED,
     OrderStatus.PARTIALLY_FILLED,
 )
@@ -338,7 +370,7 @@ def orders_reconcile(
         )
         for order in ours:
             ref = order.client_order_ref
-            if order.status in (OrderStatus.PENDING, OrderStatus.FAILED):
+            if order.status in IN_DOUBT:
                 if ref in known_refs:
                     order.status, order.error_message = OrderStatus.PENDING, ""
                     _apply_state(order, known.get(ref) or BrokerOrderState(ref, "", "submitted"))

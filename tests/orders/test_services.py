@@ -1,10 +1,12 @@
 """Order services against the embedded paper broker: a bracket is sent once, fills are recorded
 once, and broker failures leave the reason on the orders."""
 
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import DatabaseError, connection, transaction
 from pytest_django.fixtures import Settings
 
 from apps.lineage.services import run_create
@@ -22,6 +24,7 @@ from apps.orders.services import (
     bracket_submit,
     client_order_ref,
     order_spec,
+    orders_adopt,
     orders_sync,
     round_to_tick,
 )
@@ -184,13 +187,7 @@ def test_bracket_submit_twice_sends_the_bracket_once() -> None:
     assert {p.accepted_at for p in paper.values()} == {AS_OF}
 
 
-def test_bracket_submit_adopts_orders_the_broker_already_holds() -> None:
-    # given orders still pending in Sibyl's database although the broker already accepted them
-    # (as after a crash between the broker's answer and the commit)
-    strategy = make_strategy()
-    make_bars(strategy.symbol, [*BEFORE, *QUIET], start=START)
-    orders = make_bracket(strategy)
-    broker = PaperBroker()
+def _held_by(broker: PaperBroker, strategy: Strategy, orders: list[Order]) -> None:
     broker.submit_bracket(
         BracketSpec(
             symbol_id=strategy.symbol_id,
@@ -200,15 +197,50 @@ def test_bracket_submit_adopts_orders_the_broker_already_holds() -> None:
         )
     )
 
-    # when Sibyl submits the bracket
-    bracket_submit(orders=orders, broker=broker, market_time=AS_OF)
 
-    # then nothing is re-sent: the broker's orders are adopted as submitted
+def test_a_claimed_bracket_is_never_sent_again_and_is_adopted_in_doubt() -> None:
+    # given a bracket claimed for submission that the broker accepted, and a crash before
+    # Sibyl recorded the answer: the orders stay "submitting"
+    strategy = make_strategy()
+    make_bars(strategy.symbol, [*BEFORE, *QUIET], start=START)
+    orders = make_bracket(strategy)
+    broker = PaperBroker()
+    _held_by(broker, strategy, orders)
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(status="submitting", attempts=1)
+
+    # when Sibyl submits the bracket again, then reconciles it by reference
+    bracket_submit(orders=orders, broker=broker, market_time=AS_OF)
+    assert orders_adopt(orders=orders, broker=broker) == 3
+
+    # then nothing was re-sent: the broker's orders are adopted (and the entry's fill synced)
     assert PaperOrder.objects.count() == 3
     paper = {p.client_order_ref: p.pk for p in PaperOrder.objects.all()}
-    for order in by_role(orders).values():
-        assert (order.status, order.attempts) == ("submitted", 0)
+    adopted = by_role(orders)
+    assert {role: o.status for role, o in adopted.items()} == {
+        "entry": "filled",
+        "take_profit": "submitted",
+        "stop_loss": "submitted",
+    }
+    for order in adopted.values():
+        assert order.attempts == 1
         assert order.broker_order_id == f"paper-{paper[order.client_order_ref]}"
+
+
+def test_a_resubmission_asks_the_broker_first_and_adopts_what_it_holds() -> None:
+    # given a bracket whose first attempt failed in transit although the broker took it
+    strategy = make_strategy()
+    make_bars(strategy.symbol, [*BEFORE, *QUIET], start=START)
+    orders = make_bracket(strategy)
+    broker = PaperBroker()
+    _held_by(broker, strategy, orders)
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(status="pending", attempts=1)
+
+    # when it is submitted again
+    bracket_submit(orders=orders, broker=broker, market_time=AS_OF)
+
+    # then the broker was asked by reference and its orders adopted, not sent twice
+    assert PaperOrder.objects.count() == 3
+    assert {(o.status, o.attempts) for o in by_role(orders).values()} == {("submitted", 2)}
 
 
 class ScriptedBroker:
@@ -433,3 +465,44 @@ def test_an_entry_on_the_last_bar_leaves_the_children_working() -> None:
     roles = by_role(orders)
     assert roles["entry"].status == "filled"
     assert {roles["take_profit"].status, roles["stop_loss"].status} == {"submitted"}
+
+
+class LockProbingBroker(ScriptedBroker):
+    """Accepts a bracket after checking, from another connection, that its rows are free."""
+
+    def __init__(self) -> None:
+        super().__init__(ConnectionError("unused"))
+        self.rows_free: bool | None = None
+
+    def submit_bracket(self, bracket: BracketSpec) -> list[BrokerOrderState]:
+        refs = [spec.client_order_ref for spec in bracket.orders]
+
+        def probe() -> None:
+            try:
+                with transaction.atomic():
+                    found = Order.objects.select_for_update(nowait=True).filter(
+                        client_order_ref__in=refs
+                    )
+                    self.rows_free = len(found) == len(refs)
+            except DatabaseError:
+                self.rows_free = False
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=probe)
+        thread.start()
+        thread.join()
+        return [BrokerOrderState(ref, f"b-{ref}", "submitted") for ref in refs]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_row_lock_is_held_while_the_broker_is_called() -> None:
+    # given a broker that may take seconds (IBKR waits for acknowledgements)
+    strategy = make_strategy()
+    orders = make_bracket(strategy)
+    broker = LockProbingBroker()
+    # when the bracket is submitted
+    bracket_submit(orders=orders, broker=broker, market_time=AS_OF)
+    # then its rows were free during the call (event recorders can write) and it was claimed
+    assert broker.rows_free is True
+    assert {(o.status, o.attempts) for o in by_role(orders).values()} == {("submitted", 1)}
