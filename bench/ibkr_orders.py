@@ -28,6 +28,7 @@ from django.test import override_settings
 
 from apps.analysis.services import prompt_template_save
 from apps.ibkr.gateway import ibkr_broker, ibkr_connection, ibkr_connection_close
+from apps.lineage.models import Run
 from apps.lineage.services import run_create
 from apps.orders.models import Order, OrderStatus
 from apps.orders.services import bracket_create, bracket_submit
@@ -63,6 +64,8 @@ def _strategy() -> Strategy:
             "trading_mode": "live",
         },
     )
+    # Each bench starts a fresh simulator: earlier benches' brackets are not at this broker.
+    Run.objects.filter(strategy=strategy).delete()
     return strategy
 
 

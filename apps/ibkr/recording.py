@@ -177,4 +177,14 @@ async def reconcile_on_connect(connection: IbkrConnection) -> None:
     executions = executions_for(ib, refs)
     summary = await asyncio.wrap_future(connection.run_db(reconcile, states, executions))
     connection.reconciliations += 1
-    logger.warning("IBKR reconciliation after connect: %s", summary)
+    flagged = summary["unknown_at_broker"]
+    assert isinstance(flagged, list)
+    logger.warning(
+        "IBKR reconciliation after connect: adopted %s, %s new fill(s), %s status change(s), "
+        "%s order(s) newly flagged as unknown to IBKR%s",
+        summary["adopted"],
+        summary["new_fills"],
+        summary["status_changes"],
+        len(flagged),
+        f" (first: {', '.join(flagged[:5])})" if flagged else "",
+    )

@@ -35,9 +35,17 @@ class OrderAdmin(admin.ModelAdmin):
         "avg_fill_price",
         "commission",
         "realized_pnl",
+        "flagged_at",
         "created_at",
     )
-    list_filter = ("status", "role", "side", "order_type", "broker")
+    list_filter = (
+        "status",
+        "role",
+        "side",
+        "order_type",
+        "broker",
+        ("flagged_at", admin.EmptyFieldListFilter),
+    )
     search_fields = ("client_order_ref", "broker_order_id", "symbol__symbol")
     list_select_related = ("symbol",)
     readonly_fields = [f.name for f in Order._meta.fields]

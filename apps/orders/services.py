@@ -355,7 +355,8 @@ def orders_reconcile(
 
     Pending or failed orders the broker holds are adopted (never re-sent); missed fills are
     recorded once; working orders the broker knows nothing of are flagged (``flagged_at``,
-    ``error_message``) but keep their status. Orders row-locked by an in-flight submission
+    ``error_message``; once: ``unknown_at_broker`` lists the newly flagged) but keep their
+    status. Orders row-locked by an in-flight submission
     are skipped: that submission settles them.
     """
     known = {s.client_order_ref: s for s in states}
@@ -375,7 +376,7 @@ def orders_reconcile(
                     order.status, order.error_message = OrderStatus.PENDING, ""
                     _apply_state(order, known.get(ref) or BrokerOrderState(ref, "", "submitted"))
                     adopted.append(ref)
-            elif ref not in known_refs:
+            elif ref not in known_refs and order.flagged_at is None:
                 order.flagged_at = now
                 order.error_message = "working in Sibyl but unknown to the broker at reconciliation"
                 order.save(update_fields=["flagged_at", "error_message", "updated_at"])

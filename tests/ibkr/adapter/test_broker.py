@@ -218,3 +218,17 @@ def test_client_id_in_use_moves_to_the_next_id(simulator: Any, ibkr_settings: An
 
 async def _noop(ib: Any) -> None:
     return None
+
+
+def test_a_dropped_connection_reconnects_and_records_the_fill_it_missed(
+    simulator: Any, connection: IbkrConnection, goog_listing: Symbol
+) -> None:
+    orders = make_bracket(goog_listing)
+    submit(orders)
+    # given TWS drops every client and the entry fills right then
+    simulator.disconnect_all()
+    simulator.set_price(GOOG_CONID, D("799.00"))
+    # then Sibyl reconnects by itself and the fill is recorded once
+    wait_for(lambda: connection.connects >= 2 and statuses(orders)["entry"] == "filled")
+    assert Fill.objects.get().price == D("799")
+    assert Position.objects.get(symbol=goog_listing).quantity == 10
