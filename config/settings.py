@@ -34,6 +34,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "apps.lineage",
     "apps.symbols",
     "apps.marketdata",
@@ -105,6 +109,36 @@ STORAGES = {
 }
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+
+# --- REST API ------------------------------------------------------------------------------
+# https://www.django-rest-framework.org/api-guide/settings/ — every endpoint needs a login
+# (session for the browser, token for scripts); errors keep DRF's standard shape (README).
+REST_FRAMEWORK = {
+    # Token first: an anonymous request gets 401 with ``WWW-Authenticate: Token``.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "apps.common.api.PagePagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.common.api.exception_handler",
+    "PAGE_SIZE": 50,
+}
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html — the docs UI is served from
+# the sidecar package (no CDN).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Sibyl API",
+    "DESCRIPTION": "Strategies, runs with their lineage, signals, orders, fills and positions.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 # --- Celery and Redis ----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

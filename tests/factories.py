@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import factory
+from django.contrib.auth.models import User
 
 from apps.analysis.models import PromptTemplate
 from apps.marketdata.models import Bar
@@ -15,6 +16,16 @@ SIMPLE_TEMPLATE = (
     "{{ symbol.symbol }} {{ bar_size }} as of {{ as_of }}: last close {{ bars.last.close }}; "
     "{% for key, value in indicators.items() %}{{ key }}={{ value }} {% endfor %}"
 )
+
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
+    password = factory.django.Password("sibyl-test-password")
 
 
 class SymbolFactory(factory.django.DjangoModelFactory[Symbol]):

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 
 
@@ -37,6 +38,14 @@ class Strategy(models.Model):
 
     name = models.CharField(max_length=128)
     slug = models.SlugField(max_length=64, unique=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="strategies",
+        help_text="The trader it belongs to; without one only staff see it.",
+    )
     symbol = models.ForeignKey("symbols.Symbol", on_delete=models.PROTECT, related_name="+")
     bar_size = models.CharField(max_length=16)
     lookback = models.PositiveIntegerField(default=200, help_text="Bars given to the analysis.")
