@@ -6,10 +6,15 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.contrib.messages import get_messages
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.lineage.models import Run
+from apps.marketdata.models import Bar
+from apps.orders.models import Fill, Order
 from apps.pipeline.executor import strategy_run
 from apps.symbols.models import Symbol
 from tests.factories import StrategyFactory
@@ -57,3 +62,99 @@ def test_a_run_page_shows_its_steps_signal_and_orders(
     assert names == ["data", "indicators", "charts", "llm", "signal", "order"]
     assert f"sibyl-{run_with_orders.pk}-entry" in html
     assert "SELL (accepted)" in html
+
+
+def _changelist_queries(staff_client: Client) -> dict[str, int]:
+    counts = {}
+    for model in admin.site._registry:
+        meta = model._meta
+        url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        with CaptureQueriesContext(connection) as queries:
+            assert staff_client.get(url).status_code == 200, url
+        counts[url] = len(queries)
+    return counts
+
+
+def test_list_pages_do_a_constant_number_of_queries(goog: Symbol, staff_client: Client) -> None:
+    # given one run with its steps, signal, orders, fills and LLM call; then two more
+    def make_run(as_of: datetime) -> None:
+        strategy = StrategyFactory.create(symbol=goog, order_type="LMT")
+        strategy_run(strategy=strategy, as_of=as_of, trigger="manual")
+
+    make_run(datetime(2012, 6, 1, tzinfo=UTC))
+    before = _changelist_queries(staff_client)
+    make_run(datetime(2010, 1, 16, tzinfo=UTC))
+    make_run(datetime(2011, 3, 1, tzinfo=UTC))
+    assert Order.objects.count() >= 6 and Fill.objects.count() >= 2
+    # then no list page does more queries for three times the rows
+    assert _changelist_queries(staff_client) == before
+
+
+def test_strategy_actions_run_now_activate_and_deactivate(
+    goog: Symbol, staff_client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    strategy = StrategyFactory.create(symbol=goog, is_active=False)
+    url = reverse("admin:strategies_strategy_changelist")
+
+    def act(action: str) -> None:
+        page = staff_client.post(url, {"action": action, "_selected_action": [strategy.pk]})
+        assert page.status_code == 302
+
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        act("run_now")
+    run = Run.objects.get(strategy=strategy)
+    assert (run.status, run.trigger) == ("pending", "manual")
+    assert len(enqueued) == 1  # the worker's task is sent once the transaction commits
+    act("activate")
+    strategy.refresh_from_db()
+    assert strategy.is_active and strategy.next_run_at is not None
+    act("deactivate")
+    strategy.refresh_from_db()
+    assert not strategy.is_active and strategy.next_run_at is None
+
+
+def test_a_schedule_edited_in_the_admin_gets_its_next_slot_at_once(
+    goog: Symbol, staff_client: Client
+) -> None:
+    strategy = StrategyFactory.create(symbol=goog, schedule_cron="0 22 * * 1-5")
+    strategy.next_run_at = datetime(2000, 1, 3, 22, tzinfo=UTC)  # a stale slot
+    strategy.save(update_fields=["next_run_at"])
+    url = reverse("admin:strategies_strategy_change", args=[strategy.pk])
+    form = staff_client.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    data.update(
+        {
+            "schedule_cron": "30 14 * * *",
+            "symbol": goog.pk,
+            "prompt_template": strategy.prompt_template_id,
+            "indicators": '[{"name": "RSI"}]',
+        }
+    )
+    page = staff_client.post(url, data)
+    assert page.status_code == 302, page.context["adminform"].form.errors
+    strategy.refresh_from_db()
+    assert strategy.schedule_cron == "30 14 * * *"
+    assert strategy.next_run_at is not None
+    assert (strategy.next_run_at.hour, strategy.next_run_at.minute) == (14, 30)
+
+
+def test_the_cancel_action_cancels_working_orders_and_reports_the_others(
+    goog: Symbol, staff_client: Client
+) -> None:
+    # given a bracket still working at the paper broker: no bar after its as-of time
+    as_of = datetime(2012, 6, 1, tzinfo=UTC)
+    Bar.objects.filter(symbol=goog, ts__gte=as_of).delete()
+    strategy = StrategyFactory.create(symbol=goog, order_type="LMT")
+    run = strategy_run(strategy=strategy, as_of=as_of, trigger="manual")
+    working = {o.role: o for o in Order.objects.filter(run=run)}
+    assert working and all(o.status == "submitted" for o in working.values())
+    # when staff cancel the entry and try to cancel it again
+    url = reverse("admin:orders_order_changelist")
+    entry = working["entry"]
+    for _ in range(2):
+        page = staff_client.post(url, {"action": "cancel_orders", "_selected_action": [entry.pk]})
+        assert page.status_code == 302
+    # then the bracket is cancelled and the second attempt was refused with a reason
+    assert set(Order.objects.filter(run=run).values_list("status", flat=True)) == {"cancelled"}
+    shown = [str(m) for m in get_messages(page.wsgi_request)]
+    assert any("cancelled" in m for m in shown)

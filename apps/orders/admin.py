@@ -1,7 +1,11 @@
 """Admin for orders, fills and positions."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from apps.common.errors import SibylError
+from apps.orders.cancellation import order_cancel
 from apps.orders.models import Fill, Order, PaperExecution, PaperOrder, Position
 
 
@@ -50,6 +54,20 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ("symbol",)
     readonly_fields = [f.name for f in Order._meta.fields]
     inlines = [FillInline]
+    actions = ("cancel_orders",)
+
+    @admin.action(description="Cancel at the broker (working orders only)")
+    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        """Cancel each selected working order at its broker; others are reported, not
+        touched."""
+        for order in queryset.order_by("pk"):
+            try:
+                cancelled = order_cancel(order=order)
+            except SibylError as error:
+                self.message_user(request, f"{order.client_order_ref}: {error}", messages.ERROR)
+            else:
+                text = f"{cancelled.client_order_ref}: {cancelled.status}"
+                self.message_user(request, text, messages.SUCCESS)
 
 
 @admin.register(Fill)

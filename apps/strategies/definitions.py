@@ -4,11 +4,12 @@ Top-level keys: ``symbols`` (instruments to declare), ``prompt_templates`` (name
 and ``strategies``. Every field is documented in docs/strategies-file.md.
 """
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from apps.marketdata.bar_sizes import validate_bar_size
@@ -67,6 +68,10 @@ class ScheduleDefinition(_Strict):
     def _valid_cron(cls, value: str) -> str:
         if not croniter.is_valid(value):
             raise ValueError(f"invalid cron expression {value!r}")
+        try:  # valid syntax that never fires (0 0 31 2 *) would stall the scheduler
+            croniter(value, datetime.now(UTC)).get_next(datetime)
+        except CroniterBadDateError as error:
+            raise ValueError(f"cron expression {value!r} never fires") from error
         return value
 
     @field_validator("timezone")

@@ -550,3 +550,13 @@ def test_a_changed_schedule_clears_the_next_slot_for_the_dispatcher(tmp_path: Pa
     strategies_apply(path=write(tmp_path, document))
     assert Strategy.objects.get(slug=GOOG_SLUG).next_run_at is None
     assert Strategy.objects.get(slug=EUR_SLUG).next_run_at is not None
+
+
+def test_a_cron_that_never_fires_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from apps.strategies.definitions import ScheduleDefinition
+
+    with pytest.raises(ValidationError, match="never fires"):
+        ScheduleDefinition(cron="0 0 31 2 *")
+    assert ScheduleDefinition(cron="0 0 29 2 *").cron == "0 0 29 2 *"  # leap days do come

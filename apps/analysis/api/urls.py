@@ -1,5 +1,15 @@
-"""REST API routes of the analysis app (mounted under /api/v1/)."""
+"""REST API routes of the analysis app (mounted under /api/v1/).
+
+``prompt-templates/`` (GET list, POST a new version), ``prompt-templates/{id}/`` (GET),
+``prompt-templates/{id}/preview/`` (POST) and ``prompt-templates/scores/`` (GET).
+"""
 
 from django.urls import URLPattern, URLResolver
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from apps.analysis.api.views import PromptTemplateViewSet
+
+router = SimpleRouter()
+router.register("prompt-templates", PromptTemplateViewSet, basename="prompt-template")
+
+urlpatterns: list[URLPattern | URLResolver] = [*router.urls]

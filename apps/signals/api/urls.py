@@ -1,5 +1,10 @@
 """REST API routes of the signals app (mounted under /api/v1/)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from apps.signals.api.views import SignalDetailApi, SignalListApi
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("signals/", SignalListApi.as_view(), name="signal-list"),
+    path("signals/<int:pk>/", SignalDetailApi.as_view(), name="signal-detail"),
+]

@@ -1,0 +1,74 @@
+"""Input and output serializers of the prompt-templates API."""
+
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+from rest_framework import serializers
+
+from apps.analysis.models import PromptScore, PromptTemplate
+from apps.strategies.definitions import PromptTemplateDefinition
+
+
+class PromptTemplateOutputSerializer(serializers.ModelSerializer[PromptTemplate]):
+    """One immutable version of a named Jinja2 prompt template."""
+
+    class Meta:
+        model = PromptTemplate
+        fields = ("id", "name", "version", "body", "created_at")
+        read_only_fields = fields
+
+
+class PromptTemplateInputSerializer(serializers.Serializer[Any]):
+    """A template body to save under ``name`` (letters, digits, ``-`` and ``_``, at most 64:
+    the strategies-file rule, ``PromptTemplateDefinition``)."""
+
+    name = serializers.CharField(max_length=64)
+    body = serializers.CharField(trim_whitespace=False)
+
+    def validate_name(self, value: str) -> str:
+        """The name rule of the strategies file."""
+        try:
+            PromptTemplateDefinition(name=value, body="-")
+        except PydanticValidationError as error:
+            raise serializers.ValidationError(
+                "letters, digits, '-' and '_' only (at most 64)"
+            ) from error
+        return value
+
+
+class PromptPreviewInputSerializer(serializers.Serializer[Any]):
+    """``run_id``: a run of one of your strategies (any status); its strategy and as-of time
+    give the data the template is rendered with."""
+
+    run_id = serializers.IntegerField(min_value=1)
+
+
+class PromptPreviewOutputSerializer(serializers.Serializer[Any]):
+    """The rendered prompt text, as the run's llm step would send it."""
+
+    prompt = serializers.CharField()
+
+
+class PromptScoreSerializer(serializers.ModelSerializer[PromptScore]):
+    """A template version's latest score: shares 0–1, ``avg_r_multiple`` in R (realized P&L
+    over initial risk), ``win_rate`` over closed trades; null when there is nothing to share."""
+
+    template_id = serializers.IntegerField(read_only=True)
+    template_name = serializers.CharField(source="template.name", read_only=True)
+    template_version = serializers.IntegerField(source="template.version", read_only=True)
+
+    class Meta:
+        model = PromptScore
+        fields = (
+            "template_id",
+            "template_name",
+            "template_version",
+            "computed_at",
+            "signals",
+            "accepted_share",
+            "filled_share",
+            "closed_trades",
+            "win_rate",
+            "avg_r_multiple",
+        )
+        read_only_fields = fields

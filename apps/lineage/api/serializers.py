@@ -1,0 +1,174 @@
+"""Output serializers of the lineage API: runs for lists and a run's whole lineage.
+
+Times are UTC (ISO 8601), durations in milliseconds, prices in the symbol's currency.
+"""
+
+from datetime import datetime
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from apps.analysis.models import LlmCall
+from apps.lineage.api.fields import choice_field
+from apps.lineage.models import Artifact, Run, RunStatus, Step, StepStatus
+from apps.orders.api.serializers import FillOutputSerializer, OrderOutputSerializer
+from apps.signals.api.serializers import SignalOutputSerializer
+from apps.strategies.models import Strategy
+
+
+def duration_ms(started_at: datetime | None, finished_at: datetime | None) -> float | None:
+    """Milliseconds from start to finish, or None while either is unknown."""
+    if started_at is None or finished_at is None:
+        return None
+    return round((finished_at - started_at).total_seconds() * 1000, 3)
+
+
+class RunStrategySerializer(serializers.ModelSerializer[Strategy]):
+    """The strategy a run belongs to: id, slug and name."""
+
+    class Meta:
+        model = Strategy
+        fields = ["id", "slug", "name"]
+        read_only_fields = fields
+
+
+class RunListOutputSerializer(serializers.ModelSerializer[Run]):
+    """A run row: its strategy, trigger, status, times, the step it is at (or failed in), its
+    error, ``duration_ms`` (finished − started) and its signal's action (null without one)."""
+
+    strategy = RunStrategySerializer(read_only=True)
+    status = choice_field(RunStatus, "RunStatusEnum")
+    duration_ms = serializers.SerializerMethodField()
+    signal_action = serializers.CharField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Run
+        fields = [
+            "id",
+            "strategy",
+            "trigger",
+            "status",
+            "as_of",
+            "scheduled_for",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "current_step",
+            "error_message",
+            "duration_ms",
+            "signal_action",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.FLOAT)
+    def get_duration_ms(self, run: Run) -> float | None:
+        """Run time in milliseconds, null while the run is not finished."""
+        return duration_ms(run.started_at, run.finished_at)
+
+
+class ArtifactOutputSerializer(serializers.ModelSerializer[Artifact]):
+    """A file a step produced; ``url`` downloads it (``GET /artifacts/{id}/``)."""
+
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Artifact
+        fields = ["id", "kind", "content_type", "size_bytes", "created_at", "url"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, artifact: Artifact) -> str:
+        """The API address of the file."""
+        return reverse(
+            "artifact-download", kwargs={"pk": artifact.pk}, request=self.context.get("request")
+        )
+
+
+class StepOutputSerializer(serializers.ModelSerializer[Step]):
+    """One pipeline step: its JSON input and output, timing (``duration_ms``) and any error
+    (``error_type`` is the exception class name), with its artifacts."""
+
+    artifacts = ArtifactOutputSerializer(many=True, read_only=True)
+    status = choice_field(StepStatus, "StepStatusEnum")
+    input = serializers.JSONField(read_only=True)
+    output = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = Step
+        fields = [
+            "id",
+            "name",
+            "sequence",
+            "status",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "input",
+            "output",
+            "error_type",
+            "error_message",
+            "artifacts",
+        ]
+        read_only_fields = fields
+
+
+class LlmCallOutputSerializer(serializers.ModelSerializer[LlmCall]):
+    """One language-model call: model, response format used, tokens, latency (ms), attempts,
+    estimated cost (USD) and the provider's error text if it failed."""
+
+    class Meta:
+        model = LlmCall
+        fields = [
+            "id",
+            "model",
+            "response_format",
+            "prompt_tokens",
+            "completion_tokens",
+            "latency_ms",
+            "attempts",
+            "cost_usd",
+            "succeeded",
+            "error",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class RunOrderOutputSerializer(OrderOutputSerializer):
+    """An order of the run with its fills."""
+
+    fills = FillOutputSerializer(many=True, read_only=True)
+
+    class Meta(OrderOutputSerializer.Meta):
+        fields = [*OrderOutputSerializer.Meta.fields, "fills"]
+        read_only_fields = fields
+
+
+class RunDetailOutputSerializer(RunListOutputSerializer):
+    """A run's whole lineage: the run, its steps in sequence order with their artifacts, its
+    language-model calls, its signal (null without one) with every check, and its orders with
+    their fills."""
+
+    steps = StepOutputSerializer(many=True, read_only=True)
+    llm_calls = LlmCallOutputSerializer(many=True, read_only=True)
+    signal = serializers.SerializerMethodField()
+    orders = RunOrderOutputSerializer(many=True, read_only=True)
+
+    class Meta(RunListOutputSerializer.Meta):
+        fields = [
+            *RunListOutputSerializer.Meta.fields,
+            "heartbeat_at",
+            "steps",
+            "llm_calls",
+            "signal",
+            "orders",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(SignalOutputSerializer(allow_null=True))
+    def get_signal(self, run: Run) -> dict[str, object] | None:
+        """The run's signal with its checks, or None."""
+        signal = getattr(run, "signal", None)
+        return None if signal is None else dict(SignalOutputSerializer(signal).data)

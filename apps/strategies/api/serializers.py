@@ -1,0 +1,141 @@
+"""Input and output serializers of the strategies API."""
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.strategies.lifecycle import MAX_NEXT_SLOTS, strategy_problems
+from apps.strategies.models import OrderType, Strategy
+
+CONFIGURATION_FIELDS = (
+    "name",
+    "slug",
+    "symbol",
+    "bar_size",
+    "lookback",
+    "indicators",
+    "prompt_template",
+    "analyst",
+    "llm_model",
+    "llm_temperature",
+    "llm_max_tokens",
+    "llm_base_url",
+    "llm_api_key_env",
+    "llm_timeout_s",
+    "llm_accepts_images",
+    "llm_response_format",
+    "llm_fallback_model",
+    "schedule_cron",
+    "schedule_timezone",
+    "is_active",
+    "catch_up",
+    "skip_closed_market",
+    "capital",
+    "risk_per_trade_pct",
+    "max_position_quantity",
+    "max_order_notional",
+    "min_confidence",
+    "min_reward_risk",
+    "max_entry_deviation_pct",
+    "order_type",
+    "time_in_force",
+    "trading_mode",
+)
+READ_ONLY_FIELDS = ("id", "owner", "next_run_at", "created_at", "updated_at")
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": OrderType.values,
+        "description": "The entry order: `MKT` (market) or `LMT` (limit at the signal's entry).",
+    }
+)
+class EntryOrderTypeField(serializers.ChoiceField):
+    """A strategy's entry order type; its schema is inline so that it does not share the enum
+    name ``OrderTypeEnum`` with the orders API's wider order types."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=OrderType.choices, **kwargs)
+
+
+class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
+    """A strategy's configuration, as created (POST) or changed (PUT, PATCH).
+
+    ``symbol`` and ``prompt_template`` are ids (any symbol or template version: both are
+    shared); money in the symbol's currency, percentages 0–100, confidence 0–1. Beyond the
+    model's own checks, the strategies-file rules apply (``strategy_problems``): a bad cron
+    expression is a ``schedule_cron`` error, an unknown TA-Lib function an ``indicators``
+    error, an unknown IANA zone a ``schedule_timezone`` error, and so on.
+    """
+
+    order_type = EntryOrderTypeField(required=False)
+
+    class Meta:
+        model = Strategy
+        fields = CONFIGURATION_FIELDS
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Check the strategy as it would be saved (instance values, then the changes)."""
+        if self.instance is not None:
+            candidate = Strategy(
+                **{
+                    field.attname: getattr(self.instance, field.attname)
+                    for field in Strategy._meta.concrete_fields
+                }
+            )
+        else:
+            candidate = Strategy()
+        for field, value in attrs.items():
+            setattr(candidate, field, value)
+        problems = strategy_problems(strategy=candidate)
+        if problems:
+            raise serializers.ValidationError(problems)
+        return attrs
+
+
+class StrategyOutputSerializer(serializers.ModelSerializer[Strategy]):
+    """A strategy: its configuration (``symbol``, ``prompt_template`` and ``owner`` as ids),
+    the next schedule slot ``next_run_at`` (UTC; null while inactive) and timestamps."""
+
+    order_type = EntryOrderTypeField(read_only=True)
+
+    class Meta:
+        model = Strategy
+        fields = READ_ONLY_FIELDS + CONFIGURATION_FIELDS
+        read_only_fields = fields
+
+
+class RunNowInputSerializer(serializers.Serializer[Any]):
+    """``as_of``: ISO 8601 (naive means UTC); the run sees only bars closed by then. Default:
+    now. A time in the future is refused."""
+
+    as_of = serializers.DateTimeField(required=False)
+
+    def validate_as_of(self, value: datetime) -> datetime:
+        """A run as of a future moment would wait for bars that do not exist yet."""
+        if value > timezone.now():
+            raise serializers.ValidationError("as_of may not be in the future")
+        return value
+
+
+class RunEnqueuedSerializer(serializers.Serializer[Any]):
+    """The run created and enqueued: its id and status (``pending`` until a worker takes it)."""
+
+    run_id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class NextSlotsInputSerializer(serializers.Serializer[Any]):
+    """``count``: how many slots, 1–50 (default 5)."""
+
+    count = serializers.IntegerField(min_value=1, max_value=MAX_NEXT_SLOTS, default=5)
+
+
+class NextSlotsOutputSerializer(serializers.Serializer[Any]):
+    """The next schedule slots after now, in UTC (ISO 8601), earliest first."""
+
+    slots = serializers.ListField(child=serializers.DateTimeField())

@@ -1,0 +1,256 @@
+"""Strategy services for the REST API: create, update, (de)activate, delete, run now, slots.
+
+Validation reuses the strategies-file rules (``apps.strategies.definitions.StrategyDefinition``:
+slug pattern, bar size, TA-Lib indicator specs, cron, IANA time zone, model and risk bounds)
+and then the model's own ``full_clean()``, so a strategy saved through the API could have been
+written in a strategies file. Schedules are recomputed as the dispatcher does
+(``apps.pipeline.dispatch.schedules_refresh``).
+"""
+
+from datetime import datetime
+from typing import Any
+
+from croniter import CroniterBadDateError
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+from pydantic import ValidationError
+
+from apps.common.errors import SibylError
+from apps.lineage.models import Run, RunTrigger
+from apps.lineage.services import run_create
+from apps.pipeline.dispatch import schedules_refresh
+from apps.pipeline.tasks import enqueue_runs
+from apps.strategies.definitions import StrategyDefinition
+from apps.strategies.models import Strategy
+from apps.strategies.schedule import next_slot_after
+from apps.strategies.services import SCHEDULE_FIELDS
+
+# Model field -> where it sits in a StrategyDefinition (the strategies-file format).
+DEFINITION_PATHS: dict[str, tuple[str, ...]] = {
+    "slug": ("slug",),
+    "name": ("name",),
+    "bar_size": ("bar_size",),
+    "lookback": ("lookback",),
+    "indicators": ("indicators",),
+    "analyst": ("llm", "analyst"),
+    "llm_model": ("llm", "model"),
+    "llm_temperature": ("llm", "temperature"),
+    "llm_max_tokens": ("llm", "max_tokens"),
+    "llm_base_url": ("llm", "base_url"),
+    "llm_api_key_env": ("llm", "api_key_env"),
+    "llm_timeout_s": ("llm", "timeout_s"),
+    "llm_accepts_images": ("llm", "accepts_images"),
+    "llm_response_format": ("llm", "response_format"),
+    "llm_fallback_model": ("llm", "fallback_model"),
+    "schedule_cron": ("schedule", "cron"),
+    "schedule_timezone": ("schedule", "timezone"),
+    "catch_up": ("schedule", "catch_up"),
+    "skip_closed_market": ("schedule", "skip_closed_market"),
+    "capital": ("risk", "capital"),
+    "risk_per_trade_pct": ("risk", "risk_per_trade_pct"),
+    "max_position_quantity": ("risk", "max_position_quantity"),
+    "max_order_notional": ("risk", "max_order_notional"),
+    "min_confidence": ("risk", "min_confidence"),
+    "min_reward_risk": ("risk", "min_reward_risk"),
+    "max_entry_deviation_pct": ("risk", "max_entry_deviation_pct"),
+    "order_type": ("order", "type"),
+    "time_in_force": ("order", "time_in_force"),
+    "trading_mode": ("mode",),
+    "is_active": ("active",),
+}
+FIELD_AT_PATH = {path: field for field, path in DEFINITION_PATHS.items()}
+MAX_NEXT_SLOTS = 50
+
+
+class StrategyInvalidError(SibylError):
+    """A strategy's configuration breaks a rule; ``problems`` maps field names to messages."""
+
+    def __init__(self, problems: dict[str, list[str]]) -> None:
+        self.problems = problems
+        super().__init__(
+            "; ".join(f"{field}: {' '.join(messages)}" for field, messages in problems.items())
+        )
+
+
+class StrategyHasRunsError(SibylError):
+    """A strategy with runs (and their lineage) cannot be deleted; deactivate it instead."""
+
+
+def _definition_data(strategy: Strategy) -> dict[str, Any]:
+    """The strategy as a strategies-file entry (symbol and template are known rows)."""
+    data: dict[str, Any] = {
+        "symbol": strategy.symbol.symbol,
+        "sec_type": strategy.symbol.sec_type,
+        "currency": strategy.symbol.currency,
+        "prompt_template": f"{strategy.prompt_template.name}@{strategy.prompt_template.version}",
+    }
+    for field, path in DEFINITION_PATHS.items():
+        node = data
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = getattr(strategy, field)
+    return data
+
+
+def _message(text: str) -> str:
+    return text.removeprefix("Value error, ")
+
+
+def strategy_problems(*, strategy: Strategy) -> dict[str, list[str]]:
+    """Check an (unsaved or changed) strategy against the strategies-file rules.
+
+    Input: a Strategy whose ``symbol`` and ``prompt_template`` are set. Output: model field
+    name -> messages (empty when valid). Rules (``StrategyDefinition``): slug ``[-a-z0-9_]``,
+    a known bar size, lookback 10–5000, TA-Lib indicator specs (``parse_indicator_specs``), a
+    valid cron expression, an IANA time zone, temperature 0–2, max tokens 16–32000, timeout
+    0–600 s, an environment-variable name for the key, positive money and quantities,
+    percentages 0–100 and confidence 0–1; the cron expression must have an upcoming slot.
+    """
+    try:
+        StrategyDefinition.model_validate(_definition_data(strategy))
+    except ValidationError as error:
+        problems: dict[str, list[str]] = {}
+        for item in error.errors():
+            location = tuple(str(part) for part in item["loc"])
+            field = next(
+                (FIELD_AT_PATH[location[:n]] for n in (2, 1) if location[:n] in FIELD_AT_PATH),
+                "non_field_errors",
+            )
+            problems.setdefault(field, []).append(_message(item["msg"]))
+        return problems
+    return {}
+
+
+def _validated(strategy: Strategy) -> Strategy:
+    problems = strategy_problems(strategy=strategy)
+    if problems:
+        raise StrategyInvalidError(problems)
+    try:
+        strategy.full_clean()
+    except DjangoValidationError as error:
+        raise StrategyInvalidError(error.message_dict) from error
+    return strategy
+
+
+def _schedule_refresh(strategy: Strategy, now: datetime | None) -> None:
+    """Recompute ``next_run_at`` as the dispatcher does: cleared here, then refreshed."""
+    schedules_refresh(now=now, only_missing=True)
+    strategy.refresh_from_db(fields=["next_run_at"])
+
+
+def strategy_create(
+    *, owner: User | None, values: dict[str, Any], now: datetime | None = None
+) -> Strategy:
+    """Create a strategy owned by ``owner`` from model field ``values`` (model defaults for
+    the rest) and schedule it: ``next_run_at`` is the next slot after ``now`` (default: the
+    current time) when active, else None.
+
+    Raises StrategyInvalidError (with per-field ``problems``) when a rule is broken.
+    """
+    with transaction.atomic():
+        strategy = _validated(Strategy(owner=owner, **values))
+        strategy.next_run_at = None
+        strategy.save()
+        _schedule_refresh(strategy, now)
+    return strategy
+
+
+def strategy_update(
+    *, strategy: Strategy, values: dict[str, Any], now: datetime | None = None
+) -> Strategy:
+    """Change the given model fields of ``strategy``; when the schedule (cron, time zone or
+    active flag) changed, ``next_run_at`` is recomputed from ``now`` (default: the current
+    time), as ``apply_strategies`` and the dispatcher do.
+
+    Raises StrategyInvalidError (with per-field ``problems``) when a rule is broken.
+    """
+    with transaction.atomic():
+        schedule_changed = any(
+            field in values and values[field] != getattr(strategy, field)
+            for field in SCHEDULE_FIELDS
+        )
+        for field, value in values.items():
+            setattr(strategy, field, value)
+        _validated(strategy)
+        if schedule_changed:
+            strategy.next_run_at = None
+        strategy.save()
+        _schedule_refresh(strategy, now)
+    return strategy
+
+
+def _active_set(strategy: Strategy, active: bool, now: datetime | None) -> Strategy:
+    with transaction.atomic():
+        if strategy.is_active != active:
+            strategy.is_active = active
+            strategy.next_run_at = None
+            strategy.save(update_fields=["is_active", "next_run_at", "updated_at"])
+        _schedule_refresh(strategy, now)
+    return strategy
+
+
+def strategy_activate(*, strategy: Strategy, now: datetime | None = None) -> Strategy:
+    """Activate ``strategy`` (idempotent); its ``next_run_at`` becomes the next slot after
+    ``now`` (default: the current time)."""
+    return _active_set(strategy, True, now)
+
+
+def strategy_deactivate(*, strategy: Strategy) -> Strategy:
+    """Deactivate ``strategy`` (idempotent): the dispatcher no longer runs it and its
+    ``next_run_at`` is cleared."""
+    return _active_set(strategy, False, None)
+
+
+def strategy_delete(*, strategy: Strategy) -> None:
+    """Delete a strategy that never ran.
+
+    Raises StrategyHasRunsError when it has runs: their lineage (``Run.strategy`` is
+    PROTECT) must stay, so such a strategy can only be deactivated.
+    """
+    message = f"strategy {strategy.slug} has runs; deactivate it instead"
+    if strategy.runs.exists():
+        raise StrategyHasRunsError(message)
+    try:
+        strategy.delete()
+    except ProtectedError as error:  # a run created since the check above
+        raise StrategyHasRunsError(message) from error
+
+
+def strategy_run_enqueue(*, strategy: Strategy, as_of: datetime | None = None) -> Run:
+    """Create a pending manual run of ``strategy`` as of ``as_of`` (tz-aware; default: now)
+    and send it to the ``runs`` queue (Celery task ``execute_run``) once the surrounding
+    transaction commits, as ``manage.py run_strategy --async`` does.
+
+    Raises ValueError for a naive ``as_of``.
+    """
+    with transaction.atomic():
+        run = run_create(
+            strategy_id=strategy.pk, trigger=RunTrigger.MANUAL, as_of=as_of or timezone.now()
+        )
+        enqueue_runs([run.pk])
+    return run
+
+
+def strategy_next_slots(
+    *, strategy: Strategy, count: int, now: datetime | None = None
+) -> list[datetime]:
+    """The next ``count`` (1–50) schedule slots of ``strategy`` strictly after ``now``
+    (default: the current time), in UTC, whether or not the strategy is active. Fewer when
+    the expression stops firing (croniter finds no later date), e.g. none for ``0 0 31 2 *``.
+
+    Raises ValueError for a count outside 1–50.
+    """
+    if not 1 <= count <= MAX_NEXT_SLOTS:
+        raise ValueError(f"count must be 1–{MAX_NEXT_SLOTS}, got {count}")
+    moment = now or timezone.now()
+    slots: list[datetime] = []
+    for _ in range(count):
+        try:
+            moment = next_slot_after(strategy.schedule_cron, strategy.schedule_timezone, moment)
+        except CroniterBadDateError:
+            break
+        slots.append(moment)
+    return slots
