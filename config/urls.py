@@ -1,8 +1,11 @@
-"""Root URL configuration: the admin console, the REST API with its OpenAPI schema and docs."""
+"""Root URL configuration: the admin console, the REST API with its OpenAPI schema and docs,
+and the browser app (``config.spa``) for every other path."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.spa import app_index
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,4 +13,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/auth/", include("rest_framework.urls")),
+    # Everything else belongs to the browser app's own router.
+    re_path(r"^(?!api/|admin/|static/|media/)(?P<path>.*)$", app_index, name="app"),
 ]
