@@ -24,7 +24,8 @@ DEMO_ENV := $(LLM_LOCAL_ENV)
 DEMO_DEPS := $(LLM_VENV)/.built
 endif
 
-.PHONY: setup demo test lint typecheck pytest compose-check bench serve services clean llm-local
+.PHONY: setup demo test lint typecheck pytest compose-check bench serve services clean llm-local \
+	frontend frontend-test
 
 setup: .venv/.synced /usr/bin/chromium
 
@@ -84,12 +85,28 @@ compose-check:
 	@command -v docker-compose >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null)
 	SECRET_KEY=compose-check docker-compose config -q
 
-test: lint typecheck compose-check pytest
+# The browser app (frontend/: Vite + React + TypeScript), built into frontend/dist/ and served by
+# Django at / ; npm ci installs exactly its lock file.
+FRONTEND_SRC := $(shell find frontend/src frontend/index.html frontend/vite.config.ts frontend/tsconfig.json -type f 2>/dev/null)
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+frontend/dist/index.html: frontend/node_modules/.installed $(FRONTEND_SRC)
+	cd frontend && npm run build
+
+frontend: frontend/dist/index.html
+
+frontend-test: frontend/node_modules/.installed
+	cd frontend && npm run typecheck && npm test
+
+test: lint typecheck compose-check frontend-test pytest
 
 # Web, run and control workers and beat on this machine, on PostgreSQL and Redis from the
 # environment (DATABASE_URL defaults to the local sibyl database here).
 SERVE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sibyl
-serve: setup services
+serve: setup services frontend
 	@psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'sibyl'" | grep -q 1 || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE sibyl" >/dev/null
 	DATABASE_URL=$${DATABASE_URL:-$(SERVE_DATABASE_URL)} $(MANAGE) migrate --verbosity 0
 	DATABASE_URL=$${DATABASE_URL:-$(SERVE_DATABASE_URL)} $(MANAGE) collectstatic --noinput --verbosity 0
@@ -99,4 +116,4 @@ bench: setup services
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench
 
 clean:
-	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache frontend/node_modules frontend/dist

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import schemathesis
+import yaml
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
@@ -67,4 +69,15 @@ schema = _api_schema()
 def test_no_server_error_anywhere(case: Any, fuzz_token: str) -> None:
     case.call_and_validate(
         headers={"Authorization": f"Token {fuzz_token}"}, checks=[not_a_server_error]
+    )
+
+
+def test_the_browser_apps_copy_of_the_schema_is_current(tmp_path: Path) -> None:
+    # frontend/src/api/schema.d.ts is generated from frontend/openapi.yaml (npm run gen:api)
+    current = tmp_path / "openapi.yaml"
+    call_command("spectacular", "--file", current)
+    shipped = Path(django_settings.BASE_DIR) / "frontend" / "openapi.yaml"
+    assert yaml.safe_load(shipped.read_text()) == yaml.safe_load(current.read_text()), (
+        "the API changed: run `manage.py spectacular --file frontend/openapi.yaml` and "
+        "`npm run gen:api` in frontend/"
     )

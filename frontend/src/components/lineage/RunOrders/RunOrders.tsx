@@ -1,0 +1,34 @@
+import { Link } from "react-router";
+import type { RunOrder } from "../../../api/types";
+import { formatMoney, formatNumber, humanize, pnlClass } from "../../../lib/format";
+import { FillsTable } from "../../orders/FillsTable/FillsTable";
+import { Empty } from "../../ui/QueryState/QueryState";
+import { StatusBadge } from "../../ui/StatusBadge/StatusBadge";
+
+/** The run's bracket: each order (linking to /orders/:id) with its fills. */
+export function RunOrders({ orders }: { orders: readonly RunOrder[] }) {
+  if (orders.length === 0) return <Empty>No orders: the run placed none.</Empty>;
+  return (
+    <ul className="run-orders">
+      {orders.map((o) => (
+        <li key={o.id} className="card">
+          <div className="run-order-head">
+            <Link to={`/orders/${o.id}`}>Order #{o.id}</Link>
+            <span>{humanize(o.role)}</span>
+            <span className={`badge action-${o.side}`}>{o.side}</span>
+            <span>
+              {formatNumber(o.quantity)} {o.order_type}
+              {o.limit_price && <> @ {formatNumber(o.limit_price)}</>}
+              {o.stop_price && <> stop {formatNumber(o.stop_price)}</>}
+            </span>
+            <StatusBadge status={o.status} />
+            <span className="muted">commission {formatMoney(o.commission)}</span>
+            <span className={pnlClass(o.realized_pnl)}>P&amp;L {formatMoney(o.realized_pnl)}</span>
+          </div>
+          {o.error_message && <div className="step-error">{o.error_message}</div>}
+          <FillsTable fills={o.fills} />
+        </li>
+      ))}
+    </ul>
+  );
+}

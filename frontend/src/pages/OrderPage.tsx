@@ -1,0 +1,92 @@
+import { Link, useParams } from "react-router";
+import { isCancellable, useCancelOrder, useOrder } from "../api/orders";
+import { FillsTable } from "../components/orders/FillsTable/FillsTable";
+import { ErrorState, QueryState } from "../components/ui/QueryState/QueryState";
+import { StatusBadge } from "../components/ui/StatusBadge/StatusBadge";
+import { formatDateTime, formatMoney, formatNumber, humanize, pnlClass } from "../lib/format";
+import { useNumericParam } from "./params";
+
+export function OrderPage() {
+  const id = useNumericParam(useParams().id);
+  const order = useOrder(id);
+  const cancel = useCancelOrder();
+  return (
+    <div className="page">
+      <p>
+        <Link to="/orders">← Orders</Link>
+      </p>
+      <QueryState query={order} errorTitle="Could not load the order">
+        {(o) => (
+          <>
+            <div className="page-head">
+              <h1>
+                Order #{o.id} <StatusBadge status={o.status} />
+              </h1>
+              {isCancellable(o.status) && (
+                <button
+                  type="button"
+                  className="danger"
+                  disabled={cancel.isPending}
+                  onClick={() => cancel.mutate(o.id)}
+                >
+                  {cancel.isPending ? "Cancelling…" : "Cancel order"}
+                </button>
+              )}
+            </div>
+            {cancel.isError && <ErrorState error={cancel.error} title="Could not cancel" />}
+            <p>
+              From <Link to={`/runs/${o.run_id}`}>run #{o.run_id}</Link> of{" "}
+              <Link to={`/strategies/${o.strategy_id}`}>strategy #{o.strategy_id}</Link>
+              {o.parent_id && (
+                <>
+                  , child of <Link to={`/orders/${o.parent_id}`}>order #{o.parent_id}</Link>
+                </>
+              )}
+            </p>
+            {o.error_message && <div className="step-error">{o.error_message}</div>}
+            {o.flagged_at && (
+              <div className="step-error">
+                Flagged by reconciliation at {formatDateTime(o.flagged_at)}: the broker does not
+                hold this order.
+              </div>
+            )}
+            <dl className="facts">
+              {(
+                [
+                  ["Symbol", o.symbol],
+                  ["Role", humanize(o.role)],
+                  ["Side", o.side],
+                  ["Type", o.order_type],
+                  ["Quantity", formatNumber(o.quantity)],
+                  ["Limit", formatNumber(o.limit_price)],
+                  ["Stop", formatNumber(o.stop_price)],
+                  ["Time in force", o.time_in_force],
+                  ["Filled", `${formatNumber(o.filled_quantity)} @ ${formatNumber(o.avg_fill_price)}`],
+                  ["Commission", formatMoney(o.commission)],
+                  ["Broker", `${o.broker} ${o.broker_order_id}`],
+                  ["Client ref", o.client_order_ref],
+                  ["OCA group", o.oca_group || "—"],
+                  ["Created", formatDateTime(o.created_at)],
+                  ["Submitted", formatDateTime(o.submitted_at)],
+                  ["Filled at", formatDateTime(o.filled_at)],
+                  ["Cancelled at", formatDateTime(o.cancelled_at)],
+                ] as const
+              ).map(([k, v]) => (
+                <div key={k}>
+                  <dt>{k}</dt>
+                  <dd>{v}</dd>
+                </div>
+              ))}
+              <div>
+                <dt>Realized P&amp;L</dt>
+                <dd className={pnlClass(o.realized_pnl)}>{formatMoney(o.realized_pnl)}</dd>
+              </div>
+            </dl>
+            <h2>Fills</h2>
+            <FillsTable fills={o.fills} />
+          </>
+        )}
+      </QueryState>
+    </div>
+  );
+}
