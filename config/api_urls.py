@@ -5,6 +5,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
+    path("", include("apps.accounts.api.urls")),
     path("", include("apps.symbols.api.urls")),
     path("", include("apps.strategies.api.urls")),
     path("", include("apps.analysis.api.urls")),

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "apps.accounts",
     "apps.lineage",
     "apps.symbols",
     "apps.marketdata",

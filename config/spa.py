@@ -7,10 +7,13 @@ answers its ``index.html``, so a reload or a shared link opens the right page.
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.views.decorators.csrf import ensure_csrf_cookie
 
 
+@ensure_csrf_cookie
 def app_index(request: HttpRequest, path: str = "") -> HttpResponse:
-    """``index.html`` of the built app; 404 with how to build it when it is missing."""
+    """``index.html`` of the built app (setting the ``csrftoken`` cookie its writes send back);
+    404 with how to build it when it is missing."""
     index = settings.FRONTEND_DIST / "index.html"
     if not index.is_file():
         return HttpResponseNotFound(

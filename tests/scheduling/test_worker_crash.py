@@ -4,7 +4,6 @@ at the step it reached, never resumed, and no order is sent, even when the task 
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from apps.lineage.services import run_create, runs_mark_abandoned
@@ -21,62 +19,16 @@ from apps.pipeline.executor import run_execute
 from apps.pipeline.tasks import execute_run
 from apps.signals.models import Signal
 from apps.symbols.models import Symbol
-from celery_app import app
+from tests.celery_worker import celery_worker
 from tests.factories import StrategyFactory, decision_answer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def worker_process(llm_server: Any) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "LLM_BASE_URL": llm_server.base_url,
-        "LLM_API_KEY": "test",
-        "MEDIA_ROOT": settings.MEDIA_ROOT,
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "celery_app",
-            "worker",
-            "--queues",
-            "runs",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "2",
-            "--hostname",
-            f"crash{os.getpid()}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "WARNING",
-        ],
-        env=env,
-        cwd=settings.BASE_DIR,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while not app.control.ping(
-        destination=[f"crash{os.getpid()}@{os.uname().nodename}"], timeout=0.5
-    ):
-        assert time.monotonic() < deadline, "worker did not start"
-    yield process
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
+    with celery_worker(name="crash", llm_base_url=llm_server.base_url) as process:
+        yield process
 
 
 def test_a_killed_worker_leaves_an_abandoned_run_and_no_order(

@@ -29,10 +29,15 @@ def _fills_count() -> Subquery:
 
 
 def order_list() -> QuerySet[Order]:
-    """Orders with their symbol, ``strategy_id`` and ``fills_count``, newest first by id."""
+    """Orders with their symbol, ``strategy_id``, ``strategy_name`` and ``fills_count``, newest
+    first by id."""
     return (
         Order.objects.select_related("symbol")
-        .annotate(fills_count=Coalesce(_fills_count(), 0), strategy_id=F("run__strategy_id"))
+        .annotate(
+            fills_count=Coalesce(_fills_count(), 0),
+            strategy_id=F("run__strategy_id"),
+            strategy_name=F("run__strategy__name"),
+        )
         .order_by("-id")
     )
 
@@ -42,7 +47,11 @@ def order_detail() -> QuerySet[Order]:
     (oldest first): three queries per order fetched."""
     return (
         Order.objects.select_related("symbol", "run__strategy")
-        .annotate(fills_count=Coalesce(_fills_count(), 0), strategy_id=F("run__strategy_id"))
+        .annotate(
+            fills_count=Coalesce(_fills_count(), 0),
+            strategy_id=F("run__strategy_id"),
+            strategy_name=F("run__strategy__name"),
+        )
         .prefetch_related(
             Prefetch("fills", queryset=Fill.objects.order_by("executed_at", "id")),
         )

@@ -92,15 +92,24 @@ class OrderOutputSerializer(serializers.ModelSerializer[Order]):
 
 
 class OrderListOutputSerializer(OrderOutputSerializer):
-    """An order row of the list: with its symbol, strategy id and number of fills."""
+    """An order row of the list: with its symbol (ticker), strategy id and name, and number of
+    fills."""
 
     symbol = serializers.CharField(source="symbol.symbol", read_only=True)
     symbol_id = serializers.IntegerField(read_only=True)
     strategy_id = serializers.IntegerField(read_only=True)
+    strategy_name = serializers.CharField(read_only=True)
     fills_count = serializers.IntegerField(read_only=True)
 
     class Meta(OrderOutputSerializer.Meta):
-        fields = [*ORDER_FIELDS, "symbol", "symbol_id", "strategy_id", "fills_count"]
+        fields = [
+            *ORDER_FIELDS,
+            "symbol",
+            "symbol_id",
+            "strategy_id",
+            "strategy_name",
+            "fills_count",
+        ]
         read_only_fields = fields
 
 

@@ -19,10 +19,13 @@ class SignalCheckSerializer(serializers.Serializer[dict[str, Any]]):
 
 class SignalOutputSerializer(serializers.ModelSerializer[Signal]):
     """A signal: the decision (action, confidence 0–1, entry/stop/target prices), whether it
-    was accepted, every check with its outcome, and the run (``run_id``) that made it."""
+    was accepted, every check with its outcome, the run (``run_id``) that made it, and its
+    strategy's name and symbol (ticker)."""
 
     run_id = serializers.IntegerField(read_only=True)
     strategy_id = serializers.IntegerField(read_only=True)
+    strategy_name = serializers.CharField(source="strategy.name", read_only=True)
+    symbol = serializers.CharField(source="strategy.symbol.symbol", read_only=True)
     prompt_template_id = serializers.IntegerField(read_only=True, allow_null=True)
     status = choice_field(SignalStatus, "SignalStatusEnum")
     checks = SignalCheckSerializer(many=True, read_only=True)
@@ -34,6 +37,8 @@ class SignalOutputSerializer(serializers.ModelSerializer[Signal]):
             "id",
             "run_id",
             "strategy_id",
+            "strategy_name",
+            "symbol",
             "prompt_template_id",
             "action",
             "position_side",

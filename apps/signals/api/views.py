@@ -14,7 +14,11 @@ ERRORS = {401: None, 404: None}
 
 
 def _visible(request: Request) -> QuerySet[Signal]:
-    return owned_by(Signal.objects.order_by("-created_at", "-id"), request, "strategy__owner")
+    return owned_by(
+        Signal.objects.select_related("strategy__symbol").order_by("-created_at", "-id"),
+        request,
+        "strategy__owner",
+    )
 
 
 @extend_schema(tags=["signals"], responses={200: SignalOutputSerializer(many=True), 401: None})

@@ -98,14 +98,16 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
 
 
 class StrategyOutputSerializer(serializers.ModelSerializer[Strategy]):
-    """A strategy: its configuration (``symbol``, ``prompt_template`` and ``owner`` as ids),
+    """A strategy: its configuration (``symbol``, ``prompt_template`` and ``owner`` as ids;
+    ``symbol_code`` the symbol's ticker),
     the next schedule slot ``next_run_at`` (UTC; null while inactive) and timestamps."""
 
     order_type = EntryOrderTypeField(read_only=True)
+    symbol_code = serializers.CharField(source="symbol.symbol", read_only=True)
 
     class Meta:
         model = Strategy
-        fields = READ_ONLY_FIELDS + CONFIGURATION_FIELDS
+        fields = (*READ_ONLY_FIELDS, "symbol_code", *CONFIGURATION_FIELDS)
         read_only_fields = fields
 
 

@@ -24,6 +24,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/session/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The current user, or 403 ``{"detail": ...}`` for an anonymous browser. */
+        get: operations["auth_session_retrieve"];
+        put?: never;
+        /**
+         * @description Check the credentials and start a session; rotates the CSRF token (Django login).
+         *
+         *     Raises ``PermissionDenied`` (403) without a valid CSRF token: a page elsewhere must
+         *     not sign a browser in (login CSRF).
+         */
+        post: operations["auth_session_create"];
+        /** @description End the session. */
+        delete: operations["auth_session_destroy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/token/": {
         parameters: {
             query?: never;
@@ -528,6 +552,20 @@ export interface components {
          * @enum {string}
          */
         CatchUpEnum: "latest" | "none";
+        /**
+         * @description The signed-in user: id, username and whether they are staff (staff see every
+         *     strategy).
+         */
+        CurrentUser: {
+            readonly id: number;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly username: string;
+            /**
+             * Staff status
+             * @description Designates whether the user can log into this admin site.
+             */
+            readonly is_staff: boolean;
+        };
         /** @description A fill with the run and strategy of its order (links back to lineage). */
         FillListOutput: {
             readonly id: number;
@@ -590,6 +628,11 @@ export interface components {
          * @enum {string}
          */
         LlmResponseFormatEnum: "auto" | "json_schema" | "json_object" | "text";
+        /** @description A username and password, checked against Django's authentication backends. */
+        LoginInputRequest: {
+            username: string;
+            password: string;
+        };
         /** @description The next schedule slots after now, in UTC (ISO 8601), earliest first. */
         NextSlotsOutput: {
             slots: string[];
@@ -643,10 +686,14 @@ export interface components {
             readonly symbol: string;
             readonly symbol_id: number;
             readonly strategy_id: number;
+            readonly strategy_name: string;
             readonly fills_count: number;
             readonly fills: components["schemas"]["FillOutput"][];
         };
-        /** @description An order row of the list: with its symbol, strategy id and number of fills. */
+        /**
+         * @description An order row of the list: with its symbol (ticker), strategy id and name, and number of
+         *     fills.
+         */
         OrderListOutput: {
             readonly id: number;
             readonly run_id: number;
@@ -695,6 +742,7 @@ export interface components {
             readonly symbol: string;
             readonly symbol_id: number;
             readonly strategy_id: number;
+            readonly strategy_name: string;
             readonly fills_count: number;
         };
         /** @enum {string} */
@@ -1142,12 +1190,15 @@ export interface components {
         };
         /**
          * @description A signal: the decision (action, confidence 0–1, entry/stop/target prices), whether it
-         *     was accepted, every check with its outcome, and the run (``run_id``) that made it.
+         *     was accepted, every check with its outcome, the run (``run_id``) that made it, and its
+         *     strategy's name and symbol (ticker).
          */
         SignalOutput: {
             readonly id: number;
             readonly run_id: number;
             readonly strategy_id: number;
+            readonly strategy_name: string;
+            readonly symbol: string;
             readonly prompt_template_id: number | null;
             readonly action: components["schemas"]["ActionEnum"];
             readonly position_side: components["schemas"]["PositionSideEnum"];
@@ -1258,7 +1309,8 @@ export interface components {
             trading_mode?: components["schemas"]["TradingModeEnum"];
         };
         /**
-         * @description A strategy: its configuration (``symbol``, ``prompt_template`` and ``owner`` as ids),
+         * @description A strategy: its configuration (``symbol``, ``prompt_template`` and ``owner`` as ids;
+         *     ``symbol_code`` the symbol's ticker),
          *     the next schedule slot ``next_run_at`` (UTC; null while inactive) and timestamps.
          */
         StrategyOutput: {
@@ -1274,6 +1326,7 @@ export interface components {
             readonly created_at: string;
             /** Format: date-time */
             readonly updated_at: string;
+            readonly symbol_code: string;
             readonly name: string;
             readonly slug: string;
             readonly symbol: number;
@@ -1409,6 +1462,68 @@ export interface operations {
             };
             /** @description No response body */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    auth_session_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrentUser"];
+                };
+            };
+        };
+    };
+    auth_session_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["LoginInputRequest"];
+                "multipart/form-data": components["schemas"]["LoginInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrentUser"];
+                };
+            };
+        };
+    };
+    auth_session_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };

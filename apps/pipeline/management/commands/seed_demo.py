@@ -1,21 +1,68 @@
-"""manage.py seed_demo — the demo's strategies and the shipped real bars."""
+"""manage.py seed_demo [--runs] [--owner USERNAME] [--if-empty] — the demo's strategies, the
+shipped real bars, and optionally the demo's runs and a user to sign in with."""
 
+import os
+from argparse import ArgumentParser
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.lineage.models import Run, RunStatus, RunTrigger
+from apps.pipeline.executor import strategy_run
+from apps.pipeline.report import run_report
+from apps.strategies.models import Strategy
 
 DEMO_BARS = (
     ("GOOG_1d.csv", "GOOG", "1 day", "STK", "USD"),
     ("EURUSD_1h.csv", "EUR", "1 hour", "CASH", "USD"),
 )
+# Each run is (strategy slug, as-of UTC): a winning and a losing GOOG trade, a signal the
+# stricter strategy rejects, a EUR/USD trade and a HOLD (README, "The demo").
+DEMO_RUNS = (
+    ("goog-daily-swing", datetime(2010, 1, 15, 21, 30, tzinfo=UTC)),
+    ("goog-daily-swing", datetime(2012, 5, 31, 20, 30, tzinfo=UTC)),
+    ("goog-daily-strict", datetime(2012, 5, 31, 20, 30, tzinfo=UTC)),
+    ("eurusd-hourly-momentum", datetime(2017, 10, 2, 12, 0, tzinfo=UTC)),
+    ("eurusd-hourly-momentum", datetime(2017, 6, 1, 9, 0, tzinfo=UTC)),
+)
+DEMO_SLUGS = sorted({slug for slug, _ in DEMO_RUNS})
 
 
 class Command(BaseCommand):
-    help = "Apply demo/strategies.yaml and import the shipped bars (data/bars/)."
+    help = (
+        "Apply demo/strategies.yaml and import the shipped bars (data/bars/); with --runs, run "
+        "the demo's five runs; with --owner, give the demo strategies to that staff user."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--runs", action="store_true", help="run the five demo runs, printed step by step"
+        )
+        parser.add_argument(
+            "--owner",
+            metavar="USERNAME",
+            help="staff user owning the demo strategies, created if missing with the password "
+            "in SIBYL_DEMO_PASSWORD (default: demo) — for a local server only",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing when the database already holds runs (keeps a server's history)",
+        )
+        parser.add_argument(
+            "--allow-failed-runs",
+            action="store_true",
+            help="exit 0 even when a demo run fails (a local model's answers often do)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["if_empty"] and Run.objects.exists():
+            self.stdout.write("seed_demo: the database already holds runs; left as it is")
+            return
         call_command(
             "apply_strategies", settings.BASE_DIR / "demo" / "strategies.yaml", stdout=self.stdout
         )
@@ -29,3 +76,32 @@ class Command(BaseCommand):
                 currency=currency,
                 stdout=self.stdout,
             )
+        if options["owner"]:
+            self._give_to(options["owner"])
+        if options["runs"]:
+            self._run_all(allow_failed=options["allow_failed_runs"])
+
+    def _give_to(self, username: str) -> None:
+        """The demo strategies belong to ``username``, a staff user created when missing."""
+        user_model = get_user_model()
+        user, created = user_model.objects.get_or_create(
+            username=username, defaults={"is_staff": True}
+        )
+        if created:
+            user.set_password(os.environ.get("SIBYL_DEMO_PASSWORD", "demo"))
+            user.save()
+            self.stdout.write(f"user {username} created (password: SIBYL_DEMO_PASSWORD or 'demo')")
+        Strategy.objects.filter(slug__in=DEMO_SLUGS).update(owner=user)
+
+    def _run_all(self, *, allow_failed: bool) -> None:
+        """Run each demo run inline; raises ``CommandError`` naming the failed runs unless
+        ``allow_failed``."""
+        failed = []
+        for slug, as_of in DEMO_RUNS:
+            strategy = Strategy.objects.get(slug=slug)
+            run = strategy_run(strategy=strategy, as_of=as_of, trigger=RunTrigger.MANUAL)
+            self.stdout.write(run_report(run) + "\n")
+            if run.status != RunStatus.SUCCEEDED:
+                failed.append(f"run {run.pk} ({slug}): {run.error_message}")
+        if failed and not allow_failed:
+            raise CommandError("demo runs failed: " + "; ".join(failed))

@@ -1,0 +1,7 @@
+"""Routes of the session API."""
+
+from django.urls import path
+
+from apps.accounts.api.views import SessionView
+
+urlpatterns = [path("auth/session/", SessionView.as_view(), name="api-session")]

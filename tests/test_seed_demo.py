@@ -1,0 +1,58 @@
+"""seed_demo: the demo strategies and bars, the demo's runs, and the local server's user."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+from apps.lineage.models import Run
+from apps.strategies.models import Strategy
+from tests.factories import StrategyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_owner_is_a_staff_user_with_the_demo_password_who_owns_the_demo_strategies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SIBYL_DEMO_PASSWORD", "s3cret-demo")
+    seed("--owner", "demo")
+    user = User.objects.get(username="demo")
+    assert user.is_staff and user.check_password("s3cret-demo")
+    assert set(Strategy.objects.values_list("owner__username", flat=True)) == {"demo"}
+    assert Strategy.objects.count() == 3
+
+
+def test_an_existing_user_keeps_their_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    User.objects.create_user(username="demo", password="their-own")
+    seed("--owner", "demo")
+    assert User.objects.get(username="demo").check_password("their-own")
+
+
+def test_if_empty_leaves_a_database_with_runs_alone() -> None:
+    strategy = StrategyFactory.create()
+    Run.objects.create(strategy=strategy, trigger="manual", as_of="2012-06-01T00:00:00Z")
+    assert "left as it is" in seed("--if-empty", "--runs")
+    assert Strategy.objects.count() == 1 and Run.objects.count() == 1
+
+
+@pytest.mark.slow
+def test_runs_are_the_five_demo_runs_and_all_succeed() -> None:
+    output = seed("--runs")
+    runs = Run.objects.order_by("id")
+    assert [r.status for r in runs] == ["succeeded"] * 5
+    assert [r.strategy.slug for r in runs] == [
+        "goog-daily-swing",
+        "goog-daily-swing",
+        "goog-daily-strict",
+        "eurusd-hourly-momentum",
+        "eurusd-hourly-momentum",
+    ]
+    assert output.count(": succeeded") == 5
