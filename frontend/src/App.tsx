@@ -1,10 +1,15 @@
 import { NavLink, Outlet, Route, Routes } from "react-router";
-import { LOGIN_URL } from "./api/client";
+import { SessionMenu } from "./components/session/SessionMenu/SessionMenu";
 import { DashboardPage } from "./pages/DashboardPage";
+import { EditStrategyPage } from "./pages/EditStrategyPage";
+import { LoginPage } from "./pages/LoginPage";
+import { NewStrategyPage } from "./pages/NewStrategyPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { OrderPage } from "./pages/OrderPage";
 import { OrdersPage } from "./pages/OrdersPage";
 import { PortfolioPage } from "./pages/PortfolioPage";
+import { PromptsPage } from "./pages/PromptsPage";
+import { PromptTemplatePage } from "./pages/PromptTemplatePage";
 import { RunPage } from "./pages/RunPage";
 import { StrategyPage } from "./pages/StrategyPage";
 
@@ -21,9 +26,10 @@ function Layout() {
           </NavLink>
           <NavLink to="/orders">Orders</NavLink>
           <NavLink to="/portfolio">Portfolio</NavLink>
+          <NavLink to="/prompts">Prompts</NavLink>
           <a href="/api/docs/">API</a>
-          <a href={`${LOGIN_URL}?next=/`}>Log in</a>
         </nav>
+        <SessionMenu />
       </header>
       <main>
         <Outlet />
@@ -37,11 +43,16 @@ export function AppRoutes() {
     <Routes>
       <Route element={<Layout />}>
         <Route index element={<DashboardPage />} />
+        <Route path="login" element={<LoginPage />} />
+        <Route path="strategies/new" element={<NewStrategyPage />} />
         <Route path="strategies/:id" element={<StrategyPage />} />
+        <Route path="strategies/:id/edit" element={<EditStrategyPage />} />
         <Route path="runs/:id" element={<RunPage />} />
         <Route path="orders" element={<OrdersPage />} />
         <Route path="orders/:id" element={<OrderPage />} />
         <Route path="portfolio" element={<PortfolioPage />} />
+        <Route path="prompts" element={<PromptsPage />} />
+        <Route path="prompts/:name" element={<PromptTemplatePage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

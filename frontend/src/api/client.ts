@@ -13,7 +13,7 @@ export class ApiError extends Error {
     this.body = body;
   }
 
-  /** 401/403 for an anonymous browser: the user must log in through Django. */
+  /** 401/403 for an anonymous browser: the user must sign in (the app's `/login` page). */
   get needsLogin(): boolean {
     return this.status === 401 || this.status === 403;
   }
@@ -84,5 +84,3 @@ export function cursorFrom(link: string | null | undefined): string | undefined 
     return undefined;
   }
 }
-
-export const LOGIN_URL = "/api/auth/login/";

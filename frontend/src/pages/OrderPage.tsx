@@ -36,7 +36,7 @@ export function OrderPage() {
             {cancel.isError && <ErrorState error={cancel.error} title="Could not cancel" />}
             <p>
               From <Link to={`/runs/${o.run_id}`}>run #{o.run_id}</Link> of{" "}
-              <Link to={`/strategies/${o.strategy_id}`}>strategy #{o.strategy_id}</Link>
+              <Link to={`/strategies/${o.strategy_id}`}>{o.strategy_name}</Link>
               {o.parent_id && (
                 <>
                   , child of <Link to={`/orders/${o.parent_id}`}>order #{o.parent_id}</Link>

@@ -90,7 +90,7 @@ describe("RunPage (lineage viewer)", () => {
     expect(urls).toContain("/api/v1/artifacts/77/");
   });
 
-  it("shows the API error (with a login link on 401/403)", async () => {
+  it("shows the API error (with a Sign in link on 401/403)", async () => {
     vi.stubGlobal(
       "fetch",
       vi.fn(
@@ -103,9 +103,9 @@ describe("RunPage (lineage viewer)", () => {
     const alert = await screen.findByRole("alert");
     expect(alert).toHaveTextContent("Could not load the run");
     expect(alert).toHaveTextContent("Authentication credentials were not provided.");
-    expect(within(alert).getByRole("link", { name: "Log in" })).toHaveAttribute(
+    expect(within(alert).getByRole("link", { name: "Sign in" })).toHaveAttribute(
       "href",
-      expect.stringContaining("/api/auth/login/?next="),
+      "/login?next=%2Fruns%2F42",
     );
   });
 

@@ -1,19 +1,22 @@
 import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { useRuns } from "../api/runs";
-import { useRunStrategyNow, useStrategy } from "../api/strategies";
+import { useRunStrategyNow, useSetStrategyActive, useStrategy } from "../api/strategies";
 import { RunsTable } from "../components/runs/RunsTable/RunsTable";
 import { StrategySettings } from "../components/strategies/StrategySettings/StrategySettings";
 import { CursorPager } from "../components/ui/CursorPager/CursorPager";
 import { ErrorState, QueryState } from "../components/ui/QueryState/QueryState";
+import { formatDateTime } from "../lib/format";
 import { useNumericParam } from "./params";
 
+/** A strategy: Edit, Activate/Deactivate, Run now, its run history and its settings. */
 export function StrategyPage() {
   const id = useNumericParam(useParams().id);
   const strategy = useStrategy(id);
   const [cursor, setCursor] = useState<string | undefined>();
   const runs = useRuns({ strategy: id, page_size: 25, cursor });
   const runNow = useRunStrategyNow(id);
+  const setActive = useSetStrategyActive(id);
   return (
     <div className="page">
       <QueryState query={strategy} errorTitle="Could not load the strategy">
@@ -21,9 +24,29 @@ export function StrategyPage() {
           <>
             <div className="page-head">
               <h1>
-                {s.name} <span className="muted small mono">{s.slug}</span>
+                {s.name} <span className="muted small mono">{s.slug}</span>{" "}
+                <span className={`badge ${s.is_active ? "status-succeeded" : "status-skipped"}`}>
+                  {s.is_active ? "active" : "inactive"}
+                </span>
+                {s.trading_mode === "live" && <span className="badge mode-live">live</span>}
               </h1>
               <div className="actions">
+                <Link className="button" to={`/strategies/${s.id}/edit`}>
+                  Edit
+                </Link>
+                <button
+                  type="button"
+                  disabled={setActive.isPending}
+                  onClick={() => setActive.mutate(!s.is_active)}
+                >
+                  {setActive.isPending
+                    ? s.is_active
+                      ? "Deactivating…"
+                      : "Activating…"
+                    : s.is_active
+                      ? "Deactivate"
+                      : "Activate"}
+                </button>
                 <button
                   type="button"
                   className="primary"
@@ -41,6 +64,18 @@ export function StrategyPage() {
               </p>
             )}
             {runNow.isError && <ErrorState error={runNow.error} title="Could not start a run" />}
+            {setActive.isError && (
+              <ErrorState
+                error={setActive.error}
+                title={s.is_active ? "Could not deactivate" : "Could not activate"}
+              />
+            )}
+            <p className="muted small">
+              {s.symbol_code} · {s.bar_size} ·{" "}
+              {s.is_active
+                ? `next run ${formatDateTime(s.next_run_at)}`
+                : "not scheduled while inactive"}
+            </p>
             <section>
               <h2>Run history</h2>
               <QueryState query={runs} isEmpty={(d) => d.results.length === 0} empty="No runs yet.">

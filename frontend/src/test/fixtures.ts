@@ -78,7 +78,162 @@ export function makeOrder(overrides: Partial<OrderListItem> = {}): OrderListItem
     symbol: "SPY",
     symbol_id: 1,
     strategy_id: 7,
+    strategy_name: "SPY daily",
     fills_count: 0,
     ...overrides,
   } as OrderListItem;
+}
+
+// ---- Prompt templates (Prompts pages) ----
+
+export function makePromptTemplate(
+  overrides: Partial<import("../api/prompts").PromptTemplate> = {},
+): import("../api/prompts").PromptTemplate {
+  return {
+    id: 1,
+    name: "swing",
+    version: 1,
+    body: "{{ symbol.symbol }} {{ bar_size }}\nDecide BUY, SELL or HOLD.\n",
+    created_at: "2025-01-02T10:00:00Z",
+    ...overrides,
+  };
+}
+
+export function makePromptScore(
+  overrides: Partial<import("../api/prompts").PromptScore> = {},
+): import("../api/prompts").PromptScore {
+  return {
+    template_id: 1,
+    template_name: "swing",
+    template_version: 1,
+    computed_at: "2025-01-03T06:00:00Z",
+    signals: 12,
+    accepted_share: 0.75,
+    filled_share: 0.5,
+    closed_trades: 4,
+    win_rate: 0.5,
+    avg_r_multiple: 1.2,
+    ...overrides,
+  };
+}
+
+export function makeRunListItem(
+  overrides: Partial<import("../api/types").RunListItem> = {},
+): import("../api/types").RunListItem {
+  return {
+    id: 42,
+    strategy: { id: 7, slug: "spy-daily", name: "SPY daily" },
+    trigger: "manual",
+    status: "succeeded",
+    as_of: "2025-01-02T10:00:00Z",
+    scheduled_for: null,
+    created_at: "2025-01-02T10:00:00Z",
+    started_at: "2025-01-02T10:00:00Z",
+    finished_at: "2025-01-02T10:00:09Z",
+    current_step: "order",
+    error_message: "",
+    duration_ms: 9000,
+    signal_action: "HOLD",
+    ...overrides,
+  };
+}
+
+// ---- Session, strategies, symbols, signals (login, strategy form, names) ----
+
+export function makeUser(
+  overrides: Partial<import("../api/types").CurrentUser> = {},
+): import("../api/types").CurrentUser {
+  return { id: 1, username: "ada", is_staff: false, ...overrides };
+}
+
+export function makeSymbol(
+  overrides: Partial<import("../api/types").Symbol> = {},
+): import("../api/types").Symbol {
+  return {
+    id: 1,
+    conid: null,
+    symbol: "SPY",
+    sec_type: "STK",
+    exchange: "SMART",
+    primary_exchange: "ARCA",
+    currency: "USD",
+    description: "SPDR S&P 500 ETF",
+    timezone: "America/New_York",
+    trading_calendar: "XNYS",
+    min_tick: "0.01",
+    fetched_at: null,
+    ...overrides,
+  };
+}
+
+export function makeStrategy(
+  overrides: Partial<import("../api/types").Strategy> = {},
+): import("../api/types").Strategy {
+  return {
+    id: 7,
+    owner: 1,
+    next_run_at: "2025-01-03T22:00:00Z",
+    created_at: "2025-01-01T10:00:00Z",
+    updated_at: "2025-01-01T10:00:00Z",
+    symbol_code: "SPY",
+    name: "SPY daily",
+    slug: "spy-daily",
+    symbol: 1,
+    bar_size: "1 day",
+    lookback: 200,
+    indicators: [{ name: "RSI", params: { timeperiod: 14 } }],
+    prompt_template: 11,
+    analyst: "baseline",
+    llm_model: "",
+    llm_temperature: 0,
+    llm_max_tokens: 800,
+    llm_base_url: "",
+    llm_api_key_env: "",
+    llm_timeout_s: null,
+    llm_accepts_images: true,
+    llm_response_format: "auto",
+    llm_fallback_model: "",
+    schedule_cron: "0 22 * * 1-5",
+    schedule_timezone: "UTC",
+    is_active: true,
+    catch_up: "latest",
+    skip_closed_market: false,
+    capital: "100000.00",
+    risk_per_trade_pct: "1.000",
+    max_position_quantity: "1000.0000",
+    max_order_notional: "50000.00",
+    min_confidence: "0.600",
+    min_reward_risk: "1.500",
+    max_entry_deviation_pct: "2.000",
+    order_type: "LMT",
+    time_in_force: "DAY",
+    trading_mode: "paper",
+    ...overrides,
+  };
+}
+
+export function makeSignal(
+  overrides: Partial<import("../api/types").Signal> = {},
+): import("../api/types").Signal {
+  return {
+    id: 3,
+    run_id: 42,
+    strategy_id: 7,
+    strategy_name: "SPY daily",
+    symbol: "SPY",
+    prompt_template_id: 11,
+    action: "BUY",
+    position_side: "LONG",
+    confidence: "0.72",
+    entry: "100.5",
+    stop_loss: "98",
+    take_profit: "105",
+    reward_risk: "1.8",
+    reasoning: "Trend up.",
+    status: "accepted",
+    checks: [],
+    rejection_reasons: [],
+    created_at: "2025-01-02T10:00:05Z",
+    ...overrides,
+  };
 }

@@ -2,6 +2,7 @@ import { queryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/r
 import { api, unwrap } from "../client";
 import { runKeys } from "../runs";
 import type { paths } from "../schema";
+import type { Strategy, StrategyInput, StrategyPatch } from "../types";
 
 export type StrategiesFilter = NonNullable<
   paths["/api/v1/strategies/"]["get"]["parameters"]["query"]
@@ -45,5 +46,48 @@ export const useRunStrategyNow = (id: number) => {
         }),
       ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: runKeys.lists() }),
+  });
+};
+
+/** Store a strategy the API answered with, and refresh the lists it may have moved in. */
+function useStrategyChanged() {
+  const queryClient = useQueryClient();
+  return (strategy: Strategy) => {
+    queryClient.setQueryData(strategyKeys.detail(strategy.id), strategy);
+    void queryClient.invalidateQueries({ queryKey: strategyKeys.lists() });
+  };
+}
+
+/** `POST /strategies/` — 201 with the strategy; a 400's `ApiError.body` maps fields to messages. */
+export const useCreateStrategy = () => {
+  const changed = useStrategyChanged();
+  return useMutation({
+    mutationFn: async (body: StrategyInput) =>
+      unwrap(await api.POST("/api/v1/strategies/", { body })),
+    onSuccess: changed,
+  });
+};
+
+/** `PATCH /strategies/{id}/` — the changed fields; validated as a whole by the API. */
+export const useUpdateStrategy = (id: number) => {
+  const changed = useStrategyChanged();
+  return useMutation({
+    mutationFn: async (body: StrategyPatch) =>
+      unwrap(await api.PATCH("/api/v1/strategies/{id}/", { params: { path: { id } }, body })),
+    onSuccess: changed,
+  });
+};
+
+/** `POST /strategies/{id}/activate/` or `deactivate/` (both idempotent). */
+export const useSetStrategyActive = (id: number) => {
+  const changed = useStrategyChanged();
+  return useMutation({
+    mutationFn: async (active: boolean) =>
+      unwrap(
+        active
+          ? await api.POST("/api/v1/strategies/{id}/activate/", { params: { path: { id } } })
+          : await api.POST("/api/v1/strategies/{id}/deactivate/", { params: { path: { id } } }),
+      ),
+    onSuccess: changed,
   });
 };

@@ -57,6 +57,12 @@ describe("OrdersTable", () => {
     const row = screen.getByTestId("order-row-9");
     expect(within(row).getByRole("link", { name: "#9" })).toHaveAttribute("href", "/orders/9");
     expect(within(row).getByRole("link", { name: "run #42" })).toHaveAttribute("href", "/runs/42");
+    // The strategy by name (not "#7"), linked to its page.
+    expect(within(row).getByRole("link", { name: "SPY daily" })).toHaveAttribute(
+      "href",
+      "/strategies/7",
+    );
+    expect(within(row).queryByText("#7")).toBeNull();
     expect(row).toHaveTextContent("(4 @ 100.25)");
     expect(row).toHaveTextContent("1.50");
     expect(within(row).getByText("-3.20")).toHaveClass("pnl-down");

@@ -49,7 +49,7 @@ export function OrdersTable({
               <td data-label="Created">{formatDateTime(o.created_at)}</td>
               <td data-label="Symbol">{o.symbol}</td>
               <td data-label="Strategy">
-                <Link to={`/strategies/${o.strategy_id}`}>#{o.strategy_id}</Link>
+                <Link to={`/strategies/${o.strategy_id}`}>{o.strategy_name}</Link>
               </td>
               <td data-label="Role">{humanize(o.role)}</td>
               <td data-label="Side">

@@ -3,6 +3,7 @@ import type { Signal } from "../../../api/types";
 import { formatDateTime, formatNumber } from "../../../lib/format";
 import { StatusBadge } from "../../ui/StatusBadge/StatusBadge";
 
+/** Signals with their strategy and symbol by name, decision, status and run. */
 export function SignalsTable({ signals }: { signals: readonly Signal[] }) {
   return (
     <div className="table-wrap">
@@ -11,6 +12,7 @@ export function SignalsTable({ signals }: { signals: readonly Signal[] }) {
           <tr>
             <th>Time</th>
             <th>Strategy</th>
+            <th>Symbol</th>
             <th>Action</th>
             <th className="num">Confidence</th>
             <th className="num">Entry / stop / target</th>
@@ -23,8 +25,9 @@ export function SignalsTable({ signals }: { signals: readonly Signal[] }) {
             <tr key={s.id}>
               <td data-label="Time">{formatDateTime(s.created_at)}</td>
               <td data-label="Strategy">
-                <Link to={`/strategies/${s.strategy_id}`}>#{s.strategy_id}</Link>
+                <Link to={`/strategies/${s.strategy_id}`}>{s.strategy_name}</Link>
               </td>
+              <td data-label="Symbol">{s.symbol}</td>
               <td data-label="Action">
                 <span className={`badge action-${s.action}`}>{s.action}</span>
               </td>
@@ -36,7 +39,7 @@ export function SignalsTable({ signals }: { signals: readonly Signal[] }) {
                 <StatusBadge status={s.status} />
               </td>
               <td data-label="Run">
-                <Link to={`/runs/${s.run_id}`}>#{s.run_id}</Link>
+                <Link to={`/runs/${s.run_id}`}>run #{s.run_id}</Link>
               </td>
             </tr>
           ))}

@@ -1,6 +1,5 @@
 import { Link } from "react-router";
 import { useRuns } from "../../../api/runs";
-import { useSymbol } from "../../../api/symbols";
 import type { Strategy } from "../../../api/types";
 import { formatDateTime } from "../../../lib/format";
 import { StatusBadge } from "../../ui/StatusBadge/StatusBadge";
@@ -29,7 +28,6 @@ export function ActiveStrategies({ strategies }: { strategies: readonly Strategy
 }
 
 function StrategyRow({ strategy: s }: { strategy: Strategy }) {
-  const symbol = useSymbol(s.symbol);
   const runs = useRuns({ strategy: s.id, page_size: 1 });
   const last = runs.data?.results[0];
   return (
@@ -38,7 +36,10 @@ function StrategyRow({ strategy: s }: { strategy: Strategy }) {
         <Link to={`/strategies/${s.id}`}>{s.name}</Link>
       </td>
       <td data-label="Symbol">
-        {symbol.data?.symbol ?? (symbol.isError ? `#${s.symbol}` : "…")} <span className="muted small">{s.bar_size}</span>
+        {/* One element: stacked phone cards spread a cell's children apart. */}
+        <span>
+          {s.symbol_code} <span className="muted small">{s.bar_size}</span>
+        </span>
       </td>
       <td data-label="Last run">
         {runs.isPending ? (

@@ -1,3 +1,5 @@
+import { Link } from "react-router";
+import { usePromptTemplate } from "../../../api/prompts";
 import { useSymbol } from "../../../api/symbols";
 import type { Strategy } from "../../../api/types";
 import { formatDateTime, formatNumber } from "../../../lib/format";
@@ -8,11 +10,17 @@ type Row = [label: string, value: React.ReactNode];
 /** A strategy's configuration, read-only, grouped as in the strategies file. */
 export function StrategySettings({ strategy: s }: { strategy: Strategy }) {
   const symbol = useSymbol(s.symbol);
+  const template = usePromptTemplate(s.prompt_template);
   const groups: [string, Row[]][] = [
     [
       "Market",
       [
-        ["Symbol", symbol.data ? `${symbol.data.symbol} (${symbol.data.exchange})` : `#${s.symbol}`],
+        [
+          "Symbol",
+          symbol.data
+            ? `${s.symbol_code} (${symbol.data.exchange}, ${symbol.data.currency})`
+            : s.symbol_code,
+        ],
         ["Bar size", s.bar_size],
         ["Lookback", `${s.lookback} bars`],
       ],
@@ -32,7 +40,18 @@ export function StrategySettings({ strategy: s }: { strategy: Strategy }) {
       "Analyst",
       [
         ["Analyst", s.analyst],
-        ["Prompt template", `#${s.prompt_template}`],
+        [
+          "Prompt template",
+          template.data ? (
+            <Link key="t" to={`/prompts/${encodeURIComponent(template.data.name)}`}>
+              {template.data.name} v{template.data.version}
+            </Link>
+          ) : template.isError ? (
+            "(could not load)"
+          ) : (
+            "…"
+          ),
+        ],
         ["Model", s.llm_model || "—"],
         ["Fallback model", s.llm_fallback_model || "—"],
         ["Temperature", String(s.llm_temperature)],

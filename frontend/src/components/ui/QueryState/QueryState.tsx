@@ -1,5 +1,7 @@
 import type { ReactNode } from "react";
-import { ApiError, LOGIN_URL } from "../../../api/client";
+import { Link, useLocation } from "react-router";
+import { ApiError } from "../../../api/client";
+import { loginPath } from "../../../api/session";
 
 export function Loading({ label = "Loading…" }: { label?: string }) {
   return (
@@ -9,17 +11,19 @@ export function Loading({ label = "Loading…" }: { label?: string }) {
   );
 }
 
+/** An error box with the API's message; a 401/403 adds a "Sign in" link back to this page. */
 export function ErrorState({ error, title = "Could not load" }: { error: unknown; title?: string }) {
   const message = error instanceof Error ? error.message : String(error);
   const needsLogin = error instanceof ApiError && error.needsLogin;
-  const next = typeof window !== "undefined" ? window.location.pathname : "/";
+  const location = useLocation();
   return (
     <div className="state state-error" role="alert">
       <strong>{title}</strong>
       <p>{message}</p>
       {needsLogin && (
         <p>
-          <a href={`${LOGIN_URL}?next=${encodeURIComponent(next)}`}>Log in</a> to see this page.
+          <Link to={loginPath(location.pathname + location.search)}>Sign in</Link> to see this
+          page.
         </p>
       )}
     </div>

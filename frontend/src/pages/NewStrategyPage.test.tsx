@@ -1,0 +1,182 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { Route, Routes, useParams } from "react-router";
+import { describe, expect, it, vi } from "vitest";
+import { makePromptTemplate, makeStrategy, makeSymbol } from "../test/fixtures";
+import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
+import { NewStrategyPage } from "./NewStrategyPage";
+
+function StrategyStub() {
+  return <p>Strategy page {useParams().id}</p>;
+}
+
+const routes = (
+  <Routes>
+    <Route path="/strategies/new" element={<NewStrategyPage />} />
+    <Route path="/strategies/:id" element={<StrategyStub />} />
+  </Routes>
+);
+
+const page = <T,>(results: T[]) => ({ count: results.length, next: null, previous: null, results });
+
+/** The reference data the form lists, and `onPost` for the create request. */
+function stubApi(onPost: (req: Request) => Response | Promise<Response>) {
+  const seen: Request[] = [];
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(
+      mockFetch((url, req) => {
+        seen.push(req);
+        if (url.pathname === "/api/v1/symbols/")
+          return jsonResponse(
+            page([
+              makeSymbol({ id: 1, symbol: "SPY", exchange: "SMART", currency: "USD" }),
+              makeSymbol({ id: 2, symbol: "EUR", exchange: "IDEALPRO", currency: "USD", sec_type: "CASH" }),
+            ]),
+          );
+        if (url.pathname === "/api/v1/prompt-templates/")
+          return jsonResponse(
+            page([
+              makePromptTemplate({ id: 11, name: "swing", version: 2 }),
+              makePromptTemplate({ id: 10, name: "swing", version: 1 }),
+              makePromptTemplate({ id: 12, name: "trend", version: 1 }),
+            ]),
+          );
+        if (url.pathname === "/api/v1/strategies/" && req.method === "POST") return onPost(req);
+        return undefined;
+      }),
+    ),
+  );
+  return seen;
+}
+
+/** Type a whole value at once: the form is large, and key-by-key typing is slow in jsdom. */
+async function fill(user: ReturnType<typeof userEvent.setup>, label: string, text: string) {
+  const input = screen.getByLabelText(label);
+  await user.clear(input);
+  await user.click(input);
+  await user.paste(text);
+}
+
+// A large form under jsdom: allow more than the default 5 s when the machine is busy.
+describe("NewStrategyPage", { timeout: 20_000 }, () => {
+  it("POSTs the form with the model's defaults and opens the new strategy", async () => {
+    document.cookie = "csrftoken=tok789";
+    const seen = stubApi(() => jsonResponse(makeStrategy({ id: 99 }), 201));
+    const user = userEvent.setup();
+    renderWithProviders(routes, { route: "/strategies/new" });
+
+    // Latest version per name by default, symbols with exchange and currency.
+    const template = screen.getByLabelText("Prompt template");
+    expect(await within(template).findByRole("option", { name: "swing v2" })).toBeInTheDocument();
+    expect(within(template).getByRole("option", { name: "trend v1" })).toBeInTheDocument();
+    expect(within(template).queryByRole("option", { name: /swing v1/ })).toBeNull();
+    const symbol = screen.getByLabelText("Symbol");
+    expect(
+      await within(symbol).findByRole("option", { name: "EUR · IDEALPRO · USD (CASH)" }),
+    ).toBeInTheDocument();
+
+    await fill(user, "Name", "My EUR swing");
+    expect(screen.getByLabelText("Slug")).toHaveValue("my-eur-swing");
+    await user.selectOptions(symbol, "2");
+    await user.selectOptions(screen.getByLabelText("Bar size"), "1 hour");
+    await user.click(screen.getByRole("button", { name: "MACD" }));
+    await fill(user, "Schedule (cron)", "5 * * * 1-5");
+    await user.click(screen.getByRole("button", { name: "Create strategy" }));
+
+    expect(await screen.findByText("Strategy page 99")).toBeInTheDocument();
+    const post = seen.find((r) => r.method === "POST")!;
+    expect(post.headers.get("X-CSRFToken")).toBe("tok789");
+    expect(await post.clone().json()).toEqual({
+      name: "My EUR swing",
+      slug: "my-eur-swing",
+      symbol: 2,
+      bar_size: "1 hour",
+      lookback: 200,
+      indicators: [
+        { name: "RSI", params: { timeperiod: 14 } },
+        { name: "MACD", params: { fastperiod: 12, slowperiod: 26, signalperiod: 9 } },
+      ],
+      prompt_template: 11,
+      analyst: "baseline",
+      llm_model: "",
+      llm_temperature: 0,
+      llm_max_tokens: 800,
+      llm_base_url: "",
+      llm_api_key_env: "",
+      llm_timeout_s: null,
+      llm_accepts_images: true,
+      llm_response_format: "auto",
+      llm_fallback_model: "",
+      schedule_cron: "5 * * * 1-5",
+      schedule_timezone: "UTC",
+      is_active: true,
+      catch_up: "latest",
+      skip_closed_market: false,
+      capital: "100000",
+      risk_per_trade_pct: "1",
+      max_position_quantity: "1000",
+      max_order_notional: "50000",
+      min_confidence: "0.6",
+      min_reward_risk: "1.5",
+      max_entry_deviation_pct: "2",
+      order_type: "LMT",
+      time_in_force: "DAY",
+      trading_mode: "paper",
+    });
+  });
+
+  it("shows a 400's messages beside their fields and non-field errors on top", async () => {
+    stubApi(() =>
+      jsonResponse(
+        {
+          schedule_cron: ["invalid cron expression '61 * * * *'"],
+          indicators: ["unknown TA-Lib function 'FOO'"],
+          non_field_errors: ["Something about the whole strategy."],
+        },
+        400,
+      ),
+    );
+    const user = userEvent.setup();
+    renderWithProviders(routes, { route: "/strategies/new" });
+    await within(screen.getByLabelText("Symbol")).findByRole("option", { name: /SPY/ });
+    await within(screen.getByLabelText("Prompt template")).findByRole("option", { name: "swing v2" });
+    await fill(user, "Name", "Bad one");
+    await user.click(screen.getByRole("button", { name: "Create strategy" }));
+
+    await waitFor(() =>
+      expect(screen.getByLabelText("Schedule (cron)")).toHaveAccessibleDescription(
+        expect.stringContaining("invalid cron expression '61 * * * *'"),
+      ),
+    );
+    expect(screen.getByLabelText("Schedule (cron)")).toHaveAttribute("aria-invalid", "true");
+    const indicators = screen.getByRole("group", { name: "Indicators" });
+    expect(within(indicators).getByText("unknown TA-Lib function 'FOO'")).toBeInTheDocument();
+    expect(indicators).toHaveAccessibleDescription("unknown TA-Lib function 'FOO'");
+    expect(screen.getByRole("alert")).toHaveTextContent("Something about the whole strategy.");
+    // Still on the form, with what was typed.
+    expect(screen.getByLabelText("Name")).toHaveValue("Bad one");
+  });
+
+  it("asks for confirmation before creating a live strategy", async () => {
+    const onPost = vi.fn(() => jsonResponse(makeStrategy({ id: 5, trading_mode: "live" }), 201));
+    stubApi(onPost);
+    const user = userEvent.setup();
+    renderWithProviders(routes, { route: "/strategies/new" });
+    await within(screen.getByLabelText("Symbol")).findByRole("option", { name: /SPY/ });
+    await within(screen.getByLabelText("Prompt template")).findByRole("option", { name: "swing v2" });
+    await fill(user, "Name", "Live one");
+    await user.selectOptions(screen.getByLabelText("Trading mode"), "live");
+    expect(screen.getByText(/real orders with real money/)).toBeInTheDocument();
+
+    await user.click(screen.getByRole("button", { name: "Create strategy" }));
+    expect(screen.getByLabelText("Trading mode")).toHaveAccessibleDescription(
+      "Tick the box to confirm live trading.",
+    );
+    expect(onPost).not.toHaveBeenCalled();
+
+    await user.click(screen.getByLabelText(/this strategy will trade real money/));
+    await user.click(screen.getByRole("button", { name: "Create strategy" }));
+    expect(await screen.findByText("Strategy page 5")).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,260 @@
+import { EditorView } from "@codemirror/view";
+import { act, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it, vi } from "vitest";
+import type { PromptTemplate } from "../api/prompts";
+import { makePromptScore, makePromptTemplate, makeRunListItem } from "../test/fixtures";
+import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
+import { PromptTemplatePage } from "./PromptTemplatePage";
+import "../components/prompts/JinjaEditor/jsdomRanges";
+
+const HEAD = "{{ symbol.symbol }} {{ bar_size }}";
+const HEAD_V3 = `${HEAD} as of {{ as_of }}`;
+const CLOSE = "Last close {{ bars.last.close }}";
+const ASK = "Decide BUY, SELL or HOLD.";
+const V1 = `${HEAD}\n${ASK}\n`;
+const V2 = `${HEAD}\n${CLOSE}\n${ASK}\n`;
+const V3 = `${HEAD_V3}\n${CLOSE}\n${ASK}\n`;
+
+/** A fake API for one template, "swing" v1–v3; POST saves the next version. */
+function fakeApi({ saveError }: { saveError?: unknown } = {}) {
+  const versions: PromptTemplate[] = [
+    makePromptTemplate({ id: 3, version: 3, body: V3, created_at: "2025-03-01T10:00:00Z" }),
+    makePromptTemplate({ id: 2, version: 2, body: V2, created_at: "2025-02-01T10:00:00Z" }),
+    makePromptTemplate({ id: 1, version: 1, body: V1, created_at: "2025-01-01T10:00:00Z" }),
+  ];
+  const requests: { method: string; path: string; body: unknown; csrf: string | null }[] = [];
+  const fetch = vi.fn(
+    mockFetch(async (url, req): Promise<Response> => {
+      const body = req.method === "POST" ? await req.clone().json() : undefined;
+      const csrf = req.headers.get("X-CSRFToken");
+      requests.push({ method: req.method, path: url.pathname, body, csrf });
+      const path = url.pathname;
+      if (path === "/api/v1/prompt-templates/" && req.method === "GET") {
+        const rows = versions.filter((v) => v.name === url.searchParams.get("name"));
+        return jsonResponse({ count: rows.length, next: null, previous: null, results: rows });
+      }
+      if (path === "/api/v1/prompt-templates/" && req.method === "POST") {
+        if (saveError) return jsonResponse(saveError, 400);
+        const input = body as { name: string; body: string };
+        const saved = makePromptTemplate({
+          id: 4,
+          name: input.name,
+          version: 4,
+          body: input.body,
+          created_at: "2025-04-01T10:00:00Z",
+        });
+        versions.unshift(saved);
+        return jsonResponse(saved, 201);
+      }
+      if (path === "/api/v1/prompt-templates/scores/")
+        return jsonResponse([
+          makePromptScore({ template_id: 3, template_version: 3, win_rate: 0.6 }),
+          makePromptScore({
+            template_id: 2,
+            template_version: 2,
+            win_rate: 0.25,
+            avg_r_multiple: -0.4,
+          }),
+          makePromptScore({ template_id: 8, template_name: "alpha", template_version: 1 }),
+        ]);
+      if (path === "/api/v1/strategies/")
+        return jsonResponse({
+          count: 2,
+          next: null,
+          previous: null,
+          results: [
+            { id: 7, name: "SPY daily", prompt_template: 3 },
+            { id: 8, name: "QQQ hourly", prompt_template: 99 },
+          ],
+        });
+      if (path === "/api/v1/runs/")
+        return jsonResponse({
+          next: null,
+          previous: null,
+          results: [
+            makeRunListItem({ id: 50, strategy: { id: 8, slug: "qqq", name: "QQQ hourly" } }),
+            makeRunListItem({ id: 42 }),
+          ],
+        });
+      const preview = path.match(/^\/api\/v1\/prompt-templates\/(\d+)\/preview\/$/);
+      if (preview && req.method === "POST") {
+        const id = Number(preview[1]);
+        if (id === 3)
+          return jsonResponse({ prompt: "SPY 1 day as of 2025-01-02\nLast close 590.1" });
+        return jsonResponse(
+          {
+            detail: "TemplateSyntaxError: unexpected '}' (line 1)",
+            code: "PromptRenderError",
+          },
+          400,
+        );
+      }
+      return jsonResponse({ detail: "Not found." }, 404);
+    }),
+  );
+  vi.stubGlobal("fetch", fetch);
+  return { requests };
+}
+
+const renderPage = (name = "swing") =>
+  renderWithProviders(<PromptTemplatePage />, {
+    route: `/prompts/${name}`,
+    path: "/prompts/:name",
+  });
+
+/** The CodeMirror view behind the editor's accessible textbox (the editor loads lazily). */
+async function editorView(): Promise<EditorView> {
+  const box = await screen.findByRole("textbox", { name: "Template body of swing" });
+  const view = EditorView.findFromDOM(box);
+  if (!view) throw new Error("no EditorView");
+  return view;
+}
+
+/** Replaces the editor's text as typing would: through a transaction on its view. */
+async function setEditorText(text: string) {
+  const view = await editorView();
+  act(() => {
+    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
+  });
+}
+
+/** The lines of one side of the diff: kind (from the CSS class) and text. */
+const diffLines = (side: "old" | "new") =>
+  within(screen.getByTestId("version-diff"))
+    .queryAllByTestId(`diff-${side}-line`)
+    .map((el) => ({
+      kind: el.className.match(/diff-(context|removed|added)/)![1],
+      text: el.querySelector(".diff-text")!.textContent,
+    }));
+
+describe("PromptTemplatePage", () => {
+  it("shows the versions, the diff of the previous vs the latest, and the scores", async () => {
+    fakeApi();
+    renderPage();
+    expect(screen.getByRole("status")).toHaveTextContent("Loading template…");
+    expect(await screen.findByRole("heading", { name: /swing/ })).toHaveTextContent("v3");
+
+    // Versions, newest first; v3 is pinned by the SPY strategy.
+    const rows = [3, 2, 1].map((v) => screen.getByTestId(`version-row-${v}`));
+    expect(rows[0]).toHaveTextContent("v3");
+    const spy = await within(rows[0]!).findByRole("link", { name: "SPY daily" });
+    expect(spy).toHaveAttribute("href", "/strategies/7");
+    expect(within(rows[2]!).queryByRole("button", { name: "Diff with previous" })).toBeNull();
+
+    // Default diff: v2 (left) → v3 (right); only the first line changed.
+    expect(screen.getByLabelText("From")).toHaveValue("2");
+    expect(screen.getByLabelText("To")).toHaveValue("3");
+    const diff = screen.getByTestId("version-diff");
+    expect(diff).toHaveTextContent(/v2 ·/);
+    expect(diff).toHaveTextContent(/v3 ·/);
+    expect(diffLines("old")).toEqual([
+      { kind: "removed", text: HEAD },
+      { kind: "context", text: CLOSE },
+      { kind: "context", text: ASK },
+    ]);
+    expect(diffLines("new")[0]).toEqual({ kind: "added", text: HEAD_V3 });
+    expect(diff.querySelector("ins.diff-word")).toHaveTextContent("as of {{ as_of }}");
+
+    // "Diff with previous" on v2 compares v1 → v2: one added line, a spacer on the left.
+    await userEvent.click(within(rows[1]!).getByRole("button", { name: "Diff with previous" }));
+    expect(screen.getByLabelText("From")).toHaveValue("1");
+    expect(diffLines("new").filter((l) => l.kind === "added")).toEqual([
+      { kind: "added", text: "Last close {{ bars.last.close }}" },
+    ]);
+    expect(diffLines("old")).toHaveLength(2);
+
+    // The editor starts from the latest body.
+    expect((await editorView()).state.doc.toString()).toBe(V3);
+
+    // Scores: only this template's versions.
+    expect(await screen.findByTestId("score-row-3")).toHaveTextContent("60%");
+    expect(screen.getByTestId("score-row-3")).toHaveTextContent("+1.20 R");
+    expect(screen.getByTestId("score-row-2")).toHaveTextContent("−0.40 R");
+    expect(screen.queryByTestId("score-row-1")).toBeNull();
+  });
+
+  it("previews a version against a run, and shows the API's render error prominently", async () => {
+    const { requests } = fakeApi();
+    const user = userEvent.setup();
+    renderPage();
+    await screen.findByRole("heading", { name: /swing/ });
+
+    // The run of a strategy using this template comes first, ahead of newer runs.
+    const runSelect = screen.getByLabelText("Run");
+    await waitFor(() => expect(runSelect).toHaveValue("42"));
+    expect(screen.getByLabelText("Version")).toHaveValue("3");
+    await user.click(screen.getByRole("button", { name: "Render preview" }));
+    expect(await screen.findByTestId("preview-text")).toHaveTextContent(
+      "SPY 1 day as of 2025-01-02 Last close 590.1",
+    );
+    const asked = requests.find((r) => r.path === "/api/v1/prompt-templates/3/preview/");
+    expect(asked?.body).toEqual({ run_id: 42 });
+
+    // Another version whose body does not render: the error replaces the text.
+    await user.selectOptions(screen.getByLabelText("Version"), "v1");
+    expect(screen.queryByTestId("preview-text")).toBeNull();
+    await user.click(screen.getByRole("button", { name: "Render preview" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveClass("preview-error");
+    expect(alert).toHaveTextContent("Could not render v1 against run #42");
+    expect(alert).toHaveTextContent("PromptRenderError");
+    expect(alert).toHaveTextContent("TemplateSyntaxError: unexpected '}' (line 1)");
+  });
+
+  it("saves the editor's text as the next version, then selects it", async () => {
+    document.cookie = "csrftoken=tok123";
+    const { requests } = fakeApi();
+    const user = userEvent.setup();
+    renderPage();
+    await screen.findByRole("heading", { name: /swing/ });
+    const save = screen.getByRole("button", { name: "Save as v4" });
+    expect(save).toBeDisabled(); // same text as v3
+
+    const edited = V3.replace(ASK, "Decide BUY, SELL or HOLD; explain in one line.");
+    await setEditorText(edited);
+    expect(save).toBeEnabled();
+
+    // The unsaved text can be compared with the latest version before saving.
+    await user.selectOptions(screen.getByLabelText("From"), "v3");
+    await user.selectOptions(screen.getByLabelText("To"), "draft");
+    expect(diffLines("new").filter((l) => l.kind === "added")).toEqual([
+      { kind: "added", text: "Decide BUY, SELL or HOLD; explain in one line." },
+    ]);
+
+    await user.click(save);
+    expect(await screen.findByText("Saved as v4.")).toHaveAttribute("role", "status");
+    const post = requests.find(
+      (r) => r.method === "POST" && r.path === "/api/v1/prompt-templates/",
+    );
+    expect(post?.body).toEqual({ name: "swing", body: edited });
+    expect(post?.csrf).toBe("tok123");
+
+    // The new version is listed, headed, diffed against the old latest, and up for preview.
+    expect(await screen.findByTestId("version-row-4")).toBeInTheDocument();
+    expect(screen.getByRole("heading", { name: /swing/ })).toHaveTextContent("v4");
+    expect(screen.getByLabelText("From")).toHaveValue("3");
+    expect(screen.getByLabelText("To")).toHaveValue("4");
+    expect(screen.getByLabelText("Version")).toHaveValue("4");
+    expect(screen.getByRole("button", { name: "Save as v5" })).toBeDisabled();
+  });
+
+  it("shows the field errors of a 400 on save", async () => {
+    fakeApi({ saveError: { body: ["Ensure this field has no more than 20000 characters."] } });
+    const user = userEvent.setup();
+    renderPage();
+    await screen.findByRole("heading", { name: /swing/ });
+    await setEditorText("x".repeat(30));
+    await user.click(screen.getByRole("button", { name: "Save as v4" }));
+    const errors = await screen.findByRole("alert", { name: "Field errors" });
+    expect(errors).toHaveTextContent("body: Ensure this field has no more than 20000 characters.");
+    expect(screen.queryByTestId("version-row-4")).toBeNull();
+  });
+
+  it("shows an empty state for an unknown template name", async () => {
+    fakeApi();
+    renderPage("nope");
+    const empty = await screen.findByText(/No template named/);
+    expect(empty).toHaveTextContent("No template named nope.");
+  });
+});

@@ -1,0 +1,256 @@
+import { lazy, Suspense, useMemo, useState } from "react";
+import { Link, useParams } from "react-router";
+import {
+  fieldErrorsOf,
+  useCreatePromptVersion,
+  usePromptScores,
+  usePromptTemplates,
+  type PromptTemplate,
+} from "../api/prompts";
+import { useStrategies } from "../api/strategies";
+import { PromptPreview } from "../components/prompts/PromptPreview/PromptPreview";
+import { ScoresTable } from "../components/prompts/ScoresTable/ScoresTable";
+import { VersionDiff } from "../components/prompts/VersionDiff/VersionDiff";
+import { VersionsTable } from "../components/prompts/VersionsTable/VersionsTable";
+import { Empty, ErrorState, Loading, QueryState } from "../components/ui/QueryState/QueryState";
+import { formatDateTime } from "../lib/format";
+
+// CodeMirror, with the HTML/CSS/JS grammars Jinja builds on, is most of this page's code;
+// as its own chunk it loads only when a template is opened (as Plotly does for run charts).
+const JinjaEditor = lazy(() =>
+  import("../components/prompts/JinjaEditor/JinjaEditor").then((m) => ({ default: m.JinjaEditor })),
+);
+
+/** The diff's right side: a saved version number, or the editor's unsaved text. */
+type DiffTarget = number | "draft";
+
+/** `/prompts/:name`: one template's versions, diff, editor, preview and scores. */
+export function PromptTemplatePage() {
+  const name = useParams().name ?? "";
+  const versions = usePromptTemplates({ name });
+  return (
+    <div className="page">
+      <p className="small">
+        <Link to="/prompts">← All prompts</Link>
+      </p>
+      <QueryState
+        query={versions}
+        isEmpty={(d) => d.length === 0}
+        empty={
+          <>
+            No template named <code>{name}</code>.
+          </>
+        }
+        loadingLabel="Loading template…"
+        errorTitle="Could not load the template"
+      >
+        {(d) => (
+          // Keyed by name: opening another template starts from its own latest body.
+          <TemplateWorkbench key={name} name={name} versions={d} />
+        )}
+      </QueryState>
+    </div>
+  );
+}
+
+function TemplateWorkbench({ name, versions }: { name: string; versions: PromptTemplate[] }) {
+  // Newest first, whatever order the API used.
+  const sorted = useMemo(() => [...versions].sort((a, b) => b.version - a.version), [versions]);
+  const latest = sorted[0]!;
+  const byVersion = (n: number) => sorted.find((v) => v.version === n);
+
+  const strategies = useStrategies({ page_size: 200 });
+  const scores = usePromptScores();
+  const save = useCreatePromptVersion();
+
+  // null = follow the default (previous vs latest), so a new version shows up on its own.
+  const [diffPick, setDiffPick] = useState<{ from: number; to: DiffTarget } | null>(null);
+  const diff = diffPick ?? { from: sorted[1]?.version ?? latest.version, to: latest.version };
+
+  const [draft, setDraft] = useState(latest.body);
+  const [draftBase, setDraftBase] = useState(latest.version);
+  const [previewPick, setPreviewPick] = useState<number | null>(null);
+  const previewId = previewPick ?? latest.id;
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const baseBody = byVersion(draftBase)?.body ?? latest.body;
+  const dirty = draft !== baseBody;
+  const sameAsLatest = draft === latest.body;
+  const fieldErrors = fieldErrorsOf(save.error);
+  const hasFieldErrors = Object.keys(fieldErrors).length > 0;
+
+  const editFrom = (v: PromptTemplate) => {
+    setDraft(v.body);
+    setDraftBase(v.version);
+    setNotice(null);
+  };
+
+  const onSave = () => {
+    const previousLatest = latest;
+    setNotice(null);
+    save.mutate(
+      { name, body: draft },
+      {
+        onSuccess: ({ template, created }) => {
+          setDraftBase(template.version);
+          setPreviewPick(template.id);
+          if (created) {
+            setDiffPick({ from: previousLatest.version, to: template.version });
+            setNotice(`Saved as v${template.version}.`);
+          } else {
+            setNotice(`Nothing new: the text equals v${template.version}, which is kept.`);
+          }
+        },
+      },
+    );
+  };
+
+  const oldText = byVersion(diff.from)?.body ?? "";
+  const newText = diff.to === "draft" ? draft : (byVersion(diff.to)?.body ?? "");
+  const newLabel = diff.to === "draft" ? "Editor (unsaved)" : versionLabel(byVersion(diff.to));
+  const ownScores = (scores.data ?? []).filter((s) => s.template_name === name);
+
+  return (
+    <>
+      <div className="page-head">
+        <h1>
+          {name} <span className="badge">v{latest.version}</span>
+        </h1>
+        <span className="muted small">
+          {sorted.length} version{sorted.length === 1 ? "" : "s"} · last saved{" "}
+          {formatDateTime(latest.created_at)}
+        </span>
+      </div>
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
+
+      <section>
+        <h2>Versions</h2>
+        <VersionsTable
+          versions={sorted}
+          strategies={strategies.data?.results ?? []}
+          onCompare={(v) => {
+            const before = sorted.find((o) => o.version < v.version);
+            setDiffPick({ from: before?.version ?? v.version, to: v.version });
+          }}
+          onEdit={editFrom}
+        />
+      </section>
+
+      <section>
+        <h2>Compare</h2>
+        <form className="filters" onSubmit={(e) => e.preventDefault()}>
+          <label>
+            From
+            <select
+              value={diff.from}
+              onChange={(e) => setDiffPick({ ...diff, from: Number(e.target.value) })}
+            >
+              {sorted.map((v) => (
+                <option key={v.id} value={v.version}>
+                  v{v.version}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            To
+            <select
+              value={diff.to}
+              onChange={(e) =>
+                setDiffPick({
+                  ...diff,
+                  to: e.target.value === "draft" ? "draft" : Number(e.target.value),
+                })
+              }
+            >
+              {sorted.map((v) => (
+                <option key={v.id} value={v.version}>
+                  v{v.version}
+                </option>
+              ))}
+              <option value="draft">Editor (unsaved)</option>
+            </select>
+          </label>
+        </form>
+        {sorted.length === 1 && diff.to !== "draft" ? (
+          <Empty>
+            Only one version so far: save a new one, or compare with the editor's text (To →
+            Editor).
+          </Empty>
+        ) : (
+          <VersionDiff
+            oldText={oldText}
+            newText={newText}
+            oldLabel={versionLabel(byVersion(diff.from))}
+            newLabel={newLabel}
+          />
+        )}
+      </section>
+
+      <section>
+        <h2>Edit</h2>
+        <p className="muted small">
+          Editing from v{draftBase}
+          {dirty ? " — unsaved changes" : ""}.{" "}
+          {`Saving stores the text as v${latest.version + 1}; earlier versions stay as they are.`}
+        </p>
+        <Suspense fallback={<Loading label="Loading editor…" />}>
+          <JinjaEditor value={draft} onChange={setDraft} label={`Template body of ${name}`} />
+        </Suspense>
+        {hasFieldErrors && (
+          <ul className="field-errors" role="alert" aria-label="Field errors">
+            {Object.entries(fieldErrors).map(([field, messages]) => (
+              <li key={field}>
+                <strong>{field}</strong>: {messages.join(" ")}
+              </li>
+            ))}
+          </ul>
+        )}
+        {save.isError && !hasFieldErrors && (
+          <ErrorState error={save.error} title="Could not save the version" />
+        )}
+        <div className="editor-actions">
+          <button
+            type="button"
+            className="primary"
+            disabled={save.isPending || draft === "" || sameAsLatest}
+            onClick={onSave}
+          >
+            {save.isPending ? "Saving…" : `Save as v${latest.version + 1}`}
+          </button>
+          <button type="button" disabled={!dirty} onClick={() => setDraft(baseBody)}>
+            Discard changes
+          </button>
+          {sameAsLatest && <span className="muted small">Same text as v{latest.version}.</span>}
+          {draft === "" && <span className="muted small">The body cannot be empty.</span>}
+        </div>
+      </section>
+
+      <section>
+        <h2>Preview</h2>
+        <PromptPreview versions={sorted} versionId={previewId} onVersionId={setPreviewPick} />
+      </section>
+
+      <section>
+        <h2>Performance</h2>
+        <QueryState
+          query={scores}
+          isEmpty={() => ownScores.length === 0}
+          empty="No scores yet: they are computed daily from each version's signals and trades."
+          loadingLabel="Loading scores…"
+          errorTitle="Could not load scores"
+        >
+          {() => <ScoresTable scores={ownScores} latestVersion={latest.version} />}
+        </QueryState>
+      </section>
+    </>
+  );
+}
+
+function versionLabel(v: PromptTemplate | undefined): string {
+  return v ? `v${v.version} · ${formatDateTime(v.created_at)}` : "—";
+}

@@ -1,0 +1,91 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it, vi } from "vitest";
+import { makePromptTemplate, makeStrategy, makeSymbol } from "../test/fixtures";
+import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
+import { StrategyPage } from "./StrategyPage";
+
+describe("StrategyPage", () => {
+  it("deactivates and activates the strategy, and links Edit to the form", async () => {
+    document.cookie = "csrftoken=tokact";
+    let active = true;
+    const posts: Request[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(
+        mockFetch((url, req) => {
+          if (url.pathname === "/api/v1/strategies/7/")
+            return jsonResponse(makeStrategy({ id: 7, is_active: active }));
+          if (url.pathname === "/api/v1/strategies/7/deactivate/" && req.method === "POST") {
+            posts.push(req);
+            active = false;
+            return jsonResponse(makeStrategy({ id: 7, is_active: false, next_run_at: null }));
+          }
+          if (url.pathname === "/api/v1/strategies/7/activate/" && req.method === "POST") {
+            posts.push(req);
+            active = true;
+            return jsonResponse(makeStrategy({ id: 7, is_active: true }));
+          }
+          if (url.pathname === "/api/v1/runs/")
+            return jsonResponse({ next: null, previous: null, results: [] });
+          if (url.pathname === "/api/v1/symbols/1/") return jsonResponse(makeSymbol({ id: 1 }));
+          if (url.pathname === "/api/v1/prompt-templates/11/")
+            return jsonResponse(makePromptTemplate({ id: 11, name: "swing", version: 2 }));
+          return undefined;
+        }),
+      ),
+    );
+    const user = userEvent.setup();
+    renderWithProviders(<StrategyPage />, { route: "/strategies/7", path: "/strategies/:id" });
+
+    const heading = await screen.findByRole("heading", { name: /SPY daily/ });
+    expect(within(heading).getByText("active")).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Edit" })).toHaveAttribute("href", "/strategies/7/edit");
+    expect(screen.getByRole("button", { name: "Run now" })).toBeInTheDocument();
+    // Names, not ids, in the settings.
+    expect(await screen.findByRole("link", { name: "swing v2" })).toHaveAttribute(
+      "href",
+      "/prompts/swing",
+    );
+
+    await user.click(screen.getByRole("button", { name: "Deactivate" }));
+    expect(await screen.findByRole("button", { name: "Activate" })).toBeInTheDocument();
+    expect(
+      within(screen.getByRole("heading", { name: /SPY daily/ })).getByText("inactive"),
+    ).toBeInTheDocument();
+    expect(screen.getByText(/not scheduled while inactive/)).toBeInTheDocument();
+
+    await user.click(screen.getByRole("button", { name: "Activate" }));
+    expect(await screen.findByRole("button", { name: "Deactivate" })).toBeInTheDocument();
+
+    await waitFor(() => expect(posts).toHaveLength(2));
+    expect(posts.map((r) => new URL(r.url).pathname)).toEqual([
+      "/api/v1/strategies/7/deactivate/",
+      "/api/v1/strategies/7/activate/",
+    ]);
+    expect(posts[0]!.headers.get("X-CSRFToken")).toBe("tokact");
+  });
+
+  it("shows the API's error when activating fails", async () => {
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(
+        mockFetch((url, req) => {
+          if (url.pathname === "/api/v1/strategies/7/")
+            return jsonResponse(makeStrategy({ id: 7, is_active: false }));
+          if (url.pathname === "/api/v1/strategies/7/activate/" && req.method === "POST")
+            return jsonResponse({ detail: "You do not have permission to perform this action." }, 403);
+          if (url.pathname === "/api/v1/runs/")
+            return jsonResponse({ next: null, previous: null, results: [] });
+          return undefined;
+        }),
+      ),
+    );
+    const user = userEvent.setup();
+    renderWithProviders(<StrategyPage />, { route: "/strategies/7", path: "/strategies/:id" });
+    await user.click(await screen.findByRole("button", { name: "Activate" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("Could not activate");
+    expect(alert).toHaveTextContent("You do not have permission");
+  });
+});
