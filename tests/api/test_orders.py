@@ -42,6 +42,7 @@ def test_order_list_rows(api: APIClient, filled_run: Run) -> None:
     entry = rows["entry"]
     assert entry["run_id"] == filled_run.pk and entry["strategy_id"] == filled_run.strategy_id
     assert entry["symbol"] == "GOOG" and entry["status"] == "filled"
+    assert entry["strategy_name"] == filled_run.strategy.name
     assert entry["fills_count"] == 1 and entry["filled_quantity"] == entry["quantity"]
     assert entry["avg_fill_price"] is not None and entry["flagged_at"] is None
     assert {"commission", "realized_pnl", "side", "order_type", "broker"} <= set(entry)
@@ -195,3 +196,4 @@ def test_fill_list_and_filters(api: APIClient, filled_run: Run) -> None:
     assert ids("executed_after=2100-01-01T00:00:00Z") == []
     row = results(api.get(f"/api/v1/fills/?order={entry.pk}"))[0]
     assert row["run_id"] == filled_run.pk and row["order_id"] == entry.pk
+    assert (row["symbol"], row["currency"]) == ("GOOG", "USD")

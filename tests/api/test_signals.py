@@ -1,6 +1,7 @@
 """The signals API: list with filters and one signal with its checks, on real runs."""
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -33,6 +34,7 @@ def test_signal_detail_has_checks_and_run(api: APIClient, rejected: Signal) -> N
     body = response.json()
     assert body["run_id"] == rejected.run_id and body["strategy_id"] == rejected.strategy_id
     assert body["action"] == "SELL" and body["status"] == "rejected"
+    assert (body["strategy_name"], body["symbol"]) == (rejected.strategy.name, "GOOG")
     failed = [c for c in body["checks"] if not c["passed"]]
     assert failed, body["checks"]
     assert any("reward/risk" in c["detail"] for c in failed)
@@ -56,6 +58,17 @@ def test_signal_list_filters(
     assert ids("created_after=2100-01-01T00:00:00Z") == set()
     assert ids("created_before=2100-01-01T00:00:00Z") == {accepted.pk, rejected.pk}
     assert api.get("/api/v1/signals/?page_size=1").json()["count"] == 2
+
+
+def test_signal_list_names_without_a_query_per_row(
+    api: APIClient, accepted: Signal, rejected: Signal, django_assert_max_num_queries: Any
+) -> None:
+    with django_assert_max_num_queries(6):  # auth, count, page, checks (prefetch), no per row
+        rows = results(api.get("/api/v1/signals/"))
+    assert {(r["strategy_name"], r["symbol"]) for r in rows} == {
+        (accepted.strategy.name, "GOOG"),
+        (rejected.strategy.name, "GOOG"),
+    }
 
 
 def test_anonymous_gets_401(anonymous: APIClient, accepted: Signal) -> None:

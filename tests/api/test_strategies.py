@@ -303,8 +303,10 @@ def test_retrieve_returns_every_configuration_field(api: APIClient, mine: Strate
         "max_entry_deviation_pct",
         "time_in_force",
         "trading_mode",
+        "symbol_code",
     }
     assert expected <= set(body)
+    assert body["symbol_code"] == mine.symbol.symbol
 
 
 def test_patch_a_schedule_recomputes_the_next_slot(api: APIClient, mine: Strategy) -> None:

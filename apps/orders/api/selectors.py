@@ -59,10 +59,13 @@ def order_detail() -> QuerySet[Order]:
 
 
 def fill_list() -> QuerySet[Fill]:
-    """Fills with their order's run and strategy ids (as ``run_id`` / ``strategy_id``), in
-    execution order."""
+    """Fills with their order's run and strategy ids (as ``run_id`` / ``strategy_id``) and
+    symbol (``symbol`` ticker, ``currency``), in execution order."""
     return Fill.objects.annotate(
-        run_id=F("order__run_id"), strategy_id=F("order__run__strategy_id")
+        run_id=F("order__run_id"),
+        strategy_id=F("order__run__strategy_id"),
+        symbol=F("order__symbol__symbol"),
+        currency=F("order__symbol__currency"),
     ).order_by("executed_at", "id")
 
 

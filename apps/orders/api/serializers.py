@@ -31,13 +31,17 @@ class FillOutputSerializer(serializers.ModelSerializer[Fill]):
 
 
 class FillListOutputSerializer(FillOutputSerializer):
-    """A fill with the run and strategy of its order (links back to lineage)."""
+    """A fill with the run and strategy of its order (links back to lineage), and its
+    symbol's ticker and currency (the currency of ``price``, ``commission`` and
+    ``realized_pnl``)."""
 
     run_id = serializers.IntegerField(read_only=True)
     strategy_id = serializers.IntegerField(read_only=True)
+    symbol = serializers.CharField(read_only=True)
+    currency = serializers.CharField(read_only=True)
 
     class Meta(FillOutputSerializer.Meta):
-        fields = [*FillOutputSerializer.Meta.fields, "run_id", "strategy_id"]
+        fields = [*FillOutputSerializer.Meta.fields, "run_id", "strategy_id", "symbol", "currency"]
         read_only_fields = fields
 
 

@@ -566,7 +566,11 @@ export interface components {
              */
             readonly is_staff: boolean;
         };
-        /** @description A fill with the run and strategy of its order (links back to lineage). */
+        /**
+         * @description A fill with the run and strategy of its order (links back to lineage), and its
+         *     symbol's ticker and currency (the currency of ``price``, ``commission`` and
+         *     ``realized_pnl``).
+         */
         FillListOutput: {
             readonly id: number;
             readonly order_id: number;
@@ -583,6 +587,8 @@ export interface components {
             readonly realized_pnl: string;
             readonly run_id: number;
             readonly strategy_id: number;
+            readonly symbol: string;
+            readonly currency: string;
         };
         /** @description One execution: quantity at price, its commission and the P&L it realized. */
         FillOutput: {

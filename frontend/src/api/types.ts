@@ -18,6 +18,7 @@ export type OrderListItem = S["OrderListOutput"];
 export type OrderDetail = S["OrderDetailOutput"];
 export type OrderStatus = S["OrderStatusEnum"];
 export type Fill = S["FillOutput"];
+export type FillListItem = S["FillListOutput"];
 export type Position = S["PositionOutput"];
 export type CurrentUser = S["CurrentUser"];
 export type StrategyInput = S["StrategyInputRequest"];

@@ -1,6 +1,12 @@
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import { makeSignal, makeStrategy } from "../test/fixtures";
+import {
+  makeFill,
+  makePosition,
+  makeRunListItem,
+  makeSignal,
+  makeStrategy,
+} from "../test/fixtures";
 import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
 import { DashboardPage } from "./DashboardPage";
 
@@ -38,6 +44,48 @@ describe("DashboardPage", () => {
     expect(await screen.findByRole("link", { name: "EUR hourly" })).toHaveAttribute(
       "href",
       "/strategies/8",
+    );
+  });
+
+  it("shows P&L per currency from today's fills and positions, and the latest runs", async () => {
+    const asked: URL[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(
+        mockFetch((url) => {
+          asked.push(url);
+          const page = (results: unknown[]) =>
+            jsonResponse({ count: results.length, next: null, previous: null, results });
+          if (url.pathname === "/api/v1/strategies/") return page([]);
+          if (url.pathname === "/api/v1/signals/") return page([]);
+          if (url.pathname === "/api/v1/runs/")
+            return page([makeRunListItem({ id: 5, strategy: { id: 3, slug: "g", name: "GOOG swing" } })]);
+          if (url.pathname === "/api/v1/fills/")
+            return page([makeFill({ realized_pnl: "1605.04", commission: "2.00" })]);
+          if (url.pathname === "/api/v1/positions/")
+            return page([makePosition({ unrealized_pnl: "-12.50", realized_pnl: "1605.04" })]);
+          return undefined;
+        }),
+      ),
+    );
+    renderWithProviders(<DashboardPage />);
+    const pnl = await screen.findByRole("table", { name: "P&L by currency" });
+    const usd = within(pnl).getByRole("cell", { name: "USD" }).closest("tr")!;
+    expect(within(usd).getAllByRole("cell").map((c) => c.textContent)).toEqual([
+      "USD",
+      "1,605.04",
+      "2.00",
+      "1",
+      "-12.50",
+      "1,605.04",
+    ]);
+    const fills = asked.find((u) => u.pathname === "/api/v1/fills/")!;
+    expect(fills.searchParams.get("executed_after")).toMatch(/T/);
+    const runs = screen.getByRole("heading", { name: "Recent runs" }).closest("section")!;
+    const row = (await within(runs).findByRole("link", { name: "#5" })).closest("tr")!;
+    expect(within(row).getByRole("link", { name: "GOOG swing" })).toHaveAttribute(
+      "href",
+      "/strategies/3",
     );
   });
 });

@@ -1,14 +1,19 @@
 import { useMemo } from "react";
 import { Link } from "react-router";
+import { useFills } from "../api/orders";
 import { usePositions } from "../api/positions";
+import { useRuns } from "../api/runs";
 import { startOfToday, useSignals } from "../api/signals";
 import { useStrategies } from "../api/strategies";
+import { PnlSummary } from "../components/positions/PnlSummary/PnlSummary";
 import { PositionsTable } from "../components/positions/PositionsTable/PositionsTable";
+import { RunsTable } from "../components/runs/RunsTable/RunsTable";
 import { SignalsTable } from "../components/signals/SignalsTable/SignalsTable";
 import { ActiveStrategies } from "../components/strategies/ActiveStrategies/ActiveStrategies";
 import { QueryState } from "../components/ui/QueryState/QueryState";
 
-/** Active strategies, today's signals and positions; inactive strategies listed by name. */
+/** Active strategies, P&L by currency (today's fills, open positions), today's signals, the
+ * latest runs of any strategy and positions; inactive strategies listed by name. */
 export function DashboardPage() {
   const strategies = useStrategies({ is_active: true, page_size: 100 });
   // Deactivated strategies leave the table above; listed here they stay reachable.
@@ -16,6 +21,8 @@ export function DashboardPage() {
   const since = useMemo(() => startOfToday(), []);
   const signals = useSignals({ created_after: since, page_size: 100 });
   const positions = usePositions();
+  const fillsToday = useFills({ executed_after: since, page_size: 200 });
+  const recentRuns = useRuns({ page_size: 10 });
   return (
     <div className="page">
       <div className="page-head">
@@ -48,9 +55,29 @@ export function DashboardPage() {
         )}
       </section>
       <section>
+        <h2>P&amp;L</h2>
+        <QueryState query={fillsToday} errorTitle="Could not load today's fills">
+          {(fills) => (
+            <QueryState
+              query={positions}
+              isEmpty={(d) => d.results.length === 0 && fills.results.length === 0}
+              empty="No fills today and no positions."
+            >
+              {(d) => <PnlSummary fillsToday={fills.results} positions={d.results} />}
+            </QueryState>
+          )}
+        </QueryState>
+      </section>
+      <section>
         <h2>Today's signals</h2>
         <QueryState query={signals} isEmpty={(d) => d.results.length === 0} empty="No signals today.">
           {(d) => <SignalsTable signals={d.results} />}
+        </QueryState>
+      </section>
+      <section>
+        <h2>Recent runs</h2>
+        <QueryState query={recentRuns} isEmpty={(d) => d.results.length === 0} empty="No runs yet.">
+          {(d) => <RunsTable runs={d.results} showStrategy />}
         </QueryState>
       </section>
       <section>

@@ -237,3 +237,44 @@ export function makeSignal(
     ...overrides,
   };
 }
+
+// ---- Fills and positions (dashboard P&L) ----
+
+export function makeFill(
+  overrides: Partial<import("../api/types").FillListItem> = {},
+): import("../api/types").FillListItem {
+  return {
+    id: 1,
+    order_id: 10,
+    execution_id: "paper-10-1",
+    executed_at: "2025-01-02T15:00:00Z",
+    quantity: "10",
+    price: "100.00",
+    commission: "1.00",
+    realized_pnl: "0",
+    run_id: 42,
+    strategy_id: 7,
+    symbol: "SPY",
+    currency: "USD",
+    ...overrides,
+  };
+}
+
+export function makePosition(
+  overrides: Partial<import("../api/types").Position> = {},
+): import("../api/types").Position {
+  return {
+    id: 1,
+    symbol: "SPY",
+    symbol_id: 1,
+    currency: "USD",
+    quantity: "10",
+    average_cost: "100.00",
+    realized_pnl: "0",
+    last_price: "101.00",
+    last_price_at: "2025-01-02T15:00:00Z",
+    unrealized_pnl: "10.00",
+    updated_at: "2025-01-02T15:00:00Z",
+    ...overrides,
+  };
+}

@@ -65,3 +65,19 @@ export const useCancelOrder = () => {
     },
   });
 };
+
+export type FillsFilter = NonNullable<paths["/api/v1/fills/"]["get"]["parameters"]["query"]>;
+
+export const fillKeys = {
+  all: ["fills"] as const,
+  list: (filter: FillsFilter) => [...fillKeys.all, "list", filter] as const,
+};
+
+/** `GET /fills/`: executions in time order (page pagination), e.g. `executed_after` today. */
+export const buildListFillsQuery = (filter: FillsFilter = {}) =>
+  queryOptions({
+    queryKey: fillKeys.list(filter),
+    queryFn: async () => unwrap(await api.GET("/api/v1/fills/", { params: { query: filter } })),
+  });
+
+export const useFills = (filter: FillsFilter = {}) => useQuery(buildListFillsQuery(filter));

@@ -38,10 +38,11 @@ export function PositionsTable({ positions }: { positions: readonly Position[] }
             </tr>
           ))}
         </tbody>
-        {positions.length > 1 && (
+        {/* Amounts in different currencies never add; the dashboard's P&L splits by currency. */}
+        {positions.length > 1 && new Set(positions.map((p) => p.currency)).size === 1 && (
           <tfoot>
             <tr>
-              <td colSpan={4}>Total (mixed currencies are summed as is)</td>
+              <td colSpan={4}>Total</td>
               <td className={`num ${pnlClass(totalUnrealized)}`}>{formatMoney(totalUnrealized)}</td>
               <td className={`num ${pnlClass(totalRealized)}`}>{formatMoney(totalRealized)}</td>
               <td />

@@ -3,13 +3,21 @@ import type { RunListItem } from "../../../api/types";
 import { formatDateTime, formatDuration } from "../../../lib/format";
 import { StatusBadge } from "../../ui/StatusBadge/StatusBadge";
 
-export function RunsTable({ runs }: { runs: readonly RunListItem[] }) {
+/** Runs, newest first as given; `showStrategy` adds a column linking each run's strategy. */
+export function RunsTable({
+  runs,
+  showStrategy = false,
+}: {
+  runs: readonly RunListItem[];
+  showStrategy?: boolean;
+}) {
   return (
     <div className="table-wrap">
       <table>
         <thead>
           <tr>
             <th>Run</th>
+            {showStrategy && <th>Strategy</th>}
             <th>As of</th>
             <th>Trigger</th>
             <th>Status</th>
@@ -24,6 +32,11 @@ export function RunsTable({ runs }: { runs: readonly RunListItem[] }) {
               <td data-label="Run">
                 <Link to={`/runs/${r.id}`}>#{r.id}</Link>
               </td>
+              {showStrategy && (
+                <td data-label="Strategy">
+                  <Link to={`/strategies/${r.strategy.id}`}>{r.strategy.name}</Link>
+                </td>
+              )}
               <td data-label="As of">{formatDateTime(r.as_of)}</td>
               <td data-label="Trigger">{r.trigger}</td>
               <td data-label="Status">
