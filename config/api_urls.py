@@ -1,10 +1,8 @@
 """The REST API, version 1 (mounted at /api/v1/): each app owns its routes."""
 
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.symbols.api.urls")),
     path("", include("apps.strategies.api.urls")),

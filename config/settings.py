@@ -129,6 +129,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.common.api.exception_handler",
     "PAGE_SIZE": 50,
+    # Sign-in attempts (session and token) per client address; counted in the default cache,
+    # which is per process (LocMem): each web process counts on its own.
+    "DEFAULT_THROTTLE_RATES": {"login": env.str("LOGIN_THROTTLE_RATE", default="10/min")},
 }
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html — the docs UI is served from
 # the sidecar package (no CDN).

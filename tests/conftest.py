@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from apps.marketdata.csv_import import bars_import_csv
 from apps.symbols.models import Symbol
@@ -17,6 +18,12 @@ BARS_DIR = Path(settings.BASE_DIR) / "data" / "bars"
 @pytest.fixture(autouse=True)
 def _media_root(settings: object, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty (per-process) cache: sign-in throttle counts included."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -30,10 +30,24 @@ def test_owner_is_a_staff_user_with_the_demo_password_who_owns_the_demo_strategi
     assert Strategy.objects.count() == 3
 
 
+def test_without_a_demo_password_a_random_one_is_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SIBYL_DEMO_PASSWORD", raising=False)
+    output = seed("--owner", "demo")
+    password = output.split("sign in with password: ")[1].split()[0]
+    assert len(password) >= 16 and password != "demo"
+    assert User.objects.get(username="demo").check_password(password)
+
+
 def test_an_existing_user_keeps_their_password(monkeypatch: pytest.MonkeyPatch) -> None:
     User.objects.create_user(username="demo", password="their-own")
     seed("--owner", "demo")
     assert User.objects.get(username="demo").check_password("their-own")
+
+
+def test_if_empty_leaves_a_database_with_strategies_alone() -> None:
+    StrategyFactory.create()
+    assert "left as it is" in seed("--if-empty", "--runs")
+    assert Strategy.objects.count() == 1 and not Run.objects.exists()
 
 
 def test_if_empty_leaves_a_database_with_runs_alone() -> None:

@@ -24,9 +24,10 @@ def run_list() -> QuerySet[Run]:
 def run_lineage() -> QuerySet[Run]:
     """Runs with everything the lineage viewer shows, in six queries per run fetched: the run
     with its strategy and signal; its steps in sequence order; the steps' artifacts; its LLM
-    calls (oldest first); its orders (entry first); the orders' fills (oldest first)."""
+    calls (oldest first); its orders (entry first); the orders' fills (oldest first). The
+    signal's strategy and symbol are joined too: the signal carries their names."""
     return (
-        Run.objects.select_related("strategy", "signal")
+        Run.objects.select_related("strategy", "signal__strategy__symbol")
         .annotate(signal_action=F("signal__action"))
         .prefetch_related(
             Prefetch("steps", queryset=Step.objects.order_by("sequence")),

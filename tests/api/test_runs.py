@@ -132,6 +132,10 @@ def test_run_detail_queries_do_not_grow_with_orders(
     assert bigger.orders.count() == run.orders.count() + 6
     # when / then: the same count (a run without orders skips the fills query)
     queries = query_count(api, f"/api/v1/runs/{run.pk}/")
+    # the request's savepoint and its release (ATOMIC_REQUESTS), the token, the run with its
+    # strategy and signal (and the signal's strategy and symbol), steps, artifacts, LLM calls,
+    # orders, fills
+    assert queries == 9
     assert query_count(api, f"/api/v1/runs/{bigger.pk}/") == queries
     assert query_count(api, f"/api/v1/runs/{rejected.pk}/") <= queries
 

@@ -31,7 +31,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The current user, or 403 ``{"detail": ...}`` for an anonymous browser. */
+        /** @description The current user, or 401 ``{"detail": "Not signed in."}`` for an anonymous browser. */
         get: operations["auth_session_retrieve"];
         put?: never;
         /**
@@ -57,6 +57,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * @description ``POST /auth/token/`` (username, password → ``{"token"}``), throttled like the session
+         *     sign-in.
+         */
         post: operations["v1_auth_token_create"];
         delete?: never;
         options?: never;

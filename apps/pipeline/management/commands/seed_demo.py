@@ -2,6 +2,7 @@
 shipped real bars, and optionally the demo's runs and a user to sign in with."""
 
 import os
+import secrets
 from argparse import ArgumentParser
 from datetime import UTC, datetime
 from typing import Any
@@ -46,12 +47,13 @@ class Command(BaseCommand):
             "--owner",
             metavar="USERNAME",
             help="staff user owning the demo strategies, created if missing with the password "
-            "in SIBYL_DEMO_PASSWORD (default: demo) — for a local server only",
+            "in SIBYL_DEMO_PASSWORD, or a random one that is printed",
         )
         parser.add_argument(
             "--if-empty",
             action="store_true",
-            help="do nothing when the database already holds runs (keeps a server's history)",
+            help="do nothing when the database already holds strategies or runs (a server's "
+            "own data is never mixed with the demo's)",
         )
         parser.add_argument(
             "--allow-failed-runs",
@@ -60,8 +62,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["if_empty"] and Run.objects.exists():
-            self.stdout.write("seed_demo: the database already holds runs; left as it is")
+        if options["if_empty"] and (Run.objects.exists() or Strategy.objects.exists()):
+            self.stdout.write("seed_demo: the database already holds strategies; left as it is")
             return
         call_command(
             "apply_strategies", settings.BASE_DIR / "demo" / "strategies.yaml", stdout=self.stdout
@@ -82,15 +84,21 @@ class Command(BaseCommand):
             self._run_all(allow_failed=options["allow_failed_runs"])
 
     def _give_to(self, username: str) -> None:
-        """The demo strategies belong to ``username``, a staff user created when missing."""
+        """The demo strategies belong to ``username``, a staff user created when missing with
+        the password in ``SIBYL_DEMO_PASSWORD`` or, without it, a random one printed once (a
+        known default password would open every strategy to anyone reaching the server)."""
         user_model = get_user_model()
         user, created = user_model.objects.get_or_create(
             username=username, defaults={"is_staff": True}
         )
         if created:
-            user.set_password(os.environ.get("SIBYL_DEMO_PASSWORD", "demo"))
+            password = os.environ.get("SIBYL_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+            user.set_password(password)
             user.save()
-            self.stdout.write(f"user {username} created (password: SIBYL_DEMO_PASSWORD or 'demo')")
+            shown = (
+                "from SIBYL_DEMO_PASSWORD" if os.environ.get("SIBYL_DEMO_PASSWORD") else password
+            )
+            self.stdout.write(f"user {username} created; sign in with password: {shown}")
         Strategy.objects.filter(slug__in=DEMO_SLUGS).update(owner=user)
 
     def _run_all(self, *, allow_failed: bool) -> None:
