@@ -60,6 +60,9 @@ class Run(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["strategy", "-created_at"]),
+            # A strategy's runs newest first by id (the API's cursor order), without walking
+            # every other strategy's runs.
+            models.Index(fields=["strategy", "-id"], name="run_strategy_newest_id"),
             models.Index(fields=["status", "heartbeat_at"]),
         ]
         constraints = [
