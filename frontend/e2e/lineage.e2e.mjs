@@ -1,6 +1,7 @@
 // End to end in Debian's Chromium, driven by playwright-core (the browser download of
 // `npx playwright install` does not work here, so the system browser is launched by path).
-// A trader signs in, creates a strategy, presses "Run now" and reads the run's lineage.
+// A trader signs in, creates a strategy, presses "Run now" and reads the run's lineage, then
+// edits the strategy's prompt template, saves the next version and previews it on that run.
 //
 // Started by tests/e2e/test_browser.py, which brings up the server side (Django live server,
 // a Celery worker, a loopback model) and passes it in through the environment:
@@ -102,6 +103,7 @@ try {
   const orderLink = page.getByRole("link", { name: /Order #\d+/ }).first();
   await orderLink.waitFor();
   await screenshot("lineage");
+  const runUrl = page.url();
 
   // Open a step's input and output.
   await page.getByTestId("step-signal").getByRole("button", { name: "Show input/output" }).click();
@@ -113,8 +115,35 @@ try {
   await page.getByRole("link", { name: /run #\d+/ }).waitFor();
   await screenshot("order");
 
+  // Prompts: edit the template in the Jinja editor, save the next version, see the diff, and
+  // preview the new version against the run just made.
+  const templateName = env("E2E_PROMPT_TEMPLATE");
+  await page.getByRole("navigation").getByRole("link", { name: "Prompts" }).click();
+  await page.getByRole("link", { name: templateName, exact: true }).click();
+  const editor = page.getByRole("textbox", { name: `Template body of ${templateName}` });
+  await editor.click();
+  await page.keyboard.press("Control+End");
+  await page.keyboard.type(" Mind the {{ bar_size }} trend.");
+  await page.getByRole("button", { name: "Save as v2" }).click();
+  await page.getByText("Saved as v2.").waitFor();
+  await page.locator("section", { has: page.getByRole("heading", { name: "Compare" }) })
+    .getByText("Mind the")
+    .first()
+    .waitFor();
+  await screenshot("prompt-saved-diff");
+  const previewSection = page.locator("section", {
+    has: page.getByRole("heading", { name: "Preview" }),
+  });
+  await previewSection.getByLabel("Version").selectOption({ label: "v2" });
+  await previewSection.getByRole("button", { name: "Render preview" }).click();
+  const rendered = await page.getByTestId("preview-text").innerText();
+  if (!rendered.includes(`Analyse ${env("E2E_SYMBOL")}`) || !rendered.includes("Mind the 1 day trend.")) {
+    throw new Error(`unexpected preview: ${rendered}`);
+  }
+  await screenshot("prompt-preview");
+
   // A phone-width screen shows the same lineage.
-  await page.goBack();
+  await page.goto(runUrl);
   await page.setViewportSize({ width: 375, height: 812 });
   await page.getByTestId("step-order").waitFor();
   await screenshot("lineage-phone");

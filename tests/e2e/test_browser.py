@@ -1,6 +1,6 @@
 """End to end in a real browser (Debian's Chromium driven by playwright-core): a trader signs
 in, creates a strategy, presses run now, and reads the run's lineage — six steps, the chart,
-the prompt, the order. The whole stack is real: Django serving the built app and the API
+the prompt, the order — then saves a new version of the prompt template and previews it. The whole stack is real: Django serving the built app and the API
 (pytest-django's live server on the PostgreSQL test database), a Celery worker process on
 Redis, the paper broker, and a loopback model. Screenshots go to ``var/screenshots/``."""
 
@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from apps.analysis.models import PromptTemplate
 from apps.lineage.models import Run
 from apps.marketdata.models import Bar
 from apps.orders.models import Order
@@ -86,4 +87,6 @@ def test_a_trader_creates_a_strategy_runs_it_and_reads_its_lineage(
         "stop_loss",
         "take_profit",
     ]
-    assert len(list(SCREENSHOTS.glob("*.png"))) >= 6
+    template = PromptTemplate.objects.filter(name="e2e-swing").latest("version")
+    assert template.version == 2 and template.body.endswith("Mind the {{ bar_size }} trend.")
+    assert len(list(SCREENSHOTS.glob("*.png"))) >= 10
