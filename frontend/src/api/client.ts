@@ -13,9 +13,13 @@ export class ApiError extends Error {
     this.body = body;
   }
 
-  /** 401/403 for an anonymous browser: the user must sign in (the app's `/login` page). */
+  /**
+   * 401: nobody is signed in (or the session ended), so signing in (the app's `/login` page)
+   * is the way forward. A 403 is not: the user is signed in but not allowed (or the CSRF
+   * check failed), and signing in again would not change the answer.
+   */
   get needsLogin(): boolean {
-    return this.status === 401 || this.status === 403;
+    return this.status === 401;
   }
 }
 

@@ -1,4 +1,4 @@
-import { screen, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import {
   makeFill,
@@ -87,5 +87,40 @@ describe("DashboardPage", () => {
       "href",
       "/strategies/3",
     );
+  });
+
+  it("shows the inactive list loading, then its error", async () => {
+    let failInactive: (() => void) | undefined;
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(
+        mockFetch((url) => {
+          const page = (results: unknown[]) =>
+            jsonResponse({ count: results.length, next: null, previous: null, results });
+          if (url.pathname === "/api/v1/strategies/") {
+            if (url.searchParams.get("is_active") === "true")
+              return page([makeStrategy({ id: 7, name: "SPY daily" })]);
+            // The inactive list answers only when the test says so.
+            return new Promise<Response>((resolve) => {
+              failInactive = () => resolve(jsonResponse({ detail: "Server trouble." }, 500));
+            });
+          }
+          if (["/api/v1/runs/", "/api/v1/signals/", "/api/v1/fills/", "/api/v1/positions/"].includes(url.pathname))
+            return page([]);
+          return undefined;
+        }),
+      ),
+    );
+    renderWithProviders(<DashboardPage />);
+    const section = screen.getByRole("heading", { name: "Active strategies" }).closest("section")!;
+    await within(section).findByRole("link", { name: "SPY daily" });
+    expect(within(section).getByRole("status")).toHaveTextContent("Loading inactive strategies…");
+
+    await waitFor(() => expect(failInactive).toBeDefined());
+    failInactive!();
+    const alert = await within(section).findByRole("alert");
+    expect(alert).toHaveTextContent("Could not load inactive strategies");
+    expect(alert).toHaveTextContent("Server trouble.");
+    expect(within(section).queryByRole("status")).toBeNull();
   });
 });

@@ -5,12 +5,47 @@ import { usePositions } from "../api/positions";
 import { useRuns } from "../api/runs";
 import { startOfToday, useSignals } from "../api/signals";
 import { useStrategies } from "../api/strategies";
+import type { Strategy } from "../api/types";
 import { PnlSummary } from "../components/positions/PnlSummary/PnlSummary";
 import { PositionsTable } from "../components/positions/PositionsTable/PositionsTable";
 import { RunsTable } from "../components/runs/RunsTable/RunsTable";
 import { SignalsTable } from "../components/signals/SignalsTable/SignalsTable";
 import { ActiveStrategies } from "../components/strategies/ActiveStrategies/ActiveStrategies";
-import { QueryState } from "../components/ui/QueryState/QueryState";
+import { ErrorState, QueryState } from "../components/ui/QueryState/QueryState";
+
+/** Deactivated strategies by name (they leave the table above; listed here they stay reachable). */
+function InactiveStrategies({
+  query,
+  activeFailed,
+}: {
+  query: { data?: { results: Strategy[] }; error: unknown; isPending: boolean; isError: boolean };
+  /** The active list failed and says so already: the same failure is not shown twice. */
+  activeFailed: boolean;
+}) {
+  if (query.isPending)
+    return (
+      <p className="inactive-strategies small muted" role="status">
+        Loading inactive strategies…
+      </p>
+    );
+  if (query.isError)
+    return activeFailed ? null : (
+      <ErrorState error={query.error} title="Could not load inactive strategies" />
+    );
+  const results = query.data?.results ?? [];
+  if (results.length === 0) return null;
+  return (
+    <p className="inactive-strategies small">
+      <span className="muted">Inactive:</span>{" "}
+      {results.map((s, i) => (
+        <span key={s.id}>
+          {i > 0 && ", "}
+          <Link to={`/strategies/${s.id}`}>{s.name}</Link>
+        </span>
+      ))}
+    </p>
+  );
+}
 
 /** Active strategies, P&L by currency (today's fills, open positions), today's signals, the
  * latest runs of any strategy and positions; inactive strategies listed by name. */
@@ -42,17 +77,7 @@ export function DashboardPage() {
         >
           {(d) => <ActiveStrategies strategies={d.results} />}
         </QueryState>
-        {inactive.data && inactive.data.results.length > 0 && (
-          <p className="inactive-strategies small">
-            <span className="muted">Inactive:</span>{" "}
-            {inactive.data.results.map((s, i) => (
-              <span key={s.id}>
-                {i > 0 && ", "}
-                <Link to={`/strategies/${s.id}`}>{s.name}</Link>
-              </span>
-            ))}
-          </p>
-        )}
+        <InactiveStrategies query={inactive} activeFailed={strategies.isError} />
       </section>
       <section>
         <h2>P&amp;L</h2>

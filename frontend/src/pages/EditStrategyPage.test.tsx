@@ -1,9 +1,10 @@
-import { screen, within } from "@testing-library/react";
+import { act, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Route, Routes, useParams } from "react-router";
 import { describe, expect, it, vi } from "vitest";
 import { makePromptTemplate, makeStrategy, makeSymbol } from "../test/fixtures";
 import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
+import { strategyKeys } from "../api/strategies";
 import { EditStrategyPage } from "./EditStrategyPage";
 
 function StrategyStub() {
@@ -87,5 +88,115 @@ describe("EditStrategyPage", { timeout: 20_000 }, () => {
     expect(patch.headers.get("X-CSRFToken")).toBe("tokedit");
     expect(await patch.clone().json()).toEqual({ name: "SPY daily v2", lookback: 300 });
     expect(seen.some((r) => r.method === "POST" || r.method === "PUT")).toBe(false);
+  });
+
+  /** Strategy 7 as the API has it (`server`, changeable), and the requests seen. */
+  function stubApi(server: { strategy: ReturnType<typeof makeStrategy> }) {
+    const seen: Request[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(
+        mockFetch((url, req) => {
+          seen.push(req);
+          if (url.pathname === "/api/v1/strategies/7/" && req.method === "GET")
+            return jsonResponse(server.strategy);
+          if (url.pathname === "/api/v1/strategies/7/" && req.method === "PATCH")
+            return req
+              .clone()
+              .json()
+              .then((patch: object) => {
+                server.strategy = {
+                  ...server.strategy,
+                  ...patch,
+                  updated_at: "2025-01-02T12:00:00Z",
+                };
+                return jsonResponse(server.strategy);
+              });
+          if (url.pathname === "/api/v1/symbols/") return jsonResponse(page([makeSymbol({ id: 1 })]));
+          if (url.pathname === "/api/v1/prompt-templates/")
+            return jsonResponse(page([makePromptTemplate({ id: 11, name: "swing", version: 2 })]));
+          return undefined;
+        }),
+      ),
+    );
+    return seen;
+  }
+
+  const renderEdit = () =>
+    renderWithProviders(
+      <Routes>
+        <Route path="/strategies/:id/edit" element={<EditStrategyPage />} />
+        <Route path="/strategies/:id" element={<StrategyStub />} />
+      </Routes>,
+      { route: "/strategies/7/edit" },
+    );
+
+  it("does not undo a change made elsewhere while the form was open", async () => {
+    const server = { strategy: makeStrategy({ id: 7, is_active: true }) };
+    const seen = stubApi(server);
+    const user = userEvent.setup();
+    const { queryClient } = renderEdit();
+    const name = await screen.findByLabelText("Name");
+    expect(screen.getByLabelText("Active")).toBeChecked();
+    expect(screen.queryByRole("alert")).toBeNull();
+
+    // Someone deactivates the strategy elsewhere; the page refetches it (e.g. window focus).
+    server.strategy = {
+      ...server.strategy,
+      is_active: false,
+      next_run_at: null,
+      updated_at: "2025-01-02T09:00:00Z",
+    };
+    await act(() => queryClient.refetchQueries({ queryKey: strategyKeys.detail(7) }));
+    const warning = await screen.findByRole("alert");
+    expect(warning).toHaveTextContent(
+      "This strategy was changed elsewhere since you opened it — reload before saving.",
+    );
+    expect(within(warning).getByRole("button", { name: "Reload" })).toBeInTheDocument();
+    // What the user typed is kept.
+    expect(screen.getByLabelText("Active")).toBeChecked();
+
+    await user.clear(name);
+    await user.click(name);
+    await user.paste("SPY daily v2");
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+
+    expect(await screen.findByText("Strategy page 7")).toBeInTheDocument();
+    const patch = seen.find((r) => r.method === "PATCH")!;
+    // Only the name: the stale is_active: true is not sent back.
+    expect(await patch.clone().json()).toEqual({ name: "SPY daily v2" });
+    expect(server.strategy.is_active).toBe(false);
+  });
+
+  it("reloads the form from the strategy changed elsewhere", async () => {
+    const server = { strategy: makeStrategy({ id: 7, is_active: true, lookback: 200 }) };
+    const seen = stubApi(server);
+    const user = userEvent.setup();
+    const { queryClient } = renderEdit();
+    const lookback = await screen.findByLabelText("Lookback (bars)");
+    await user.clear(lookback);
+    await user.type(lookback, "250");
+
+    server.strategy = {
+      ...server.strategy,
+      is_active: false,
+      lookback: 300,
+      updated_at: "2025-01-02T09:00:00Z",
+    };
+    await act(() => queryClient.refetchQueries({ queryKey: strategyKeys.detail(7) }));
+    await user.click(
+      within(await screen.findByRole("alert")).getByRole("button", { name: "Reload" }),
+    );
+
+    expect(screen.queryByRole("alert")).toBeNull();
+    expect(screen.getByLabelText("Active")).not.toBeChecked();
+    expect(screen.getByLabelText("Lookback (bars)")).toHaveValue(300);
+
+    // Now the form is diffed against the reloaded values.
+    await user.click(screen.getByLabelText("Active"));
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    expect(await screen.findByText("Strategy page 7")).toBeInTheDocument();
+    const patch = seen.find((r) => r.method === "PATCH")!;
+    expect(await patch.clone().json()).toEqual({ is_active: true });
   });
 });

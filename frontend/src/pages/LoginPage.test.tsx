@@ -2,8 +2,9 @@ import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Route, Routes } from "react-router";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { safeNext } from "../api/session";
-import { makeUser } from "../test/fixtures";
+import { safeNext, sessionKeys } from "../api/session";
+import { strategyKeys } from "../api/strategies";
+import { makeStrategy, makeUser } from "../test/fixtures";
 import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
 import { LoginPage } from "./LoginPage";
 
@@ -31,7 +32,7 @@ describe("LoginPage", () => {
           if (req.method === "GET") {
             // What Django's ensure_csrf_cookie does in a browser.
             document.cookie = "csrftoken=fromget";
-            return jsonResponse({ detail: "Not signed in." }, 403);
+            return jsonResponse({ detail: "Not signed in." }, 401);
           }
           if (req.method === "POST")
             return req
@@ -40,7 +41,7 @@ describe("LoginPage", () => {
               .then((body: { username: string; password: string }) =>
                 body.password === "s3cret"
                   ? jsonResponse(makeUser({ username: body.username }))
-                  : jsonResponse({ detail: "Wrong username or password." }, 403),
+                  : jsonResponse({ detail: "Wrong username or password." }, 401),
               );
           return undefined;
         }),
@@ -61,6 +62,45 @@ describe("LoginPage", () => {
     expect(seen[0]!.method).toBe("GET");
   });
 
+  it("forgets the previous user's cached data on sign-in, and never leaves the app", async () => {
+    document.cookie = "csrftoken=tok";
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(
+        mockFetch((url, req) => {
+          if (url.pathname !== "/api/v1/auth/session/") return undefined;
+          if (req.method === "GET") return jsonResponse(makeUser({ username: "alice" }));
+          return jsonResponse(makeUser({ id: 2, username: "bob" }));
+        }),
+      ),
+    );
+    const user = userEvent.setup();
+    // A tab in ?next= is dropped by browsers: /<tab>/evil.example would become //evil.example.
+    const { queryClient } = renderWithProviders(routes, {
+      route: "/login?next=%2F%09%2Fevil.example%2F",
+    });
+    expect(await screen.findByText("alice")).toBeInTheDocument();
+    // What alice's pages cached before she left the browser to bob.
+    queryClient.setQueryData(strategyKeys.list({}), {
+      next: null,
+      previous: null,
+      results: [makeStrategy({ name: "Alice's secret" })],
+    });
+    queryClient.setQueryData(["orders", "list", {}], { results: [] });
+
+    await user.type(screen.getByLabelText("Username"), "bob");
+    await user.type(screen.getByLabelText("Password"), "pw");
+    await user.click(screen.getByRole("button", { name: "Sign in" }));
+
+    expect(await screen.findByText("Home page")).toBeInTheDocument();
+    const keys = queryClient
+      .getQueryCache()
+      .getAll()
+      .map((q) => q.queryKey);
+    expect(keys).toEqual([sessionKeys.current()]);
+    expect(queryClient.getQueryData(sessionKeys.current())).toMatchObject({ username: "bob" });
+  });
+
   it("fetches the session first when the csrftoken cookie is missing at submit", async () => {
     const methods: string[] = [];
     let sessionGets = 0;
@@ -74,7 +114,7 @@ describe("LoginPage", () => {
             sessionGets += 1;
             // The page's own GET answers before the cookie exists (e.g. a proxy dropped it).
             if (sessionGets > 1) document.cookie = "csrftoken=second";
-            return jsonResponse({ detail: "Not signed in." }, 403);
+            return jsonResponse({ detail: "Not signed in." }, 401);
           }
           return jsonResponse(makeUser());
         }),
@@ -97,8 +137,8 @@ describe("LoginPage", () => {
       vi.fn(
         mockFetch((url, req) => {
           if (url.pathname !== "/api/v1/auth/session/") return undefined;
-          if (req.method === "GET") return jsonResponse({ detail: "Not signed in." }, 403);
-          return jsonResponse({ detail: "Wrong username or password." }, 403);
+          if (req.method === "GET") return jsonResponse({ detail: "Not signed in." }, 401);
+          return jsonResponse({ detail: "Wrong username or password." }, 401);
         }),
       ),
     );
@@ -119,7 +159,7 @@ describe("LoginPage", () => {
       vi.fn(
         mockFetch((url, req) => {
           if (url.pathname !== "/api/v1/auth/session/") return undefined;
-          if (req.method === "GET") return jsonResponse({ detail: "Not signed in." }, 403);
+          if (req.method === "GET") return jsonResponse({ detail: "Not signed in." }, 401);
           return jsonResponse({ password: ["This field may not be blank."] }, 400);
         }),
       ),
@@ -137,11 +177,33 @@ describe("LoginPage", () => {
 });
 
 describe("safeNext", () => {
-  it("keeps in-app paths and refuses other origins", () => {
+  it("keeps in-app paths (with their query and fragment)", () => {
     expect(safeNext("/orders?status=filled")).toBe("/orders?status=filled");
+    expect(safeNext("/runs/5?x=1#y")).toBe("/runs/5?x=1#y");
+    expect(safeNext("/")).toBe("/");
+  });
+
+  it("answers / for nothing, and for anything that would leave the app", () => {
     expect(safeNext(null)).toBe("/");
+    expect(safeNext(undefined)).toBe("/");
+    expect(safeNext("")).toBe("/");
     expect(safeNext("https://evil.example/")).toBe("/");
     expect(safeNext("//evil.example/")).toBe("/");
+    expect(safeNext("//x")).toBe("/");
+    // Browsers drop tabs and newlines, leaving //x: another origin.
+    expect(safeNext("/\t/x")).toBe("/");
+    expect(safeNext("/\n/x")).toBe("/");
+    expect(safeNext("/\r/x")).toBe("/");
+    expect(safeNext("/\u0000/x")).toBe("/");
+    // Browsers read a backslash as a slash.
+    expect(safeNext("\\\\x")).toBe("/");
+    expect(safeNext("\\x")).toBe("/");
     expect(safeNext("/\\evil.example/")).toBe("/");
+    expect(safeNext("javascript:alert(1)")).toBe("/");
+    expect(safeNext("JavaScript:alert(1)")).toBe("/");
+    expect(safeNext("data:text/html,hi")).toBe("/");
+    // Dot segments that normalize to a protocol-relative path.
+    expect(safeNext("/..//x")).toBe("/");
+    expect(safeNext("/.//x")).toBe("/");
   });
 });

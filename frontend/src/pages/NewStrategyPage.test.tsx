@@ -58,6 +58,16 @@ async function fill(user: ReturnType<typeof userEvent.setup>, label: string, tex
   await user.paste(text);
 }
 
+/** Pick SPY and swing v2 once they are listed (a new strategy starts with neither). */
+async function chooseSymbolAndTemplate(user: ReturnType<typeof userEvent.setup>) {
+  const symbol = screen.getByLabelText("Symbol");
+  await within(symbol).findByRole("option", { name: /SPY/ });
+  await user.selectOptions(symbol, "1");
+  const template = screen.getByLabelText("Prompt template");
+  await within(template).findByRole("option", { name: "swing v2" });
+  await user.selectOptions(template, "11");
+}
+
 // A large form under jsdom: allow more than the default 5 s when the machine is busy.
 describe("NewStrategyPage", { timeout: 20_000 }, () => {
   it("POSTs the form with the model's defaults and opens the new strategy", async () => {
@@ -79,6 +89,7 @@ describe("NewStrategyPage", { timeout: 20_000 }, () => {
     await fill(user, "Name", "My EUR swing");
     expect(screen.getByLabelText("Slug")).toHaveValue("my-eur-swing");
     await user.selectOptions(symbol, "2");
+    await user.selectOptions(template, "11");
     await user.selectOptions(screen.getByLabelText("Bar size"), "1 hour");
     await user.click(screen.getByRole("button", { name: "MACD" }));
     await fill(user, "Schedule (cron)", "5 * * * 1-5");
@@ -139,8 +150,7 @@ describe("NewStrategyPage", { timeout: 20_000 }, () => {
     );
     const user = userEvent.setup();
     renderWithProviders(routes, { route: "/strategies/new" });
-    await within(screen.getByLabelText("Symbol")).findByRole("option", { name: /SPY/ });
-    await within(screen.getByLabelText("Prompt template")).findByRole("option", { name: "swing v2" });
+    await chooseSymbolAndTemplate(user);
     await fill(user, "Name", "Bad one");
     await user.click(screen.getByRole("button", { name: "Create strategy" }));
 
@@ -163,20 +173,75 @@ describe("NewStrategyPage", { timeout: 20_000 }, () => {
     stubApi(onPost);
     const user = userEvent.setup();
     renderWithProviders(routes, { route: "/strategies/new" });
-    await within(screen.getByLabelText("Symbol")).findByRole("option", { name: /SPY/ });
-    await within(screen.getByLabelText("Prompt template")).findByRole("option", { name: "swing v2" });
+    await chooseSymbolAndTemplate(user);
     await fill(user, "Name", "Live one");
     await user.selectOptions(screen.getByLabelText("Trading mode"), "live");
     expect(screen.getByText(/real orders with real money/)).toBeInTheDocument();
 
     await user.click(screen.getByRole("button", { name: "Create strategy" }));
-    expect(screen.getByLabelText("Trading mode")).toHaveAccessibleDescription(
-      "Tick the box to confirm live trading.",
-    );
+    // The message and the focus are on the box to tick, not on the mode select.
+    const confirm = screen.getByLabelText(/this strategy will trade real money/);
+    expect(confirm).toHaveAccessibleDescription("Tick the box to confirm live trading.");
+    expect(confirm).toHaveAttribute("aria-invalid", "true");
+    expect(confirm).toHaveAttribute("id", "strategy-live-confirm");
+    expect(confirm).toHaveFocus();
+    expect(screen.getByLabelText("Trading mode")).not.toHaveAttribute("aria-invalid");
     expect(onPost).not.toHaveBeenCalled();
 
     await user.click(screen.getByLabelText(/this strategy will trade real money/));
     await user.click(screen.getByRole("button", { name: "Create strategy" }));
     expect(await screen.findByText("Strategy page 5")).toBeInTheDocument();
+  });
+
+  it("starts with no symbol and no template chosen, and asks for both", async () => {
+    const onPost = vi.fn(() => jsonResponse(makeStrategy({ id: 5 }), 201));
+    stubApi(onPost);
+    const user = userEvent.setup();
+    renderWithProviders(routes, { route: "/strategies/new" });
+    const symbol = screen.getByLabelText("Symbol");
+    const template = screen.getByLabelText("Prompt template");
+    await within(symbol).findByRole("option", { name: /SPY/ });
+    await within(template).findByRole("option", { name: "swing v2" });
+    // A placeholder, not silently the first one listed.
+    expect(symbol).toHaveValue("");
+    expect(symbol).toBeRequired();
+    expect(within(symbol).getByRole("option", { name: "Choose…" })).toBeDisabled();
+    expect(template).toHaveValue("");
+    expect(template).toBeRequired();
+    expect(within(template).getByRole("option", { name: "Choose…" })).toBeDisabled();
+
+    await fill(user, "Name", "Unfinished");
+    await user.click(screen.getByRole("button", { name: "Create strategy" }));
+    expect(symbol).toHaveAccessibleDescription(expect.stringContaining("Choose a symbol."));
+    expect(template).toHaveAccessibleDescription("Choose a prompt template.");
+    expect(symbol).toHaveFocus();
+    expect(onPost).not.toHaveBeenCalled();
+
+    // Once chosen, the placeholder goes and the strategy is created with the choices.
+    await user.selectOptions(symbol, "2");
+    await user.selectOptions(template, "12");
+    expect(within(symbol).queryByRole("option", { name: "Choose…" })).toBeNull();
+    await user.click(screen.getByRole("button", { name: "Create strategy" }));
+    expect(await screen.findByText("Strategy page 5")).toBeInTheDocument();
+    expect(onPost).toHaveBeenCalledTimes(1);
+    const [request] = onPost.mock.calls[0] as unknown as [Request];
+    expect(await request.clone().json()).toMatchObject({ symbol: 2, prompt_template: 12 });
+  });
+
+  it("marks the indicators JSON invalid when the API rejects the indicators", async () => {
+    stubApi(() => jsonResponse({ indicators: ["unknown TA-Lib function 'FOO'"] }, 400));
+    const user = userEvent.setup();
+    renderWithProviders(routes, { route: "/strategies/new" });
+    await chooseSymbolAndTemplate(user);
+    await fill(user, "Name", "JSON one");
+    await user.click(screen.getByRole("button", { name: "Edit as JSON" }));
+    const json = screen.getByLabelText("Indicators (JSON)");
+    expect(json).not.toHaveAttribute("aria-invalid");
+    await user.click(screen.getByRole("button", { name: "Create strategy" }));
+    await waitFor(() => expect(json).toHaveAttribute("aria-invalid", "true"));
+    expect(json).toHaveAccessibleDescription(
+      expect.stringContaining("unknown TA-Lib function 'FOO'"),
+    );
+    expect(json).toHaveFocus();
   });
 });

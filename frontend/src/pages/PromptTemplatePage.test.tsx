@@ -17,7 +17,10 @@ const V2 = `${HEAD}\n${CLOSE}\n${ASK}\n`;
 const V3 = `${HEAD_V3}\n${CLOSE}\n${ASK}\n`;
 
 /** A fake API for one template, "swing" v1–v3; POST saves the next version. */
-function fakeApi({ saveError }: { saveError?: unknown } = {}) {
+function fakeApi({
+  saveError,
+  strategiesError = false,
+}: { saveError?: unknown; strategiesError?: boolean } = {}) {
   const versions: PromptTemplate[] = [
     makePromptTemplate({ id: 3, version: 3, body: V3, created_at: "2025-03-01T10:00:00Z" }),
     makePromptTemplate({ id: 2, version: 2, body: V2, created_at: "2025-02-01T10:00:00Z" }),
@@ -58,6 +61,8 @@ function fakeApi({ saveError }: { saveError?: unknown } = {}) {
           }),
           makePromptScore({ template_id: 8, template_name: "alpha", template_version: 1 }),
         ]);
+      if (path === "/api/v1/strategies/" && strategiesError)
+        return jsonResponse({ detail: "Server trouble." }, 500);
       if (path === "/api/v1/strategies/")
         return jsonResponse({
           count: 2,
@@ -256,5 +261,53 @@ describe("PromptTemplatePage", () => {
     renderPage("nope");
     const empty = await screen.findByText(/No template named/);
     expect(empty).toHaveTextContent("No template named nope.");
+  });
+
+  it('asks before "Edit from vN" replaces unsaved changes', async () => {
+    fakeApi();
+    const user = userEvent.setup();
+    renderPage();
+    await screen.findByRole("heading", { name: /swing/ });
+    const v1Row = screen.getByTestId("version-row-1");
+
+    // Nothing unsaved: loads at once.
+    await user.click(within(v1Row).getByRole("button", { name: "Edit from v1" }));
+    expect((await editorView()).state.doc.toString()).toBe(V1);
+    expect(screen.queryByRole("alertdialog")).toBeNull();
+
+    // Unsaved text: asks, and keeps it unless told to replace it.
+    const draft = `${V1}My own line.\n`;
+    await setEditorText(draft);
+    await user.click(within(screen.getByTestId("version-row-2")).getByRole("button", { name: "Edit from v2" }));
+    const ask = screen.getByRole("alertdialog", { name: "Replace unsaved changes" });
+    expect(ask).toHaveTextContent(
+      "The editor has unsaved changes (from v1). Replace them with the text of v2?",
+    );
+    expect((await editorView()).state.doc.toString()).toBe(draft);
+    await user.click(within(ask).getByRole("button", { name: "Keep my changes" }));
+    expect(screen.queryByRole("alertdialog")).toBeNull();
+    expect((await editorView()).state.doc.toString()).toBe(draft);
+    expect(screen.getByText(/Editing from v1 — unsaved changes/)).toBeInTheDocument();
+
+    await user.click(within(screen.getByTestId("version-row-2")).getByRole("button", { name: "Edit from v2" }));
+    await user.click(
+      within(screen.getByRole("alertdialog")).getByRole("button", { name: "Replace" }),
+    );
+    expect((await editorView()).state.doc.toString()).toBe(V2);
+    expect(screen.getByText(/Editing from v2\./)).toBeInTheDocument();
+  });
+
+  it("says when the strategies using each version could not be loaded", async () => {
+    fakeApi({ strategiesError: true });
+    renderPage();
+    await screen.findByRole("heading", { name: /swing/ });
+    const versions = screen.getByRole("heading", { name: "Versions" }).closest("section")!;
+    const alert = await within(versions).findByRole("alert");
+    expect(alert).toHaveTextContent("Could not load the strategies using these versions");
+    expect(alert).toHaveTextContent("Server trouble.");
+    const usedBy = screen.getByTestId("version-row-3").querySelector('td[data-label="Used by"]');
+    expect(usedBy).toHaveTextContent("unknown");
+    // The actions column is named for screen readers.
+    expect(within(versions).getByRole("columnheader", { name: "Actions" })).toBeInTheDocument();
   });
 });

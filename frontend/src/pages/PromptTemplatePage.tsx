@@ -1,4 +1,4 @@
-import { lazy, Suspense, useMemo, useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams } from "react-router";
 import {
   fieldErrorsOf,
@@ -79,10 +79,17 @@ function TemplateWorkbench({ name, versions }: { name: string; versions: PromptT
   const fieldErrors = fieldErrorsOf(save.error);
   const hasFieldErrors = Object.keys(fieldErrors).length > 0;
 
+  // "Edit from vN" over unsaved changes asks first (they would be lost).
+  const [replacing, setReplacing] = useState<PromptTemplate | null>(null);
   const editFrom = (v: PromptTemplate) => {
     setDraft(v.body);
     setDraftBase(v.version);
     setNotice(null);
+    setReplacing(null);
+  };
+  const askEditFrom = (v: PromptTemplate) => {
+    if (dirty && draft !== v.body) setReplacing(v);
+    else editFrom(v);
   };
 
   const onSave = () => {
@@ -129,15 +136,32 @@ function TemplateWorkbench({ name, versions }: { name: string; versions: PromptT
 
       <section>
         <h2>Versions</h2>
+        {strategies.isError && (
+          <ErrorState
+            error={strategies.error}
+            title="Could not load the strategies using these versions"
+          />
+        )}
         <VersionsTable
           versions={sorted}
           strategies={strategies.data?.results ?? []}
+          strategiesStatus={strategies.status}
           onCompare={(v) => {
             const before = sorted.find((o) => o.version < v.version);
             setDiffPick({ from: before?.version ?? v.version, to: v.version });
           }}
-          onEdit={editFrom}
+          onEdit={askEditFrom}
         />
+        {replacing && (
+          <ConfirmReplace
+            question={
+              `The editor has unsaved changes (from v${draftBase}). ` +
+              `Replace them with the text of v${replacing.version}?`
+            }
+            onReplace={() => editFrom(replacing)}
+            onKeep={() => setReplacing(null)}
+          />
+        )}
       </section>
 
       <section>
@@ -248,6 +272,34 @@ function TemplateWorkbench({ name, versions }: { name: string; versions: PromptT
         </QueryState>
       </section>
     </>
+  );
+}
+
+/** The inline question before unsaved editor text is replaced: Replace, or Keep my changes. */
+function ConfirmReplace({
+  question,
+  onReplace,
+  onKeep,
+}: {
+  question: string;
+  onReplace: () => void;
+  onKeep: () => void;
+}) {
+  const keepRef = useRef<HTMLButtonElement>(null);
+  // Focus moves to the question, on its safe side.
+  useEffect(() => keepRef.current?.focus(), []);
+  return (
+    <div className="notice notice-warning" role="alertdialog" aria-label="Replace unsaved changes">
+      <p>{question}</p>
+      <div className="actions">
+        <button type="button" onClick={onReplace}>
+          Replace
+        </button>
+        <button ref={keepRef} type="button" onClick={onKeep}>
+          Keep my changes
+        </button>
+      </div>
+    </div>
   );
 }
 

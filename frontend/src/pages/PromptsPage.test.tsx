@@ -1,5 +1,9 @@
-import { screen, within } from "@testing-library/react";
+import { EditorView } from "@codemirror/view";
+import { act, screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { Route, Routes, useParams } from "react-router";
 import { describe, expect, it, vi } from "vitest";
+import "../components/prompts/JinjaEditor/jsdomRanges";
 import { makePromptScore, makePromptTemplate } from "../test/fixtures";
 import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
 import { PromptsPage } from "./PromptsPage";
@@ -100,5 +104,129 @@ describe("PromptsPage", () => {
     const list = alerts.find((a) => a.textContent?.includes("Could not load prompt templates"))!;
     expect(list).toHaveTextContent("Authentication credentials were not provided.");
     expect(screen.queryByRole("table")).toBeNull();
+  });
+
+  describe("New template", () => {
+    function TemplateStub() {
+      return <p>Template page {useParams().name}</p>;
+    }
+    const routes = (
+      <Routes>
+        <Route path="/prompts" element={<PromptsPage />} />
+        <Route path="/prompts/:name" element={<TemplateStub />} />
+      </Routes>
+    );
+
+    /** One template, "swing"; POST answers `onPost`. */
+    function stubApi(onPost: (body: { name: string; body: string }) => Response) {
+      const posts: { body: unknown; csrf: string | null }[] = [];
+      vi.stubGlobal(
+        "fetch",
+        vi.fn(
+          mockFetch(async (url, req): Promise<Response> => {
+            if (url.pathname === "/api/v1/prompt-templates/scores/") return jsonResponse([]);
+            if (url.pathname === "/api/v1/prompt-templates/" && req.method === "GET")
+              return page([makePromptTemplate({ id: 1, name: "swing" })]);
+            if (url.pathname === "/api/v1/prompt-templates/" && req.method === "POST") {
+              const body = (await req.clone().json()) as { name: string; body: string };
+              posts.push({ body, csrf: req.headers.get("X-CSRFToken") });
+              return onPost(body);
+            }
+            return jsonResponse({ detail: "Not found." }, 404);
+          }),
+        ),
+      );
+      return posts;
+    }
+
+    /** Types into the (lazily loaded) CodeMirror editor through its view. */
+    async function setBody(text: string) {
+      const box = await screen.findByRole("textbox", { name: "Template body" });
+      const view = EditorView.findFromDOM(box)!;
+      act(() => {
+        view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
+      });
+    }
+
+    it("creates version 1 of a new name, then opens it", async () => {
+      document.cookie = "csrftoken=toknew";
+      const posts = stubApi((body) =>
+        jsonResponse(makePromptTemplate({ id: 9, version: 1, ...body }), 201),
+      );
+      const user = userEvent.setup();
+      renderWithProviders(routes, { route: "/prompts" });
+      await screen.findByTestId("template-row-swing");
+
+      await user.click(screen.getByRole("button", { name: "New template" }));
+      const form = screen.getByRole("form", { name: "New template" });
+      await user.type(within(form).getByLabelText("Name"), "breakout");
+      await setBody("{{ symbol.symbol }} broke out?\n");
+      await user.click(within(form).getByRole("button", { name: "Create template" }));
+
+      expect(await screen.findByText("Template page breakout")).toBeInTheDocument();
+      expect(posts).toEqual([
+        { body: { name: "breakout", body: "{{ symbol.symbol }} broke out?\n" }, csrf: "toknew" },
+      ]);
+    });
+
+    it("shows the API's field errors beside their fields", async () => {
+      const posts = stubApi(() =>
+        jsonResponse(
+          {
+            name: ["Use letters, digits, - and _ only."],
+            body: ["TemplateSyntaxError: unexpected '}'"],
+          },
+          400,
+        ),
+      );
+      const user = userEvent.setup();
+      renderWithProviders(routes, { route: "/prompts" });
+      await screen.findByTestId("template-row-swing");
+      await user.click(screen.getByRole("button", { name: "New template" }));
+      const form = screen.getByRole("form", { name: "New template" });
+      const name = within(form).getByLabelText("Name");
+      await user.type(name, "bad name");
+      await setBody("{{ oops }");
+      await user.click(within(form).getByRole("button", { name: "Create template" }));
+
+      expect(await within(form).findByText("Use letters, digits, - and _ only.")).toBeInTheDocument();
+      expect(name).toHaveAttribute("aria-invalid", "true");
+      expect(name).toHaveAccessibleDescription(
+        expect.stringContaining("Use letters, digits, - and _ only."),
+      );
+      const body = screen.getByRole("textbox", { name: "Template body" });
+      expect(body).toHaveAttribute("aria-invalid", "true");
+      expect(body).toHaveAccessibleDescription(
+        expect.stringContaining("TemplateSyntaxError: unexpected '}'"),
+      );
+      expect(posts).toHaveLength(1);
+      // Still on the list, with what was typed.
+      expect(name).toHaveValue("bad name");
+    });
+
+    it("refuses a name that is taken (it would add a version there), linking to it", async () => {
+      const posts = stubApi(() => jsonResponse({}, 500));
+      const user = userEvent.setup();
+      renderWithProviders(routes, { route: "/prompts" });
+      await screen.findByTestId("template-row-swing");
+      await user.click(screen.getByRole("button", { name: "New template" }));
+      const form = screen.getByRole("form", { name: "New template" });
+      await user.type(within(form).getByLabelText("Name"), "swing");
+      await user.click(within(form).getByRole("button", { name: "Create template" }));
+
+      expect(within(form).getByLabelText("Name")).toHaveAccessibleDescription(
+        expect.stringContaining("A template with this name exists"),
+      );
+      expect(within(form).getByRole("link", { name: "Open swing" })).toHaveAttribute(
+        "href",
+        "/prompts/swing",
+      );
+      expect(within(form).getByText("The body cannot be empty.")).toBeInTheDocument();
+      expect(posts).toEqual([]);
+
+      // Cancel closes the form.
+      await user.click(within(form).getByRole("button", { name: "Cancel" }));
+      expect(screen.queryByRole("form", { name: "New template" })).toBeNull();
+    });
   });
 });

@@ -1,19 +1,36 @@
+import { useMemo, useState } from "react";
 import { usePromptScores, usePromptTemplates } from "../api/prompts";
+import { NewTemplateForm } from "../components/prompts/NewTemplateForm/NewTemplateForm";
 import { TemplatesTable } from "../components/prompts/TemplatesTable/TemplatesTable";
 import { summarizeTemplates } from "../components/prompts/TemplatesTable/templateSummary";
 import { ErrorState, QueryState } from "../components/ui/QueryState/QueryState";
 
-/** `/prompts`: every template name with its latest version, version count and newest score. */
+/**
+ * `/prompts`: every template name with its latest version, version count and newest score;
+ * "New template" creates one (its version 1) and opens it.
+ */
 export function PromptsPage() {
   const versions = usePromptTemplates();
   const scores = usePromptScores();
+  const [creating, setCreating] = useState(false);
+  const names = useMemo(() => new Set((versions.data ?? []).map((v) => v.name)), [versions.data]);
   return (
     <div className="page">
-      <h1>Prompts</h1>
+      <div className="page-head">
+        <h1>Prompts</h1>
+        {!creating && (
+          <div className="actions">
+            <button type="button" className="primary" onClick={() => setCreating(true)}>
+              New template
+            </button>
+          </div>
+        )}
+      </div>
       <p className="muted">
         Jinja2 templates the LLM step renders. Versions are immutable; scores are computed daily
         from each version's signals and trades.
       </p>
+      {creating && <NewTemplateForm existingNames={names} onCancel={() => setCreating(false)} />}
       {scores.isError && <ErrorState error={scores.error} title="Could not load scores" />}
       <QueryState
         query={versions}

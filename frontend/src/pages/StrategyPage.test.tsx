@@ -87,5 +87,110 @@ describe("StrategyPage", () => {
     const alert = await screen.findByRole("alert");
     expect(alert).toHaveTextContent("Could not activate");
     expect(alert).toHaveTextContent("You do not have permission");
+    // A 403 means signed in but not allowed: signing in again would not help.
+    expect(within(alert).queryByRole("link", { name: "Sign in" })).toBeNull();
+  });
+
+  it("offers Sign in when the API answers 401 (not signed in)", async () => {
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(
+        mockFetch(() =>
+          jsonResponse({ detail: "Authentication credentials were not provided." }, 401),
+        ),
+      ),
+    );
+    renderWithProviders(<StrategyPage />, { route: "/strategies/7", path: "/strategies/:id" });
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("Could not load the strategy");
+    expect(within(alert).getByRole("link", { name: "Sign in" })).toHaveAttribute(
+      "href",
+      "/login?next=%2Fstrategies%2F7",
+    );
+  });
+
+  describe("Run now and Activate", () => {
+    /** A strategy 7 in `trading_mode`; records the POSTs to run/ and activate/. */
+    function stubStrategy(overrides: NonNullable<Parameters<typeof makeStrategy>[0]>) {
+      const posts: string[] = [];
+      let active = overrides.is_active ?? true;
+      vi.stubGlobal(
+        "fetch",
+        vi.fn(
+          mockFetch((url, req) => {
+            if (url.pathname === "/api/v1/strategies/7/")
+              return jsonResponse(makeStrategy({ id: 7, ...overrides, is_active: active }));
+            if (req.method === "POST") {
+              posts.push(url.pathname);
+              if (url.pathname === "/api/v1/strategies/7/run/")
+                return jsonResponse({ run_id: 55, status: "pending" }, 202);
+              if (url.pathname === "/api/v1/strategies/7/activate/") {
+                active = true;
+                return jsonResponse(makeStrategy({ id: 7, ...overrides, is_active: true }));
+              }
+            }
+            if (url.pathname === "/api/v1/runs/")
+              return jsonResponse({ next: null, previous: null, results: [] });
+            return undefined;
+          }),
+        ),
+      );
+      return posts;
+    }
+
+    it("paper: one click runs", async () => {
+      const posts = stubStrategy({ trading_mode: "paper" });
+      const user = userEvent.setup();
+      renderWithProviders(<StrategyPage />, { route: "/strategies/7", path: "/strategies/:id" });
+      await user.click(await screen.findByRole("button", { name: "Run now" }));
+      expect(await screen.findByRole("status")).toHaveTextContent("Run #55 enqueued (pending).");
+      expect(posts).toEqual(["/api/v1/strategies/7/run/"]);
+      expect(screen.queryByRole("alertdialog")).toBeNull();
+    });
+
+    it("live: Run now asks first, and POSTs nothing until Confirm", async () => {
+      const posts = stubStrategy({ trading_mode: "live" });
+      const user = userEvent.setup();
+      renderWithProviders(<StrategyPage />, { route: "/strategies/7", path: "/strategies/:id" });
+      await screen.findByRole("heading", { name: /SPY daily/ });
+      expect(screen.queryByRole("button", { name: "Run now" })).toBeNull();
+
+      await user.click(screen.getByRole("button", { name: "Run now…" }));
+      const confirm = screen.getByRole("alertdialog", { name: "Confirm live trading" });
+      expect(confirm).toHaveTextContent(
+        "This sends real orders to the live broker. Run now with real money?",
+      );
+      expect(within(confirm).getByRole("button", { name: "Cancel" })).toHaveFocus();
+      expect(posts).toEqual([]);
+
+      // Cancel: nothing sent, the question goes away.
+      await user.click(within(confirm).getByRole("button", { name: "Cancel" }));
+      expect(screen.queryByRole("alertdialog")).toBeNull();
+      expect(posts).toEqual([]);
+
+      // Ask again, and confirm.
+      await user.click(screen.getByRole("button", { name: "Run now…" }));
+      await user.click(
+        within(screen.getByRole("alertdialog")).getByRole("button", { name: "Confirm" }),
+      );
+      expect(await screen.findByRole("status")).toHaveTextContent("Run #55 enqueued (pending).");
+      expect(posts).toEqual(["/api/v1/strategies/7/run/"]);
+      expect(screen.queryByRole("alertdialog")).toBeNull();
+    });
+
+    it("live: Activate asks first, and POSTs nothing until Confirm", async () => {
+      const posts = stubStrategy({ trading_mode: "live", is_active: false });
+      const user = userEvent.setup();
+      renderWithProviders(<StrategyPage />, { route: "/strategies/7", path: "/strategies/:id" });
+      await user.click(await screen.findByRole("button", { name: "Activate…" }));
+      const confirm = screen.getByRole("alertdialog", { name: "Confirm live trading" });
+      expect(confirm).toHaveTextContent(/real orders to the live broker. Activate with real money\?/);
+      expect(posts).toEqual([]);
+
+      await user.click(within(confirm).getByRole("button", { name: "Confirm" }));
+      expect(await screen.findByRole("button", { name: "Deactivate" })).toBeInTheDocument();
+      expect(posts).toEqual(["/api/v1/strategies/7/activate/"]);
+      expect(screen.queryByRole("alertdialog")).toBeNull();
+    });
   });
 });

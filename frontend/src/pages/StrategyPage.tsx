@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Link, useParams } from "react-router";
 import { useRuns } from "../api/runs";
 import { useRunStrategyNow, useSetStrategyActive, useStrategy } from "../api/strategies";
@@ -9,7 +9,44 @@ import { ErrorState, QueryState } from "../components/ui/QueryState/QueryState";
 import { formatDateTime } from "../lib/format";
 import { useNumericParam } from "./params";
 
-/** A strategy: Edit, Activate/Deactivate, Run now, its run history and its settings. */
+/** The inline "are you sure?" step before a live strategy trades: Confirm or Cancel. */
+function LiveConfirm({
+  question,
+  onConfirm,
+  onCancel,
+}: {
+  question: string;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const cancelRef = useRef<HTMLButtonElement>(null);
+  // Focus moves to the choice, on its safe side: Enter alone does not trade.
+  useEffect(() => cancelRef.current?.focus(), []);
+  return (
+    <div
+      className="live-warning live-confirm-step"
+      role="alertdialog"
+      aria-label="Confirm live trading"
+    >
+      <p>
+        <strong>{question}</strong>
+      </p>
+      <div className="actions">
+        <button type="button" className="primary live" onClick={onConfirm}>
+          Confirm
+        </button>
+        <button ref={cancelRef} type="button" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/**
+ * A strategy: Edit, Activate/Deactivate, Run now, its run history and its settings. For a
+ * live strategy, Run now and Activate ask for an explicit confirmation first.
+ */
 export function StrategyPage() {
   const id = useNumericParam(useParams().id);
   const strategy = useStrategy(id);
@@ -17,6 +54,9 @@ export function StrategyPage() {
   const runs = useRuns({ strategy: id, page_size: 25, cursor });
   const runNow = useRunStrategyNow(id);
   const setActive = useSetStrategyActive(id);
+  // A live strategy's "Run now" and "Activate" send real orders: each asks first.
+  const [confirming, setConfirming] = useState<"run" | "activate" | null>(null);
+  const live = strategy.data?.trading_mode === "live";
   return (
     <div className="page">
       <QueryState query={strategy} errorTitle="Could not load the strategy">
@@ -36,8 +76,13 @@ export function StrategyPage() {
                 </Link>
                 <button
                   type="button"
+                  className={live && !s.is_active ? "live" : undefined}
                   disabled={setActive.isPending}
-                  onClick={() => setActive.mutate(!s.is_active)}
+                  aria-expanded={live && !s.is_active ? confirming === "activate" : undefined}
+                  onClick={() =>
+                    // Deactivating is always safe; activating a live strategy is confirmed.
+                    live && !s.is_active ? setConfirming("activate") : setActive.mutate(!s.is_active)
+                  }
                 >
                   {setActive.isPending
                     ? s.is_active
@@ -45,18 +90,38 @@ export function StrategyPage() {
                       : "Activating…"
                     : s.is_active
                       ? "Deactivate"
-                      : "Activate"}
+                      : live
+                        ? "Activate…"
+                        : "Activate"}
                 </button>
                 <button
                   type="button"
-                  className="primary"
+                  className={live ? "primary live" : "primary"}
                   disabled={runNow.isPending}
-                  onClick={() => runNow.mutate()}
+                  aria-expanded={live ? confirming === "run" : undefined}
+                  onClick={() => (live ? setConfirming("run") : runNow.mutate())}
                 >
-                  {runNow.isPending ? "Starting…" : "Run now"}
+                  {runNow.isPending ? "Starting…" : live ? "Run now…" : "Run now"}
                 </button>
               </div>
             </div>
+            {live && (confirming === "run" || (confirming === "activate" && !s.is_active)) && (
+              <LiveConfirm
+                key={confirming}
+                question={
+                  confirming === "run"
+                    ? "This sends real orders to the live broker. Run now with real money?"
+                    : "Once active, every scheduled run sends real orders to the live broker. " +
+                      "Activate with real money?"
+                }
+                onConfirm={() => {
+                  if (confirming === "run") runNow.mutate();
+                  else setActive.mutate(true);
+                  setConfirming(null);
+                }}
+                onCancel={() => setConfirming(null)}
+              />
+            )}
             {runNow.isSuccess && (
               <p className="notice" role="status">
                 Run <Link to={`/runs/${runNow.data.run_id}`}>#{runNow.data.run_id}</Link> enqueued (

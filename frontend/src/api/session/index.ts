@@ -8,7 +8,8 @@ export const sessionKeys = {
 };
 
 /**
- * `GET /auth/session/`: the signed-in user, or `null` for an anonymous browser (401/403).
+ * `GET /auth/session/`: the signed-in user, or `null` for an anonymous browser (401; a 403,
+ * which an anonymous GET of the session never meant anything else, is read the same way).
  * The same request makes Django set the `csrftoken` cookie that sign-in needs.
  */
 export async function fetchSession(): Promise<CurrentUser | null> {
@@ -16,7 +17,7 @@ export async function fetchSession(): Promise<CurrentUser | null> {
     return unwrap(await api.GET("/api/v1/auth/session/"));
   } catch (error) {
     // Anonymous is a normal state of the header, not an error to show.
-    if (error instanceof ApiError && error.needsLogin) return null;
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return null;
     throw error;
   }
 }
@@ -33,9 +34,14 @@ export const useSession = () => useQuery(buildSessionQuery());
 
 export type Credentials = { username: string; password: string };
 
+/** Every cached query but the session: what the API answered depends on who asked. */
+const notSession = (query: { queryKey: readonly unknown[] }) =>
+  query.queryKey[0] !== sessionKeys.all[0];
+
 /**
- * `POST /auth/session/`: sign in. Every cached query is invalidated on success, since what
- * the API answers depends on who asks.
+ * `POST /auth/session/`: sign in. Every other cached query is removed on success (not just
+ * invalidated): the previous user's strategies, orders and runs must not be shown, even for a
+ * moment, to whoever signs in next on this browser. The next page fetches what it shows.
  */
 export const useSignIn = () => {
   const queryClient = useQueryClient();
@@ -47,16 +53,16 @@ export const useSignIn = () => {
       return unwrap(await api.POST("/api/v1/auth/session/", { body: credentials }));
     },
     onSuccess: (user) => {
+      // Runs before the caller's onSuccess (which navigates), so the next page starts empty.
+      queryClient.removeQueries({ predicate: notSession });
       queryClient.setQueryData(sessionKeys.current(), user);
-      // Not awaited: the caller navigates at once, and the next page refetches what it shows.
-      void queryClient.invalidateQueries();
     },
   });
 };
 
 /**
- * `DELETE /auth/session/`: sign out. The cache is reset rather than invalidated so the
- * previous user's data is not shown while the refetches (now anonymous) run.
+ * `DELETE /auth/session/`: sign out. Every other cached query is removed, as on sign-in, so
+ * the previous user's data is neither shown nor refetched (now anonymous) on the way out.
  */
 export const useSignOut = () => {
   const queryClient = useQueryClient();
@@ -65,22 +71,35 @@ export const useSignOut = () => {
       const result = await api.DELETE("/api/v1/auth/session/");
       if (!result.response.ok) throw new ApiError(result.response.status, result.error);
     },
-    onSuccess: async () => {
+    onSuccess: () => {
+      queryClient.removeQueries({ predicate: notSession });
       queryClient.setQueryData(sessionKeys.current(), null);
-      await queryClient.resetQueries({
-        predicate: (query) => query.queryKey[0] !== sessionKeys.all[0],
-      });
     },
   });
 };
 
 /**
- * A `?next=` target that stays inside the app: a path starting with one `/`, else `/`
- * (an absolute or protocol-relative URL would make the login page an open redirect).
+ * A `?next=` target that stays inside the app: its `pathname + search + hash` when it is a
+ * path on this origin, else `/` (anything else would make the login page an open redirect).
+ *
+ * Browsers drop tabs and newlines from a URL and read `\` as `/`, so `/\t/evil.example` or
+ * `/\evil.example` would be followed as `//evil.example`: any control character or
+ * backslash is refused outright. What is left is parsed against this origin, and a path that
+ * would still start with `//` after normalizing (`/..//evil.example`) is refused too.
  */
 export function safeNext(next: string | null | undefined): string {
-  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
-  return next;
+  if (!next || !next.startsWith("/")) return "/";
+  // C0 controls, DEL, C1 controls, and backslashes.
+  if (/[\u0000-\u001f\u007f-\u009f\\]/.test(next)) return "/";
+  const origin = window.location.origin;
+  let url: URL;
+  try {
+    url = new URL(next, origin);
+  } catch {
+    return "/";
+  }
+  if (url.origin !== origin || url.pathname.startsWith("//")) return "/";
+  return url.pathname + url.search + url.hash;
 }
 
 /** The login page's address that comes back to `path` (pathname + search) afterwards. */

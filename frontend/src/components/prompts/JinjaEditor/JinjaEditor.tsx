@@ -1,5 +1,5 @@
 import { jinja } from "@codemirror/lang-jinja";
-import { Annotation, EditorState } from "@codemirror/state";
+import { Annotation, Compartment, EditorState } from "@codemirror/state";
 import {
   Decoration,
   EditorView,
@@ -57,7 +57,8 @@ const theme = EditorView.theme({
  *
  * Inputs: `value`, the text to show — when it changes from outside (e.g. "load version 2"),
  * the document is replaced; `onChange(text)`, called with the whole document after each user
- * edit; `label`, the accessible name of the editable area (role `textbox`).
+ * edit; `label`, the accessible name of the editable area (role `textbox`); `describedBy`
+ * and `invalid`, its `aria-describedby` and `aria-invalid` (e.g. a field error beside it).
  * Output: the editor, mounted once in a div; its EditorView lives in a ref.
  */
 export function JinjaEditor({
@@ -65,20 +66,28 @@ export function JinjaEditor({
   onChange,
   label,
   readOnly = false,
+  describedBy,
+  invalid = false,
 }: {
   value: string;
   onChange: (text: string) => void;
   label: string;
   readOnly?: boolean;
+  describedBy?: string;
+  invalid?: boolean;
 }) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   // Refs keep the editor from being rebuilt (losing cursor and undo history) on each render.
   const onChangeRef = useRef(onChange);
   const valueRef = useRef(value);
+  // The ARIA description and validity change without rebuilding the editor.
+  const aria = useRef(new Compartment());
+  const ariaAttrs = useRef(ariaAttributes(describedBy, invalid));
   useEffect(() => {
     onChangeRef.current = onChange;
     valueRef.current = value;
+    ariaAttrs.current = ariaAttributes(describedBy, invalid);
   });
 
   useEffect(() => {
@@ -94,6 +103,7 @@ export function JinjaEditor({
           theme,
           EditorState.readOnly.of(readOnly),
           EditorView.contentAttributes.of({ "aria-label": label }),
+          aria.current.of(EditorView.contentAttributes.of(ariaAttrs.current)),
           EditorView.updateListener.of((update) => {
             if (!update.docChanged) return;
             if (update.transactions.every((tr) => tr.annotation(fromProps))) return;
@@ -121,5 +131,20 @@ export function JinjaEditor({
     }
   }, [value]);
 
+  useEffect(() => {
+    view.current?.dispatch({
+      effects: aria.current.reconfigure(
+        EditorView.contentAttributes.of(ariaAttributes(describedBy, invalid)),
+      ),
+    });
+  }, [describedBy, invalid]);
+
   return <div className="jinja-editor" ref={host} />;
+}
+
+function ariaAttributes(describedBy: string | undefined, invalid: boolean): Record<string, string> {
+  const attrs: Record<string, string> = {};
+  if (describedBy) attrs["aria-describedby"] = describedBy;
+  if (invalid) attrs["aria-invalid"] = "true";
+  return attrs;
 }

@@ -7,18 +7,21 @@ const lineCount = (body: string) => (body === "" ? 0 : body.replace(/\n$/, "").s
 
 /**
  * The versions of one template, newest first, with the strategies pinned to each.
- * Inputs: `versions`; `strategies` (the caller's, to show which use which version);
- * `onCompare(version)`, diff that version against the one before it; `onEdit(version)`, load
- * its body into the editor.
+ * Inputs: `versions`; `strategies` (the caller's, to show which use which version) and
+ * `strategiesStatus` (while they load "Used by" shows "…", if they failed "unknown" rather
+ * than a misleading "—"); `onCompare(version)`, diff that version against the one before it;
+ * `onEdit(version)`, load its body into the editor.
  */
 export function VersionsTable({
   versions,
   strategies,
+  strategiesStatus = "success",
   onCompare,
   onEdit,
 }: {
   versions: readonly PromptTemplate[];
   strategies: readonly Pick<Strategy, "id" | "name" | "prompt_template">[];
+  strategiesStatus?: "pending" | "error" | "success";
   onCompare: (version: PromptTemplate) => void;
   onEdit: (version: PromptTemplate) => void;
 }) {
@@ -32,7 +35,9 @@ export function VersionsTable({
             <th>Saved</th>
             <th className="num">Lines</th>
             <th>Used by</th>
-            <th />
+            <th>
+              <span className="visually-hidden">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -48,7 +53,15 @@ export function VersionsTable({
                   {lineCount(v.body)}
                 </td>
                 <td data-label="Used by">
-                  {users.length === 0
+                  {strategiesStatus === "pending" ? (
+                    <span className="muted" title="Loading the strategies…">
+                      …
+                    </span>
+                  ) : strategiesStatus === "error" ? (
+                    <span className="muted" title="The strategies could not be loaded.">
+                      unknown
+                    </span>
+                  ) : users.length === 0
                     ? "—"
                     : users.map((s, i) => (
                         <span key={s.id}>

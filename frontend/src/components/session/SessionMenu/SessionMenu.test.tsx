@@ -15,7 +15,7 @@ describe("header session menu", () => {
       vi.fn(
         mockFetch((url) =>
           url.pathname === "/api/v1/auth/session/"
-            ? jsonResponse({ detail: "Authentication credentials were not provided." }, 403)
+            ? jsonResponse({ detail: "Authentication credentials were not provided." }, 401)
             : undefined,
         ),
       ),
@@ -42,7 +42,7 @@ describe("header session menu", () => {
           }
           return signedIn
             ? jsonResponse(makeUser({ username: "ada" }))
-            : jsonResponse({ detail: "Not signed in." }, 403);
+            : jsonResponse({ detail: "Not signed in." }, 401);
         }),
       ),
     );

@@ -11,7 +11,10 @@ export function Loading({ label = "Loading…" }: { label?: string }) {
   );
 }
 
-/** An error box with the API's message; a 401/403 adds a "Sign in" link back to this page. */
+/**
+ * An error box with the API's message; a 401 (not signed in) adds a "Sign in" link back to
+ * this page. A 403 (signed in but not allowed) does not: signing in again would not help.
+ */
 export function ErrorState({ error, title = "Could not load" }: { error: unknown; title?: string }) {
   const message = error instanceof Error ? error.message : String(error);
   const needsLogin = error instanceof ApiError && error.needsLogin;
