@@ -182,11 +182,12 @@ class OpenAIAnalyst:
             schema=decision_json_schema(),
             fallback_model=request.fallback_model,
         )
-        if not result.text.strip():
-            raise DecisionParseError("the model returned an empty answer", raw_answer="")
         try:
+            if not result.text.strip():
+                raise DecisionParseError("the model returned an empty answer", raw_answer="")
             decision = parse_decision(result.text)
         except DecisionParseError as error:
+            # the call was made and paid for: lineage records it with the failure
             error.llm_result = result  # type: ignore[attr-defined]
             raise
         return AnalystAnswer(

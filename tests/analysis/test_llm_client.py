@@ -157,6 +157,10 @@ def test_a_truncated_or_empty_answer_fails_cleanly(
     assert run.status == "failed"
     assert llm_step(run).error_type == "DecisionParseError"
     assert not run.orders.exists()
+    # the call was paid for: its tokens, latency and cost are recorded with the failure
+    call = LlmCall.objects.get(run=run)
+    assert (call.succeeded, call.prompt_tokens, call.completion_tokens) == (False, 120, 40)
+    assert call.latency_ms > 0 and call.attempts == 1
 
 
 def test_tokens_and_cost_are_recorded_and_summed(

@@ -1,8 +1,10 @@
 """End to end in a real browser (Debian's Chromium driven by playwright-core): a trader signs
 in, creates a strategy, presses run now, and reads the run's lineage — six steps, the chart,
-the prompt, the order — then saves a new version of the prompt template and previews it. The whole stack is real: Django serving the built app and the API
-(pytest-django's live server on the PostgreSQL test database), a Celery worker process on
-Redis, the paper broker, and a loopback model. Screenshots go to ``var/screenshots/``."""
+the prompt, the order — then saves a new version of the prompt template and previews it.
+
+The whole stack is real: Django serving the built app and the API (pytest-django's live server
+on the PostgreSQL test database), a Celery worker process on Redis, the paper broker, and a
+loopback model. Screenshots go to ``var/screenshots/``."""
 
 import os
 import subprocess

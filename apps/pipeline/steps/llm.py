@@ -6,7 +6,7 @@ from django.conf import settings
 
 from apps.analysis.analysts import AnalysisRequest, AnalystAnswer
 from apps.analysis.decision import DecisionParseError
-from apps.analysis.llm_client import LlmCallError
+from apps.analysis.llm_client import LlmCallError, LlmResult
 from apps.analysis.models import LlmCall
 from apps.analysis.prompts import render_prompt
 from apps.analysis.selection import analyst_for
@@ -35,16 +35,27 @@ def _record_call(
     mode: str,
     attempts: int,
     error: str = "",
-    answer: AnalystAnswer | None = None,
+    answer: AnalystAnswer | LlmResult | None = None,
 ) -> None:
-    usage = answer.usage if answer else {}
+    """One ``LlmCall`` row: a failed call (no answer), an answer that failed to parse (an
+    ``LlmResult``: its tokens, latency and cost were spent all the same) or an analyst's
+    answer."""
+    if isinstance(answer, LlmResult):
+        prompt_tokens, completion_tokens = answer.prompt_tokens, answer.completion_tokens
+        mode = answer.mode
+    elif answer is not None:
+        prompt_tokens = answer.usage.get("prompt_tokens", 0)
+        completion_tokens = answer.usage.get("completion_tokens", 0)
+        mode = answer.response_format
+    else:
+        prompt_tokens = completion_tokens = 0
     LlmCall.objects.create(
         run=ctx.run,
         strategy=ctx.strategy,
         model=answer.model if answer else model,
-        response_format=answer.response_format if answer else mode,
-        prompt_tokens=usage.get("prompt_tokens", 0),
-        completion_tokens=usage.get("completion_tokens", 0),
+        response_format=mode,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
         latency_ms=answer.latency_ms if answer else 0.0,
         attempts=answer.attempts if answer else attempts,
         cost_usd=answer.cost_usd if answer else 0,
@@ -113,6 +124,7 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
                 mode=result.mode,
                 attempts=result.attempts,
                 error=str(error),
+                answer=result,
             )
         raise
     ctx.answer = answer
