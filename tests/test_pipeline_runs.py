@@ -283,3 +283,29 @@ def test_absurd_prices_are_rejected_not_a_failure(goog: Symbol, llm_server: Any)
     assert (signal.status, signal.entry) == ("rejected", None)
     assert signal.rejection_reasons == ["entry 25683974000000.0 beyond 1e+12"]
     assert not Order.objects.exists()
+
+
+def test_a_sell_while_long_is_rejected_not_netted(goog: Symbol, llm_server: Any) -> None:
+    # given the account holds 50 GOOG long
+    Position.objects.create(symbol=goog, quantity=Decimal("50"), average_cost=Decimal("560"))
+    # when the model says SELL (a short bracket: its BUY stop would re-open what it closed)
+    answer = decision(action="SELL", entry=580.86, stop_loss=590.0, take_profit=560.0)
+    run = run_with_answer(goog, llm_server, answer)
+    # then the signal is rejected with the reason, and nothing is sent
+    signal = Signal.objects.get(run=run)
+    assert signal.status == "rejected"
+    assert "SELL against the long position of 50.0000 GOOG; close it first" in (
+        signal.rejection_reasons
+    )
+    assert not Order.objects.exists()
+
+
+def test_a_buy_while_long_adds_within_the_position_limit(goog: Symbol, llm_server: Any) -> None:
+    Position.objects.create(symbol=goog, quantity=Decimal("50"), average_cost=Decimal("560"))
+    run = run_with_answer(goog, llm_server, decision(), max_position_quantity=Decimal("80"))
+    signal = Signal.objects.get(run=run)
+    assert signal.status == "accepted", signal.rejection_reasons
+    checks = {c["name"]: c for c in signal.checks}
+    assert checks["no_opposite_position"]["detail"] == "position long 50.0000"
+    # the limit counts what is held: 80 − 50 = 30 more at most
+    assert Order.objects.get(run=run, role="entry").quantity == Decimal("30")

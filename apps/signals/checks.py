@@ -2,7 +2,9 @@
 
 BUY needs stop < entry < target, SELL the mirror (target < entry < stop); reward/risk
 = |target − entry| / |entry − stop| must reach the strategy's minimum, confidence too; the entry
-must lie within ``max_entry_deviation_pct`` of the last close; the sized quantity must be > 0.
+must lie within ``max_entry_deviation_pct`` of the last close; a BUY may not meet a short
+position nor a SELL a long one (``no_opposite_position``, in the signal step); the sized
+quantity must be > 0.
 """
 
 from dataclasses import asdict, dataclass

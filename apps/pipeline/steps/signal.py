@@ -23,9 +23,25 @@ def step_input(ctx: RunContext) -> dict[str, Any]:
     return {"decision": ctx.answer.decision.model_dump(), "last_close": str(ctx.bars.last_close)}
 
 
-def _sizing_check(ctx: RunContext, entry: Decimal, stop: Decimal, direction: int) -> Check:
+def position_side_check(*, action: str, held: Decimal, symbol: str) -> Check:
+    """A BUY while short or a SELL while long fails: its bracket would net against the
+    position (the entry reduces it) while its exits — protective orders of the opposite side —
+    would then re-open it, so the stop no longer protects what is held. Close the position
+    first. ``held`` is the account's signed position in the symbol (negative is short)."""
+    opposite = (action == "BUY" and held < 0) or (action == "SELL" and held > 0)
+    side = "long" if held > 0 else "short" if held < 0 else "flat"
+    detail = (
+        f"{action} against the {side} position of {abs(held)} {symbol}; close it first"
+        if opposite
+        else f"position {side}" + (f" {abs(held)}" if held else "")
+    )
+    return Check("no_opposite_position", not opposite, detail)
+
+
+def _sizing_check(ctx: RunContext, entry: Decimal, stop: Decimal, held: Decimal) -> Check:
+    """Size by risk, position limit (``held`` counts toward it when on the same side) and
+    notional; fails when that leaves nothing to trade."""
     s = ctx.strategy
-    held = position_for_symbol(symbol_id=s.symbol_id)["quantity"] * direction
     ctx.sizing = size_position(
         capital=s.capital,
         risk_per_trade_pct=s.risk_per_trade_pct,
@@ -108,7 +124,10 @@ def _checks(ctx: RunContext, decision: Decision) -> list[Check]:
         last_close=ctx.bars.last_close,
         limits=limits,
     )
-    checks.append(_sizing_check(ctx, entry, stop, 1 if decision.action == "BUY" else -1))
+    held = position_for_symbol(symbol_id=s.symbol_id)["quantity"]
+    checks.append(position_side_check(action=decision.action, held=held, symbol=s.symbol.symbol))
+    direction = 1 if decision.action == "BUY" else -1
+    checks.append(_sizing_check(ctx, entry, stop, held * direction))
     return checks
 
 
