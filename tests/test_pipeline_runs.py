@@ -294,9 +294,7 @@ def test_a_sell_while_long_is_rejected_not_netted(goog: Symbol, llm_server: Any)
     # then the signal is rejected with the reason, and nothing is sent
     signal = Signal.objects.get(run=run)
     assert signal.status == "rejected"
-    assert "SELL against the long position of 50.0000 GOOG; close it first" in (
-        signal.rejection_reasons
-    )
+    assert "SELL against the long position of 50 GOOG; close it first" in (signal.rejection_reasons)
     assert not Order.objects.exists()
 
 
@@ -306,6 +304,28 @@ def test_a_buy_while_long_adds_within_the_position_limit(goog: Symbol, llm_serve
     signal = Signal.objects.get(run=run)
     assert signal.status == "accepted", signal.rejection_reasons
     checks = {c["name"]: c for c in signal.checks}
-    assert checks["no_opposite_position"]["detail"] == "position long 50.0000"
+    assert checks["no_opposite_position"]["detail"] == "position long 50"
     # the limit counts what is held: 80 − 50 = 30 more at most
     assert Order.objects.get(run=run, role="entry").quantity == Decimal("30")
+
+
+def test_working_entries_count_toward_the_position_limit(goog: Symbol, llm_server: Any) -> None:
+    # given a BUY entry of 41 still working (as of after the last stored bar nothing fills;
+    # the answer sits at that bar's close 806.19), and a position limit of 60
+    llm_server.answer_with(decision(entry=806.19, stop_loss=782.0, take_profit=870.69))
+    strategy = StrategyFactory.create(
+        symbol=goog, analyst="openai", max_position_quantity=Decimal("60")
+    )
+    after_last_bar = datetime(2013, 3, 4, tzinfo=UTC)
+    first = strategy_run(strategy=strategy, as_of=after_last_bar, trigger="manual")
+    entry = Order.objects.get(run=first, role="entry")
+    assert (entry.status, entry.quantity) == ("submitted", Decimal("41"))
+    # when the model says BUY again before it fills
+    second = strategy_run(strategy=strategy, as_of=after_last_bar, trigger="manual")
+    # then only the room left under the limit is bought: 60 − 41 working = 19
+    signal = Signal.objects.get(run=second)
+    check = next(c for c in signal.checks if c["name"] == "quantity_positive")
+    assert check["detail"] == (
+        "quantity 19 (risk 41, position limit 19, notional 1240; 41 in working entries)"
+    )
+    assert Order.objects.get(run=second, role="entry").quantity == Decimal("19")

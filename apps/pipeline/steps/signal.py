@@ -6,7 +6,7 @@ from typing import Any
 from apps.analysis.decision import Decision
 from apps.common.decimals import to_decimal
 from apps.lineage.services import StepRecorder
-from apps.orders.selectors import position_for_symbol
+from apps.orders.selectors import position_for_symbol, working_entry_quantity
 from apps.orders.services import round_to_tick
 from apps.orders.sizing import size_position
 from apps.pipeline.context import RunContext
@@ -23,6 +23,11 @@ def step_input(ctx: RunContext) -> dict[str, Any]:
     return {"decision": ctx.answer.decision.model_dump(), "last_close": str(ctx.bars.last_close)}
 
 
+def _quantity(value: Decimal) -> str:
+    """A quantity as a person writes it: 50, 12.5 (no trailing zeros, no exponent)."""
+    return format(value.normalize(), "f")
+
+
 def position_side_check(*, action: str, held: Decimal, symbol: str) -> Check:
     """A BUY while short or a SELL while long fails: its bracket would net against the
     position (the entry reduces it) while its exits — protective orders of the opposite side —
@@ -31,16 +36,19 @@ def position_side_check(*, action: str, held: Decimal, symbol: str) -> Check:
     opposite = (action == "BUY" and held < 0) or (action == "SELL" and held > 0)
     side = "long" if held > 0 else "short" if held < 0 else "flat"
     detail = (
-        f"{action} against the {side} position of {abs(held)} {symbol}; close it first"
+        f"{action} against the {side} position of {_quantity(abs(held))} {symbol}; close it first"
         if opposite
-        else f"position {side}" + (f" {abs(held)}" if held else "")
+        else f"position {side}" + (f" {_quantity(abs(held))}" if held else "")
     )
     return Check("no_opposite_position", not opposite, detail)
 
 
-def _sizing_check(ctx: RunContext, entry: Decimal, stop: Decimal, held: Decimal) -> Check:
-    """Size by risk, position limit (``held`` counts toward it when on the same side) and
-    notional; fails when that leaves nothing to trade."""
+def _sizing_check(
+    ctx: RunContext, entry: Decimal, stop: Decimal, held: Decimal, working: Decimal
+) -> Check:
+    """Size by risk, position limit and notional; fails when that leaves nothing to trade.
+    Toward the limit count ``held`` (the position, signed in the trade's direction) when on the
+    same side, and ``working`` (unfilled entries of the same side that may still fill)."""
     s = ctx.strategy
     ctx.sizing = size_position(
         capital=s.capital,
@@ -48,15 +56,16 @@ def _sizing_check(ctx: RunContext, entry: Decimal, stop: Decimal, held: Decimal)
         entry=entry,
         stop=stop,
         max_position_quantity=s.max_position_quantity,
-        current_quantity=max(held, Decimal(0)),
+        current_quantity=max(held, Decimal(0)) + working,
         max_order_notional=s.max_order_notional,
     )
     sizing = ctx.sizing
+    pending = f"; {_quantity(working)} in working entries" if working else ""
     return Check(
         "quantity_positive",
         sizing.quantity > 0,
         f"quantity {sizing.quantity} (risk {sizing.by_risk}, position limit "
-        f"{sizing.by_position_limit}, notional {sizing.by_notional})",
+        f"{sizing.by_position_limit}, notional {sizing.by_notional}{pending})",
     )
 
 
@@ -127,7 +136,8 @@ def _checks(ctx: RunContext, decision: Decision) -> list[Check]:
     held = position_for_symbol(symbol_id=s.symbol_id)["quantity"]
     checks.append(position_side_check(action=decision.action, held=held, symbol=s.symbol.symbol))
     direction = 1 if decision.action == "BUY" else -1
-    checks.append(_sizing_check(ctx, entry, stop, held * direction))
+    working = working_entry_quantity(symbol_id=s.symbol_id, side=decision.action)
+    checks.append(_sizing_check(ctx, entry, stop, held * direction, working))
     return checks
 
 
