@@ -1,4 +1,4 @@
-import type { OrderListItem, RunDetail, Step } from "../api/types";
+import type { OrderListItem, RunDetail, RunListItem, Step } from "../api/types";
 
 export function makeStep(overrides: Partial<Step> = {}): Step {
   return {
@@ -18,21 +18,26 @@ export function makeStep(overrides: Partial<Step> = {}): Step {
   };
 }
 
+/** A run row as the runs list answers it (the detail adds steps, calls, signal, orders). */
+const RUN_ROW: RunListItem = {
+  id: 42,
+  strategy: { id: 7, slug: "spy-daily", name: "SPY daily" },
+  trigger: "manual",
+  status: "succeeded",
+  as_of: "2025-01-02T10:00:00Z",
+  scheduled_for: null,
+  created_at: "2025-01-02T10:00:00Z",
+  started_at: "2025-01-02T10:00:00Z",
+  finished_at: "2025-01-02T10:00:09Z",
+  current_step: "order",
+  error_message: "",
+  duration_ms: 9000,
+  signal_action: "HOLD",
+};
+
 export function makeRun(overrides: Partial<RunDetail> = {}): RunDetail {
   return {
-    id: 42,
-    strategy: { id: 7, slug: "spy-daily", name: "SPY daily" },
-    trigger: "manual",
-    status: "succeeded",
-    as_of: "2025-01-02T10:00:00Z",
-    scheduled_for: null,
-    created_at: "2025-01-02T10:00:00Z",
-    started_at: "2025-01-02T10:00:00Z",
-    finished_at: "2025-01-02T10:00:09Z",
-    current_step: "order",
-    error_message: "",
-    duration_ms: 9000,
-    signal_action: "HOLD",
+    ...RUN_ROW,
     heartbeat_at: null,
     steps: [
       makeStep(),
@@ -120,22 +125,7 @@ export function makePromptScore(
 export function makeRunListItem(
   overrides: Partial<import("../api/types").RunListItem> = {},
 ): import("../api/types").RunListItem {
-  return {
-    id: 42,
-    strategy: { id: 7, slug: "spy-daily", name: "SPY daily" },
-    trigger: "manual",
-    status: "succeeded",
-    as_of: "2025-01-02T10:00:00Z",
-    scheduled_for: null,
-    created_at: "2025-01-02T10:00:00Z",
-    started_at: "2025-01-02T10:00:00Z",
-    finished_at: "2025-01-02T10:00:09Z",
-    current_step: "order",
-    error_message: "",
-    duration_ms: 9000,
-    signal_action: "HOLD",
-    ...overrides,
-  };
+  return { ...RUN_ROW, ...overrides };
 }
 
 // ---- Session, strategies, symbols, signals (login, strategy form, names) ----
