@@ -1,7 +1,8 @@
 // End to end in Debian's Chromium, driven by playwright-core (the browser download of
 // `npx playwright install` does not work here, so the system browser is launched by path).
 // A trader signs in, creates a strategy, presses "Run now" and reads the run's lineage, then
-// edits the strategy's prompt template, saves the next version and previews it on that run.
+// edits the strategy's prompt template, saves the next version, moves the strategy to it and
+// previews it on that run.
 //
 // Started by tests/e2e/test_browser.py, which brings up the server side (Django live server,
 // a Celery worker, a loopback model) and passes it in through the environment:
@@ -126,6 +127,9 @@ try {
   await page.keyboard.type(" Mind the {{ bar_size }} trend.");
   await page.getByRole("button", { name: "Save as v2" }).click();
   await page.getByText("Saved as v2.").waitFor();
+  // The strategy still pins v1 until the trader moves it.
+  await page.getByRole("button", { name: "Switch E2E swing to v2" }).click();
+  await page.getByText("E2E swing now uses v2.").waitFor();
   await page.locator("section", { has: page.getByRole("heading", { name: "Compare" }) })
     .getByText("Mind the")
     .first()
@@ -146,6 +150,7 @@ try {
   await page.goto(runUrl);
   await page.setViewportSize({ width: 375, height: 812 });
   await page.getByTestId("step-order").waitFor();
+  await page.locator(".js-plotly-plot").first().waitFor();
   await screenshot("lineage-phone");
   console.log("e2e: ok");
 } catch (error) {

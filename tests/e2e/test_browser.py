@@ -1,6 +1,7 @@
 """End to end in a real browser (Debian's Chromium driven by playwright-core): a trader signs
 in, creates a strategy, presses run now, and reads the run's lineage — six steps, the chart,
-the prompt, the order — then saves a new version of the prompt template and previews it.
+the prompt, the order — then saves a new version of the prompt template, moves the strategy
+to it and previews it.
 
 The whole stack is real: Django serving the built app and the API (pytest-django's live server
 on the PostgreSQL test database), a Celery worker process on Redis, the paper broker, and a
@@ -91,4 +92,6 @@ def test_a_trader_creates_a_strategy_runs_it_and_reads_its_lineage(
     ]
     template = PromptTemplate.objects.filter(name="e2e-swing").latest("version")
     assert template.version == 2 and template.body.endswith("Mind the {{ bar_size }} trend.")
+    run.strategy.refresh_from_db()
+    assert run.strategy.prompt_template_id == template.pk
     assert len(list(SCREENSHOTS.glob("*.png"))) >= 10

@@ -3,7 +3,13 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import type { PromptTemplate } from "../api/prompts";
-import { makePromptScore, makePromptTemplate, makeRunListItem } from "../test/fixtures";
+import type { Strategy } from "../api/types";
+import {
+  makePromptScore,
+  makePromptTemplate,
+  makeRunListItem,
+  makeStrategy,
+} from "../test/fixtures";
 import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
 import { PromptTemplatePage } from "./PromptTemplatePage";
 import "../components/prompts/JinjaEditor/jsdomRanges";
@@ -16,11 +22,27 @@ const V1 = `${HEAD}\n${ASK}\n`;
 const V2 = `${HEAD}\n${CLOSE}\n${ASK}\n`;
 const V3 = `${HEAD_V3}\n${CLOSE}\n${ASK}\n`;
 
-/** A fake API for one template, "swing" v1–v3; POST saves the next version. */
+type StrategyRow = Pick<Strategy, "id" | "name" | "prompt_template"> & Partial<Strategy>;
+
+/**
+ * A fake API for one template, "swing" v1–v3; POST saves the next version. `strategies` are
+ * listed by `GET /strategies/` (SPY daily on v3 and QQQ hourly on another template unless
+ * given); `PATCH /strategies/{id}/` changes one of them, or answers `patchError`.
+ */
 function fakeApi({
   saveError,
   strategiesError = false,
-}: { saveError?: unknown; strategiesError?: boolean } = {}) {
+  strategies = [
+    { id: 7, name: "SPY daily", prompt_template: 3 },
+    { id: 8, name: "QQQ hourly", prompt_template: 99 },
+  ],
+  patchError,
+}: {
+  saveError?: unknown;
+  strategiesError?: boolean;
+  strategies?: StrategyRow[];
+  patchError?: { status: number; body: unknown };
+} = {}) {
   const versions: PromptTemplate[] = [
     makePromptTemplate({ id: 3, version: 3, body: V3, created_at: "2025-03-01T10:00:00Z" }),
     makePromptTemplate({ id: 2, version: 2, body: V2, created_at: "2025-02-01T10:00:00Z" }),
@@ -29,7 +51,8 @@ function fakeApi({
   const requests: { method: string; path: string; body: unknown; csrf: string | null }[] = [];
   const fetch = vi.fn(
     mockFetch(async (url, req): Promise<Response> => {
-      const body = req.method === "POST" ? await req.clone().json() : undefined;
+      const body =
+        req.method === "POST" || req.method === "PATCH" ? await req.clone().json() : undefined;
       const csrf = req.headers.get("X-CSRFToken");
       requests.push({ method: req.method, path: url.pathname, body, csrf });
       const path = url.pathname;
@@ -65,14 +88,19 @@ function fakeApi({
         return jsonResponse({ detail: "Server trouble." }, 500);
       if (path === "/api/v1/strategies/")
         return jsonResponse({
-          count: 2,
+          count: strategies.length,
           next: null,
           previous: null,
-          results: [
-            { id: 7, name: "SPY daily", prompt_template: 3 },
-            { id: 8, name: "QQQ hourly", prompt_template: 99 },
-          ],
+          results: strategies,
         });
+      const strategy = path.match(/^\/api\/v1\/strategies\/(\d+)\/$/);
+      if (strategy && req.method === "PATCH") {
+        if (patchError) return jsonResponse(patchError.body, patchError.status);
+        const row = strategies.find((s) => s.id === Number(strategy[1]));
+        if (!row) return jsonResponse({ detail: "Not found." }, 404);
+        Object.assign(row, body);
+        return jsonResponse(makeStrategy({ ...row }));
+      }
       if (path === "/api/v1/runs/")
         return jsonResponse({
           next: null,
@@ -146,6 +174,9 @@ describe("PromptTemplatePage", () => {
     const spy = await within(rows[0]!).findByRole("link", { name: "SPY daily" });
     expect(spy).toHaveAttribute("href", "/strategies/7");
     expect(within(rows[2]!).queryByRole("button", { name: "Diff with previous" })).toBeNull();
+    // Every strategy of this template is on the latest version: nothing to switch.
+    expect(screen.queryByText(/Use v\d in…/)).toBeNull();
+    expect(screen.queryByRole("button", { name: /^Switch / })).toBeNull();
 
     // Default diff: v2 (left) → v3 (right); only the first line changed.
     expect(screen.getByLabelText("From")).toHaveValue("2");
@@ -242,6 +273,13 @@ describe("PromptTemplatePage", () => {
     expect(screen.getByLabelText("To")).toHaveValue("4");
     expect(screen.getByLabelText("Version")).toHaveValue("4");
     expect(screen.getByRole("button", { name: "Save as v5" })).toBeDisabled();
+
+    // SPY daily stays on v3 until switched, and is offered the new version.
+    const useLatest = await screen.findByRole("list", { name: "Use v4 in…" });
+    expect(within(useLatest).getAllByRole("listitem")).toHaveLength(1);
+    expect(
+      within(useLatest).getByRole("button", { name: "Switch SPY daily to v4" }),
+    ).toBeInTheDocument();
   });
 
   it("shows the field errors of a 400 on save", async () => {
@@ -309,5 +347,125 @@ describe("PromptTemplatePage", () => {
     expect(usedBy).toHaveTextContent("unknown");
     // The actions column is named for screen readers.
     expect(within(versions).getByRole("columnheader", { name: "Actions" })).toBeInTheDocument();
+  });
+
+  describe("Use vN in…", () => {
+    /** SPY daily on v3 (the latest), E2E swing on v2, Live swing (live) on v1, QQQ elsewhere. */
+    const someBehind = (): StrategyRow[] => [
+      { id: 7, name: "SPY daily", prompt_template: 3, trading_mode: "paper" },
+      { id: 9, name: "E2E swing", prompt_template: 2, trading_mode: "paper" },
+      { id: 10, name: "Live swing", prompt_template: 1, trading_mode: "live" },
+      { id: 8, name: "QQQ hourly", prompt_template: 99, trading_mode: "paper" },
+    ];
+    const patches = <R extends { method: string }>(requests: R[]) =>
+      requests.filter((r) => r.method === "PATCH");
+
+    it("lists only the strategies on an older version of this template", async () => {
+      fakeApi({ strategies: someBehind() });
+      renderPage();
+      const list = await screen.findByRole("list", { name: "Use v3 in…" });
+      const items = within(list).getAllByRole("listitem");
+      expect(items.map((li) => within(li).getByRole("button").textContent)).toEqual([
+        "Switch E2E swing to v3",
+        "Switch Live swing to v3",
+      ]);
+      expect(items[0]).toHaveTextContent("E2E swing on v2");
+      expect(items[1]).toHaveTextContent("Live swing on v1");
+      expect(within(items[1]!).getByText("live")).toHaveClass("mode-live");
+      expect(within(list).queryByText("SPY daily")).toBeNull();
+      expect(within(list).queryByText("QQQ hourly")).toBeNull();
+    });
+
+    it("switches a strategy: PATCHes only prompt_template, then moves it to the latest", async () => {
+      document.cookie = "csrftoken=tokswitch";
+      const { requests } = fakeApi({ strategies: someBehind() });
+      const user = userEvent.setup();
+      renderPage();
+      const list = await screen.findByRole("list", { name: "Use v3 in…" });
+      expect(
+        within(screen.getByTestId("version-row-2")).getByRole("link", { name: "E2E swing" }),
+      ).toBeInTheDocument();
+
+      await user.click(within(list).getByRole("button", { name: "Switch E2E swing to v3" }));
+      expect(await screen.findByText("E2E swing now uses v3.")).toHaveAttribute("role", "status");
+      const sent = patches(requests);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]!.path).toBe("/api/v1/strategies/9/");
+      expect(sent[0]!.body).toEqual({ prompt_template: 3 });
+      expect(sent[0]!.csrf).toBe("tokswitch");
+
+      // The strategies were read again: "Used by" shows it on v3, and it leaves the list.
+      const v3Row = screen.getByTestId("version-row-3");
+      expect(await within(v3Row).findByRole("link", { name: "E2E swing" })).toBeInTheDocument();
+      expect(within(screen.getByTestId("version-row-2")).queryByRole("link")).toBeNull();
+      expect(
+        screen.queryByRole("button", { name: "Switch E2E swing to v3" }),
+      ).not.toBeInTheDocument();
+      expect(screen.getByRole("button", { name: "Switch Live swing to v3" })).toBeInTheDocument();
+    });
+
+    it("asks before switching a live strategy, and sends nothing until Confirm", async () => {
+      const { requests } = fakeApi({ strategies: someBehind() });
+      const user = userEvent.setup();
+      renderPage();
+      const button = await screen.findByRole("button", { name: "Switch Live swing to v3" });
+
+      await user.click(button);
+      const confirm = screen.getByRole("alertdialog", { name: "Confirm live trading" });
+      expect(confirm).toHaveTextContent(
+        "Live swing trades live: its next runs send real orders decided from v3's prompt. " +
+          "Switch it from v1 to v3?",
+      );
+      expect(within(confirm).getByRole("button", { name: "Cancel" })).toHaveFocus();
+      expect(button).toHaveAttribute("aria-expanded", "true");
+      expect(patches(requests)).toEqual([]);
+
+      // Cancel: nothing sent, the question goes away.
+      await user.click(within(confirm).getByRole("button", { name: "Cancel" }));
+      expect(screen.queryByRole("alertdialog")).toBeNull();
+      expect(patches(requests)).toEqual([]);
+
+      // Ask again, and confirm.
+      await user.click(button);
+      await user.click(
+        within(screen.getByRole("alertdialog")).getByRole("button", { name: "Confirm" }),
+      );
+      expect(await screen.findByText("Live swing now uses v3.")).toBeInTheDocument();
+      expect(patches(requests).map((r) => [r.path, r.body])).toEqual([
+        ["/api/v1/strategies/10/", { prompt_template: 3 }],
+      ]);
+      expect(screen.queryByRole("alertdialog")).toBeNull();
+    });
+
+    it.each([
+      {
+        status: 403,
+        body: { detail: "You do not have permission to perform this action." },
+        message: "You do not have permission to perform this action.",
+      },
+      {
+        status: 400,
+        body: { prompt_template: ["Invalid pk \"3\" - object does not exist."] },
+        message: 'prompt_template: Invalid pk "3" - object does not exist.',
+      },
+    ])("shows the API's error inline on a $status", async ({ status, body, message }) => {
+      const { requests } = fakeApi({ strategies: someBehind(), patchError: { status, body } });
+      const user = userEvent.setup();
+      renderPage();
+      await user.click(await screen.findByRole("button", { name: "Switch E2E swing to v3" }));
+      const item = screen.getByTestId("use-latest-9");
+      const alert = await within(item).findByRole("alert");
+      expect(alert).toHaveTextContent("Could not switch E2E swing to v3");
+      expect(alert).toHaveTextContent(message);
+      // Signed in but not allowed (or invalid): signing in again would not help.
+      expect(within(alert).queryByRole("link", { name: "Sign in" })).toBeNull();
+      expect(patches(requests)).toHaveLength(1);
+      expect(screen.queryByText(/now uses/)).toBeNull();
+      // Still on v2, still offered.
+      expect(
+        within(screen.getByTestId("version-row-2")).getByRole("link", { name: "E2E swing" }),
+      ).toBeInTheDocument();
+      expect(within(item).getByRole("button", { name: "Switch E2E swing to v3" })).toBeEnabled();
+    });
   });
 });

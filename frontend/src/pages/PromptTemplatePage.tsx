@@ -10,6 +10,7 @@ import {
 import { useStrategies } from "../api/strategies";
 import { PromptPreview } from "../components/prompts/PromptPreview/PromptPreview";
 import { ScoresTable } from "../components/prompts/ScoresTable/ScoresTable";
+import { UseLatestVersion } from "../components/prompts/UseLatestVersion/UseLatestVersion";
 import { VersionDiff } from "../components/prompts/VersionDiff/VersionDiff";
 import { VersionsTable } from "../components/prompts/VersionsTable/VersionsTable";
 import { Empty, ErrorState, Loading, QueryState } from "../components/ui/QueryState/QueryState";
@@ -24,7 +25,10 @@ const JinjaEditor = lazy(() =>
 /** The diff's right side: a saved version number, or the editor's unsaved text. */
 type DiffTarget = number | "draft";
 
-/** `/prompts/:name`: one template's versions, diff, editor, preview and scores. */
+/**
+ * `/prompts/:name`: one template's versions (with "Use vN in…" to move strategies on older
+ * versions to the latest), diff, editor, preview and scores.
+ */
 export function PromptTemplatePage() {
   const name = useParams().name ?? "";
   const versions = usePromptTemplates({ name });
@@ -152,6 +156,14 @@ function TemplateWorkbench({ name, versions }: { name: string; versions: PromptT
           }}
           onEdit={askEditFrom}
         />
+        {strategies.isSuccess && (
+          <UseLatestVersion
+            versions={sorted}
+            latest={latest}
+            strategies={strategies.data.results}
+            onSwitched={(s, v) => setNotice(`${s.name} now uses v${v.version}.`)}
+          />
+        )}
         {replacing && (
           <ConfirmReplace
             question={

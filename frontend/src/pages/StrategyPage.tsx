@@ -1,47 +1,14 @@
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { useRuns } from "../api/runs";
 import { useRunStrategyNow, useSetStrategyActive, useStrategy } from "../api/strategies";
 import { RunsTable } from "../components/runs/RunsTable/RunsTable";
+import { LiveConfirm } from "../components/strategies/LiveConfirm/LiveConfirm";
 import { StrategySettings } from "../components/strategies/StrategySettings/StrategySettings";
 import { CursorPager } from "../components/ui/CursorPager/CursorPager";
 import { ErrorState, QueryState } from "../components/ui/QueryState/QueryState";
 import { formatDateTime } from "../lib/format";
 import { useNumericParam } from "./params";
-
-/** The inline "are you sure?" step before a live strategy trades: Confirm or Cancel. */
-function LiveConfirm({
-  question,
-  onConfirm,
-  onCancel,
-}: {
-  question: string;
-  onConfirm: () => void;
-  onCancel: () => void;
-}) {
-  const cancelRef = useRef<HTMLButtonElement>(null);
-  // Focus moves to the choice, on its safe side: Enter alone does not trade.
-  useEffect(() => cancelRef.current?.focus(), []);
-  return (
-    <div
-      className="live-warning live-confirm-step"
-      role="alertdialog"
-      aria-label="Confirm live trading"
-    >
-      <p>
-        <strong>{question}</strong>
-      </p>
-      <div className="actions">
-        <button type="button" className="primary live" onClick={onConfirm}>
-          Confirm
-        </button>
-        <button ref={cancelRef} type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </div>
-  );
-}
 
 /**
  * A strategy: Edit, Activate/Deactivate, Run now, its run history and its settings. For a
