@@ -21,3 +21,9 @@ def finite_or_none(value: float) -> float | None:
     """Return a float for JSON, or None where it is NaN/inf (TA-Lib's warm-up values)."""
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def plain(value: Decimal) -> str:
+    """``value`` as a person writes it: ``50``, ``12.5`` — no trailing zeros, no exponent
+    (``Decimal("50.0000")`` → ``"50"``, ``Decimal("100")`` → ``"100"``, not ``"1E+2"``)."""
+    return format(value.normalize(), "f")

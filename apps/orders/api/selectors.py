@@ -28,33 +28,29 @@ def _fills_count() -> Subquery:
     return Subquery(fills.values("order_id").annotate(n=Count("id")).values("n")[:1])
 
 
-def order_list() -> QuerySet[Order]:
-    """Orders with their symbol, ``strategy_id``, ``strategy_name`` and ``fills_count``, newest
-    first by id."""
-    return (
-        Order.objects.select_related("symbol")
-        .annotate(
-            fills_count=Coalesce(_fills_count(), 0),
-            strategy_id=F("run__strategy_id"),
-            strategy_name=F("run__strategy__name"),
-        )
-        .order_by("-id")
+def _with_row_fields(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """``orders`` annotated with what an order row shows besides its own columns: its number
+    of fills and its run's strategy id and name."""
+    return orders.annotate(
+        fills_count=Coalesce(_fills_count(), 0),
+        strategy_id=F("run__strategy_id"),
+        strategy_name=F("run__strategy__name"),
     )
 
 
+def order_list() -> QuerySet[Order]:
+    """Orders with their symbol, ``strategy_id``, ``strategy_name`` and ``fills_count``, newest
+    first by id."""
+    return _with_row_fields(Order.objects.select_related("symbol")).order_by("-id")
+
+
 def order_detail() -> QuerySet[Order]:
-    """Orders with their symbol, strategy id, owner (for write permissions) and their fills
-    (oldest first): three queries per order fetched."""
-    return (
+    """Orders with their symbol, strategy id and name, owner (for write permissions) and their
+    fills (oldest first): three queries per order fetched."""
+    return _with_row_fields(
         Order.objects.select_related("symbol", "run__strategy")
-        .annotate(
-            fills_count=Coalesce(_fills_count(), 0),
-            strategy_id=F("run__strategy_id"),
-            strategy_name=F("run__strategy__name"),
-        )
-        .prefetch_related(
-            Prefetch("fills", queryset=Fill.objects.order_by("executed_at", "id")),
-        )
+    ).prefetch_related(
+        Prefetch("fills", queryset=Fill.objects.order_by("executed_at", "id")),
     )
 
 

@@ -1,12 +1,13 @@
 """Step 4, llm: render the prompt, ask the analyst, keep prompt and raw answer as artifacts."""
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 
-from apps.analysis.analysts import AnalysisRequest, AnalystAnswer
+from apps.analysis.analysts import AnalysisRequest
 from apps.analysis.decision import DecisionParseError
-from apps.analysis.llm_client import LlmCallError, LlmResult
+from apps.analysis.llm_client import LlmCallError
 from apps.analysis.models import LlmCall
 from apps.analysis.prompts import render_prompt
 from apps.analysis.selection import analyst_for
@@ -35,30 +36,24 @@ def _record_call(
     mode: str,
     attempts: int,
     error: str = "",
-    answer: AnalystAnswer | LlmResult | None = None,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    latency_ms: float = 0.0,
+    cost_usd: Decimal = Decimal(0),
 ) -> None:
-    """One ``LlmCall`` row: a failed call (no answer), an answer that failed to parse (an
-    ``LlmResult``: its tokens, latency and cost were spent all the same) or an analyst's
-    answer."""
-    if isinstance(answer, LlmResult):
-        prompt_tokens, completion_tokens = answer.prompt_tokens, answer.completion_tokens
-        mode = answer.mode
-    elif answer is not None:
-        prompt_tokens = answer.usage.get("prompt_tokens", 0)
-        completion_tokens = answer.usage.get("completion_tokens", 0)
-        mode = answer.response_format
-    else:
-        prompt_tokens = completion_tokens = 0
+    """One ``LlmCall`` row of the run: the model and response format used, attempts, tokens as
+    the endpoint reported them, latency (ms), estimated cost (USD), and the error when it
+    failed. A call that failed outright has no tokens, latency or cost to record."""
     LlmCall.objects.create(
         run=ctx.run,
         strategy=ctx.strategy,
-        model=answer.model if answer else model,
+        model=model,
         response_format=mode,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
-        latency_ms=answer.latency_ms if answer else 0.0,
-        attempts=answer.attempts if answer else attempts,
-        cost_usd=answer.cost_usd if answer else 0,
+        latency_ms=latency_ms,
+        attempts=attempts,
+        cost_usd=cost_usd,
         succeeded=not error,
         error=error,
     )
@@ -105,7 +100,6 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     analyst, note = analyst_for(strategy=ctx.strategy)
     recorder.output = {"analyst": analyst.name, "note": note}
     request = _request(ctx, context["chart"])
-    model = request.model or settings.LLM_MODEL
     try:
         answer = analyst.analyze(request)
     except LlmCallError as error:
@@ -118,20 +112,31 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
         _raw_answer(recorder, error.raw_answer)
         result = getattr(error, "llm_result", None)
         if result is not None:
+            # the answer did not parse, but its tokens and cost were spent all the same
             _record_call(
                 ctx,
                 model=result.model,
                 mode=result.mode,
                 attempts=result.attempts,
                 error=str(error),
-                answer=result,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                latency_ms=result.latency_ms,
+                cost_usd=result.cost_usd,
             )
         raise
     ctx.answer = answer
     _raw_answer(recorder, answer.raw_answer)
     if answer.is_language_model:
         _record_call(
-            ctx, model=model, mode=answer.response_format, attempts=answer.attempts, answer=answer
+            ctx,
+            model=answer.model,
+            mode=answer.response_format,
+            attempts=answer.attempts,
+            prompt_tokens=answer.usage.get("prompt_tokens", 0),
+            completion_tokens=answer.usage.get("completion_tokens", 0),
+            latency_ms=answer.latency_ms,
+            cost_usd=answer.cost_usd,
         )
     recorder.output = {
         "analyst": answer.analyst,

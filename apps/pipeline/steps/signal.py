@@ -4,7 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from apps.analysis.decision import Decision
-from apps.common.decimals import to_decimal
+from apps.common.decimals import plain, to_decimal
 from apps.lineage.services import StepRecorder
 from apps.orders.selectors import position_for_symbol, working_entry_quantity
 from apps.orders.services import round_to_tick
@@ -23,22 +23,18 @@ def step_input(ctx: RunContext) -> dict[str, Any]:
     return {"decision": ctx.answer.decision.model_dump(), "last_close": str(ctx.bars.last_close)}
 
 
-def _quantity(value: Decimal) -> str:
-    """A quantity as a person writes it: 50, 12.5 (no trailing zeros, no exponent)."""
-    return format(value.normalize(), "f")
-
-
 def position_side_check(*, action: str, held: Decimal, symbol: str) -> Check:
     """A BUY while short or a SELL while long fails: its bracket would net against the
     position (the entry reduces it) while its exits — protective orders of the opposite side —
     would then re-open it, so the stop no longer protects what is held. Close the position
-    first. ``held`` is the account's signed position in the symbol (negative is short)."""
+    first. ``held`` is the account's signed position in the symbol (negative is short), in
+    shares/contracts; returns the ``no_opposite_position`` check with its detail."""
     opposite = (action == "BUY" and held < 0) or (action == "SELL" and held > 0)
     side = "long" if held > 0 else "short" if held < 0 else "flat"
     detail = (
-        f"{action} against the {side} position of {_quantity(abs(held))} {symbol}; close it first"
+        f"{action} against the {side} position of {plain(abs(held))} {symbol}; close it first"
         if opposite
-        else f"position {side}" + (f" {_quantity(abs(held))}" if held else "")
+        else f"position {side}" + (f" {plain(abs(held))}" if held else "")
     )
     return Check("no_opposite_position", not opposite, detail)
 
@@ -60,7 +56,7 @@ def _sizing_check(
         max_order_notional=s.max_order_notional,
     )
     sizing = ctx.sizing
-    pending = f"; {_quantity(working)} in working entries" if working else ""
+    pending = f"; {plain(working)} in working entries" if working else ""
     return Check(
         "quantity_positive",
         sizing.quantity > 0,
