@@ -7,7 +7,7 @@ from typing import Protocol
 from django.conf import settings
 
 from apps.common.errors import SibylError
-from apps.marketdata.bar_checks import OhlcvRow, validate_bars
+from apps.marketdata.bar_checks import OhlcvRow, validate_bars, validate_one_bar_per_session
 from apps.marketdata.bar_sizes import latest_closed_open
 from apps.marketdata.models import Bar
 from apps.marketdata.series import BarSeries
@@ -38,8 +38,10 @@ class EmbeddedProvider:
     ) -> BarSeries:
         """Return up to ``count`` bars, oldest first.
 
-        Raises NotEnoughBarsError when fewer than ``min_count`` exist, and BarValidationError
-        when a stored bar is unsound (NaN, high < low, unsorted, …).
+        Raises NotEnoughBarsError when fewer than ``min_count`` exist (naming the symbol with
+        its security type and currency, and the bar size), and BarValidationError when a
+        stored bar is unsound (NaN, high < low, unsorted, …) or two daily (weekly, monthly)
+        bars fall in one session (week, month) of the symbol's calendar.
         """
         cutoff = latest_closed_open(as_of, bar_size, symbol.trading_calendar)
         values = (
@@ -50,10 +52,16 @@ class EmbeddedProvider:
         rows = [OhlcvRow(*value) for value in reversed(values)]
         if len(rows) < max(min_count, 1):
             raise NotEnoughBarsError(
-                f"{len(rows)} {bar_size} bar(s) of {symbol.symbol} closed by {as_of.isoformat()};"
+                f"{len(rows)} {bar_size} bar(s) of {symbol} closed by {as_of.isoformat()};"
                 f" at least {max(min_count, 1)} needed"
             )
         validate_bars(rows)
+        validate_one_bar_per_session(
+            [row.ts for row in rows],
+            bar_size=bar_size,
+            trading_calendar=symbol.trading_calendar,
+            timezone=symbol.timezone,
+        )
         return BarSeries.from_rows(rows)
 
 

@@ -1,6 +1,6 @@
 """Trading sessions of a symbol's exchange, from exchange-calendars."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -14,12 +14,24 @@ CALENDAR_START = "1990-01-01"
 def _calendar(code: str) -> exchange_calendars.ExchangeCalendar:
     # Building a calendar takes ~0.1 s: once per process and code. From 1990, to cover the
     # history of the shipped bars (the library's default starts 20 years back).
-    return exchange_calendars.get_calendar(code, start=CALENDAR_START)
+    try:
+        return exchange_calendars.get_calendar(code, start=CALENDAR_START)
+    except ValueError:
+        # A few calendars cannot go back that far (XTKS starts in 1997, XSHG in 2004): from
+        # their earliest date instead of failing every run of the symbol.
+        earliest = type(exchange_calendars.get_calendar(code)).bound_min()
+        return exchange_calendars.get_calendar(code, start=earliest)
 
 
 def calendar_names() -> list[str]:
     """Every calendar code exchange-calendars knows (e.g. XNYS, XNAS, XLON)."""
     return list(exchange_calendars.get_calendar_names(include_aliases=True))
+
+
+def calendar_timezone(trading_calendar: str) -> str:
+    """The IANA timezone of the exchange of ``trading_calendar`` (e.g. "America/New_York" for
+    XNYS). Raises exchange_calendars' InvalidCalendarName for an unknown code."""
+    return str(_calendar(trading_calendar).tz)
 
 
 def has_session_on(*, trading_calendar: str, moment: datetime) -> bool:
@@ -50,3 +62,32 @@ def last_closed_session(*, trading_calendar: str, moment: datetime) -> datetime 
         return None
     session = calendar.minute_to_past_session(minute)
     return datetime(session.year, session.month, session.day, tzinfo=UTC)
+
+
+def session_date(*, trading_calendar: str, timezone: str, moment: datetime) -> date:
+    """The trading day (exchange session date) a daily bar stamped ``moment`` (tz-aware)
+    belongs to, for a symbol with ``trading_calendar`` (exchange-calendars code, may be blank)
+    and IANA ``timezone``.
+
+    Daily bars carry their session as a time stamp in one of three ways, all mapped here:
+    - 00:00 UTC of the session date: Sibyl's own convention (the shipped bars, IBKR's daily
+      bars, a CSV of plain dates imported in UTC) — the session is that UTC date;
+    - a moment during the session (e.g. the open): with a calendar, the session that minute
+      trades in (exchange-calendars' ``minute_to_session``; this also places the evening start
+      of a futures session such as CMES on the next day, as the exchange does);
+    - local midnight of the session date (plain dates imported with ``--tz``): the date in the
+      exchange's timezone (the calendar's, else the symbol's ``timezone``).
+    """
+    utc_moment = moment.astimezone(UTC)
+    if utc_moment.time() == time(0):
+        return utc_moment.date()
+    zone = timezone
+    if trading_calendar:
+        calendar = _calendar(trading_calendar)
+        minute = pd.Timestamp(utc_moment)
+        if calendar.first_minute <= minute <= calendar.last_minute and calendar.is_trading_minute(
+            minute
+        ):
+            return calendar.minute_to_session(minute).date()
+        zone = str(calendar.tz)
+    return utc_moment.astimezone(ZoneInfo(zone)).date()

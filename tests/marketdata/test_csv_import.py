@@ -123,22 +123,22 @@ def test_same_timestamps_of_another_bar_size_or_symbol_are_separate(tmp_path: Pa
         ),
         pytest.param(
             HEADER + "2024-01-02,10,12,9,11,1000\n2024-01-03,11,13,10,twelve,2000\n",
-            r"line 3: cannot parse",
+            r"line 3, column close: cannot parse 'twelve' as a number",
             id="unparsable-number",
         ),
         pytest.param(
             HEADER + "2024-01-02,10,12,9,11,1000\n2024-01-03,11,13,10,,2000\n",
-            r"line 3: cannot parse",
+            r"line 3, column close: empty, expected a number",
             id="blank-value",
         ),
         pytest.param(
             HEADER + "2024-01-02,10,12,9,11,1000\n2024-01-03,11,13\n",
-            r"line 3: cannot parse",
+            r"line 3, column low: missing \(fewer fields than the header\)",
             id="short-row",
         ),
         pytest.param(
             HEADER + "yesterday,10,12,9,11,1000\n",
-            r"line 2: cannot parse",
+            r"line 2, column ts: cannot parse 'yesterday' as an ISO 8601 time",
             id="unparsable-timestamp",
         ),
         pytest.param(
@@ -272,3 +272,89 @@ def test_byte_order_mark_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_text(GOOD, encoding="utf-8-sig")
     assert [r.ts.day for r in read_bars_csv(path)] == [2, 3, 4]
+
+
+# Separators (issue 11, item 2) and per-cell errors (item 3)
+
+
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_other_separators_are_detected(tmp_path: Path, separator: str) -> None:
+    text = GOOD.replace(",", separator)
+    rows = read_bars_csv(write_csv(tmp_path, text))
+    assert [(row.ts.day, row.close) for row in rows] == [
+        (2, Decimal("11")),
+        (3, Decimal("12.25")),
+        (4, Decimal("11.5")),
+    ]
+
+
+def test_a_missing_column_names_the_separator_and_the_columns_seen(tmp_path: Path) -> None:
+    text = "date;open;high;low;close\n2024-01-02;10;12;9;11\n"
+    with pytest.raises(CsvImportError) as raised:
+        read_bars_csv(write_csv(tmp_path, text))
+    assert str(raised.value) == (
+        "missing column(s): volume (read as semicolon-separated;"
+        " columns seen: date, open, high, low, close)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("2024-01-03,11,13,10,12,", "line 3, column volume: empty, expected a number"),
+        ("2024-01-03,11, ,10,12,5", "line 3, column high: empty, expected a number"),
+        ("2024-01-03,11,x,10,12,5", "line 3, column high: cannot parse 'x' as a number"),
+        (
+            "2024/01/03,11,13,10,12,5",
+            "line 3, column ts: cannot parse '2024/01/03' as an ISO 8601 time",
+        ),
+        (",11,13,10,12,5", "line 3, column ts: empty, expected an ISO 8601 time"),
+        ("2024-01-03,11,13,10,12", "line 3, column volume: missing (fewer fields than the header)"),
+    ],
+)
+def test_a_bad_cell_is_named_by_line_and_column(tmp_path: Path, line: str, message: str) -> None:
+    text = HEADER + "2024-01-02,10,12,9,11,1000\n" + line + "\n"
+    with pytest.raises(CsvImportError) as raised:
+        read_bars_csv(write_csv(tmp_path, text))
+    assert str(raised.value) == message
+
+
+def test_line_numbers_are_file_lines(tmp_path: Path) -> None:
+    # A blank line is skipped by the reader but still counts in the editor.
+    text = HEADER + "2024-01-02,10,12,9,11,1000\n\n2024-01-03,11,13,10,12,\n"
+    with pytest.raises(CsvImportError, match=r"^line 4, column volume: empty"):
+        read_bars_csv(write_csv(tmp_path, text))
+
+
+def test_a_decimal_comma_gets_a_hint(tmp_path: Path) -> None:
+    text = "date;open;high;low;close;volume\n2024-01-02;10,5;12;9;11;1000\n"
+    with pytest.raises(CsvImportError, match=r"'10,5' as a number \(a decimal comma"):
+        read_bars_csv(write_csv(tmp_path, text))
+
+
+# One bar per week and month (item 1)
+
+
+@pytest.mark.parametrize(
+    ("bar_size", "first", "second", "period"),
+    [
+        ("1 week", "2024-01-01", "2024-01-07T05:00Z", "week 2024-W01"),
+        ("1 month", "2024-01-01", "2024-01-31", "month 2024-01"),
+    ],
+)
+def test_one_bar_per_week_and_month(
+    tmp_path: Path, bar_size: str, first: str, second: str, period: str
+) -> None:
+    symbol = SymbolFactory.create(timezone="UTC")
+    bars_import_csv(
+        path=write_csv(tmp_path, HEADER + f"{first},10,12,9,11,1000\n"),
+        symbol=symbol,
+        bar_size=bar_size,
+    )
+    with pytest.raises(CsvImportError, match=f"{period} already has a bar at {first}T00:00:00"):
+        bars_import_csv(
+            path=write_csv(tmp_path, HEADER + f"{second},10,12,9,11,1000\n"),
+            symbol=symbol,
+            bar_size=bar_size,
+        )
+    assert Bar.objects.count() == 1

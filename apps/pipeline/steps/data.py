@@ -11,10 +11,14 @@ MIN_BARS = 50
 
 
 def step_input(ctx: RunContext) -> dict[str, Any]:
-    """Symbol, bar size, lookback and as-of time."""
+    """Symbol (code, security type, currency, trading calendar), bar size, lookback and as-of
+    time."""
     strategy = ctx.strategy
     return {
         "symbol": strategy.symbol.symbol,
+        "sec_type": strategy.symbol.sec_type,
+        "currency": strategy.symbol.currency,
+        "trading_calendar": strategy.symbol.trading_calendar,
         "bar_size": strategy.bar_size,
         "lookback": strategy.lookback,
         "as_of": ctx.run.as_of.isoformat(),
@@ -24,7 +28,9 @@ def step_input(ctx: RunContext) -> dict[str, Any]:
 
 def run(ctx: RunContext, recorder: StepRecorder) -> None:
     """Load up to ``lookback`` bars from the configured provider (``provider_for``: the embedded
-    store, or IBKR with ``BROKER=ibkr``); at least min(lookback, 50) must exist and be sound.
+    store, or IBKR with ``BROKER=ibkr``); at least min(lookback, 50) must exist and be sound,
+    one per session (week, month) for daily (weekly, monthly) bars. A failure raises
+    NotEnoughBarsError or BarValidationError, which the executor records on the step.
 
     The output records the provider and, for a provider that fetches (IBKR), what it requested
     (``request``: mode, durationStr, bars received and stored, pacing waits).
