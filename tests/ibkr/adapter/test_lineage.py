@@ -3,6 +3,7 @@ owns the orders, with that run's own figures; a run whose bracket is live after 
 retry is ``recovered``; stale order errors are cleared when the order moves on. Through the
 TWS simulator, the real ib_async client and PostgreSQL."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -66,8 +67,8 @@ def died_in_order_step(orders: list[Order]) -> Run:
 def place_from_another_worker(simulator: Any, orders: list[Order]) -> None:
     """Place the bracket at TWS from another clientId, then drop that connection (the killed
     worker): Sibyl's own connection hears nothing of it."""
-    config = IbkrConfig.from_settings()
-    other = IbkrConnection(IbkrConfig(**{**config.__dict__, "client_id": 31, "client_id_tries": 1}))
+    config = replace(IbkrConfig.from_settings(), client_id=31, client_id_tries=1)
+    other = IbkrConnection(config)
     try:
         IbkrBroker(other, ack_timeout_s=3.0).submit_bracket(
             BracketSpec(orders[0].symbol_id, "1 day", AS_OF, tuple(order_spec(o) for o in orders))
