@@ -7,11 +7,14 @@ use and re-made after a drop, with exponential backoff; after every (re)connect 
 hooks run (Sibyl's reconciliation of orders and fills).
 
 Error codes handled here (TWS API message codes): 326 (clientId already in use: the next id
-is tried), 1100 (connectivity lost), 1101 / 1102 (restored, data lost / kept: hooks run again).
+is tried at once — TWS closes the socket after it, but ib_async would wait out the connect
+timeout for an API start that never comes), 1100 (connectivity lost), 1101 / 1102
+(restored, data lost / kept: hooks run again).
 """
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -114,6 +117,8 @@ class IbkrConnection:
         self._closing = False
         self._reconnecting = False
         self._errors: list[tuple[int, str]] = []
+        # Set by error 326 during a connect attempt (on the loop): that attempt is over.
+        self._client_id_refused: asyncio.Event | None = None
         self._db = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ibkr-db")
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="ibkr", daemon=True)
@@ -219,14 +224,7 @@ class IbkrConnection:
         for client_id in range(cfg.client_id, cfg.client_id + cfg.client_id_tries):
             self._errors.clear()
             try:
-                await self.ib.connectAsync(
-                    cfg.host,
-                    cfg.port,
-                    clientId=client_id,
-                    timeout=cfg.connect_timeout_s,
-                    readonly=cfg.readonly,
-                    account=cfg.account,
-                )
+                await self._connect_as(client_id)
             except (OSError, TimeoutError, ConnectionError) as error:
                 last = f"{type(error).__name__}: {error}"
                 if self._client_id_taken():
@@ -243,6 +241,38 @@ class IbkrConnection:
             f"clientIds {cfg.client_id}..{cfg.client_id + cfg.client_id_tries - 1} are all in use"
             f" at {cfg.host}:{cfg.port} (error 326); set IBKR_CLIENT_ID to a free range ({last})"
         )
+
+    async def _connect_as(self, client_id: int) -> None:
+        """One ``connectAsync`` as ``client_id``, given up as soon as TWS answers error 326.
+
+        Raises ConnectionError at once on error 326 (TWS closes the socket after it, but
+        ib_async keeps waiting for the API start until the connect timeout: seconds lost per
+        taken clientId), or what ``connectAsync`` raises (OSError, TimeoutError, ...).
+        """
+        cfg = self.config
+        refused = self._client_id_refused = asyncio.Event()
+        connect = asyncio.ensure_future(
+            self.ib.connectAsync(
+                cfg.host,
+                cfg.port,
+                clientId=client_id,
+                timeout=cfg.connect_timeout_s,
+                readonly=cfg.readonly,
+                account=cfg.account,
+            )
+        )
+        watch = asyncio.ensure_future(refused.wait())
+        try:
+            await asyncio.wait({connect, watch}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._client_id_refused = None
+            watch.cancel()
+        if not connect.done():
+            connect.cancel()  # ib_async disconnects the half-open client as it unwinds
+            with contextlib.suppress(asyncio.CancelledError, OSError, ConnectionError):
+                await connect
+            raise ConnectionError(f"clientId {client_id} is already in use (error 326)")
+        connect.result()
 
     def _client_id_taken(self) -> bool:
         return any(code == CLIENT_ID_IN_USE for code, _ in self._errors)
@@ -273,6 +303,8 @@ class IbkrConnection:
         self._errors.append((code, message))
         if code == CLIENT_ID_IN_USE:
             logger.error("IBKR error 326: clientId already in use: %s", message)
+            if self._client_id_refused is not None:
+                self._client_id_refused.set()
         elif code == CONNECTIVITY_LOST:
             logger.error("IBKR error 1100: TWS lost connectivity to IB: %s", message)
         elif code in CONNECTIVITY_RESTORED:

@@ -10,51 +10,29 @@ import asyncio
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import Any
 
-from django.db import IntegrityError
 from django.utils import timezone
 from ib_async import Fill, Trade
 
 from apps.ibkr.broker import executions_for, refresh
 from apps.ibkr.connection import IbkrConnection
 from apps.ibkr.mapping import execution_of, order_state
-from apps.lineage.models import Run, RunStatus
-from apps.lineage.services import step_append
 from apps.orders.brokers import BrokerOrderState, Execution
-from apps.orders.models import Order
+from apps.orders.run_notes import runs_note
 from apps.orders.services import orders_apply, orders_reconcile
 
 logger = logging.getLogger(__name__)
 
 BROKER_NAME = "ibkr"
-UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING)
-
-
-def _note_on_runs(refs: set[str], name: str, output: Mapping[str, object]) -> None:
-    """Append a lineage step to each finished run owning one of ``refs`` (a running run's
-    order step reports its own orders)."""
-    run_ids = set(Order.objects.filter(client_order_ref__in=refs).values_list("run_id", flat=True))
-    for run in Run.objects.filter(pk__in=run_ids).exclude(status__in=UNFINISHED):
-        orders = dict(run.orders.values_list("client_order_ref", "status"))
-        try:
-            step_append(run=run, name=name, output={**output, "orders": orders})
-        except IntegrityError:  # another process appended the same sequence: theirs stands
-            logger.info("lineage step %s on run %s skipped (concurrent append)", name, run.pk)
 
 
 def record_news(states: list[BrokerOrderState], executions: list[Execution]) -> None:
-    """Apply broker news (sync ORM; the database thread) and note changes on the runs."""
+    """Apply broker news (sync ORM; the database thread) and note on each finished run whose
+    orders changed what changed for that run alone (``runs_note``: a ``broker`` step)."""
     report = orders_apply(states=states, executions=executions)
-    if report.new_fills or report.status_changes:
-        refs = {s.client_order_ref for s in states} | {e.client_order_ref for e in executions}
-        _note_on_runs(
-            refs,
-            "broker",
-            {"new_fills": report.new_fills, "status_changes": report.status_changes},
-        )
+    runs_note(name="broker", news=report.runs)
 
 
 class NewsFilter:
@@ -150,21 +128,19 @@ def attach_recorders(connection: IbkrConnection) -> None:
 def reconcile(
     states: list[BrokerOrderState], executions: list[Execution]
 ) -> dict[str, list[str] | int]:
-    """Reconcile Sibyl's unfinished IBKR orders with what IBKR holds (sync ORM)."""
+    """Reconcile Sibyl's unfinished IBKR orders with what IBKR holds (sync ORM); each run it
+    changed gets a ``reconcile`` step with its own figures. Returns the batch-wide summary
+    (for the log)."""
     report = orders_reconcile(
         broker_name=BROKER_NAME, states=states, executions=executions, now=timezone.now()
     )
-    summary: dict[str, list[str] | int] = {
+    runs_note(name="reconcile", news=report.runs)
+    return {
         "adopted": report.adopted,
         "new_fills": report.new_fills,
         "status_changes": report.status_changes,
         "unknown_at_broker": report.unknown_at_broker,
     }
-    touched = set(report.adopted) | set(report.unknown_at_broker)
-    if touched or report.new_fills:
-        refs = touched | {e.client_order_ref for e in executions}
-        _note_on_runs(refs, "reconcile", summary)
-    return summary
 
 
 async def reconcile_on_connect(connection: IbkrConnection) -> None:

@@ -21,6 +21,9 @@ class RunStatus(models.TextChoices):
     ABANDONED = "abandoned"
     # A scheduled slot that did not run: the exchange was closed.
     SKIPPED = "skipped"
+    # Failed or abandoned, but its bracket reached the broker after all (adopted by client order
+    # reference, or resent by the retry pass): its orders are live. error_message keeps the fault.
+    RECOVERED = "recovered"
 
 
 ACTIVE_RUN_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)

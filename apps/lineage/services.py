@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.lineage.models import Artifact, Run, RunStatus, RunTrigger, Step, StepStatus
@@ -153,23 +154,54 @@ def _step_end(
     )
 
 
+# Concurrent appends to one run (the monitor, a connection's news, a reconciliation) race for
+# the next sequence; the loser takes the one after.
+APPEND_TRIES = 5
+
+
 def step_append(*, run: Run, name: str, output: dict[str, Any], error: str = "") -> Step:
     """Record work done on a run after it finished (e.g. the order monitor's fills), as the
-    run's next step, so the run's lineage tells the whole story of its orders."""
-    now = timezone.now()
-    last = run.steps.order_by("-sequence").values_list("sequence", flat=True).first() or 0
-    return Step.objects.create(
-        run=run,
-        name=name,
-        sequence=last + 1,
-        status=StepStatus.FAILED if error else StepStatus.SUCCEEDED,
-        started_at=now,
-        finished_at=now,
-        duration_ms=0.0,
-        output=output,
-        error_type="MonitorError" if error else "",
-        error_message=error,
-    )
+    run's next step, so the run's lineage tells the whole story of its orders.
+
+    Another process appending to the same run at the same moment takes the same sequence; the
+    unique (run, sequence) refuses one of them, which retries with the next sequence (in a
+    savepoint, so a caller's transaction survives). Raises IntegrityError after
+    ``APPEND_TRIES`` lost races.
+    """
+    for attempt in range(1, APPEND_TRIES + 1):
+        now = timezone.now()
+        last = run.steps.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+        try:
+            with transaction.atomic():
+                return Step.objects.create(
+                    run=run,
+                    name=name,
+                    sequence=last + 1,
+                    status=StepStatus.FAILED if error else StepStatus.SUCCEEDED,
+                    started_at=now,
+                    finished_at=now,
+                    duration_ms=0.0,
+                    output=output,
+                    error_type="MonitorError" if error else "",
+                    error_message=error,
+                )
+        except IntegrityError:
+            if attempt == APPEND_TRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+def run_mark_recovered(*, run: Run) -> bool:
+    """Mark a ``failed`` or ``abandoned`` run ``recovered`` (its orders reached the broker
+    after all; the caller knows that, lineage does not). ``error_message`` and ``finished_at``
+    are kept. True if this call moved it; a conditional update, so concurrent callers move it
+    once and a run in any other status is left alone."""
+    moved = Run.objects.filter(
+        pk=run.pk, status__in=(RunStatus.FAILED, RunStatus.ABANDONED)
+    ).update(status=RunStatus.RECOVERED)
+    if moved:
+        run.status = RunStatus.RECOVERED
+    return moved == 1
 
 
 def runs_mark_abandoned(*, older_than: datetime) -> list[Run]:

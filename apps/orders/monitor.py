@@ -12,10 +12,10 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from apps.lineage.models import Run
-from apps.lineage.services import step_append
 from apps.orders.broker_selection import broker_named
 from apps.orders.brokers import BrokerRejectedError
 from apps.orders.models import ACTIVE_ORDER_STATUSES, Order, OrderRole, OrderStatus
+from apps.orders.run_notes import run_note, runs_recover
 from apps.orders.services import bracket_submit, orders_adopt, orders_sync
 
 
@@ -28,6 +28,7 @@ class MonitorReport:
     status_changes: int = 0
     adopted: int = 0
     resubmitted: int = 0
+    recovered: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -51,6 +52,9 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     for submission (``submitting``) longer than that (their submission may or may not have
     reached the broker: the worker died mid-submit) are reconciled by reference: adopted if the
     broker has them, otherwise marked failed for the retry pass.
+
+    Last, ``failed`` or ``abandoned`` runs whose bracket is at the broker become ``recovered``
+    (``runs_recover``; e.g. adopted by broker news while the run still looked running).
     """
     report = MonitorReport()
     active = Order.objects.filter(status__in=ACTIVE_ORDER_STATUSES)
@@ -63,6 +67,7 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     )
     for run_id in _brackets(pending):
         _reconcile(run_id, report)
+    report.recovered = len(runs_recover())
     return report
 
 
@@ -77,14 +82,10 @@ def _sync_bracket(run_id: int, report: MonitorReport) -> None:
     report.new_fills += sync.new_fills
     report.status_changes += sync.status_changes
     if sync.new_fills or sync.status_changes:
-        step_append(
+        run_note(
             run=Run.objects.get(pk=run_id),
             name="monitor",
-            output={
-                "new_fills": sync.new_fills,
-                "status_changes": sync.status_changes,
-                "orders": {o.client_order_ref: o.status for o in _bracket_of(run_id)},
-            },
+            output={"new_fills": sync.new_fills, "status_changes": sync.status_changes},
         )
 
 
@@ -95,15 +96,8 @@ def _reconcile(run_id: int, report: MonitorReport) -> None:
     except Exception as error:  # one broken bracket must not stop the others
         report.errors.append(f"run {run_id}: {type(error).__name__}: {error}")
         return
-    report.adopted += adopted
-    step_append(
-        run=Run.objects.get(pk=run_id),
-        name="reconcile",
-        output={
-            "adopted": adopted,
-            "orders": {o.client_order_ref: o.status for o in _bracket_of(run_id)},
-        },
-    )
+    report.adopted += len(adopted)
+    run_note(run=Run.objects.get(pk=run_id), name="reconcile", output={"adopted": adopted})
 
 
 def _retry_due(parent: Order, now: datetime) -> bool:
@@ -132,8 +126,10 @@ def orders_retry(*, now: datetime) -> MonitorReport:
 def _retry_bracket(parent: Order, report: MonitorReport) -> None:
     orders = _bracket_of(parent.run_id)
     broker = broker_named(parent.broker)
-    if orders_adopt(orders=orders, broker=broker):
+    adopted = orders_adopt(orders=orders, broker=broker)
+    if adopted:
         report.adopted += 1
+        run_note(run=parent.run, name="reconcile", output={"adopted": adopted})
         return
     Order.objects.filter(pk__in=[o.pk for o in orders], status=OrderStatus.FAILED).update(
         status=OrderStatus.PENDING
@@ -148,12 +144,4 @@ def _retry_bracket(parent: Order, report: MonitorReport) -> None:
         error = f"rejected on retry: {rejected}"
     except Exception as failed:  # still transient: the next pass tries again, later
         error = f"retry failed: {failed}"
-    step_append(
-        run=parent.run,
-        name="retry",
-        error=error,
-        output={
-            "attempt": parent.attempts + 1,
-            "orders": {o.client_order_ref: o.status for o in _bracket_of(parent.run_id)},
-        },
-    )
+    run_note(run=parent.run, name="retry", output={"attempt": parent.attempts + 1}, error=error)

@@ -1,6 +1,6 @@
 """Order services: build a bracket, submit it once, and bring broker news into the database."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -36,12 +36,32 @@ IN_DOUBT = (OrderStatus.PENDING, OrderStatus.SUBMITTING, OrderStatus.FAILED)
 UNSENT_OR_UNKNOWN = (OrderStatus.PENDING, OrderStatus.SUBMITTING)
 
 
+@dataclass
+class RunNews:
+    """What broker news changed on one run's orders: new fills, orders whose status moved,
+    references adopted (their submission outcome was unknown — ``pending``, ``submitting`` or
+    ``failed`` — and the broker holds them) and working references the broker does not know
+    (flagged by a reconciliation)."""
+
+    new_fills: int = 0
+    status_changes: int = 0
+    adopted: list[str] = field(default_factory=list)
+    unknown_at_broker: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything is worth a lineage note on the run."""
+        return bool(self.new_fills or self.status_changes or self.adopted or self.unknown_at_broker)
+
+
 @dataclass(frozen=True)
 class SyncReport:
-    """What one sync changed: new fills recorded and orders whose status moved."""
+    """What one sync changed: new fills recorded and orders whose status moved, in all and by
+    the run that owns the orders (run id -> ``RunNews``; only runs with a change)."""
 
     new_fills: int
     status_changes: int
+    runs: dict[int, RunNews] = field(default_factory=dict)
 
 
 def round_to_tick(price: Decimal, tick: Decimal) -> Decimal:
@@ -128,11 +148,15 @@ def order_spec(order: Order) -> OrderSpec:
 
 
 def _apply_state(order: Order, state: BrokerOrderState) -> bool:
-    """Adopt the broker's id and any cancel/reject; fills come from executions only."""
+    """Adopt the broker's id and any cancel/reject; fills come from executions only.
+
+    An order that starts working drops its error text: it was about an outcome now known
+    (e.g. "submission outcome unknown" on an order adopted or resent later)."""
     before = order.status
     order.broker_order_id = state.broker_order_id or order.broker_order_id
     if order.status in (OrderStatus.PENDING, OrderStatus.SUBMITTING):
         order.status, order.submitted_at = OrderStatus.SUBMITTED, timezone.now()
+        order.error_message = ""
     final = BROKER_STATUS.get(state.status)
     working = order.status in (OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED)
     if working and final in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
@@ -254,6 +278,8 @@ def _record_execution(order: Order, execution: Execution) -> bool:
     order.commission += execution.commission
     order.realized_pnl += realized
     order.filled_at = execution.executed_at
+    if order.status in IN_DOUBT:  # the fill settles the unknown submission outcome
+        order.error_message = ""
     order.status = (
         OrderStatus.FILLED
         if order.filled_quantity >= order.quantity
@@ -276,9 +302,10 @@ def orders_apply(*, states: list[BrokerOrderState], executions: list[Execution])
 
     Reports about references Sibyl does not hold (orders placed by hand in TWS, another
     system's orders) are ignored. Safe to call concurrently and repeatedly with the same news.
+    Returns the counts in all and by owning run; an order whose submission outcome was unknown
+    (``pending``, ``submitting``, ``failed``) and that now works or fills is listed as adopted.
     """
     refs = {s.client_order_ref for s in states} | {e.client_order_ref for e in executions}
-    new_fills = changes = 0
     with transaction.atomic():
         by_ref = {
             o.client_order_ref: o
@@ -286,22 +313,42 @@ def orders_apply(*, states: list[BrokerOrderState], executions: list[Execution])
             .filter(client_order_ref__in=refs)
             .order_by("pk")
         }
-        for execution in sorted(executions, key=lambda e: e.executed_at):
-            if execution.client_order_ref in by_ref:
-                new_fills += _record_execution(by_ref[execution.client_order_ref], execution)
-        for state in states:
-            if state.client_order_ref in by_ref:
-                changes += _apply_state(by_ref[state.client_order_ref], state)
-    return SyncReport(new_fills=new_fills, status_changes=changes)
+        return _apply_locked(by_ref, states, executions)
 
 
-def orders_adopt(*, orders: list[Order], broker: Broker) -> int:
+def _apply_locked(
+    by_ref: dict[str, Order], states: list[BrokerOrderState], executions: list[Execution]
+) -> SyncReport:
+    """Executions first (a fill's status follows from it), then states; a status change is
+    one a state made. Adopted: orders in doubt before that work or fill after."""
+    runs: dict[int, RunNews] = {}
+    in_doubt = {ref for ref, order in by_ref.items() if order.status in IN_DOUBT}
+    for execution in sorted(executions, key=lambda e: e.executed_at):
+        order = by_ref.get(execution.client_order_ref)
+        if order is not None and _record_execution(order, execution):
+            runs.setdefault(order.run_id, RunNews()).new_fills += 1
+    for state in states:
+        order = by_ref.get(state.client_order_ref)
+        if order is not None and _apply_state(order, state):
+            runs.setdefault(order.run_id, RunNews()).status_changes += 1
+    for ref in sorted(in_doubt, key=lambda ref: by_ref[ref].pk):
+        order = by_ref[ref]
+        if order.status not in IN_DOUBT:
+            runs.setdefault(order.run_id, RunNews()).adopted.append(ref)
+    return SyncReport(
+        new_fills=sum(n.new_fills for n in runs.values()),
+        status_changes=sum(n.status_changes for n in runs.values()),
+        runs=runs,
+    )
+
+
+def orders_adopt(*, orders: list[Order], broker: Broker) -> list[str]:
     """Reconcile orders whose submission outcome is unknown, by client order reference.
 
     Pending, submitting or failed orders the broker holds take its id and state (and their
-    fills come with the next sync); pending or submitting orders it does not hold are marked
-    failed, so the retry pass may send them — never sooner. Returns how many orders the broker
-    was found to hold.
+    fills come with the next sync; their error text is cleared); pending or submitting orders
+    it does not hold are marked failed, so the retry pass may send them — never sooner.
+    Returns the references of ``orders`` the broker was found to hold, in ``orders``' order.
     """
     known = broker.lookup([o.client_order_ref for o in orders])
     with transaction.atomic():
@@ -321,19 +368,21 @@ def orders_adopt(*, orders: list[Order], broker: Broker) -> int:
                 order.save(update_fields=["status", "error_message", "updated_at"])
     if known:
         orders_sync(orders=orders, broker=broker)
-    return len(known)
+    return [o.client_order_ref for o in orders if o.client_order_ref in known]
 
 
 @dataclass(frozen=True)
 class ReconcileReport:
     """What a reconciliation found: orders adopted (their submit outcome was unknown and the
     broker holds them), fills and status changes recorded, and orders Sibyl thinks are live
-    that the broker does not know (flagged for a person)."""
+    that the broker does not know (flagged for a person); in all and by the run that owns the
+    orders (run id -> ``RunNews``; only runs with a change)."""
 
     adopted: list[str]
     new_fills: int
     status_changes: int
     unknown_at_broker: list[str]
+    runs: dict[int, RunNews] = field(default_factory=dict)
 
 
 RECONCILED_STATUSES = (
@@ -361,29 +410,41 @@ def orders_reconcile(
     """
     known = {s.client_order_ref: s for s in states}
     known_refs = set(known) | {e.client_order_ref for e in executions}
-    adopted: list[str] = []
-    unknown: list[str] = []
+    runs: dict[int, RunNews] = {}
     with transaction.atomic():
-        ours = list(
-            Order.objects.select_for_update(skip_locked=True, of=("self",))
+        ours = {
+            o.client_order_ref: o
+            for o in Order.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(broker=broker_name, status__in=RECONCILED_STATUSES)
             .order_by("pk")
-        )
-        for order in ours:
-            ref = order.client_order_ref
-            if order.status in IN_DOUBT:
-                if ref in known_refs:
-                    order.status, order.error_message = OrderStatus.PENDING, ""
-                    _apply_state(order, known.get(ref) or BrokerOrderState(ref, "", "submitted"))
-                    adopted.append(ref)
-            elif ref not in known_refs and order.flagged_at is None:
+        }
+        for ref, order in ours.items():
+            if order.status in IN_DOUBT and ref in known_refs:
+                order.status = OrderStatus.PENDING  # failed ones too: the broker holds them
+                # Held only through executions (no open order left): working, fills follow.
+                _apply_state(order, known.get(ref) or BrokerOrderState(ref, "", "submitted"))
+                news = runs.setdefault(order.run_id, RunNews())
+                news.adopted.append(ref)
+                news.status_changes += 1
+            elif order.status not in IN_DOUBT and ref not in known_refs and not order.flagged_at:
                 order.flagged_at = now
                 order.error_message = "working in Sibyl but unknown to the broker at reconciliation"
                 order.save(update_fields=["flagged_at", "error_message", "updated_at"])
-                unknown.append(ref)
-        ours_refs = {o.client_order_ref for o in ours}
-        report = orders_apply(
-            states=[s for s in states if s.client_order_ref in ours_refs],
-            executions=[e for e in executions if e.client_order_ref in ours_refs],
+                runs.setdefault(order.run_id, RunNews()).unknown_at_broker.append(ref)
+        report = _apply_locked(
+            ours,
+            [s for s in states if s.client_order_ref in ours],
+            [e for e in executions if e.client_order_ref in ours],
         )
-    return ReconcileReport(adopted, report.new_fills, report.status_changes, unknown)
+    for run_id, news in report.runs.items():
+        mine = runs.setdefault(run_id, RunNews())
+        mine.new_fills += news.new_fills
+        mine.status_changes += news.status_changes
+        mine.adopted += news.adopted
+    return ReconcileReport(
+        adopted=[ref for news in runs.values() for ref in news.adopted],
+        new_fills=report.new_fills,
+        status_changes=sum(news.status_changes for news in runs.values()),
+        unknown_at_broker=[ref for news in runs.values() for ref in news.unknown_at_broker],
+        runs=runs,
+    )

@@ -210,7 +210,7 @@ def test_a_claimed_bracket_is_never_sent_again_and_is_adopted_in_doubt() -> None
 
     # when Sibyl submits the bracket again, then reconciles it by reference
     bracket_submit(orders=orders, broker=broker, market_time=AS_OF)
-    assert orders_adopt(orders=orders, broker=broker) == 3
+    assert orders_adopt(orders=orders, broker=broker) == [o.client_order_ref for o in orders]
 
     # then nothing was re-sent: the broker's orders are adopted (and the entry's fill synced)
     assert PaperOrder.objects.count() == 3

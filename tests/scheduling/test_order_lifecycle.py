@@ -162,10 +162,11 @@ def test_an_in_doubt_order_the_broker_holds_is_adopted_not_resent(
     abandoned = runs_mark_abandoned(older_than=timezone.now() - timedelta(minutes=10))
     Order.objects.filter(run=run).update(created_at=timezone.now() - timedelta(hours=1))
     report = orders_monitor(now=timezone.now())
-    # then the run is abandoned at the order step and the bracket adopted, sent once
+    # then the run, abandoned at the order step, is recovered: its bracket adopted, sent once
     assert [r.pk for r in abandoned] == [run.pk]
     run.refresh_from_db()
-    assert (run.status, run.error_message) == ("abandoned", "worker lost during step order")
+    assert (run.status, run.error_message) == ("recovered", "worker lost during step order")
+    assert run.steps.get(name="reconcile").output["run_status"] == "recovered"
     assert report.adopted == 3 and broker.submits == 1
     assert set(Order.objects.filter(run=run).values_list("status", flat=True)) == {"submitted"}
     orders_retry(now=timezone.now() + timedelta(days=1))
