@@ -113,7 +113,8 @@ def test_nan_and_infinity_are_not_numbers(
 def test_a_trade_with_too_long_reasoning_is_kept_with_the_reasoning_cut(
     goog: Symbol, llm_server: ScriptedLlmServer
 ) -> None:
-    reasoning = "".join(f"Point {n}: price holds above the rising 50-day average. " for n in range(20))
+    point = "Point {}: price holds above the rising 50-day average. "
+    reasoning = "".join(point.format(n) for n in range(20))
     assert len(reasoning) > 600
     llm_server.answer_with(decision_answer(reasoning=reasoning))
     run = run_strategy(goog)
@@ -132,9 +133,7 @@ def test_reasoning_within_the_limit_is_not_marked_truncated(
     assert llm_step(run).output["reasoning_truncated"] is False
 
 
-def test_latency_covers_every_attempt_and_wait(
-    goog: Symbol, llm_server: ScriptedLlmServer
-) -> None:
+def test_latency_covers_every_attempt_and_wait(goog: Symbol, llm_server: ScriptedLlmServer) -> None:
     llm_server.answer_with(
         Reply(429, "slow down", {"Retry-After": "1"}), Reply(502), decision_answer()
     )

@@ -123,9 +123,12 @@ def test_past_the_bound_the_call_is_logged_and_the_error_raised(
 ) -> None:
     # given a database that stays away for 4 s while the bound is 1 s
     settings.RUN_DB_RECOVERY_S = 1.0
-    with outage_while_answering(llm_server, refusing_s=4.0), capture_logs() as logs:
-        with pytest.raises(DatabaseUnavailableError, match="during step llm"):
-            strategy_run(strategy=strategy, as_of=AS_OF, trigger="manual")
+    with (
+        outage_while_answering(llm_server, refusing_s=4.0),
+        capture_logs() as logs,
+        pytest.raises(DatabaseUnavailableError, match="during step llm"),
+    ):
+        strategy_run(strategy=strategy, as_of=AS_OF, trigger="manual")
     # then the paid call is in the worker's log with its model, tokens and cost …
     lost = [entry for entry in logs if entry["event"] == "row_unrecorded"]
     assert len(lost) == 1
