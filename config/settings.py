@@ -210,6 +210,9 @@ ORDER_RETRY_BASE_DELAY_S = env.int("ORDER_RETRY_BASE_DELAY_S", default=30)
 ORDER_MAX_ATTEMPTS = env.int("ORDER_MAX_ATTEMPTS", default=5)
 # Cleanup: terminal runs and orders older than this are pruned with their artifact files.
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
+# Runs: when the database goes away during a step, the run's outcome (and a paid model call)
+# is written once a fresh connection works, retried with backoff for at most this long.
+RUN_DB_RECOVERY_S = env.float("RUN_DB_RECOVERY_S", default=30.0)
 
 # --- Charts --------------------------------------------------------------------------------
 CHART_PNG_WIDTH = env.int("CHART_PNG_WIDTH", default=1000)

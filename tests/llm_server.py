@@ -2,7 +2,8 @@
 
 It records each request (with its arrival time) and answers from a script, in order, the last
 entry repeating: a string or dict is a 200 answer with that message content; a ``Reply`` sets
-the status, headers and error body (429 with Retry-After, 500, 400 …) or a delay. Like
+the status, headers and error body (429 with Retry-After, 500, 400 …), a delay, a refusal
+(``message.refusal`` set, ``content`` null) or the choice's ``finish_reason``. Like
 llama.cpp's server, it can refuse response formats it does not support (``refuse_formats``).
 """
 
@@ -16,12 +17,18 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Reply:
-    """A scripted HTTP reply: an error status with headers, or an answer after a delay."""
+    """A scripted HTTP reply: an error status with headers, or an answer after a delay.
+
+    ``refusal`` answers as OpenAI does when a model declines: ``message.refusal`` holds the text
+    and ``message.content`` is null (unless ``content`` is also given).
+    """
 
     status: int = 200
     content: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    refusal: str | None = None
+    finish_reason: str = "stop"
 
 
 class _LoopbackServer(ThreadingHTTPServer):
@@ -97,13 +104,20 @@ class ScriptedLlmServer:
             "choices": [
                 {
                     "index": 0,
-                    "finish_reason": "stop",
-                    "message": {"role": "assistant", "content": reply.content},
+                    "finish_reason": reply.finish_reason,
+                    "message": self._message(reply),
                 }
             ],
             "usage": {**self.usage, "total_tokens": sum(self.usage.values())},
         }
         return 200, reply.headers, json.dumps(body).encode()
+
+    @staticmethod
+    def _message(reply: Reply) -> dict[str, Any]:
+        if reply.refusal is None:
+            return {"role": "assistant", "content": reply.content}
+        content = reply.content or None  # OpenAI sends null content with a refusal
+        return {"role": "assistant", "content": content, "refusal": reply.refusal}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         owner = self

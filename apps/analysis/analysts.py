@@ -16,10 +16,12 @@ import talib
 from apps.analysis.decision import (
     Decision,
     DecisionParseError,
+    ModelRefusalError,
+    ParsedDecision,
     decision_json_schema,
     parse_decision,
 )
-from apps.analysis.llm_client import LlmClient
+from apps.analysis.llm_client import LlmClient, LlmResult
 from apps.marketdata.series import BarSeries
 
 SYSTEM_PROMPT = (
@@ -48,7 +50,12 @@ class AnalysisRequest:
 
 @dataclass
 class AnalystAnswer:
-    """A validated decision with what it took: raw text, model id, tokens and seconds."""
+    """A validated decision with what it took: raw text, model id, tokens and milliseconds.
+
+    ``latency_ms`` covers every attempt and wait; ``attempt_log`` lists the attempts (see
+    ``llm_client.CallTrace``); ``finish_reason`` is the endpoint's; ``reasoning_truncated`` says
+    the reasoning was cut to the schema's limit.
+    """
 
     decision: Decision
     raw_answer: str
@@ -60,6 +67,9 @@ class AnalystAnswer:
     response_format: str = ""
     attempts: int = 0
     cost_usd: Decimal = Decimal(0)
+    finish_reason: str = ""
+    attempt_log: list[dict[str, Any]] = field(default_factory=list)
+    reasoning_truncated: bool = False
 
 
 class Analyst(Protocol):
@@ -172,7 +182,9 @@ class OpenAIAnalyst:
 
     def analyze(self, request: AnalysisRequest) -> AnalystAnswer:
         """Ask the model; raises LlmCallError when the endpoint fails after retries and the
-        fallback, DecisionParseError when the answer is not schema-valid JSON."""
+        fallback, ModelRefusalError when the model declines, DecisionParseError when the answer
+        is not schema-valid JSON (saying so when it was cut at ``max_tokens``). The last two
+        carry the call's LlmResult as ``llm_result``: it was made and paid for."""
         result = self._client.complete(
             messages=self.messages(request),
             model=request.model or self._default_model,
@@ -183,15 +195,12 @@ class OpenAIAnalyst:
             fallback_model=request.fallback_model,
         )
         try:
-            if not result.text.strip():
-                raise DecisionParseError("the model returned an empty answer", raw_answer="")
-            decision = parse_decision(result.text)
+            parsed = _parse(result, request.max_tokens)
         except DecisionParseError as error:
-            # the call was made and paid for: lineage records it with the failure
             error.llm_result = result  # type: ignore[attr-defined]
             raise
         return AnalystAnswer(
-            decision=decision,
+            decision=parsed.decision,
             raw_answer=result.text,
             analyst=self.name,
             model=result.model,
@@ -204,4 +213,26 @@ class OpenAIAnalyst:
             response_format=result.mode,
             attempts=result.attempts,
             cost_usd=result.cost_usd,
+            finish_reason=result.finish_reason,
+            attempt_log=result.attempt_log,
+            reasoning_truncated=parsed.reasoning_truncated,
         )
+
+
+def _parse(result: LlmResult, max_tokens: int) -> ParsedDecision:
+    """The decision in ``result``; raises ModelRefusalError or DecisionParseError."""
+    if result.refusal:
+        raw = "\n".join(part for part in (result.text, result.refusal) if part)
+        raise ModelRefusalError(f"the model refused: {result.refusal}", raw_answer=raw)
+    try:
+        if not result.text.strip():
+            raise DecisionParseError("the model returned an empty answer", raw_answer="")
+        return parse_decision(result.text)
+    except DecisionParseError as error:
+        if result.finish_reason != "length":
+            raise
+        # the endpoint stopped at the token limit: that, not the JSON, is what to fix
+        raise DecisionParseError(
+            f"the answer was cut off at the max_tokens limit ({max_tokens} tokens): {error}",
+            raw_answer=error.raw_answer,
+        ) from error

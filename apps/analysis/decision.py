@@ -5,6 +5,7 @@ only guarantees shape: whether prices make sense is the signal step's job.
 """
 
 import json
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -23,18 +24,39 @@ class DecisionParseError(SibylError):
         self.raw_answer = raw_answer
 
 
+class ModelRefusalError(DecisionParseError):
+    """The model declined to answer (OpenAI's ``message.refusal``); ``raw_answer`` holds the
+    refusal text."""
+
+
+REASONING_MAX_CHARS = 600
+HORIZON_MAX_CHARS = 40
+
+
 class Decision(BaseModel):
     """An analyst's answer: what to do, how sure, and where to enter, stop and take profit."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The docstring above goes to models as the schema's description, so this note is a
+    # comment: every number must be finite (NaN and ±Infinity, as tokens or strings, fail).
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     action: Literal["BUY", "SELL", "HOLD"]
     confidence: float = Field(ge=0.0, le=1.0)
     entry: float | None = Field(description="Entry price; null for HOLD")
     stop_loss: float | None = Field(description="Protective stop price; null for HOLD")
     take_profit: float | None = Field(description="Profit target price; null for HOLD")
-    horizon: str = Field(max_length=40, description="Expected holding period, e.g. '5 bars'")
-    reasoning: str = Field(max_length=600, description="Why, in a few sentences")
+    horizon: str = Field(
+        max_length=HORIZON_MAX_CHARS, description="Expected holding period, e.g. '5 bars'"
+    )
+    reasoning: str = Field(max_length=REASONING_MAX_CHARS, description="Why, in a few sentences")
+
+
+@dataclass(frozen=True)
+class ParsedDecision:
+    """A validated decision and whether its reasoning was cut to ``REASONING_MAX_CHARS``."""
+
+    decision: Decision
+    reasoning_truncated: bool = False
 
 
 # Numeric ranges stay in pydantic's validation but are not sent: strict json_schema endpoints
@@ -58,11 +80,29 @@ def decision_json_schema() -> dict[str, Any]:
     return schema
 
 
-def parse_decision(raw_answer: str) -> Decision:
+# pydantic's wording for a non-finite float ("Input should be a finite number") hides the cause.
+_MESSAGES = {"finite_number": "not a number (NaN and Infinity are not allowed)"}
+
+
+def _cut_reasoning(payload: Any) -> bool:
+    """Cut an over-long ``reasoning`` in place: a valid trade is worth more than the excess of
+    its explanation. True when it was cut."""
+    if not isinstance(payload, dict):
+        return False
+    reasoning = payload.get("reasoning")
+    if not isinstance(reasoning, str) or len(reasoning) <= REASONING_MAX_CHARS:
+        return False
+    payload["reasoning"] = reasoning[:REASONING_MAX_CHARS]
+    return True
+
+
+def parse_decision(raw_answer: str) -> ParsedDecision:
     """Parse a model's raw text answer into a Decision.
 
-    Accepts a JSON object, optionally inside a Markdown code fence. Raises DecisionParseError
-    naming every missing or invalid field.
+    Accepts a JSON object, optionally inside a Markdown code fence. A ``reasoning`` longer than
+    ``REASONING_MAX_CHARS`` characters is cut to that length (``reasoning_truncated``). Raises
+    DecisionParseError naming every missing or invalid field; NaN and Infinity, as JSON tokens
+    or as strings, are "not a number" for every numeric field.
     """
     text = raw_answer.strip()
     if text.startswith("```"):
@@ -73,11 +113,13 @@ def parse_decision(raw_answer: str) -> Decision:
         raise DecisionParseError(
             f"the answer is not valid JSON: {error}", raw_answer=raw_answer
         ) from error
+    truncated = _cut_reasoning(payload)
     try:
-        return Decision.model_validate(payload)
+        return ParsedDecision(Decision.model_validate(payload), reasoning_truncated=truncated)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'answer'}: {item['msg']}"
+            f"{'.'.join(str(part) for part in item['loc']) or 'answer'}: "
+            f"{_MESSAGES.get(item['type'], item['msg'])}"
             for item in error.errors()
         )
         raise DecisionParseError(

@@ -26,14 +26,31 @@ from apps.common.errors import SibylError
 MODES = ("json_schema", "json_object", "text")
 _negotiated: dict[tuple[str, str], str] = {}
 _negotiated_lock = threading.Lock()
+ATTEMPT_ERROR_CHARS = 300  # an attempt's error text in the log is cut to this length
 
 
 class LlmCallError(SibylError):
-    """Every attempt (and the fallback model) failed; the message is the provider's error."""
+    """Every attempt (and the fallback model) failed; the message is the provider's error.
 
-    def __init__(self, message: str, *, attempts: int, model: str, mode: str) -> None:
+    ``attempts`` counts HTTP requests over all modes and models, ``latency_ms`` is the whole
+    call's wall time (attempts and the waits between them) and ``attempt_log`` lists each
+    attempt (see ``CallTrace``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int,
+        model: str,
+        mode: str,
+        latency_ms: float = 0.0,
+        attempt_log: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.attempts, self.model, self.mode = attempts, model, mode
+        self.latency_ms = latency_ms
+        self.attempt_log = attempt_log or []
 
 
 @dataclass(frozen=True)
@@ -47,8 +64,39 @@ class ChatAsk:
 
 
 @dataclass
+class CallTrace:
+    """The HTTP attempts of one ``complete`` call, over every mode and model tried.
+
+    ``log`` holds one dict per attempt, in order: ``attempt`` (1-based), ``model``, ``mode``,
+    ``status`` (the HTTP status, absent when no response came), ``error`` (the error text, key
+    redacted, absent on success) and ``duration_ms``. ``elapsed_ms`` is the wall time since the
+    call began, so it includes the waits between attempts.
+    """
+
+    started: float = field(default_factory=time.perf_counter)
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, *, model: str, mode: str, began: float, status: int | None, error: str) -> None:
+        """Record one attempt that began at ``began`` (``time.perf_counter()``) and ended now."""
+        entry: dict[str, Any] = {"attempt": len(self.log) + 1, "model": model, "mode": mode}
+        if status is not None:
+            entry["status"] = status
+        if error:
+            entry["error"] = error[:ATTEMPT_ERROR_CHARS]
+        entry["duration_ms"] = round((time.perf_counter() - began) * 1000.0, 3)
+        self.log.append(entry)
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000.0
+
+
+@dataclass
 class LlmResult:
-    """The raw answer text and what it took; tokens as the endpoint reported them."""
+    """The raw answer text and what it took; tokens as the endpoint reported them.
+
+    ``latency_ms`` is the whole call (every attempt and wait); ``finish_reason`` is the
+    choice's (``stop``, ``length`` …); ``refusal`` the model's refusal text, if it declined.
+    """
 
     text: str
     model: str
@@ -59,6 +107,9 @@ class LlmResult:
     attempts: int = 0
     cost_usd: Decimal = Decimal(0)
     errors: list[str] = field(default_factory=list)
+    finish_reason: str = ""
+    refusal: str = ""
+    attempt_log: list[dict[str, Any]] = field(default_factory=list)
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -162,46 +213,48 @@ class LlmClient:
         schema: dict[str, Any],
         fallback_model: str = "",
     ) -> LlmResult:
-        """Ask ``model`` (then ``fallback_model``); raises LlmCallError when all fail."""
+        """Ask ``model`` (then ``fallback_model``); raises LlmCallError when all fail.
+
+        The result's ``attempts``, ``latency_ms`` and ``attempt_log`` cover every request made,
+        the failed model's included.
+        """
         ask = ChatAsk(messages, temperature, max_tokens, schema)
-        attempts, errors = 0, []
+        trace = CallTrace()
+        errors = []
         for candidate in [model] + ([fallback_model] if fallback_model else []):
             try:
-                result = self._complete_model(ask, candidate, mode)
-            except LlmCallError as error:
-                attempts += error.attempts
+                result = self._complete_model(ask, candidate, mode, trace)
+            except _ModelFailed as error:
                 errors.append(f"{candidate}: {error}")
                 continue
-            result.attempts += attempts
             result.errors = errors
+            result.attempts, result.attempt_log = len(trace.log), trace.log
+            result.latency_ms = trace.elapsed_ms()
             return result
-        raise LlmCallError("; ".join(errors), attempts=attempts, model=model, mode=mode)
+        raise LlmCallError(
+            "; ".join(errors),
+            attempts=len(trace.log),
+            model=model,
+            mode=mode,
+            latency_ms=trace.elapsed_ms(),
+            attempt_log=trace.log,
+        )
 
-    def _complete_model(self, ask: ChatAsk, model: str, mode: str) -> LlmResult:
+    def _complete_model(self, ask: ChatAsk, model: str, mode: str, trace: CallTrace) -> LlmResult:
         modes = self._modes(model, mode)
-        attempts = 0
         for index, current in enumerate(modes):
-            call = self._call(ask, model, current)
+            call = self._call(ask, model, current, trace)
             try:
-                result, used = self._with_retries(call)
+                result = self._with_retries(call)
             except openai.APIStatusError as error:
-                attempts += 1
                 if _format_refused(error) and index + 1 < len(modes):
                     continue  # negotiate down: json_schema → json_object → text
-                raise LlmCallError(
-                    self._describe(error), attempts=attempts, model=model, mode=current
-                ) from error
-            except _RetriesExhausted as exhausted:
-                raise LlmCallError(
-                    self._describe(exhausted.last),
-                    model=model,
-                    mode=current,
-                    attempts=attempts + exhausted.attempts,
-                ) from exhausted.last
+                raise _ModelFailed(self._describe(error)) from error
+            except openai.APIConnectionError as error:  # includes timeouts, retries used up
+                raise _ModelFailed(self._describe(error)) from error
             if mode == "auto":
                 with _negotiated_lock:
                     _negotiated[(self._base_url, model)] = current
-            result.attempts = attempts + used
             return result
         raise AssertionError("unreachable: the last mode either returns or raises")
 
@@ -216,58 +269,68 @@ class LlmClient:
         prefix = f"HTTP {status}: " if status else f"{type(error).__name__}: "
         return self._scrub(prefix + str(error))
 
-    def _call(self, ask: ChatAsk, model: str, mode: str) -> Callable[[], LlmResult]:
+    def _call(
+        self, ask: ChatAsk, model: str, mode: str, trace: CallTrace
+    ) -> Callable[[], LlmResult]:
+        """One HTTP attempt, as tenacity retries it; each attempt is added to ``trace``."""
+
         def call() -> LlmResult:
-            started = time.perf_counter()
-            extra: dict[str, Any] = {}
-            response_format = _response_format(mode, ask.schema)
-            if response_format is not None:
-                extra["response_format"] = response_format
-            completion = self._client.chat.completions.create(  # type: ignore[call-overload]
-                model=model,
-                messages=ask.messages,  # type: ignore[arg-type]
-                temperature=ask.temperature,
-                max_tokens=ask.max_tokens,
-                **extra,
-            )
-            latency_ms = (time.perf_counter() - started) * 1000.0
-            choice = completion.choices[0] if completion.choices else None
-            usage = completion.usage
-            prompt = usage.prompt_tokens if usage else 0
-            completion_tokens = usage.completion_tokens if usage else 0
-            answered_model = completion.model or model
-            return LlmResult(
-                text=(choice.message.content or "") if choice else "",
-                model=answered_model,
-                mode=mode,
-                prompt_tokens=prompt,
-                completion_tokens=completion_tokens,
-                latency_ms=latency_ms,
-                cost_usd=cost_usd(answered_model, prompt, completion_tokens, requested_model=model),
-            )
+            began = time.perf_counter()
+            try:
+                response = self._request(ask, model, mode)
+            except Exception as error:
+                status = getattr(error, "status_code", None)
+                trace.add(
+                    model=model, mode=mode, began=began, status=status, error=self._describe(error)
+                )
+                raise
+            trace.add(model=model, mode=mode, began=began, status=response.status_code, error="")
+            return _result(response.parse(), model, mode)
 
         return call
 
-    def _with_retries(self, call: Callable[[], LlmResult]) -> tuple[LlmResult, int]:
+    def _request(self, ask: ChatAsk, model: str, mode: str) -> Any:
+        extra: dict[str, Any] = {}
+        response_format = _response_format(mode, ask.schema)
+        if response_format is not None:
+            extra["response_format"] = response_format
+        return self._client.chat.completions.with_raw_response.create(  # type: ignore[call-overload]
+            model=model,
+            messages=ask.messages,  # type: ignore[arg-type]
+            temperature=ask.temperature,
+            max_tokens=ask.max_tokens,
+            **extra,
+        )
+
+    def _with_retries(self, call: Callable[[], LlmResult]) -> LlmResult:
+        """Run ``call`` with tenacity; the last error is raised as it is when attempts run out."""
         retrying = Retrying(
             stop=stop_after_attempt(self._max_attempts),
             wait=backoff_wait,
             retry=retry_if_exception(is_retryable),
             reraise=True,
         )
-        try:
-            result = retrying(call)
-            return result, int(retrying.statistics.get("attempt_number", 1))
-        except openai.APIStatusError as error:
-            if is_retryable(error):
-                raise _RetriesExhausted(error, self._max_attempts) from error
-            raise
-        except openai.APIConnectionError as error:
-            raise _RetriesExhausted(error, self._max_attempts) from error
-        raise AssertionError("unreachable")
+        return retrying(call)
 
 
-class _RetriesExhausted(Exception):
-    def __init__(self, last: BaseException, attempts: int) -> None:
-        super().__init__(str(last))
-        self.last, self.attempts = last, attempts
+def _result(completion: Any, model: str, mode: str) -> LlmResult:
+    """An LlmResult from the SDK's ChatCompletion (tokens 0 when the endpoint sent no usage)."""
+    choice = completion.choices[0] if completion.choices else None
+    usage = completion.usage
+    prompt = usage.prompt_tokens if usage else 0
+    completion_tokens = usage.completion_tokens if usage else 0
+    answered_model = completion.model or model
+    return LlmResult(
+        text=(choice.message.content or "") if choice else "",
+        model=answered_model,
+        mode=mode,
+        prompt_tokens=prompt,
+        completion_tokens=completion_tokens,
+        cost_usd=cost_usd(answered_model, prompt, completion_tokens, requested_model=model),
+        finish_reason=(choice.finish_reason or "") if choice else "",
+        refusal=(getattr(choice.message, "refusal", None) or "") if choice else "",
+    )
+
+
+class _ModelFailed(Exception):
+    """One model failed for good (final error, or its attempts used up); the text is scrubbed."""

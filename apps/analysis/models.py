@@ -31,7 +31,11 @@ class PromptTemplate(models.Model):
 class LlmCall(models.Model):
     """One language-model call of a run: tokens, time, attempts, mode and estimated cost (USD).
 
-    The API key is never stored; ``error`` holds the provider's error text when it failed.
+    ``latency_ms`` is the whole call: every attempt (fallback model included) and the waits
+    between them; ``attempt_log`` lists each HTTP attempt as ``{attempt, model, mode, status
+    (absent without a response), error (absent on success), duration_ms}``. ``finish_reason`` is
+    the endpoint's for the answer (``stop``, ``length`` …; empty without an answer). The API key
+    is never stored; ``error`` holds the provider's error text when it failed.
     """
 
     run = models.ForeignKey("lineage.Run", on_delete=models.CASCADE, related_name="llm_calls")
@@ -44,6 +48,8 @@ class LlmCall(models.Model):
     completion_tokens = models.PositiveIntegerField(default=0)
     latency_ms = models.FloatField(default=0.0)
     attempts = models.PositiveSmallIntegerField(default=0)
+    attempt_log = models.JSONField(default=list, blank=True)
+    finish_reason = models.CharField(max_length=32, blank=True)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
     succeeded = models.BooleanField(default=True)
     error = models.TextField(blank=True)

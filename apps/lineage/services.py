@@ -117,6 +117,19 @@ def step_record(
     _step_end(step, started, recorder.output, StepStatus.SUCCEEDED, None)
 
 
+def step_fail(*, step: Step, output: dict[str, Any], error_type: str, error_message: str) -> None:
+    """Mark a step failed after the fact, with the output it had gathered: for a step whose own
+    ending could not be written (the database went away during it). ``duration_ms`` stays
+    unknown (null)."""
+    Step.objects.filter(pk=step.pk).update(
+        status=StepStatus.FAILED,
+        output=output,
+        finished_at=timezone.now(),
+        error_type=error_type,
+        error_message=error_message,
+    )
+
+
 def step_skip(*, run: Run, name: str, sequence: int, reason: str) -> Step:
     """Record a step that did not run (e.g. the order step after a HOLD)."""
     now = timezone.now()

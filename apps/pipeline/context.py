@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from django.db.models import Model
+
 from apps.analysis.analysts import AnalystAnswer
 from apps.lineage.models import Run
 from apps.marketdata.charts import Chart
@@ -16,7 +18,9 @@ from apps.strategies.models import Strategy
 @dataclass
 class RunContext:
     """One run's working state. ``stop_reason`` set by a step ends the run early, successfully
-    (e.g. HOLD or a rejected signal: no order step)."""
+    (e.g. HOLD or a rejected signal: no order step). ``unrecorded`` holds rows a step built but
+    could not save because the database went away (e.g. the LlmCall of a call that was paid
+    for): the executor saves them once the database is back, or logs them."""
 
     run: Run
     strategy: Strategy
@@ -30,3 +34,4 @@ class RunContext:
     sizing: SizingResult | None = None
     orders: list[Order] = field(default_factory=list)
     stop_reason: str = ""
+    unrecorded: list[Model] = field(default_factory=list)

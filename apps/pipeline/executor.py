@@ -1,14 +1,25 @@
 """Runs a strategy through the six steps, recording each in lineage, stopping at a failure."""
 
 from datetime import datetime
+from decimal import Decimal
 from types import ModuleType
+from typing import Any
 
+import structlog
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Model
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from apps.common.errors import SibylError
 from apps.lineage.models import Run
 from apps.lineage.services import (
     RunNotRunningError,
+    StepRecorder,
     run_create,
     run_finish,
     run_start,
+    step_fail,
     step_record,
     step_skip,
 )
@@ -17,6 +28,14 @@ from apps.pipeline.steps import charts, data, indicators, llm, order, signal
 from apps.strategies.models import Strategy
 
 STEPS: tuple[ModuleType, ...] = (data, indicators, charts, llm, signal, order)
+CONNECTION_LOST = (OperationalError, InterfaceError)
+logger = structlog.get_logger(__name__)
+
+
+class DatabaseUnavailableError(SibylError):
+    """The database connection broke during a step: ``database unavailable during step <name>:
+    <the database's error>``. Raised by ``run_execute`` only when the run's outcome could not be
+    written within ``RUN_DB_RECOVERY_S``; otherwise it is the failed step's recorded error."""
 
 
 def run_execute(*, run: Run) -> Run:
@@ -28,6 +47,10 @@ def run_execute(*, run: Run) -> Run:
     A failed step records its error type and message on its Step row, marks the run failed and
     ends it: later steps do not run. A step may end the run early and successfully (HOLD, a
     rejected signal); the steps after it are recorded as skipped with the reason.
+
+    A step that fails because the database connection went away fails the run with
+    DatabaseUnavailableError, written through a fresh connection (see ``_record_outage``);
+    raises DatabaseUnavailableError when that cannot be done within ``RUN_DB_RECOVERY_S``.
     """
     if not run_start(run=run):
         run.refresh_from_db()
@@ -38,6 +61,7 @@ def run_execute(*, run: Run) -> Run:
         if ctx.stop_reason:
             step_skip(run=run, name=step.NAME, sequence=sequence, reason=ctx.stop_reason)
             continue
+        recorder: StepRecorder | None = None
         try:
             with step_record(
                 run=run, name=step.NAME, sequence=sequence, step_input=step.step_input(ctx)
@@ -47,10 +71,91 @@ def run_execute(*, run: Run) -> Run:
             run.refresh_from_db()
             return run
         except Exception as error:
+            lost = _lost_connection(error)
+            if lost is not None:
+                return _record_outage(ctx, step.NAME, recorder, lost)
             run_finish(run=run, error_message=f"{step.NAME}: {type(error).__name__}: {error}")
             return run
     run_finish(run=run)
     return run
+
+
+def _lost_connection(error: BaseException) -> BaseException | None:
+    """The first database error in ``error``'s chain if the connection is gone, else None.
+
+    Recording a step's failure on a dead connection raises a second error while the first is
+    handled, so the chain is followed. A database error on a connection that still answers (a
+    statement timeout, a constraint) is an ordinary step failure.
+    """
+    lost: BaseException | None = None
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, CONNECTION_LOST):
+            lost = seen
+        seen = seen.__context__
+    if lost is None or (connection.connection is not None and connection.is_usable()):
+        return None
+    return lost
+
+
+def _record_outage(
+    ctx: RunContext, name: str, recorder: StepRecorder | None, lost: BaseException
+) -> Run:
+    """Fail the run after its database connection broke during step ``name``.
+
+    The broken connection is closed so each try opens a fresh one; the writes — rows the step
+    could not save (``ctx.unrecorded``), the step and the run failed with
+    DatabaseUnavailableError — are retried with exponential backoff for ``RUN_DB_RECOVERY_S``
+    seconds, in one transaction so a retry never saves a row twice. Past that bound the
+    unsaved rows (a paid model call: its model, tokens and cost) and the outcome go to the
+    worker's log, the run stays ``running`` for the reaper, and DatabaseUnavailableError is
+    raised.
+    """
+    failure = DatabaseUnavailableError(f"database unavailable during step {name}: {lost}")
+    retrying = Retrying(
+        stop=stop_after_delay(settings.RUN_DB_RECOVERY_S),
+        wait=wait_exponential(multiplier=0.1, max=5.0),
+        retry=retry_if_exception_type(CONNECTION_LOST),
+        reraise=True,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                connection.close()  # never reuse a broken connection: the next query reconnects
+                _write_failure(ctx, name, recorder, failure)
+    except CONNECTION_LOST as still:
+        for row in ctx.unrecorded:
+            logger.error("row_unrecorded", table=row._meta.label, **_loggable(row))
+        logger.error("run_outcome_unrecorded", run_id=ctx.run.pk, step=name, error=str(failure))
+        raise failure from still
+    ctx.unrecorded.clear()
+    return ctx.run
+
+
+def _write_failure(
+    ctx: RunContext, name: str, recorder: StepRecorder | None, failure: DatabaseUnavailableError
+) -> None:
+    error_type = type(failure).__name__
+    with transaction.atomic():
+        for row in ctx.unrecorded:
+            row.save()
+        if recorder is not None:
+            step_fail(
+                step=recorder.step,
+                output=recorder.output,
+                error_type=error_type,
+                error_message=str(failure),
+            )
+        run_finish(run=ctx.run, error_message=f"{name}: {error_type}: {failure}")
+
+
+def _loggable(row: Model) -> dict[str, Any]:
+    """A row's column values as log fields (decimals as strings, to keep every digit)."""
+    fields = {}
+    for column in row._meta.concrete_fields:
+        value = getattr(row, column.attname)
+        fields[column.attname] = str(value) if isinstance(value, Decimal) else value
+    return fields
 
 
 def strategy_run(*, strategy: Strategy, as_of: datetime, trigger: str) -> Run:

@@ -4,10 +4,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from apps.analysis.analysts import AnalysisRequest
 from apps.analysis.decision import DecisionParseError
-from apps.analysis.llm_client import LlmCallError
+from apps.analysis.llm_client import LlmCallError, LlmResult
 from apps.analysis.models import LlmCall
 from apps.analysis.prompts import render_prompt
 from apps.analysis.selection import analyst_for
@@ -35,16 +36,23 @@ def _record_call(
     model: str,
     mode: str,
     attempts: int,
+    latency_ms: float,
+    attempt_log: list[dict[str, Any]],
+    finish_reason: str = "",
     error: str = "",
     prompt_tokens: int = 0,
     completion_tokens: int = 0,
-    latency_ms: float = 0.0,
     cost_usd: Decimal = Decimal(0),
 ) -> None:
-    """One ``LlmCall`` row of the run: the model and response format used, attempts, tokens as
-    the endpoint reported them, latency (ms), estimated cost (USD), and the error when it
-    failed. A call that failed outright has no tokens, latency or cost to record."""
-    LlmCall.objects.create(
+    """One ``LlmCall`` row of the run: the model and response format used, attempts with their
+    log, the whole call's latency (ms), tokens as the endpoint reported them, its finish reason,
+    estimated cost (USD), and the error when it failed. A call that failed outright has no
+    tokens or cost to record.
+
+    Raises the database's error when the row cannot be saved because the connection went away;
+    the row is then left in ``ctx.unrecorded`` for the executor to save once it is back.
+    """
+    call = LlmCall(
         run=ctx.run,
         strategy=ctx.strategy,
         model=model,
@@ -53,10 +61,17 @@ def _record_call(
         completion_tokens=completion_tokens,
         latency_ms=latency_ms,
         attempts=attempts,
+        attempt_log=attempt_log,
+        finish_reason=finish_reason,
         cost_usd=cost_usd,
         succeeded=not error,
         error=error,
     )
+    try:
+        call.save()
+    except (OperationalError, InterfaceError):
+        ctx.unrecorded.append(call)  # made and paid for: recorded once the database is back
+        raise
 
 
 def _raw_answer(recorder: StepRecorder, text: str) -> None:
@@ -85,9 +100,11 @@ def _request(ctx: RunContext, chart_summary: str) -> AnalysisRequest:
 
 
 def run(ctx: RunContext, recorder: StepRecorder) -> None:
-    """Raises PromptRenderError, LlmCallError or DecisionParseError (raw answer kept).
+    """Raises PromptRenderError, LlmCallError, ModelRefusalError or DecisionParseError (raw
+    answer or refusal kept as the ``raw_answer`` artifact).
 
-    Language-model calls are recorded as LlmCall rows (tokens, cost, attempts), failed or not.
+    Language-model calls are recorded as LlmCall rows (tokens, cost, attempts, finish reason),
+    failed or not, before the raw answer: a call is the costly thing to lose.
     """
     assert ctx.bars is not None
     context = prompt_context(
@@ -103,41 +120,57 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     try:
         answer = analyst.analyze(request)
     except LlmCallError as error:
-        _record_call(
-            ctx, model=error.model, mode=error.mode, attempts=error.attempts, error=str(error)
+        recorder.output.update(
+            attempts=error.attempts,
+            model=error.model,
+            latency_ms=round(error.latency_ms, 3),
+            attempt_log=error.attempt_log,
         )
-        recorder.output.update(attempts=error.attempts, model=error.model)
+        _record_call(
+            ctx,
+            model=error.model,
+            mode=error.mode,
+            attempts=error.attempts,
+            latency_ms=error.latency_ms,
+            attempt_log=error.attempt_log,
+            error=str(error),
+        )
         raise
     except DecisionParseError as error:
-        _raw_answer(recorder, error.raw_answer)
-        result = getattr(error, "llm_result", None)
+        result: LlmResult | None = getattr(error, "llm_result", None)
         if result is not None:
             # the answer did not parse, but its tokens and cost were spent all the same
+            recorder.output.update(_call_output(result))
             _record_call(
                 ctx,
                 model=result.model,
                 mode=result.mode,
                 attempts=result.attempts,
+                latency_ms=result.latency_ms,
+                attempt_log=result.attempt_log,
+                finish_reason=result.finish_reason,
                 error=str(error),
                 prompt_tokens=result.prompt_tokens,
                 completion_tokens=result.completion_tokens,
-                latency_ms=result.latency_ms,
                 cost_usd=result.cost_usd,
             )
+        _raw_answer(recorder, error.raw_answer)
         raise
     ctx.answer = answer
-    _raw_answer(recorder, answer.raw_answer)
     if answer.is_language_model:
         _record_call(
             ctx,
             model=answer.model,
             mode=answer.response_format,
             attempts=answer.attempts,
+            latency_ms=answer.latency_ms,
+            attempt_log=answer.attempt_log,
+            finish_reason=answer.finish_reason,
             prompt_tokens=answer.usage.get("prompt_tokens", 0),
             completion_tokens=answer.usage.get("completion_tokens", 0),
-            latency_ms=answer.latency_ms,
             cost_usd=answer.cost_usd,
         )
+    _raw_answer(recorder, answer.raw_answer)
     recorder.output = {
         "analyst": answer.analyst,
         "model": answer.model,
@@ -147,7 +180,27 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
         "usage": answer.usage,
         "response_format": answer.response_format,
         "attempts": answer.attempts,
+        "attempt_log": answer.attempt_log,
+        "finish_reason": answer.finish_reason,
         "cost_usd": str(answer.cost_usd),
         "accepts_images": request.accepts_images,
+        "reasoning_truncated": answer.reasoning_truncated,
         "decision": answer.decision.model_dump(),
+    }
+
+
+def _call_output(result: LlmResult) -> dict[str, Any]:
+    """What a call whose answer failed adds to the step output (tokens and time were spent)."""
+    return {
+        "model": result.model,
+        "latency_ms": round(result.latency_ms, 3),
+        "usage": {
+            "prompt_tokens": result.prompt_tokens,
+            "completion_tokens": result.completion_tokens,
+        },
+        "response_format": result.mode,
+        "attempts": result.attempts,
+        "attempt_log": result.attempt_log,
+        "finish_reason": result.finish_reason,
+        "cost_usd": str(result.cost_usd),
     }
