@@ -103,6 +103,11 @@ def test_run_detail_lists_language_model_calls(
     assert call["prompt_tokens"] == 120 and call["completion_tokens"] == 40
     assert call["attempts"] >= 1 and call["succeeded"] is True
     assert {"model", "response_format", "latency_ms", "cost_usd"} <= set(call)
+    # each attempt with its status and duration, and why the model stopped
+    assert call["finish_reason"] == "stop"
+    [attempt] = call["attempt_log"]
+    assert attempt["attempt"] == 1 and attempt["status"] == 200
+    assert attempt["duration_ms"] > 0
 
 
 def add_orders(run: Run, count: int) -> None:

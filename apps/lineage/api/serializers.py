@@ -114,9 +114,26 @@ class StepOutputSerializer(serializers.ModelSerializer[Step]):
         read_only_fields = fields
 
 
+class LlmAttemptSerializer(serializers.Serializer[dict[str, object]]):
+    """One HTTP attempt of a language-model call: its number (from 1), the model and response
+    format tried, the HTTP status (absent without a response), the error (absent on success) and
+    its duration in milliseconds."""
+
+    attempt = serializers.IntegerField()
+    model = serializers.CharField()
+    mode = serializers.CharField()
+    status = serializers.IntegerField(required=False)
+    error = serializers.CharField(required=False)
+    duration_ms = serializers.FloatField()
+
+
 class LlmCallOutputSerializer(serializers.ModelSerializer[LlmCall]):
-    """One language-model call: model, response format used, tokens, latency (ms), attempts,
-    estimated cost (USD) and the provider's error text if it failed."""
+    """One language-model call: model, response format used, tokens, latency (ms, all attempts
+    and the waits between them), attempts with each one's status and duration, the model's
+    ``finish_reason`` (``stop``, ``length`` …), estimated cost (USD) and the provider's error
+    text if it failed."""
+
+    attempt_log = LlmAttemptSerializer(many=True, read_only=True)
 
     class Meta:
         model = LlmCall
@@ -128,6 +145,8 @@ class LlmCallOutputSerializer(serializers.ModelSerializer[LlmCall]):
             "completion_tokens",
             "latency_ms",
             "attempts",
+            "attempt_log",
+            "finish_reason",
             "cost_usd",
             "succeeded",
             "error",

@@ -611,8 +611,24 @@ export interface components {
             readonly realized_pnl: string;
         };
         /**
-         * @description One language-model call: model, response format used, tokens, latency (ms), attempts,
-         *     estimated cost (USD) and the provider's error text if it failed.
+         * @description One HTTP attempt of a language-model call: its number (from 1), the model and response
+         *     format tried, the HTTP status (absent without a response), the error (absent on success) and
+         *     its duration in milliseconds.
+         */
+        LlmAttempt: {
+            attempt: number;
+            model: string;
+            mode: string;
+            status?: number;
+            error?: string;
+            /** Format: double */
+            duration_ms: number;
+        };
+        /**
+         * @description One language-model call: model, response format used, tokens, latency (ms, all attempts
+         *     and the waits between them), attempts with each one's status and duration, the model's
+         *     ``finish_reason`` (``stop``, ``length`` …), estimated cost (USD) and the provider's error
+         *     text if it failed.
          */
         LlmCallOutput: {
             readonly id: number;
@@ -623,6 +639,8 @@ export interface components {
             /** Format: double */
             readonly latency_ms: number;
             readonly attempts: number;
+            readonly attempt_log: components["schemas"]["LlmAttempt"][];
+            readonly finish_reason: string;
             /** Format: decimal */
             readonly cost_usd: string;
             readonly succeeded: boolean;

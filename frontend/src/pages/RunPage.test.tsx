@@ -45,6 +45,11 @@ const run = makeRun({
       completion_tokens: 0,
       latency_ms: 60000,
       attempts: 2,
+      attempt_log: [
+        { attempt: 1, model: "gpt-test", mode: "json_schema", status: 429, duration_ms: 12 },
+        { attempt: 2, model: "gpt-test", mode: "json_schema", error: "timeout", duration_ms: 59000 },
+      ],
+      finish_reason: "length",
       cost_usd: "0.0042",
       succeeded: false,
       error: "timeout",
@@ -83,6 +88,9 @@ describe("RunPage (lineage viewer)", () => {
     expect(screen.getByText("No raw answer.")).toBeInTheDocument();
     expect(screen.getByText("gpt-test")).toBeInTheDocument();
     expect(screen.getByText("$0.0042")).toBeInTheDocument();
+    // each attempt with its status or error and duration; a length finish says it was cut
+    expect(screen.getByText(/1: 429 · .*, 2: timeout · /)).toBeInTheDocument();
+    expect(screen.getByText("cut at max_tokens")).toBeInTheDocument();
     expect(screen.getByText("No signal.")).toBeInTheDocument();
 
     const urls = fetch.mock.calls.map(([req]) => new URL((req as Request).url).pathname);
