@@ -11,7 +11,13 @@ from django.db.models import Exists, OuterRef
 from apps.lineage.models import Artifact, Run, RunStatus
 from apps.orders.models import TERMINAL_ORDER_STATUSES, Order, PaperOrder
 
-FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.ABANDONED, RunStatus.SKIPPED)
+FINISHED = (
+    RunStatus.SUCCEEDED,
+    RunStatus.FAILED,
+    RunStatus.ABANDONED,
+    RunStatus.SKIPPED,
+    RunStatus.EXPIRED,
+)
 BATCH = 500
 
 

@@ -1167,7 +1167,7 @@ export interface components {
             readonly fills: components["schemas"]["FillOutput"][];
         };
         /** @enum {string} */
-        RunStatusEnum: "pending" | "running" | "succeeded" | "failed" | "abandoned" | "skipped";
+        RunStatusEnum: "pending" | "running" | "succeeded" | "failed" | "abandoned" | "skipped" | "expired";
         /** @description The strategy a run belongs to: id, slug and name. */
         RunStrategy: {
             readonly id: number;
@@ -1956,8 +1956,9 @@ export interface operations {
                  *     * `failed` - Failed
                  *     * `abandoned` - Abandoned
                  *     * `skipped` - Skipped
+                 *     * `expired` - Expired
                  */
-                status?: "abandoned" | "failed" | "pending" | "running" | "skipped" | "succeeded";
+                status?: "abandoned" | "expired" | "failed" | "pending" | "running" | "skipped" | "succeeded";
                 strategy?: number;
                 strategy_slug?: string;
                 /**
