@@ -18,6 +18,7 @@ class TcpProxy:
         self.port = free_port()
         self.open = False
         self.refused = 0
+        self._forwarded: list[socket.socket] = []
         self._server = socket.create_server(("127.0.0.1", self.port))
         self._thread = threading.Thread(target=self._accept, daemon=True)
 
@@ -31,6 +32,15 @@ class TcpProxy:
             self._server.shutdown(socket.SHUT_RDWR)
         self._server.close()
 
+    def cut(self) -> None:
+        """Shut the proxy and close every forwarded connection: peers see them drop."""
+        self.open = False
+        for end in self._forwarded:
+            with suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()
+        self._forwarded.clear()
+
     def _accept(self) -> None:
         while True:
             try:
@@ -42,6 +52,7 @@ class TcpProxy:
                 client.close()
                 continue
             upstream = socket.create_connection(self.target)
+            self._forwarded += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
 

@@ -119,6 +119,29 @@ def run_finish(*, run: Run, error_message: str = "") -> None:
         run.refresh_from_db()
 
 
+def run_crash(*, run: Run, error: Exception) -> bool:
+    """Fail a running run after an error its executor could not record (e.g. the database
+    dropped mid-step, so neither the step nor the run could be written): the run becomes
+    ``failed`` with ``worker: <ErrorType>: <message>`` and the step still ``running`` becomes
+    ``failed`` with that error. Conditional on the run still running (a run the reaper marked
+    abandoned keeps that status). Returns True if this call failed the run."""
+    message = f"worker: {type(error).__name__}: {error}"
+    now = timezone.now()
+    with transaction.atomic():
+        failed = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, error_message=message, finished_at=now
+        )
+        if failed:
+            Step.objects.filter(run_id=run.pk, status=StepStatus.RUNNING).update(
+                status=StepStatus.FAILED,
+                finished_at=now,
+                error_type=type(error).__name__,
+                error_message=str(error) or repr(error),
+            )
+    run.refresh_from_db()
+    return failed == 1
+
+
 @dataclass
 class StepRecorder:
     """Collects what one step produced while it runs; written when the step ends."""

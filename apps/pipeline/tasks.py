@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from celery import current_app, shared_task
@@ -25,7 +26,7 @@ from tenacity import (
 
 from apps.lineage.models import Run, RunStatus
 from apps.lineage.services import (
-    run_finish,
+    run_crash,
     run_note_start_failure,
     runs_mark_abandoned,
     runs_mark_enqueued,
@@ -86,7 +87,8 @@ def execute_run(run_id: int) -> str:
     (``with_database_retry``); if it stays unreachable, or anything else fails before the
     claim, the error is noted on the pending run when the database answers and re-raised —
     the run stays pending for the pending-run pass, never acknowledged and forgotten. An error
-    escaping after this worker claimed the run fails the run with it.
+    escaping after this worker claimed the run (one the executor could not record, e.g. the
+    database dropped mid-step) fails the run and its unfinished step with it (``run_crash``).
     """
     try:
         run = with_database_retry(lambda: Run.objects.get(pk=run_id))
@@ -103,8 +105,7 @@ def execute_run(run_id: int) -> str:
         if run.status == RunStatus.PENDING:
             _note_start_failure(run_id, error)
             raise
-        message = f"worker: {type(error).__name__}: {error}"
-        with_database_retry(lambda: run_finish(run=run, error_message=message))
+        with_database_retry(partial(run_crash, run=run, error=error))
         return str(run.status)
 
 

@@ -19,7 +19,7 @@ from apps.signals.models import Signal
 from apps.symbols.models import Symbol
 from tests.celery_worker import celery_worker
 from tests.celery_worker import tests_database_url as worker_db_url
-from tests.factories import StrategyFactory
+from tests.factories import StrategyFactory, decision_answer
 from tests.redis_server import RedisServer, broker_at
 from tests.tcp_proxy import TcpProxy
 
@@ -84,20 +84,21 @@ def test_redis_stopped_right_after_a_dispatch_loses_no_run(
 
 
 def test_a_worker_that_cannot_reach_the_database_does_not_lose_the_run(
-    goog: Symbol, redis_server: RedisServer, settings: Any
+    goog: Symbol, redis_server: RedisServer, llm_server: Any, settings: Any
 ) -> None:
-    # given a worker whose database is unreachable, retrying 3 times (0.3 s, then 0.6 s)
+    # given a worker whose database is unreachable, retrying 4 times (0.3, 0.6, 1.2 s apart)
     settings.RUNS_PENDING_GRACE_S = 1.0
     db = connection.settings_dict
     proxy = TcpProxy(target=(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
     proxy.start()
     database_url = worker_db_url().replace(f":{db['PORT'] or 5432}/", f":{proxy.port}/", 1)
-    retries = {"RUNS_DB_RETRY_ATTEMPTS": "3", "RUNS_DB_RETRY_INITIAL_S": "0.3"}
+    retries = {"RUNS_DB_RETRY_ATTEMPTS": "4", "RUNS_DB_RETRY_INITIAL_S": "0.3"}
     strategy = StrategyFactory.create(symbol=goog)
     as_of = datetime(2012, 6, 1, tzinfo=UTC)
     try:
         with celery_worker(
             name="nodb",
+            llm_base_url=llm_server.base_url,
             broker_url=redis_server.url,
             database_url=database_url,
             extra_env=retries,
@@ -114,7 +115,7 @@ def test_a_worker_that_cannot_reach_the_database_does_not_lose_the_run(
             assert result.get(timeout=60) == "succeeded"
 
             # when the database stays away longer than the worker retries
-            proxy.open = False
+            proxy.cut()
             second = run_create(strategy_id=strategy.pk, as_of=as_of)
             failed = execute_run.delay(second.pk)
             failed.get(timeout=60, propagate=False)
@@ -125,9 +126,41 @@ def test_a_worker_that_cannot_reach_the_database_does_not_lose_the_run(
             # and once the database is back, beat's pass sends it again and it executes once
             proxy.open = True
             totals = beat_until_final([second.pk])
+            assert totals == {"resent": 1, "expired": 0}
+            second.refresh_from_db()
+            assert (second.status, second.enqueue_count) == ("succeeded", 1)
+            assert second.steps.count() == 6 and first.steps.count() == 6
+
+            # when the database drops while a claimed run waits 3 s on the model, and is back
+            # while the worker retries recording the failure
+            llm_server.delay_s = 3.0
+            llm_server.answer_with(decision_answer())
+            third = run_create(
+                strategy_id=StrategyFactory.create(symbol=goog, analyst="openai").pk, as_of=as_of
+            )
+            crashed = execute_run.delay(third.pk)
+            deadline = time.monotonic() + 60
+            while third.current_step != "llm":
+                assert time.monotonic() < deadline, f"run never reached llm: {third.status}"
+                time.sleep(0.05)
+                third.refresh_from_db()
+            refused = proxy.refused
+            proxy.cut()
+            while proxy.refused == refused and not crashed.ready():
+                assert time.monotonic() < deadline, "the worker neither retried nor ended"
+                time.sleep(0.01)
+            proxy.open = True
+            # then the run ends failed with the error, at the step it was in: not running
+            # until the reaper finds it
+            assert crashed.get(timeout=60) == "failed"
     finally:
         proxy.stop()
-    assert totals == {"resent": 1, "expired": 0}
-    second.refresh_from_db()
-    assert (second.status, second.enqueue_count) == ("succeeded", 1)
-    assert second.steps.count() == 6 and first.steps.count() == 6
+    third.refresh_from_db()
+    assert third.error_message.startswith("worker: OperationalError: ")
+    assert list(third.steps.values_list("name", "status")) == [
+        ("data", "succeeded"),
+        ("indicators", "succeeded"),
+        ("charts", "succeeded"),
+        ("llm", "failed"),
+    ]
+    assert not Signal.objects.filter(run=third).exists()
