@@ -25,7 +25,8 @@ app.conf.task_routes = {"apps.pipeline.tasks.execute_run": {"queue": "runs"}}
 app.autodiscover_tasks()
 
 # Only one beat may run at a time (Celery's periodic-tasks guide); the dispatcher is safe even
-# if two do, because slots are claimed atomically.
+# if two do, because slots are claimed atomically. The dispatch pass also reaps abandoned runs
+# and sends pending runs whose task never started again, or expires them (no run is lost).
 app.conf.beat_schedule = {
     "dispatch-due-strategies": {
         "task": "apps.pipeline.tasks.dispatch_due_strategies",

@@ -161,11 +161,27 @@ CELERY_RESULT_EXPIRES = 3600
 # idempotent (runs are claimed once; orders are looked up by client order reference first).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task that raised is acknowledged (Celery's default, kept on purpose): on Redis a rejected
+# message is dropped anyway. A run whose task failed before the run was claimed stays pending,
+# and the pending-run pass below sends it again or expires it.
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
+# Pending runs whose task never started (scheduling spec): beat's pass sends a pending run again
+# when its task was sent (or, never sent, it was created) more than RUNS_PENDING_GRACE_S seconds
+# ago and the runs queue is empty, or expires it when it is too old to run: a scheduled run once
+# its strategy's next slot has come, a manual or API run RUNS_MANUAL_MAX_WAIT_S after it was
+# requested.
+RUNS_PENDING_GRACE_S = env.float("RUNS_PENDING_GRACE_S", default=30.0)
+RUNS_MANUAL_MAX_WAIT_S = env.float("RUNS_MANUAL_MAX_WAIT_S", default=900.0)
+# A worker retries an unreachable database before it claims a run: attempts, and waits doubling
+# from the initial one up to the maximum, in seconds (1 + 2 + 4 + 8 = 15 s by default).
+RUNS_DB_RETRY_ATTEMPTS = env.int("RUNS_DB_RETRY_ATTEMPTS", default=5)
+RUNS_DB_RETRY_INITIAL_S = env.float("RUNS_DB_RETRY_INITIAL_S", default=1.0)
+RUNS_DB_RETRY_MAX_S = env.float("RUNS_DB_RETRY_MAX_S", default=30.0)
 
 # --- Language model ------------------------------------------------------------------------
 # With no LLM_BASE_URL the deterministic baseline analyst is used and labelled as such.

@@ -25,19 +25,29 @@ def tests_database_url() -> str:
 
 @contextmanager
 def celery_worker(
-    *, name: str, llm_base_url: str, queues: str = "runs", concurrency: int = 2
+    *,
+    name: str,
+    llm_base_url: str = "",
+    queues: str = "runs",
+    concurrency: int = 2,
+    broker_url: str | None = None,
+    database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start ``celery worker`` (threads pool) on ``queues`` against the test database and
-    Redis, with the model at ``llm_base_url``; yield it once it answers a ping; kill its process
-    group on exit.
+    """Start ``celery worker`` (threads pool) on ``queues`` against the test database (or
+    ``database_url``) and Redis (or ``broker_url``, which this process's app must use too: it
+    pings the worker), with the model at ``llm_base_url`` (empty: the baseline analyst) and
+    ``extra_env`` settings; yield it once it answers a ping; kill its process group on exit.
 
     Raises ``AssertionError`` when the worker does not answer within 60 s."""
     env = {
         **os.environ,
-        "DATABASE_URL": tests_database_url(),
+        "DATABASE_URL": database_url or tests_database_url(),
         "LLM_BASE_URL": llm_base_url,
         "LLM_API_KEY": "test",
         "MEDIA_ROOT": settings.MEDIA_ROOT,
+        **({"REDIS_URL": broker_url} if broker_url else {}),
+        **(extra_env or {}),
     }
     hostname = f"{name}{os.getpid()}"
     process = subprocess.Popen(

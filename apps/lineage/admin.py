@@ -40,6 +40,8 @@ class RunAdmin(admin.ModelAdmin):
         "as_of",
         "status",
         "created_at",
+        "enqueued_at",
+        "enqueue_count",
         "started_at",
         "finished_at",
         "error_message",

@@ -19,11 +19,14 @@ class RunStatus(models.TextChoices):
     FAILED = "failed"
     # The worker died mid-run; never resumed (an order in doubt is reconciled by the monitor).
     ABANDONED = "abandoned"
-    # A scheduled slot that did not run: the exchange was closed.
+    # A scheduled slot that did not run: the exchange was closed, or the slot was missed.
     SKIPPED = "skipped"
     # Failed or abandoned, but its bracket reached the broker after all (adopted by client order
     # reference, or resent by the retry pass): its orders are live. error_message keeps the fault.
     RECOVERED = "recovered"
+    # A pending run whose task never started in time (message lost, worker failing before the
+    # claim): its slot became too old to trade, or a manual run waited past its bound.
+    EXPIRED = "expired"
 
 
 ACTIVE_RUN_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
@@ -55,6 +58,14 @@ class Run(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="Last sign of life from the worker executing the run."
+    )
+    enqueued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the run's task was last sent to the runs queue (null: never sent).",
+    )
+    enqueue_count = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times the run's task was sent (re-sent while pending)."
     )
     current_step = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.lineage.models import Artifact, Run, RunStatus, RunTrigger, Step, StepStatus
@@ -48,6 +49,55 @@ def run_start(*, run: Run) -> bool:
     return claimed == 1
 
 
+def runs_mark_enqueued(*, run_ids: list[int], at: datetime) -> int:
+    """Record that the tasks of ``run_ids`` were sent to the runs queue at ``at`` (tz-aware UTC):
+    ``enqueued_at`` becomes ``at`` and ``enqueue_count`` grows by one, for runs still pending.
+
+    Returns how many runs were marked. The pending-run pass judges a run lost by this time.
+    """
+    return Run.objects.filter(pk__in=run_ids, status=RunStatus.PENDING).update(
+        enqueued_at=at, enqueue_count=F("enqueue_count") + 1
+    )
+
+
+def runs_expire(*, reasons: dict[int, str], at: datetime) -> list[int]:
+    """Mark pending runs expired: their task never started and they are too old to run now.
+
+    ``reasons`` maps run id to the reason kept in ``error_message``; ``at`` (tz-aware UTC)
+    becomes ``finished_at``. Conditional on the run still being pending, so a run a worker
+    claimed meanwhile executes and is not expired (one UPDATE per distinct reason).
+    Returns the ids expired.
+    """
+    by_reason: dict[str, list[int]] = {}
+    for run_id, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(run_id)
+    expired: list[int] = []
+    for reason, ids in by_reason.items():
+        with transaction.atomic():
+            # Locked first: a worker's claim (run_start) waits, then finds the run expired.
+            matched = list(
+                Run.objects.select_for_update()
+                .filter(pk__in=ids, status=RunStatus.PENDING)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            Run.objects.filter(pk__in=matched).update(
+                status=RunStatus.EXPIRED, finished_at=at, error_message=reason
+            )
+        expired += matched
+    return expired
+
+
+def run_note_start_failure(*, run_id: int, error_message: str) -> bool:
+    """Keep on a still-pending run why a worker could not start it (``error_message``), so a
+    run that is later expired says what went wrong; the run stays pending for the pending-run
+    pass to send again. Returns False when the run is no longer pending."""
+    return (
+        Run.objects.filter(pk=run_id, status=RunStatus.PENDING).update(error_message=error_message)
+        == 1
+    )
+
+
 class RunNotRunningError(Exception):
     """The run was taken away from this worker (marked abandoned by the reaper): stop now."""
 
@@ -67,6 +117,29 @@ def run_finish(*, run: Run, error_message: str = "") -> None:
         run.status, run.error_message, run.finished_at = status, error_message, now
     else:
         run.refresh_from_db()
+
+
+def run_crash(*, run: Run, error: Exception) -> bool:
+    """Fail a running run after an error its executor could not record (e.g. the database
+    dropped mid-step, so neither the step nor the run could be written): the run becomes
+    ``failed`` with ``worker: <ErrorType>: <message>`` and the step still ``running`` becomes
+    ``failed`` with that error. Conditional on the run still running (a run the reaper marked
+    abandoned keeps that status). Returns True if this call failed the run."""
+    message = f"worker: {type(error).__name__}: {error}"
+    now = timezone.now()
+    with transaction.atomic():
+        failed = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, error_message=message, finished_at=now
+        )
+        if failed:
+            Step.objects.filter(run_id=run.pk, status=StepStatus.RUNNING).update(
+                status=StepStatus.FAILED,
+                finished_at=now,
+                error_type=type(error).__name__,
+                error_message=str(error) or repr(error),
+            )
+    run.refresh_from_db()
+    return failed == 1
 
 
 @dataclass

@@ -17,6 +17,7 @@ FINISHED = (
     RunStatus.ABANDONED,
     RunStatus.SKIPPED,
     RunStatus.RECOVERED,
+    RunStatus.EXPIRED,
 )
 BATCH = 500
 

@@ -92,7 +92,7 @@ def _insert_runs(claims: list[_Claim], now: datetime) -> list[tuple[int, str]]:
     created: list[tuple[int, str]] = []
     for start in range(0, len(claims), INSERT_BATCH):
         batch = claims[start : start + INSERT_BATCH]
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch))
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, 0)"] * len(batch))
         params: list[Any] = []
         for claim in batch:
             finished = now if claim.status == RunStatus.SKIPPED else None
@@ -110,7 +110,7 @@ def _insert_runs(claims: list[_Claim], now: datetime) -> list[tuple[int, str]]:
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO lineage_run (strategy_id, trigger, as_of, scheduled_for, status, "
-                "created_at, finished_at, current_step, error_message) "
+                "created_at, finished_at, current_step, error_message, enqueue_count) "
                 f"VALUES {values} ON CONFLICT DO NOTHING RETURNING id, status",
                 params,
             )

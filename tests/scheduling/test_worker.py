@@ -58,7 +58,7 @@ def test_the_beat_task_dispatches_and_enqueues(goog: Symbol, worker: None) -> No
         next_run_at=datetime.now(UTC) - timedelta(seconds=1),
     )
     outcome = dispatch_due_strategies.delay().get(timeout=60)
-    assert outcome == {"claimed": 1, "skipped": 0}
+    assert outcome == {"claimed": 1, "skipped": 0, "resent": 0, "expired": 0}
     run = Run.objects.get()
     deadline = time.monotonic() + 60
     while run.status in ("pending", "running") and time.monotonic() < deadline:

@@ -1185,7 +1185,7 @@ export interface components {
             readonly fills: components["schemas"]["FillOutput"][];
         };
         /** @enum {string} */
-        RunStatusEnum: "pending" | "running" | "succeeded" | "failed" | "abandoned" | "skipped" | "recovered";
+        RunStatusEnum: "pending" | "running" | "succeeded" | "failed" | "abandoned" | "skipped" | "recovered" | "expired";
         /** @description The strategy a run belongs to: id, slug and name. */
         RunStrategy: {
             readonly id: number;
@@ -1975,8 +1975,9 @@ export interface operations {
                  *     * `abandoned` - Abandoned
                  *     * `skipped` - Skipped
                  *     * `recovered` - Recovered
+                 *     * `expired` - Expired
                  */
-                status?: "abandoned" | "failed" | "pending" | "recovered" | "running" | "skipped" | "succeeded";
+                status?: "abandoned" | "expired" | "failed" | "pending" | "recovered" | "running" | "skipped" | "succeeded";
                 strategy?: number;
                 strategy_slug?: string;
                 /**
