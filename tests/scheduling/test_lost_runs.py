@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from apps.analysis.models import LlmCall
 from apps.lineage.models import Run
 from apps.lineage.services import run_create
 from apps.pipeline.tasks import dispatch_due_strategies, execute_run
@@ -156,7 +157,12 @@ def test_a_worker_that_cannot_reach_the_database_does_not_lose_the_run(
     finally:
         proxy.stop()
     third.refresh_from_db()
-    assert third.error_message.startswith("worker: OperationalError: ")
+    # named as a database outage in the step it was in, and the model call that was made and
+    # paid for is recorded once the database is back
+    assert third.error_message.startswith(
+        "llm: DatabaseUnavailableError: database unavailable during step llm: "
+    )
+    assert LlmCall.objects.filter(run=third, completion_tokens__gt=0).count() == 1
     assert list(third.steps.values_list("name", "status")) == [
         ("data", "succeeded"),
         ("indicators", "succeeded"),
