@@ -3,39 +3,19 @@ refusals, answers cut at the token limit, NaN and Infinity, over-long reasoning,
 a call took over all its retries."""
 
 import json
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
-from apps.analysis import llm_client
 from apps.analysis.models import LlmCall
-from apps.lineage.models import Run, Step
-from apps.pipeline.executor import strategy_run
+from apps.lineage.models import Step
 from apps.signals.models import Signal
 from apps.symbols.models import Symbol
-from tests.factories import StrategyFactory, decision_answer
+from tests.analysis.runs import llm_step, run_strategy
+from tests.factories import decision_answer
 from tests.llm_server import Reply, ScriptedLlmServer
 
-pytestmark = pytest.mark.django_db
-AS_OF = datetime(2012, 6, 1, tzinfo=UTC)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_retries")]
 REFUSAL = "I'm sorry, but I can't help with trading decisions."
-
-
-@pytest.fixture(autouse=True)
-def _fast_retries(settings: Any) -> None:
-    settings.LLM_RETRY_INITIAL_S = 0.01
-    settings.LLM_MAX_ATTEMPTS = 3
-    llm_client._negotiated.clear()
-
-
-def run_strategy(goog: Symbol, **fields: Any) -> Run:
-    strategy = StrategyFactory.create(symbol=goog, analyst="openai", **fields)
-    return strategy_run(strategy=strategy, as_of=AS_OF, trigger="manual")
-
-
-def llm_step(run: Run) -> Step:
-    return run.steps.get(name="llm")
 
 
 def raw_answer(step: Step) -> bytes:

@@ -2,41 +2,22 @@
 accounting, and the API key kept out of every record."""
 
 import logging
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from apps.analysis import llm_client
 from apps.analysis.models import LlmCall
 from apps.lineage.models import Run, Step
-from apps.pipeline.executor import strategy_run
 from apps.signals.models import Signal
 from apps.symbols.models import Symbol
-from tests.factories import StrategyFactory, decision_answer
+from tests.analysis.runs import llm_step, run_strategy
+from tests.factories import decision_answer
 from tests.llm_server import Reply, ScriptedLlmServer
 
-pytestmark = pytest.mark.django_db
-AS_OF = datetime(2012, 6, 1, tzinfo=UTC)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_retries")]
 SECRET = "sk-test-secret-key-123"
 DECISION = decision_answer()
-
-
-@pytest.fixture(autouse=True)
-def _fast_retries(settings: Any) -> None:
-    settings.LLM_RETRY_INITIAL_S = 0.01
-    settings.LLM_MAX_ATTEMPTS = 3
-    llm_client._negotiated.clear()
-
-
-def run_strategy(goog: Symbol, **fields: Any) -> Run:
-    strategy = StrategyFactory.create(symbol=goog, analyst="openai", **fields)
-    return strategy_run(strategy=strategy, as_of=AS_OF, trigger="manual")
-
-
-def llm_step(run: Run) -> Step:
-    return run.steps.get(name="llm")
 
 
 def test_json_schema_is_used_where_supported(goog: Symbol, llm_server: ScriptedLlmServer) -> None:
