@@ -10,9 +10,9 @@ from ib_async import IB
 
 from apps.ibkr.gateway import ibkr_connection
 
-# Long enough that waiting it out once cannot pass for moving on at once.
-CONNECT_TIMEOUT_S = 8.0
-AT_ONCE_S = 3.0
+# Long enough that waiting it out once cannot pass for moving on at once, even on a slow machine.
+CONNECT_TIMEOUT_S = 60.0
+AT_ONCE_S = 20.0  # a third of the timeout: room for a loaded machine
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float) -> None:
