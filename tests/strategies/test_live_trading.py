@@ -40,7 +40,7 @@ def test_paper_strategies_need_no_permission() -> None:
 def test_the_permission_comes_from_a_user_a_group_or_superuser_status() -> None:
     trader = UserFactory.create()
     strategy = StrategyFactory.create(owner=trader, trading_mode="live")
-    with pytest.raises(LiveTradingNotAllowedError, match="strategies.trade_live"):
+    with pytest.raises(LiveTradingNotAllowedError, match=r"strategies\.trade_live"):
         live_trading_check(strategy=strategy, actor=trader)
     group = Group.objects.create(name="live traders")
     group.permissions.add(trade_live_permission())
