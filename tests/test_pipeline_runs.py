@@ -12,8 +12,9 @@ from apps.orders.models import Fill, Order, PaperOrder, Position
 from apps.pipeline.executor import strategy_run
 from apps.signals.models import Signal
 from apps.symbols.models import Symbol
-from tests.factories import PromptTemplateFactory, StrategyFactory
+from tests.factories import PromptTemplateFactory, StrategyFactory, UserFactory
 from tests.factories import decision_answer as decision
+from tests.strategies.live import grant_live_trading
 
 pytestmark = pytest.mark.django_db
 AS_OF = datetime(2012, 6, 1, tzinfo=UTC)  # last closed GOOG bar: 2012-05-31, close 580.86
@@ -233,7 +234,8 @@ def test_a_broker_rejection_fails_the_order_step(
 
 
 def test_a_live_strategy_without_a_live_broker_sends_nothing(goog: Symbol, llm_server: Any) -> None:
-    run = run_with_answer(goog, llm_server, decision(), trading_mode="live")
+    owner = grant_live_trading(UserFactory.create())  # past the live-trading permission
+    run = run_with_answer(goog, llm_server, decision(), trading_mode="live", owner=owner)
     assert_failed_at(run, "order", "BrokerUnavailableError", "BROKER=ibkr")
     assert not Order.objects.exists() and not PaperOrder.objects.exists()
 

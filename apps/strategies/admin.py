@@ -1,17 +1,28 @@
-"""Admin for strategies: run now, activate and deactivate from the list."""
+"""Admin for strategies: run now, activate and deactivate from the list.
 
-from typing import Any
+Live strategies need the ``strategies.trade_live`` permission (``apps.strategies.live_trading``)
+of the staff member saving, activating or running them and of their owner; the permission
+itself is granted here too, on the user or group pages.
+"""
 
+import copy
+from typing import Any, cast
+
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.pipeline.dispatch import schedules_refresh
 from apps.strategies.lifecycle import (
+    LiveTradingNotAllowedError,
     strategy_activate,
     strategy_deactivate,
     strategy_run_enqueue,
 )
+from apps.strategies.live_trading import live_trading_check
 from apps.strategies.models import Strategy
 from apps.strategies.services import SCHEDULE_FIELDS
 
@@ -37,9 +48,40 @@ class StrategyAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     actions = ("run_now", "activate", "deactivate")
 
+    def get_form(
+        self, request: HttpRequest, obj: Strategy | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        """The model form, refusing a live strategy (as saved) on the ``trading_mode`` field
+        when the staff member or the owner lacks ``strategies.trade_live``."""
+        base = super().get_form(request, obj, change, **kwargs)
+        actor = cast(User, request.user)
+
+        class LiveCheckedForm(base):  # type: ignore[valid-type,misc]
+            def clean(self) -> dict[str, Any]:
+                cleaned: dict[str, Any] = super().clean()
+                candidate = copy.copy(self.instance)  # the strategy as it would be saved
+                for field in ("slug", "owner", "trading_mode"):
+                    if field in cleaned:
+                        setattr(candidate, field, cleaned[field])
+                try:
+                    live_trading_check(strategy=candidate, actor=actor)
+                except LiveTradingNotAllowedError as error:
+                    raise forms.ValidationError({"trading_mode": str(error)}) from error
+                return cleaned
+
+        return LiveCheckedForm
+
     def save_model(self, request: HttpRequest, obj: Strategy, form: Any, change: bool) -> None:
         """Save; when the schedule changed, the next slot is recomputed at once (as the
-        strategies file and the API do) instead of the old slot running first."""
+        strategies file and the API do) instead of the old slot running first.
+
+        Raises PermissionDenied (403) for a live strategy the form should have refused: the
+        check is repeated here so no other form path can save one.
+        """
+        try:
+            live_trading_check(strategy=obj, actor=cast(User, request.user))
+        except LiveTradingNotAllowedError as error:
+            raise PermissionDenied(str(error)) from error
         if set(form.changed_data) & set(SCHEDULE_FIELDS):
             obj.next_run_at = None
         super().save_model(request, obj, form, change)
@@ -47,17 +89,32 @@ class StrategyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Run now (as of the current time, on a worker)")
     def run_now(self, request: HttpRequest, queryset: QuerySet[Strategy]) -> None:
-        """Create a pending manual run per strategy and enqueue it for the ``runs`` queue."""
-        runs = [strategy_run_enqueue(strategy=strategy) for strategy in queryset]
+        """Create a pending manual run per strategy and enqueue it for the ``runs`` queue;
+        a live strategy refused by the live-trading rule gets an error message and no run."""
+        actor = cast(User, request.user)
+        runs = []
+        for strategy in queryset:
+            try:
+                runs.append(strategy_run_enqueue(strategy=strategy, actor=actor))
+            except LiveTradingNotAllowedError as error:
+                self.message_user(request, f"{strategy.slug} not run: {error}", messages.ERROR)
         ids = ", ".join(str(run.pk) for run in runs)
         self.message_user(request, f"{len(runs)} run(s) enqueued: {ids}", messages.SUCCESS)
 
     @admin.action(description="Activate (schedule from the next slot)")
     def activate(self, request: HttpRequest, queryset: QuerySet[Strategy]) -> None:
-        """Activate each strategy; its next slot is computed as the dispatcher does."""
+        """Activate each strategy; its next slot is computed as the dispatcher does. A live
+        strategy refused by the live-trading rule gets an error message and stays as it was."""
+        actor, active = cast(User, request.user), 0
         for strategy in queryset:
-            strategy_activate(strategy=strategy)
-        self.message_user(request, f"{queryset.count()} strateg(ies) active", messages.SUCCESS)
+            try:
+                strategy_activate(strategy=strategy, actor=actor)
+                active += 1
+            except LiveTradingNotAllowedError as error:
+                self.message_user(
+                    request, f"{strategy.slug} not activated: {error}", messages.ERROR
+                )
+        self.message_user(request, f"{active} strateg(ies) active", messages.SUCCESS)
 
     @admin.action(description="Deactivate (no further scheduled runs)")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Strategy]) -> None:

@@ -24,6 +24,7 @@ from apps.lineage.services import run_create
 from apps.pipeline.dispatch import schedules_refresh
 from apps.pipeline.tasks import enqueue_runs
 from apps.strategies.definitions import StrategyDefinition
+from apps.strategies.live_trading import LiveTradingNotAllowedError, live_trading_check
 from apps.strategies.models import Strategy
 from apps.strategies.schedule import next_slot_after
 from apps.strategies.services import SCHEDULE_FIELDS
@@ -148,10 +149,12 @@ def strategy_create(
     the rest) and schedule it: ``next_run_at`` is the next slot after ``now`` (default: the
     current time) when active, else None.
 
-    Raises StrategyInvalidError (with per-field ``problems``) when a rule is broken.
+    Raises StrategyInvalidError (with per-field ``problems``) when a rule is broken, and
+    LiveTradingNotAllowedError for a live strategy when ``owner`` lacks ``strategies.trade_live``.
     """
     with transaction.atomic():
         strategy = _validated(Strategy(owner=owner, **values))
+        live_trading_check(strategy=strategy, actor=owner)
         strategy.next_run_at = None
         strategy.save()
         _schedule_refresh(strategy, now)
@@ -159,13 +162,16 @@ def strategy_create(
 
 
 def strategy_update(
-    *, strategy: Strategy, values: dict[str, Any], now: datetime | None = None
+    *, strategy: Strategy, actor: User, values: dict[str, Any], now: datetime | None = None
 ) -> Strategy:
-    """Change the given model fields of ``strategy``; when the schedule (cron, time zone or
-    active flag) changed, ``next_run_at`` is recomputed from ``now`` (default: the current
-    time), as ``apply_strategies`` and the dispatcher do.
+    """Change the given model fields of ``strategy`` on behalf of ``actor``; when the schedule
+    (cron, time zone or active flag) changed, ``next_run_at`` is recomputed from ``now``
+    (default: the current time), as ``apply_strategies`` and the dispatcher do.
 
-    Raises StrategyInvalidError (with per-field ``problems``) when a rule is broken.
+    Raises StrategyInvalidError (with per-field ``problems``) when a rule is broken, and
+    LiveTradingNotAllowedError when the result is live and ``actor`` or the owner lacks
+    ``strategies.trade_live`` (switching a live strategy to paper is always allowed); then
+    ``strategy`` keeps its stored values.
     """
     with transaction.atomic():
         schedule_changed = any(
@@ -174,7 +180,12 @@ def strategy_update(
         )
         for field, value in values.items():
             setattr(strategy, field, value)
-        _validated(strategy)
+        try:
+            _validated(strategy)
+            live_trading_check(strategy=strategy, actor=actor)
+        except (StrategyInvalidError, LiveTradingNotAllowedError):
+            strategy.refresh_from_db()  # the caller's object must not show refused values
+            raise
         if schedule_changed:
             strategy.next_run_at = None
         strategy.save()
@@ -192,9 +203,14 @@ def _active_set(strategy: Strategy, active: bool, now: datetime | None) -> Strat
     return strategy
 
 
-def strategy_activate(*, strategy: Strategy, now: datetime | None = None) -> Strategy:
-    """Activate ``strategy`` (idempotent); its ``next_run_at`` becomes the next slot after
-    ``now`` (default: the current time)."""
+def strategy_activate(*, strategy: Strategy, actor: User, now: datetime | None = None) -> Strategy:
+    """Activate ``strategy`` on behalf of ``actor`` (idempotent); its ``next_run_at`` becomes
+    the next slot after ``now`` (default: the current time).
+
+    Raises LiveTradingNotAllowedError for a live strategy when ``actor`` or the owner lacks
+    ``strategies.trade_live``.
+    """
+    live_trading_check(strategy=strategy, actor=actor)
     return _active_set(strategy, True, now)
 
 
@@ -219,13 +235,15 @@ def strategy_delete(*, strategy: Strategy) -> None:
         raise StrategyHasRunsError(message) from error
 
 
-def strategy_run_enqueue(*, strategy: Strategy, as_of: datetime | None = None) -> Run:
-    """Create a pending manual run of ``strategy`` as of ``as_of`` (tz-aware; default: now)
-    and send it to the ``runs`` queue (Celery task ``execute_run``) once the surrounding
-    transaction commits, as ``manage.py run_strategy --async`` does.
+def strategy_run_enqueue(*, strategy: Strategy, actor: User, as_of: datetime | None = None) -> Run:
+    """Create a pending manual run of ``strategy``, asked for by ``actor``, as of ``as_of``
+    (tz-aware; default: now) and send it to the ``runs`` queue (Celery task ``execute_run``)
+    once the surrounding transaction commits, as ``manage.py run_strategy --async`` does.
 
-    Raises ValueError for a naive ``as_of``.
+    Raises ValueError for a naive ``as_of``, and LiveTradingNotAllowedError for a live strategy
+    when ``actor`` or the owner lacks ``strategies.trade_live`` (then no run is created).
     """
+    live_trading_check(strategy=strategy, actor=actor)
     with transaction.atomic():
         run = run_create(
             strategy_id=strategy.pk, trigger=RunTrigger.MANUAL, as_of=as_of or timezone.now()

@@ -123,6 +123,8 @@ class Strategy(models.Model):
         ordering = ["slug"]
         verbose_name_plural = "strategies"
         indexes = [models.Index(fields=["is_active", "next_run_at"])]
+        # Granted in the admin to users or groups; checked by apps.strategies.live_trading.
+        permissions = [("trade_live", "Can set, run and activate live strategies")]
 
     def __str__(self) -> str:
         return self.slug

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from pydantic import ValidationError
@@ -12,6 +13,7 @@ from apps.analysis.models import PromptTemplate
 from apps.analysis.services import prompt_template_save
 from apps.common.errors import SibylError
 from apps.strategies.definitions import StrategiesFile, StrategyDefinition, SymbolDefinition
+from apps.strategies.live_trading import LiveTradingNotAllowedError, live_trading_check
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 
@@ -134,8 +136,12 @@ def prompt_template_latest(reference: str, slug: str) -> PromptTemplate:
 SCHEDULE_FIELDS = ("schedule_cron", "schedule_timezone", "is_active")
 
 
-def _strategy_upsert(definition: StrategyDefinition, report: ApplyReport) -> None:
+def _strategy_upsert(
+    definition: StrategyDefinition, owner: User | None, report: ApplyReport
+) -> None:
     values = _strategy_values(definition)
+    if owner is not None:
+        values["owner"] = owner
     strategy = Strategy.objects.filter(slug=definition.slug).first()
     if strategy is None:
         strategy = Strategy(slug=definition.slug, **values)
@@ -154,14 +160,26 @@ def _strategy_upsert(definition: StrategyDefinition, report: ApplyReport) -> Non
     except DjangoValidationError as error:
         problems = _django_problems(f"strategy {definition.slug}", error)
         raise StrategiesFileError("\n".join(problems)) from error
+    try:
+        # Whoever runs the command is the operator; the owner is the one who trades.
+        live_trading_check(strategy=strategy, actor=None)
+    except LiveTradingNotAllowedError as error:
+        raise StrategiesFileError(
+            f"strategy {definition.slug}: {error} (apply with --owner USERNAME of a user "
+            "holding it)"
+        ) from error
     strategy.save()
 
 
-def strategies_apply(*, path: Path) -> ApplyReport:
+def strategies_apply(*, path: Path, owner: User | None = None) -> ApplyReport:
     """Apply a strategies file in one transaction: all of it or nothing.
 
     Symbols are upserted, changed template bodies saved as new versions, strategies created or
-    updated by slug. Raises StrategiesFileError with every problem found; then nothing is saved.
+    updated by slug. With ``owner``, every strategy of the file belongs to that user; without,
+    new strategies have no owner (only staff see them) and existing ones keep theirs.
+    A live strategy (``mode: live``) needs an owner holding ``strategies.trade_live``
+    (``apps.strategies.live_trading``). Raises StrategiesFileError with every problem found;
+    then nothing is saved.
     """
     document = strategies_file_load(path=path)
     report = ApplyReport()
@@ -176,7 +194,7 @@ def strategies_apply(*, path: Path) -> ApplyReport:
             prompt_template_save(name=template.name, body=template.body)
         for definition in document.strategies:
             try:
-                _strategy_upsert(definition, report)
+                _strategy_upsert(definition, owner, report)
             except StrategiesFileError as error:
                 problems.append(str(error))
         if problems:

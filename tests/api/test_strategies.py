@@ -25,6 +25,7 @@ from apps.strategies.schedule import next_slot_after
 from apps.symbols.models import Symbol
 from tests.api.conftest import results
 from tests.factories import PromptTemplateFactory, StrategyFactory, SymbolFactory
+from tests.strategies.live import grant_live_trading
 
 pytestmark = pytest.mark.django_db
 LIST = "/api/v1/strategies/"
@@ -348,7 +349,8 @@ def test_patch_is_validated_against_the_stored_configuration(
     assert mine.schedule_timezone == "UTC"
 
 
-def test_put_replaces_the_configuration(api: APIClient, mine: Strategy) -> None:
+def test_put_replaces_the_configuration(api: APIClient, mine: Strategy, trader: User) -> None:
+    grant_live_trading(trader)  # the body sets live mode
     symbol, template = SymbolFactory.create(), PromptTemplateFactory.create()
     body = payload(symbol, template, slug="mine-v2", name="Replaced", trading_mode="live")
     response = api.put(detail(mine), body, format="json")
@@ -507,3 +509,83 @@ def test_next_slots_of_a_schedule_that_never_fires_is_empty(api: APIClient, mine
 def test_next_slots_count_is_1_to_50(api: APIClient, mine: Strategy, count: str) -> None:
     response = api.get(detail(mine, "next-slots/") + f"?count={count}")
     assert response.status_code == 400 and set(response.json()) == {"count"}
+
+
+# --- live trading is a permission (strategies.trade_live) --------------------------------------
+
+
+def assert_live_forbidden(response: Any) -> None:
+    """403 in the API's domain-error shape, naming the permission."""
+    assert response.status_code == 403, response.content
+    body = response.json()
+    assert body["code"] == "LiveTradingNotAllowedError"
+    assert "strategies.trade_live" in body["detail"]
+
+
+def test_a_user_without_the_permission_cannot_make_a_strategy_live(
+    api: APIClient, mine: Strategy
+) -> None:
+    # when a trader without the permission PATCHes live mode
+    response = api.patch(detail(mine), {"trading_mode": "live"}, format="json")
+    # then 403, and the strategy is still paper
+    assert_live_forbidden(response)
+    mine.refresh_from_db()
+    assert mine.trading_mode == "paper"
+
+
+def test_a_user_without_the_permission_cannot_create_a_live_strategy(api: APIClient) -> None:
+    symbol, template = SymbolFactory.create(), PromptTemplateFactory.create()
+    response = api.post(LIST, payload(symbol, template, trading_mode="live"), format="json")
+    assert_live_forbidden(response)
+    assert not Strategy.objects.exists()
+
+
+def test_a_live_strategy_whose_user_lacks_the_permission_is_not_run_or_activated(
+    api: APIClient, trader: User, runs_queue: redis.Redis
+) -> None:
+    # given a live strategy of a trader whose permission was taken away (or never given)
+    strategy = StrategyFactory.create(owner=trader, trading_mode="live", is_active=False)
+    # when they press Run now or Activate, or change it while it is live
+    assert_live_forbidden(api.post(detail(strategy, "run/"), format="json"))
+    assert_live_forbidden(api.post(detail(strategy, "activate/"), format="json"))
+    assert_live_forbidden(api.patch(detail(strategy), {"capital": "1000000"}, format="json"))
+    # then nothing ran, nothing was queued and nothing changed
+    assert not Run.objects.exists() and queued_tasks(runs_queue) == []
+    strategy.refresh_from_db()
+    assert not strategy.is_active and strategy.capital != 1000000
+    # but switching it back to paper is always allowed
+    response = api.patch(detail(strategy), {"trading_mode": "paper"}, format="json")
+    assert response.status_code == 200 and response.json()["trading_mode"] == "paper"
+
+
+def test_staff_cannot_make_a_users_strategy_live_unless_both_hold_the_permission(
+    staff_api: APIClient, staff: User, trader: User, mine: Strategy
+) -> None:
+    assert_live_forbidden(staff_api.patch(detail(mine), {"trading_mode": "live"}, format="json"))
+    grant_live_trading(staff)
+    response = staff_api.patch(detail(mine), {"trading_mode": "live"}, format="json")
+    assert_live_forbidden(response)
+    assert "its owner trader does not hold" in response.json()["detail"]
+    grant_live_trading(trader)
+    response = staff_api.patch(detail(mine), {"trading_mode": "live"}, format="json")
+    assert response.status_code == 200, response.json()
+
+
+def test_a_user_with_the_permission_sets_runs_and_activates_a_live_strategy(
+    api: APIClient,
+    trader: User,
+    mine: Strategy,
+    runs_queue: redis.Redis,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    grant_live_trading(trader)
+    response = api.patch(detail(mine), {"trading_mode": "live"}, format="json")
+    assert response.status_code == 200 and response.json()["trading_mode"] == "live"
+    assert api.post(detail(mine, "deactivate/"), format="json").status_code == 200
+    assert api.post(detail(mine, "activate/"), format="json").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(detail(mine, "run/"), format="json")
+    assert response.status_code == 202
+    assert queued_tasks(runs_queue) == [
+        ("apps.pipeline.tasks.execute_run", [response.json()["run_id"]])
+    ]

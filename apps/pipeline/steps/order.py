@@ -6,6 +6,7 @@ from apps.lineage.services import StepRecorder
 from apps.orders.broker_selection import broker_for
 from apps.orders.services import bracket_create, bracket_submit, orders_sync
 from apps.pipeline.context import RunContext
+from apps.strategies.live_trading import live_trading_check
 
 NAME = "order"
 
@@ -45,8 +46,12 @@ def _order_json(ctx: RunContext) -> list[dict[str, Any]]:
 
 
 def run(ctx: RunContext, recorder: StepRecorder) -> None:
-    """Raises BrokerRejectedError or BrokerUnavailableError (orders keep the reason)."""
+    """Raises BrokerRejectedError or BrokerUnavailableError (orders keep the reason), and
+    LiveTradingNotAllowedError, before any order exists, for a live strategy whose owner does
+    not hold ``strategies.trade_live`` now (it may have been revoked since the run was queued).
+    """
     assert ctx.signal is not None and ctx.sizing is not None
+    live_trading_check(strategy=ctx.strategy, actor=None)
     broker = broker_for(trading_mode=ctx.strategy.trading_mode)
     orders = bracket_create(
         run=ctx.run,

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ from apps.strategies.api.serializers import (
     StrategyOutputSerializer,
 )
 from apps.strategies.lifecycle import (
+    LiveTradingNotAllowedError,
     StrategyHasRunsError,
     StrategyInvalidError,
     strategy_activate,
@@ -40,6 +41,10 @@ from apps.strategies.models import Strategy
 
 NOT_FOUND = OpenApiResponse(description="No such strategy, or not yours.")
 INVALID = OpenApiResponse(description='Invalid input: {"<field>": ["<message>", …]}.')
+LIVE_FORBIDDEN = OpenApiResponse(
+    description="A live strategy and you (or its owner) lack the strategies.trade_live "
+    'permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}.'
+)
 
 
 class StrategyConflict(APIException):
@@ -47,6 +52,11 @@ class StrategyConflict(APIException):
 
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+def _live_forbidden(error: LiveTradingNotAllowedError) -> PermissionDenied:
+    """403 in the shape of the API's domain errors (``apps.common.api.exception_handler``)."""
+    return PermissionDenied({"detail": str(error), "code": type(error).__name__})
 
 
 @extend_schema(tags=["strategies"])
@@ -81,11 +91,12 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
 
     @extend_schema(
         request=StrategyInputSerializer,
-        responses={201: StrategyOutputSerializer, 400: INVALID},
+        responses={201: StrategyOutputSerializer, 400: INVALID, 403: LIVE_FORBIDDEN},
     )
     def create(self, request: Request) -> Response:
         """Create a strategy owned by the requesting user; 201 with it (``next_run_at`` set to
-        the next slot when active), 400 with field errors."""
+        the next slot when active), 400 with field errors, 403 for a live one without the
+        ``strategies.trade_live`` permission."""
         serializer = StrategyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -93,6 +104,8 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
             strategy = strategy_create(owner=owner, values=dict(serializer.validated_data))
         except StrategyInvalidError as error:
             raise ValidationError(error.problems) from error
+        except LiveTradingNotAllowedError as error:
+            raise _live_forbidden(error) from error
         return self._output(strategy, status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: StrategyOutputSerializer, 404: NOT_FOUND})
@@ -105,14 +118,25 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
         serializer = StrategyInputSerializer(strategy, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         try:
-            strategy = strategy_update(strategy=strategy, values=dict(serializer.validated_data))
+            strategy = strategy_update(
+                strategy=strategy,
+                actor=cast(User, request.user),
+                values=dict(serializer.validated_data),
+            )
         except StrategyInvalidError as error:
             raise ValidationError(error.problems) from error
+        except LiveTradingNotAllowedError as error:
+            raise _live_forbidden(error) from error
         return self._output(strategy)
 
     @extend_schema(
         request=StrategyInputSerializer,
-        responses={200: StrategyOutputSerializer, 400: INVALID, 404: NOT_FOUND},
+        responses={
+            200: StrategyOutputSerializer,
+            400: INVALID,
+            403: LIVE_FORBIDDEN,
+            404: NOT_FOUND,
+        },
     )
     def update(self, request: Request, pk: str) -> Response:
         """Replace the configuration (every required field); ``next_run_at`` is recomputed
@@ -121,7 +145,12 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
 
     @extend_schema(
         request=StrategyInputSerializer,
-        responses={200: StrategyOutputSerializer, 400: INVALID, 404: NOT_FOUND},
+        responses={
+            200: StrategyOutputSerializer,
+            400: INVALID,
+            403: LIVE_FORBIDDEN,
+            404: NOT_FOUND,
+        },
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         """Change some fields; the result is validated as a whole. 400 with field errors."""
@@ -145,11 +174,19 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
             raise StrategyConflict(str(error)) from error
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={200: StrategyOutputSerializer, 404: NOT_FOUND})
+    @extend_schema(
+        request=None,
+        responses={200: StrategyOutputSerializer, 403: LIVE_FORBIDDEN, 404: NOT_FOUND},
+    )
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str) -> Response:
-        """Activate (idempotent): the dispatcher runs it again from the next slot."""
-        return self._output(strategy_activate(strategy=self.get_object()))
+        """Activate (idempotent): the dispatcher runs it again from the next slot; 403 for a
+        live strategy when you or its owner lack ``strategies.trade_live``."""
+        try:
+            strategy = strategy_activate(strategy=self.get_object(), actor=cast(User, request.user))
+        except LiveTradingNotAllowedError as error:
+            raise _live_forbidden(error) from error
+        return self._output(strategy)
 
     @extend_schema(request=None, responses={200: StrategyOutputSerializer, 404: NOT_FOUND})
     @action(detail=True, methods=["post"])
@@ -159,16 +196,29 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
 
     @extend_schema(
         request=RunNowInputSerializer,
-        responses={202: RunEnqueuedSerializer, 400: INVALID, 404: NOT_FOUND},
+        responses={
+            202: RunEnqueuedSerializer,
+            400: INVALID,
+            403: LIVE_FORBIDDEN,
+            404: NOT_FOUND,
+        },
     )
     @action(detail=True, methods=["post"])
     def run(self, request: Request, pk: str) -> Response:
         """Run now: a pending manual run as of ``as_of`` (default now) is created and sent to
-        the ``runs`` queue after commit; 202 ``{"run_id": N, "status": "pending"}``."""
+        the ``runs`` queue after commit; 202 ``{"run_id": N, "status": "pending"}``; 403 for a
+        live strategy when you or its owner lack ``strategies.trade_live`` (no run created)."""
         strategy = self.get_object()
         serializer = RunNowInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        run = strategy_run_enqueue(strategy=strategy, as_of=serializer.validated_data.get("as_of"))
+        try:
+            run = strategy_run_enqueue(
+                strategy=strategy,
+                actor=cast(User, request.user),
+                as_of=serializer.validated_data.get("as_of"),
+            )
+        except LiveTradingNotAllowedError as error:
+            raise _live_forbidden(error) from error
         body = RunEnqueuedSerializer({"run_id": run.pk, "status": run.status}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

@@ -327,7 +327,8 @@ export interface paths {
         put?: never;
         /**
          * @description Create a strategy owned by the requesting user; 201 with it (``next_run_at`` set to
-         *     the next slot when active), 400 with field errors.
+         *     the next slot when active), 400 with field errors, 403 for a live one without the
+         *     ``strategies.trade_live`` permission.
          */
         post: operations["v1_strategies_create"];
         delete?: never;
@@ -368,7 +369,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Activate (idempotent): the dispatcher runs it again from the next slot. */
+        /**
+         * @description Activate (idempotent): the dispatcher runs it again from the next slot; 403 for a
+         *     live strategy when you or its owner lack ``strategies.trade_live``.
+         */
         post: operations["v1_strategies_activate_create"];
         delete?: never;
         options?: never;
@@ -424,7 +428,8 @@ export interface paths {
         put?: never;
         /**
          * @description Run now: a pending manual run as of ``as_of`` (default now) is created and sent to
-         *     the ``runs`` queue after commit; 202 ``{"run_id": N, "status": "pending"}``.
+         *     the ``runs`` queue after commit; 202 ``{"run_id": N, "status": "pending"}``; 403 for a
+         *     live strategy when you or its owner lack ``strategies.trade_live`` (no run created).
          */
         post: operations["v1_strategies_run_create"];
         delete?: never;
@@ -2188,6 +2193,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A live strategy and you (or its owner) lack the strategies.trade_live permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     v1_strategies_retrieve: {
@@ -2247,6 +2259,13 @@ export interface operations {
             };
             /** @description Invalid input: {"<field>": ["<message>", …]}. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A live strategy and you (or its owner) lack the strategies.trade_live permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2329,6 +2348,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A live strategy and you (or its owner) lack the strategies.trade_live permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description No such strategy, or not yours. */
             404: {
                 headers: {
@@ -2357,6 +2383,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["StrategyOutput"];
                 };
+            };
+            /** @description A live strategy and you (or its owner) lack the strategies.trade_live permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No such strategy, or not yours. */
             404: {
@@ -2463,6 +2496,13 @@ export interface operations {
             };
             /** @description Invalid input: {"<field>": ["<message>", …]}. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A live strategy and you (or its owner) lack the strategies.trade_live permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

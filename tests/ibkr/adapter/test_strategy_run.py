@@ -12,8 +12,9 @@ from apps.ibkr.connection import IbkrConnection
 from apps.marketdata.models import Bar
 from apps.orders.models import Fill, Order
 from apps.pipeline.executor import strategy_run
-from tests.factories import StrategyFactory, SymbolFactory
+from tests.factories import StrategyFactory, SymbolFactory, UserFactory
 from tests.factories import decision_answer as decision
+from tests.strategies.live import grant_live_trading
 
 pytestmark = pytest.mark.django_db(transaction=True)
 GOOG_CONID = 208813720
@@ -26,7 +27,12 @@ def test_live_run_goes_through_six_steps_at_the_simulator(
     # given a live GOOG strategy with an empty bar store and a model that buys at market
     symbol = SymbolFactory.create(symbol="GOOG", conid=GOOG_CONID, primary_exchange="NASDAQ")
     strategy = StrategyFactory.create(
-        symbol=symbol, analyst="openai", order_type="MKT", trading_mode="live", lookback=120
+        symbol=symbol,
+        analyst="openai",
+        order_type="MKT",
+        trading_mode="live",
+        lookback=120,
+        owner=grant_live_trading(UserFactory.create()),  # the order step checks the permission
     )
     llm_server.answer_with(decision(entry=806.19, stop_loss=795.0, take_profit=830.0))
     # when it runs
