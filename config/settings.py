@@ -4,10 +4,13 @@ Every value comes from one ``env`` object; see README.md for the variables.
 https://docs.djangoproject.com/en/5.2/ref/settings/
 """
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -18,9 +21,41 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 # --- Core ----------------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/ref/settings/#core-settings
 DEBUG = env.bool("DEBUG", default=False)
-# The demo and tests run without a configured secret; a deployment sets SECRET_KEY.
-SECRET_KEY = env.str("SECRET_KEY", default="sibyl-insecure-development-key-change-me")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def checkout_secret_key(path: Path) -> str:
+    """This checkout's own random secret key, kept in ``path`` (``var/secret_key``): made once
+    (50 URL-safe characters from ``secrets``, file mode 0600), then read back, so sessions and
+    tokens' signatures survive restarts. Two processes starting together agree: the file
+    appears whole (written aside, then linked into place) and the loser reads the winner's."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        aside = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(get_random_secret_key())
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
+    return path.read_text().strip()
+
+
+# No public default: a deployment sets SECRET_KEY (docker-compose.yml requires it) and starts
+# without one only to fail. Local use — DEBUG, or a site answering for loopback names only
+# (the demo, `make serve`, the tests) — gets a key generated once per checkout in var/.
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secret-key
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not (DEBUG or set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS):
+        raise ImproperlyConfigured(
+            "Set SECRET_KEY: it has no default outside DEBUG or a loopback-only ALLOWED_HOSTS."
+        )
+    SECRET_KEY = checkout_secret_key(VAR_DIR / "secret_key")
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
@@ -52,6 +87,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost but security: it sees every error response Django made under /api/.
+    "apps.common.api.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -75,6 +112,24 @@ TEMPLATES = [
         },
     }
 ]
+
+# --- HTTPS behind a TLS proxy ----------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/middleware/#http-strict-transport-security and
+# https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/ — off by default (the demo
+# and `make serve` are plain HTTP on loopback); docker-compose.yml turns them on, for a proxy
+# that terminates TLS and sets X-Forwarded-Proto. Only trust that header behind such a proxy.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env.bool("SECURE_PROXY_SSL_HEADER", default=False)
+    else None
+)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- Database ------------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/ref/settings/#databases

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import schemathesis
 import yaml
@@ -81,3 +82,26 @@ def test_the_browser_apps_copy_of_the_schema_is_current(tmp_path: Path) -> None:
         "the API changed: run `manage.py spectacular --file frontend/openapi.yaml` and "
         "`npm run gen:api` in frontend/"
     )
+
+
+def _property(schema: dict[str, Any], component: str, name: str) -> dict[str, Any]:
+    """``component``'s property ``name`` in the generated schema, with ``#/components`` refs
+    left to the validator (they resolve against the whole schema)."""
+    return {**schema["components"]["schemas"][component]["properties"][name]}
+
+
+def test_a_signal_without_a_side_matches_the_schema() -> None:
+    """A flat or rejected signal has no position side: the API answers "" (model blank=True)."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    side = _property(schema, "SignalOutput", "position_side")
+    validator = jsonschema.Draft4Validator({**side, "components": schema["components"]})
+    assert validator.is_valid("")
+    assert validator.is_valid("LONG")
+    assert not validator.is_valid("SIDEWAYS")
+
+
+def test_an_unfinished_runs_duration_is_declared_nullable() -> None:
+    """``duration_ms`` is null until the run has finished (list and detail rows)."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for component in ("RunListOutput", "RunDetailOutput"):
+        assert _property(schema, component, "duration_ms").get("nullable") is True, component

@@ -62,7 +62,13 @@ class RunListOutputSerializer(serializers.ModelSerializer[Run]):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.FLOAT)
+    # Null while the run is unfinished: the schema says so, or generated clients assume a number.
+    @extend_schema_field(
+        serializers.FloatField(
+            allow_null=True,
+            help_text="Run time in milliseconds, null while the run is not finished.",
+        )
+    )
     def get_duration_ms(self, run: Run) -> float | None:
         """Run time in milliseconds, null while the run is not finished."""
         return duration_ms(run.started_at, run.finished_at)

@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.lineage.api.fields import choice_field
-from apps.signals.models import Signal, SignalStatus
+from apps.signals.models import PositionSide, Signal, SignalStatus
 
 
 class SignalCheckSerializer(serializers.Serializer[dict[str, Any]]):
@@ -28,6 +28,11 @@ class SignalOutputSerializer(serializers.ModelSerializer[Signal]):
     symbol = serializers.CharField(source="strategy.symbol.symbol", read_only=True)
     prompt_template_id = serializers.IntegerField(read_only=True, allow_null=True)
     status = choice_field(SignalStatus, "SignalStatusEnum")
+    # "" for a signal without a side (FLAT, or rejected before one was set): the model allows
+    # blank, and the schema must say so (an enum of LONG|SHORT alone rejects the real answer).
+    position_side = serializers.ChoiceField(
+        choices=PositionSide.choices, allow_blank=True, read_only=True
+    )
     checks = SignalCheckSerializer(many=True, read_only=True)
     rejection_reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
 

@@ -553,6 +553,8 @@ export interface components {
             username: string;
             password: string;
         };
+        /** @enum {unknown} */
+        BlankEnum: "";
         /** @enum {string} */
         BrokerOrderTypeEnum: "MKT" | "LMT" | "STP" | "STPLMT";
         /**
@@ -1079,10 +1081,10 @@ export interface components {
             readonly current_step: string;
             readonly error_message: string;
             /**
-             * Format: float
+             * Format: double
              * @description Run time in milliseconds, null while the run is not finished.
              */
-            readonly duration_ms: number;
+            readonly duration_ms: number | null;
             readonly signal_action: string | null;
             /**
              * Format: date-time
@@ -1127,10 +1129,10 @@ export interface components {
             readonly current_step: string;
             readonly error_message: string;
             /**
-             * Format: float
+             * Format: double
              * @description Run time in milliseconds, null while the run is not finished.
              */
-            readonly duration_ms: number;
+            readonly duration_ms: number | null;
             readonly signal_action: string | null;
         };
         /**
@@ -1234,7 +1236,7 @@ export interface components {
             readonly symbol: string;
             readonly prompt_template_id: number | null;
             readonly action: components["schemas"]["ActionEnum"];
-            readonly position_side: components["schemas"]["PositionSideEnum"];
+            readonly position_side: components["schemas"]["PositionSideEnum"] | components["schemas"]["BlankEnum"];
             /** Format: decimal */
             readonly confidence: string;
             /** Format: decimal */
