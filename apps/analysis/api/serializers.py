@@ -6,6 +6,7 @@ from pydantic import ValidationError as PydanticValidationError
 from rest_framework import serializers
 
 from apps.analysis.models import PromptScore, PromptTemplate
+from apps.analysis.prompts import prompt_template_body_check
 from apps.strategies.definitions import PromptTemplateDefinition
 
 
@@ -19,8 +20,9 @@ class PromptTemplateOutputSerializer(serializers.ModelSerializer[PromptTemplate]
 
 
 class PromptTemplateInputSerializer(serializers.Serializer[Any]):
-    """A template body to save under ``name`` (letters, digits, ``-`` and ``_``, at most 64:
-    the strategies-file rule, ``PromptTemplateDefinition``)."""
+    """A template body (at most PROMPT_TEMPLATE_MAX_CHARS characters) to save under ``name``
+    (letters, digits, ``-`` and ``_``, at most 64: the strategies-file rule,
+    ``PromptTemplateDefinition``)."""
 
     name = serializers.CharField(max_length=64)
     body = serializers.CharField(trim_whitespace=False)
@@ -33,6 +35,14 @@ class PromptTemplateInputSerializer(serializers.Serializer[Any]):
             raise serializers.ValidationError(
                 "letters, digits, '-' and '_' only (at most 64)"
             ) from error
+        return value
+
+    def validate_body(self, value: str) -> str:
+        """At most PROMPT_TEMPLATE_MAX_CHARS characters."""
+        try:
+            prompt_template_body_check(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from error
         return value
 
 
