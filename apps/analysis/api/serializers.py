@@ -20,9 +20,8 @@ class PromptTemplateOutputSerializer(serializers.ModelSerializer[PromptTemplate]
 
 
 class PromptTemplateInputSerializer(serializers.Serializer[Any]):
-    """A template body (at most PROMPT_TEMPLATE_MAX_CHARS characters) to save under ``name``
-    (letters, digits, ``-`` and ``_``, at most 64: the strategies-file rule,
-    ``PromptTemplateDefinition``)."""
+    """A template body to save under ``name`` (letters, digits, ``-`` and ``_``, at most 64:
+    the strategies-file rule, ``PromptTemplateDefinition``)."""
 
     name = serializers.CharField(max_length=64)
     body = serializers.CharField(trim_whitespace=False)
