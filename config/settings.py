@@ -239,6 +239,13 @@ RUNS_DB_RETRY_INITIAL_S = env.float("RUNS_DB_RETRY_INITIAL_S", default=1.0)
 RUNS_DB_RETRY_MAX_S = env.float("RUNS_DB_RETRY_MAX_S", default=30.0)
 
 # --- Language model ------------------------------------------------------------------------
+# Prompt template bounds (apps/analysis/prompts.py): the saved body's size, and per render the
+# rendered text's size (also the cap on any one string or list a template builds) and the loop
+# iterations of all its for-loops together (also the longest range()).
+PROMPT_TEMPLATE_MAX_CHARS = env.int("PROMPT_TEMPLATE_MAX_CHARS", default=20_000)
+PROMPT_RENDER_MAX_CHARS = env.int("PROMPT_RENDER_MAX_CHARS", default=100_000)
+PROMPT_RENDER_MAX_ITERATIONS = env.int("PROMPT_RENDER_MAX_ITERATIONS", default=10_000)
+
 # With no LLM_BASE_URL the deterministic baseline analyst is used and labelled as such.
 LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
 LLM_API_KEY = env.str("LLM_API_KEY", default="")

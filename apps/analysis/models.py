@@ -3,6 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from apps.analysis.prompts import prompt_template_body_check
+
 
 class PromptTemplate(models.Model):
     """One version of a named Jinja2 prompt template; editing means saving the next version."""
@@ -26,6 +28,17 @@ class PromptTemplate(models.Model):
         if self.pk is not None:
             raise ValidationError("A saved prompt template version is immutable.")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def clean(self) -> None:
+        """Raise ValidationError on ``body`` when it is longer than PROMPT_TEMPLATE_MAX_CHARS.
+
+        Checked in clean() rather than as a field validator so the limit stays a setting, not
+        a migration; full_clean (services, admin forms) runs it.
+        """
+        try:
+            prompt_template_body_check(self.body)
+        except ValueError as error:
+            raise ValidationError({"body": str(error)}) from error
 
 
 class LlmCall(models.Model):

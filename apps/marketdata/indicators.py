@@ -6,6 +6,7 @@ otherwise), ``key`` the name in prompts and lineage (default: the function name)
 several outputs keeps each one as ``<key>_<output>`` (e.g. ``MACD_macdhist``, ``BBANDS_upperband``).
 """
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,12 +78,61 @@ def _parse_one(raw: object, position: int) -> IndicatorSpec:
     coerced = {
         param: _coerce(name, param, value, allowed[param]) for param, value in params.items()
     }
+    _check_ranges(name, coerced, raw_params=params)
     return IndicatorSpec(name=name, key=str(raw.get("key") or name), params=coerced)
+
+
+def _check_ranges(
+    function: str, params: dict[str, int | float], raw_params: dict[str, Any]
+) -> None:
+    """Refuse values outside TA-Lib's own ranges when the spec is saved, not at the run.
+
+    The ranges live in TA-Lib's C parameter tables (e.g. timeperiod 2..100000 for RSI/SMA, a
+    real multiplier within ±3e37, matype 0..8), which the Python binding does not expose; TA-Lib
+    checks them on every call and answers TA_BAD_PARAM. So each given parameter is tried alone
+    (the others at their defaults) on a one-bar input, which names the offending parameter,
+    then all of them together.
+    """
+    for param, value in params.items():
+        if not _accepted_by_talib(function, {param: value}):
+            raise IndicatorSpecError(
+                f"indicator {function}: parameter {param}={raw_params[param]!r} is outside the"
+                " range TA-Lib accepts"
+            )
+    if len(params) > 1 and not _accepted_by_talib(function, params):
+        raise IndicatorSpecError(
+            f"indicator {function}: TA-Lib refuses the parameters {raw_params} together"
+        )
+
+
+def _accepted_by_talib(function: str, params: dict[str, int | float]) -> bool:
+    talib_function = abstract.Function(function)  # type: ignore[attr-defined]
+    names = _input_names(talib_function.info["input_names"])
+    one_bar = {input_name: np.ones(1, dtype=np.float64) for input_name in names}
+    try:
+        talib_function.set_parameters(**params)
+        talib_function.run(one_bar)
+    except Exception:  # TA-Lib raises bare Exception (TA_BAD_PARAM) or OverflowError
+        return False
+    return True
+
+
+def _input_names(inputs: dict[str, str | list[str]]) -> set[str]:
+    """The price series a TA-Lib function reads (``{"prices": ["high", "low"]}`` → both)."""
+    names: set[str] = set()
+    for value in inputs.values():
+        names.update([value] if isinstance(value, str) else value)
+    return names
 
 
 def _coerce(function: str, param: str, value: object, default: object) -> int | float:
     """Match TA-Lib's parameter type (its default's): 2 → 2.0 for a float, 14.0 → 14 for an int."""
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if is_number and not math.isfinite(value):  # type: ignore[arg-type]
+        # NaN passes every range comparison in TA-Lib, so it is refused here.
+        raise IndicatorSpecError(
+            f"indicator {function}: parameter {param} must be a finite number, got {value!r}"
+        )
     if is_number and isinstance(default, float):
         return float(value)  # type: ignore[arg-type]
     if is_number and isinstance(default, int) and float(value).is_integer():  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from apps.analysis.prompts import prompt_template_body_check
 from apps.marketdata.bar_sizes import validate_bar_size
 from apps.marketdata.indicators import parse_indicator_specs
 from apps.symbols.calendars import calendar_names
@@ -49,10 +50,17 @@ class SymbolDefinition(_Strict):
 
 
 class PromptTemplateDefinition(_Strict):
-    """A named template body; a changed body becomes the next version."""
+    """A named template body (at most PROMPT_TEMPLATE_MAX_CHARS characters); a changed body
+    becomes the next version."""
 
     name: str = Field(pattern=r"^[-a-zA-Z0-9_]+$", max_length=64)
     body: str = Field(min_length=1)
+
+    @field_validator("body")
+    @classmethod
+    def _body_within_limit(cls, value: str) -> str:
+        prompt_template_body_check(value)
+        return value
 
 
 class ScheduleDefinition(_Strict):

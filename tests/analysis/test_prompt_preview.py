@@ -146,7 +146,7 @@ SECRET = "do-not-leak-7c1f"
         ("{{ symbol | attr('__class__') }}", "__class__"),
         ("{{ '{0.__class__}'.format(symbol) }}", "__class__"),
         ("{{ indicators.update({'x': 1}) }}", "update"),
-        ("{% for x in range(10 ** 9) %}{% endfor %}", "Range too big"),
+        ("{% for x in range(10 ** 9) %}{% endfor %}", "PROMPT_RENDER_MAX_ITERATIONS"),
         ("{{ bars.last.close", "unexpected end of template"),
     ],
 )

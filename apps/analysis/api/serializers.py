@@ -6,6 +6,7 @@ from pydantic import ValidationError as PydanticValidationError
 from rest_framework import serializers
 
 from apps.analysis.models import PromptScore, PromptTemplate
+from apps.analysis.prompts import prompt_template_body_check
 from apps.strategies.definitions import PromptTemplateDefinition
 
 
@@ -33,6 +34,14 @@ class PromptTemplateInputSerializer(serializers.Serializer[Any]):
             raise serializers.ValidationError(
                 "letters, digits, '-' and '_' only (at most 64)"
             ) from error
+        return value
+
+    def validate_body(self, value: str) -> str:
+        """At most PROMPT_TEMPLATE_MAX_CHARS characters."""
+        try:
+            prompt_template_body_check(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from error
         return value
 
 
