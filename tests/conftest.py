@@ -1,9 +1,11 @@
 """Shared fixtures: real PostgreSQL (pytest-django), artifacts in a temporary folder, the
 shipped GOOG daily bars, and a loopback OpenAI-compatible server for scripted model answers."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings
 from django.core.cache import cache
 
@@ -43,3 +45,13 @@ def llm_server(settings: object) -> object:
     settings.LLM_API_KEY = "sk-test-secret-key-123"  # type: ignore[attr-defined]
     yield server
     server.stop()
+
+
+@pytest.fixture
+def runs_queue() -> Iterator[redis.Redis]:
+    """The Celery ``runs`` queue on the test Redis database, emptied before and after."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete("runs")
+    yield client
+    client.delete("runs")
+    client.close()

@@ -3,13 +3,11 @@ run now (enqueued on the real Redis broker) and upcoming schedule slots."""
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import redis
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -398,16 +396,6 @@ def test_deactivate_and_activate_are_idempotent_and_reschedule(
 
 
 # --- run now ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def runs_queue() -> Iterator[redis.Redis]:
-    """The Celery ``runs`` queue on the test Redis database, emptied before and after."""
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.delete("runs")
-    yield client
-    client.delete("runs")
-    client.close()
 
 
 def queued_tasks(client: redis.Redis) -> list[tuple[str, list[Any]]]:

@@ -2,14 +2,12 @@
 expires them when they are too old to run; a failed send leaves runs pending, not lost."""
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -24,16 +22,6 @@ from tests.factories import StrategyFactory
 from tests.redis_server import RedisServer, broker_at, queued_run_ids
 
 YEARLY = "0 0 1 1 *"  # its next slot is months away: a pending run of it is never superseded
-
-
-@pytest.fixture
-def runs_queue() -> Iterator[redis.Redis]:
-    """The ``runs`` queue on the test Redis database, emptied before and after."""
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.delete("runs")
-    yield client
-    client.delete("runs")
-    client.close()
 
 
 def lost_run(strategy: Strategy, *, age: timedelta, scheduled_for: datetime | None = None) -> Run:
