@@ -37,6 +37,14 @@ const browser = await chromium.launch({
 });
 const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 page.setDefaultTimeout(30_000);
+// Every Content-Security-Policy violation the browser reports, on any page: the app, Swagger UI
+// and the admin must all work under the server's policy (django-csp), so one fails the run.
+const cspViolations = [];
+page.on("console", (message) => {
+  if (message.type() === "error" && /Content Security Policy/i.test(message.text())) {
+    cspViolations.push(`${page.url()}: ${message.text()}`);
+  }
+});
 let shot = 0;
 /** Full-page PNG named in the order taken: 01-login.png, 02-… */
 const screenshot = async (name) => {
@@ -152,6 +160,18 @@ try {
   await page.getByTestId("step-order").waitFor();
   await page.locator(".js-plotly-plot").first().waitFor();
   await screenshot("lineage-phone");
+
+  // The API's Swagger UI renders its operations under the same policy.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto(`${base}/api/docs/`);
+  await page.locator(".swagger-ui .opblock").first().waitFor();
+  await screenshot("api-docs");
+  // The admin's sign-in page (a trader is not staff: it asks for another account).
+  await page.goto(`${base}/admin/login/`);
+  await page.locator("#login-form").waitFor();
+  if (cspViolations.length > 0) {
+    throw new Error(`Content-Security-Policy violations:\n${cspViolations.join("\n")}`);
+  }
   console.log("e2e: ok");
 } catch (error) {
   await screenshot("failure").catch(() => {});

@@ -1,5 +1,7 @@
 """The OpenAPI schema: it validates without warnings, and schemathesis finds no server error
-(5xx) anywhere in the API, calling the real Django app in-process with a staff token."""
+(5xx) anywhere in the API and no answer the schema does not declare — every status code,
+content type, header and body conforms — calling the real Django app in-process with a staff
+token."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,7 +20,13 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from apps.pipeline.executor import strategy_run
 from apps.symbols.models import Symbol
@@ -69,7 +77,14 @@ schema = _api_schema()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_error_anywhere(case: Any, fuzz_token: str) -> None:
     case.call_and_validate(
-        headers={"Authorization": f"Token {fuzz_token}"}, checks=[not_a_server_error]
+        headers={"Authorization": f"Token {fuzz_token}"},
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_headers_conformance,
+            response_schema_conformance,
+        ],
     )
 
 
