@@ -4,6 +4,7 @@ Every value comes from one ``env`` object; see README.md for the variables.
 https://docs.djangoproject.com/en/5.2/ref/settings/
 """
 
+import math
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -221,8 +222,22 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # and the pending-run pass below sends it again or expires it.
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+# A run's time budget (seconds), enforced by the executor whatever the pool (the ``runs``
+# worker's threads pool ignores Celery's time limits): past it no further step starts, blocking
+# calls (model, IBKR, chart PNG) get at most the time left as their timeout, and no order is
+# created or sent; the run fails with the budget named. Celery's soft and hard limits (which a
+# prefork pool enforces) follow it by default, a minute apart, and must stay above it.
+RUN_TIME_BUDGET_S = env.float("RUN_TIME_BUDGET_S", default=240.0)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int(
+    "CELERY_TASK_SOFT_TIME_LIMIT", default=math.ceil(RUN_TIME_BUDGET_S) + 60
+)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=CELERY_TASK_SOFT_TIME_LIMIT + 60)
+if not 0 < RUN_TIME_BUDGET_S < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "Need 0 < RUN_TIME_BUDGET_S < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT, got "
+        f"{RUN_TIME_BUDGET_S} < {CELERY_TASK_SOFT_TIME_LIMIT} < {CELERY_TASK_TIME_LIMIT}: a run "
+        "fails on its own budget before a pool that enforces Celery's limits stops it."
+    )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 # Pending runs whose task never started (scheduling spec): beat's pass sends a pending run again
