@@ -307,6 +307,13 @@ RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
 # is written once a fresh connection works, retried with backoff for at most this long.
 RUN_DB_RECOVERY_S = env.float("RUN_DB_RECOVERY_S", default=30.0)
 
+# --- Per-user limits (apps/strategies/limits.py) --------------------------------------------
+# How many active strategies one owner may have, and the shortest gap (seconds) allowed between
+# two slots of an active strategy's schedule. Strategies owned by staff (and ownerless ones,
+# which only an operator can make) are exempt.
+STRATEGIES_MAX_ACTIVE_PER_USER = env.int("STRATEGIES_MAX_ACTIVE_PER_USER", default=20)
+SCHEDULE_MIN_INTERVAL_S = env.float("SCHEDULE_MIN_INTERVAL_S", default=300.0)
+
 # --- Charts --------------------------------------------------------------------------------
 CHART_PNG_WIDTH = env.int("CHART_PNG_WIDTH", default=1000)
 CHART_PNG_HEIGHT = env.int("CHART_PNG_HEIGHT", default=700)
