@@ -9,7 +9,11 @@ The limits bind the strategy's *owner*, whoever acts: a strategy owned by a staf
 exempt (an operator's own strategies), and so is an ownerless one (only an operator can make
 one: the admin, or ``apply_strategies`` without ``--owner``). Inactive strategies are drafts:
 they are neither counted nor checked, so deactivating is always allowed, and a strategy over a
-limit cannot be activated. The dispatcher does not enforce them: it runs what is active.
+limit cannot be activated. The limits are checked on change: the count when a strategy becomes
+active (created active, activated, or given to another owner), the interval then and whenever
+an active strategy's schedule changes; an active strategy saved before a limit was lowered keeps
+running and may be edited otherwise. The dispatcher does not enforce them: it runs what is
+active.
 Source: issue 12, item 5, and ``openspec/specs/security/spec.md`` ("Bounds").
 """
 
@@ -91,21 +95,33 @@ def limits_apply_to(user: User | None) -> bool:
 
 def strategy_limits_check(*, strategy: Strategy) -> None:
     """Refuse ``strategy`` — as it would be saved or activated — when it is active and breaks a
-    limit of its owner (see the module docstring for who is exempt).
+    limit of its owner (see the module docstring for who is exempt and when each is checked).
 
     Input: the strategy with its resulting ``owner``, ``is_active`` and ``schedule_cron``
-    (a valid expression). Output: None. Raises StrategyLimitError when its schedule fires more
-    often than ``SCHEDULE_MIN_INTERVAL_S`` allows, or when its owner already has
-    ``STRATEGIES_MAX_ACTIVE_PER_USER`` other active strategies. The owner's row is locked
-    (``SELECT … FOR UPDATE``) for the caller's transaction, so concurrent saves of one owner's
-    strategies are counted one after the other: call it inside the transaction that saves.
+    (a valid expression); its stored row, if any, tells what changed. Output: None. Raises
+    StrategyLimitError when its (new) schedule fires more often than ``SCHEDULE_MIN_INTERVAL_S``
+    allows, or when, becoming active, its owner already has ``STRATEGIES_MAX_ACTIVE_PER_USER``
+    other active strategies. The owner's row is locked (``SELECT … FOR UPDATE``) for the
+    caller's transaction, so concurrent saves of one owner's strategies are counted one after
+    the other: call it inside the transaction that saves.
     Raises croniter's errors (ValueError subclasses) for an invalid expression.
     """
     owner = strategy.owner
     if not strategy.is_active or owner is None or not limits_apply_to(owner):
         return
+    stored = (
+        Strategy.objects.filter(pk=strategy.pk)
+        .values("is_active", "owner_id", "schedule_cron")
+        .first()
+    )
+    becoming_active = (
+        stored is None or not stored["is_active"] or stored["owner_id"] != strategy.owner_id
+    )
+    new_schedule = (
+        becoming_active or stored is None or stored["schedule_cron"] != strategy.schedule_cron
+    )
     allowed_s = float(settings.SCHEDULE_MIN_INTERVAL_S)
-    interval = schedule_min_interval_s(strategy.schedule_cron)
+    interval = schedule_min_interval_s(strategy.schedule_cron) if new_schedule else None
     if interval is not None and interval < allowed_s:
         raise StrategyLimitError(
             f"schedule {strategy.schedule_cron!r} fires every {interval:g} s at its shortest; "
@@ -113,6 +129,8 @@ def strategy_limits_check(*, strategy: Strategy) -> None:
             setting=MIN_INTERVAL,
             field="schedule_cron",
         )
+    if not becoming_active:
+        return
     most = settings.STRATEGIES_MAX_ACTIVE_PER_USER
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=owner.pk).first()

@@ -103,11 +103,23 @@ def test_update_patch_and_activate_keep_the_limits(
     refused(api.post(detail(mine, "activate/")), "STRATEGIES_MAX_ACTIVE_PER_USER")
     mine.refresh_from_db()
     assert not mine.is_active
-    # deactivating is always allowed
+    # an active strategy at the limit may still be edited, and deactivating is always allowed
     other = Strategy.objects.filter(owner=trader, is_active=True).first()
     assert other is not None
+    assert api.patch(detail(other), {"name": "renamed"}, format="json").status_code == 200
     assert api.post(detail(other, "deactivate/")).status_code == 200
     assert api.post(detail(mine, "activate/")).status_code == 200
+
+
+def test_an_active_strategy_saved_before_the_limits_keeps_running_and_may_be_edited(
+    api: APIClient, trader: User
+) -> None:
+    legacy = StrategyFactory.create(owner=trader, schedule_cron="* * * * *")
+    response = api.patch(detail(legacy), {"name": "renamed"}, format="json")
+    assert response.status_code == 200 and response.json()["is_active"]
+    # but its schedule cannot be changed to another one over the limit
+    response = api.patch(detail(legacy), {"schedule_cron": "*/2 * * * *"}, format="json")
+    refused(response, "SCHEDULE_MIN_INTERVAL_S")
 
 
 def test_strategies_owned_by_staff_are_exempt(
