@@ -4,6 +4,7 @@ Every value comes from one ``env`` object; see README.md for the variables.
 https://docs.djangoproject.com/en/5.2/ref/settings/
 """
 
+import math
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -244,8 +245,22 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # and the pending-run pass below sends it again or expires it.
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+# A run's time budget (seconds), enforced by the executor whatever the pool (the ``runs``
+# worker's threads pool ignores Celery's time limits): past it no further step starts, blocking
+# calls (model, IBKR, chart PNG) get at most the time left as their timeout, and no order is
+# created or sent; the run fails with the budget named. Celery's soft and hard limits (which a
+# prefork pool enforces) follow it by default, a minute apart, and must stay above it.
+RUN_TIME_BUDGET_S = env.float("RUN_TIME_BUDGET_S", default=240.0)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int(
+    "CELERY_TASK_SOFT_TIME_LIMIT", default=math.ceil(RUN_TIME_BUDGET_S) + 60
+)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=CELERY_TASK_SOFT_TIME_LIMIT + 60)
+if not 0 < RUN_TIME_BUDGET_S < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "Need 0 < RUN_TIME_BUDGET_S < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT, got "
+        f"{RUN_TIME_BUDGET_S} < {CELERY_TASK_SOFT_TIME_LIMIT} < {CELERY_TASK_TIME_LIMIT}: a run "
+        "fails on its own budget before a pool that enforces Celery's limits stops it."
+    )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 # Pending runs whose task never started (scheduling spec): beat's pass sends a pending run again
@@ -314,6 +329,13 @@ RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
 # Runs: when the database goes away during a step, the run's outcome (and a paid model call)
 # is written once a fresh connection works, retried with backoff for at most this long.
 RUN_DB_RECOVERY_S = env.float("RUN_DB_RECOVERY_S", default=30.0)
+
+# --- Per-user limits (apps/strategies/limits.py) --------------------------------------------
+# How many active strategies one owner may have, and the shortest gap (seconds) allowed between
+# two slots of an active strategy's schedule. Strategies owned by staff (and ownerless ones,
+# which only an operator can make) are exempt.
+STRATEGIES_MAX_ACTIVE_PER_USER = env.int("STRATEGIES_MAX_ACTIVE_PER_USER", default=20)
+SCHEDULE_MIN_INTERVAL_S = env.float("SCHEDULE_MIN_INTERVAL_S", default=300.0)
 
 # --- Charts --------------------------------------------------------------------------------
 CHART_PNG_WIDTH = env.int("CHART_PNG_WIDTH", default=1000)

@@ -7,6 +7,9 @@
   that names the response format, and remembers per (endpoint, model) what worked.
 - A fallback model is tried once the main model's attempts are used up.
 - The API key lives only in the SDK client; error texts are scrubbed of it.
+- Within a run, the run's time budget bounds it all (``apps.common.deadlines``): each request's
+  timeout is at most the time left, no retry waits past the deadline, and once the time is up no
+  further request (nor the fallback model) is tried.
 """
 
 import random
@@ -20,7 +23,9 @@ from typing import Any
 import openai
 from django.conf import settings
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
+from apps.common.deadlines import RunTimeBudgetExceededError, current_deadline, time_left
 from apps.common.errors import SibylError
 
 MODES = ("json_schema", "json_object", "text")
@@ -194,6 +199,7 @@ class LlmClient:
         self._base_url = base_url
         self._secret = api_key
         self._max_attempts = max_attempts
+        self._timeout_s = timeout_s
         # SDK retries off: tenacity does them, so attempts are counted and Retry-After honoured.
         self._client = openai.OpenAI(
             base_url=base_url, api_key=api_key or "unused", timeout=timeout_s, max_retries=0
@@ -213,7 +219,8 @@ class LlmClient:
         schema: dict[str, Any],
         fallback_model: str = "",
     ) -> LlmResult:
-        """Ask ``model`` (then ``fallback_model``); raises LlmCallError when all fail.
+        """Ask ``model`` (then ``fallback_model``); raises LlmCallError when all fail, or when
+        the run's time budget ran out first (then the message says so).
 
         The result's ``attempts``, ``latency_ms`` and ``attempt_log`` cover every request made,
         the failed model's included.
@@ -227,6 +234,9 @@ class LlmClient:
             except _ModelFailed as error:
                 errors.append(f"{candidate}: {error}")
                 continue
+            except RunTimeBudgetExceededError as error:
+                errors.append(f"{candidate}: {error}")
+                break  # no time left for another model either
             result.errors = errors
             result.attempts, result.attempt_log = len(trace.log), trace.log
             result.latency_ms = trace.elapsed_ms()
@@ -275,9 +285,10 @@ class LlmClient:
         """One HTTP attempt, as tenacity retries it; each attempt is added to ``trace``."""
 
         def call() -> LlmResult:
+            timeout_s = time_left(self._timeout_s, f"a request to {model}")
             began = time.perf_counter()
             try:
-                response = self._request(ask, model, mode)
+                response = self._request(ask, model, mode, timeout_s)
             except Exception as error:
                 status = getattr(error, "status_code", None)
                 trace.add(
@@ -289,7 +300,7 @@ class LlmClient:
 
         return call
 
-    def _request(self, ask: ChatAsk, model: str, mode: str) -> Any:
+    def _request(self, ask: ChatAsk, model: str, mode: str, timeout_s: float) -> Any:
         extra: dict[str, Any] = {}
         response_format = _response_format(mode, ask.schema)
         if response_format is not None:
@@ -299,18 +310,29 @@ class LlmClient:
             messages=ask.messages,  # type: ignore[arg-type]
             temperature=ask.temperature,
             max_tokens=ask.max_tokens,
+            timeout=timeout_s,
             **extra,
         )
 
     def _with_retries(self, call: Callable[[], LlmResult]) -> LlmResult:
-        """Run ``call`` with tenacity; the last error is raised as it is when attempts run out."""
+        """Run ``call`` with tenacity; the last error is raised as it is when attempts run out,
+        or when the next wait would end past the run's deadline."""
         retrying = Retrying(
-            stop=stop_after_attempt(self._max_attempts),
+            stop=stop_after_attempt(self._max_attempts) | _StopAtDeadline(),
             wait=backoff_wait,
             retry=retry_if_exception(is_retryable),
             reraise=True,
         )
         return retrying(call)
+
+
+class _StopAtDeadline(stop_base):
+    """Stop retrying when the wait before the next attempt would use up the run's time budget
+    (tenacity computes the wait, ``upcoming_sleep``, before it asks the stop condition)."""
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        deadline = current_deadline()
+        return deadline is not None and deadline.remaining_s() <= retry_state.upcoming_sleep
 
 
 def _result(completion: Any, model: str, mode: str) -> LlmResult:

@@ -33,6 +33,7 @@ from django.db import IntegrityError, transaction
 from ib_async import IB, BarData, Contract
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_none
 
+from apps.common.deadlines import time_left
 from apps.common.errors import SibylError
 from apps.ibkr.gateway import ibkr_connection
 from apps.ibkr.mapping import contract_for
@@ -352,7 +353,8 @@ class IbkrProvider:
         what: str,
     ) -> list[BarData]:
         connection = ibkr_connection()
-        timeout_s = connection.config.request_timeout_s
+        # Within a run, at most the time left in its budget (apps.common.deadlines).
+        timeout_s = time_left(connection.config.request_timeout_s, f"historical data: {what}")
 
         async def fetch(ib: IB) -> _Answer:
             errors: list[tuple[int, int, str]] = []
@@ -378,7 +380,8 @@ class IbkrProvider:
             mine = [(code, message) for req_id, code, message in errors if req_id == bars.reqId]
             return _Answer(list(bars), mine, time.monotonic() - started)
 
-        answer = connection.call(fetch, timeout=connection.config.connect_timeout_s + timeout_s + 5)
+        limit = connection.config.connect_timeout_s + timeout_s + 5
+        answer = connection.call(fetch, timeout=time_left(limit, f"historical data: {what}"))
         if answer.errors:
             code, message = answer.errors[-1]
             raise _error_for(code, message, what)
@@ -396,7 +399,8 @@ class IbkrProvider:
         async def qualify(ib: IB) -> Contract | None:
             return await connection.qualified(contract)
 
-        qualified = connection.call(qualify)
+        limit = connection.config.connect_timeout_s + connection.config.request_timeout_s
+        qualified = connection.call(qualify, timeout=time_left(limit, f"the contract of {symbol}"))
         if qualified is None:
             raise IbkrUnknownContractError(
                 f"IBKR error {UNKNOWN_CONTRACT} for {symbol}: no unique contract"

@@ -26,6 +26,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from apps.common.deadlines import wait_allowed
+
 IDENTICAL_WINDOW_S = 15.0
 SAME_CONTRACT_LIMIT = 6
 SAME_CONTRACT_WINDOW_S = 2.0
@@ -84,7 +86,9 @@ class PacingLimiter:
 
     def acquire(self, key: HistoricalRequestKey) -> float:
         """Wait until a request ``key`` is allowed, record it as made now, and return the
-        seconds waited (0.0 when it was allowed at once). Never raises for pacing."""
+        seconds waited (0.0 when it was allowed at once). Never raises for pacing; within a
+        run, raises RunTimeBudgetExceededError instead of waiting past the run's deadline
+        (``apps.common.deadlines``)."""
         waited = 0.0
         while True:
             with self._lock:
@@ -93,6 +97,7 @@ class PacingLimiter:
                 if delay <= 0:
                     self._record(key, now)
                     return waited
+            wait_allowed(delay, "IBKR historical-data pacing")
             self._sleep(delay)
             waited += delay
 

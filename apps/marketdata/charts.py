@@ -8,6 +8,7 @@ the life of the process.
 
 import asyncio
 import atexit
+import concurrent.futures
 import json
 import math
 import os
@@ -19,6 +20,7 @@ import plotly.io as pio
 from django.conf import settings
 from kaleido import Kaleido
 
+from apps.common.deadlines import time_left
 from apps.common.errors import SibylError
 from apps.marketdata.indicators import IndicatorResult
 from apps.marketdata.series import BarSeries, FloatArray
@@ -78,13 +80,26 @@ class PngRenderer:
         self._timeout_s = timeout_s
         self._call(self._kaleido.open())
 
-    def _call(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(self._timeout_s)
+    def _call(self, coroutine: Any, timeout_s: float | None = None) -> Any:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        limit = self._timeout_s if timeout_s is None else timeout_s
+        try:
+            return future.result(limit)
+        except concurrent.futures.TimeoutError as error:
+            future.cancel()
+            raise ChartRenderError(f"the PNG export took longer than {limit:.1f} s") from error
 
     def render(self, figure: dict[str, Any], *, width: int, height: int) -> bytes:
-        """PNG bytes of a Plotly figure dict at ``width`` × ``height`` CSS pixels."""
+        """PNG bytes of a Plotly figure dict at ``width`` × ``height`` CSS pixels.
+
+        Waits at most the renderer's timeout, capped at the time left in the run's budget
+        (``apps.common.deadlines``). Raises ChartRenderError when the export takes longer, and
+        RunTimeBudgetExceededError, without starting, when the run has no time left.
+        """
         opts = {"format": "png", "width": width, "height": height}
-        png: bytes = self._call(self._kaleido.calc_fig(figure, opts=opts))  # type: ignore[arg-type]
+        timeout_s = time_left(self._timeout_s, "the chart PNG export")
+        coroutine = self._kaleido.calc_fig(figure, opts=opts)  # type: ignore[arg-type]
+        png: bytes = self._call(coroutine, timeout_s)
         return png
 
     def close(self) -> None:

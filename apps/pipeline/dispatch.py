@@ -15,7 +15,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.lineage.models import RunStatus, RunTrigger
-from apps.strategies.models import CatchUp, Strategy
+from apps.strategies.live_trading import TRADE_LIVE, live_traders
+from apps.strategies.models import CatchUp, Strategy, TradingMode
 from apps.strategies.schedule import latest_slot_at_or_before, next_slot_after
 from apps.symbols.calendars import has_session_on
 
@@ -43,6 +44,8 @@ class _Due:
     catch_up: str
     skip_closed_market: bool
     trading_calendar: str
+    trading_mode: str
+    owner_id: int | None
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,12 @@ def _slots(now: datetime) -> Callable[[str, str], tuple[datetime, datetime]]:
     return slots
 
 
-def _claim_for(due: _Due, slot: datetime, now: datetime) -> _Claim:
+def _claim_for(due: _Due, slot: datetime, now: datetime, traders: set[int]) -> _Claim:
+    if due.trading_mode == TradingMode.LIVE and due.owner_id not in traders:
+        # Its order step would refuse it anyway (apps.strategies.live_trading), after a paid
+        # model call: skip the slot, saying why, until the permission is granted again.
+        reason = f"live trading not allowed: the owner does not hold {TRADE_LIVE}"
+        return _Claim(due.pk, slot, RunStatus.SKIPPED, reason)
     if due.catch_up == CatchUp.NONE and now - slot > ON_TIME:
         return _Claim(due.pk, slot, RunStatus.SKIPPED, "missed slot (catch_up: none)")
     if due.skip_closed_market and not has_session_on(
@@ -123,7 +131,10 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 20000) -> Dispatch
 
     For each due strategy (``next_run_at`` ≤ now) the latest slot at or before now becomes a
     run — pending, or skipped with a reason — and ``next_run_at`` moves to the next slot after
-    now, so missed slots never pile up. Strategies without ``next_run_at`` are scheduled, not run.
+    now, so missed slots never pile up. A live strategy whose owner does not hold
+    ``strategies.trade_live`` (revoked since it was activated, or ownerless) has its slot
+    skipped with that reason: its order step would refuse it after a paid model call.
+    Strategies without ``next_run_at`` are scheduled, not run.
     Returns the pending runs' ids for the caller to enqueue after commit.
     """
     now = now or timezone.now()
@@ -141,13 +152,19 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 20000) -> Dispatch
                 "catch_up",
                 "skip_closed_market",
                 "symbol__trading_calendar",
+                "trading_mode",
+                "owner_id",
             )[:limit]
+        )
+        dues = [_Due(*row) for row in rows]
+        traders = live_traders(
+            user_ids={d.owner_id for d in dues if d.trading_mode == TradingMode.LIVE and d.owner_id}
         )
         claims: list[_Claim] = []
         next_slots: dict[datetime, list[int]] = {}
-        for due in (_Due(*row) for row in rows):
+        for due in dues:
             latest, upcoming = slots(due.cron, due.timezone)
-            claims.append(_claim_for(due, latest, now))
+            claims.append(_claim_for(due, latest, now, traders))
             next_slots.setdefault(upcoming, []).append(due.pk)
         _advance(next_slots)
         for run_id, status in _insert_runs(claims, now):

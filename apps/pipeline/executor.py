@@ -11,6 +11,12 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Model
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from apps.common.deadlines import (
+    Deadline,
+    RunTimeBudgetExceededError,
+    deadline_check,
+    deadline_scope,
+)
 from apps.common.errors import SibylError
 from apps.lineage.models import Run
 from apps.lineage.services import (
@@ -48,6 +54,13 @@ def run_execute(*, run: Run) -> Run:
     ends it: later steps do not run. A step may end the run early and successfully (HOLD, a
     rejected signal); the steps after it are recorded as skipped with the reason.
 
+    The run has ``RUN_TIME_BUDGET_S`` seconds from the moment it is claimed, whatever the
+    worker pool (``apps.common.deadlines``): no step starts after it, blocking calls inside the
+    steps get at most the time left as their timeout, and the order step checks it again right
+    before it creates orders. A run that outlasts its budget before any order exists fails with
+    RunTimeBudgetExceededError on the step and the run (see ``_fail_over_budget``); once orders
+    were created their submission is never cut short.
+
     A step that fails because the database connection went away fails the run with
     DatabaseUnavailableError, written through a fresh connection (see ``_record_outage``);
     raises DatabaseUnavailableError when that cannot be done within ``RUN_DB_RECOVERY_S``.
@@ -55,6 +68,12 @@ def run_execute(*, run: Run) -> Run:
     if not run_start(run=run):
         run.refresh_from_db()
         return run
+    with deadline_scope(Deadline.start(settings.RUN_TIME_BUDGET_S)) as deadline:
+        return _steps_execute(run, deadline)
+
+
+def _steps_execute(run: Run, deadline: Deadline) -> Run:
+    """Run the steps of a claimed ``run`` in order within ``deadline`` (see ``run_execute``)."""
     strategy = Strategy.objects.select_related("symbol", "prompt_template").get(pk=run.strategy_id)
     ctx = RunContext(run=run, strategy=strategy)
     for sequence, step in enumerate(STEPS, start=1):
@@ -66,6 +85,7 @@ def run_execute(*, run: Run) -> Run:
             with step_record(
                 run=run, name=step.NAME, sequence=sequence, step_input=step.step_input(ctx)
             ) as recorder:
+                deadline_check(f"step {step.NAME}")  # no step starts past the budget
                 step.run(ctx, recorder)
         except RunNotRunningError:
             run.refresh_from_db()
@@ -74,10 +94,49 @@ def run_execute(*, run: Run) -> Run:
             lost = _lost_connection(error)
             if lost is not None:
                 return _record_outage(ctx, step.NAME, recorder, lost)
+            over_budget = deadline.expired() or isinstance(error, RunTimeBudgetExceededError)
+            if over_budget and not ctx.orders:
+                return _fail_over_budget(ctx, step.NAME, recorder, error, deadline)
             run_finish(run=run, error_message=f"{step.NAME}: {type(error).__name__}: {error}")
             return run
     run_finish(run=run)
     return run
+
+
+def _fail_over_budget(
+    ctx: RunContext,
+    name: str,
+    recorder: StepRecorder | None,
+    error: Exception,
+    deadline: Deadline,
+) -> Run:
+    """Fail the run whose step ``name`` ended in ``error`` after its time budget ran out, and
+    before any order was created: the step (already recorded failed with ``error``) and the run
+    get RunTimeBudgetExceededError, ``run time budget of N s exceeded during <step> after M s;
+    no order was sent (<what ran out>)``: in brackets the step's own error (e.g. the model
+    call's timeout, as ``<ErrorType>: <message>``) or what the budget stopped. A wait that would
+    end past the deadline (a pacing back-off) counts as exceeding it."""
+    failure = RunTimeBudgetExceededError(
+        f"run time budget of {deadline.budget_s:g} s exceeded during {name} after "
+        f"{deadline.elapsed_s():.1f} s; no order was sent"
+    )
+    cause = str(error) if isinstance(error, RunTimeBudgetExceededError) else repr_error(error)
+    message = f"{failure} ({cause})"
+    error_type = type(failure).__name__
+    if recorder is not None:
+        step_fail(
+            step=recorder.step,
+            output=recorder.output,
+            error_type=error_type,
+            error_message=message,
+        )
+    run_finish(run=ctx.run, error_message=f"{name}: {error_type}: {message}")
+    return ctx.run
+
+
+def repr_error(error: BaseException) -> str:
+    """``<ErrorType>: <message>`` as lineage shows an error."""
+    return f"{type(error).__name__}: {error}"
 
 
 def _lost_connection(error: BaseException) -> BaseException | None:

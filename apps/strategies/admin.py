@@ -2,7 +2,9 @@
 
 Live strategies need the ``strategies.trade_live`` permission (``apps.strategies.live_trading``)
 of the staff member saving, activating or running them and of their owner; the permission
-itself is granted here too, on the user or group pages.
+itself is granted here too, on the user or group pages. An active strategy keeps within its
+owner's limits (``apps.strategies.limits``: active strategies per user, shortest schedule
+interval), unless the owner is staff.
 """
 
 import copy
@@ -18,10 +20,12 @@ from django.http import HttpRequest
 from apps.pipeline.dispatch import schedules_refresh
 from apps.strategies.lifecycle import (
     LiveTradingNotAllowedError,
+    StrategyLimitError,
     strategy_activate,
     strategy_deactivate,
     strategy_run_enqueue,
 )
+from apps.strategies.limits import strategy_limits_check
 from apps.strategies.live_trading import live_trading_check
 from apps.strategies.models import Strategy
 from apps.strategies.services import SCHEDULE_FIELDS
@@ -52,7 +56,8 @@ class StrategyAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Strategy | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
         """The model form, refusing a live strategy (as saved) on the ``trading_mode`` field
-        when the staff member or the owner lacks ``strategies.trade_live``."""
+        when the staff member or the owner lacks ``strategies.trade_live``, and an active one
+        over its owner's limits on the ``schedule_cron`` or ``is_active`` field."""
         base = super().get_form(request, obj, change, **kwargs)
         actor = cast(User, request.user)
 
@@ -60,13 +65,22 @@ class StrategyAdmin(admin.ModelAdmin):
             def clean(self) -> dict[str, Any]:
                 cleaned: dict[str, Any] = super().clean()
                 candidate = copy.copy(self.instance)  # the strategy as it would be saved
-                for field in ("slug", "owner", "trading_mode"):
+                for field in ("slug", "owner", "trading_mode", "is_active", "schedule_cron"):
                     if field in cleaned:
                         setattr(candidate, field, cleaned[field])
                 try:
                     live_trading_check(strategy=candidate, actor=actor)
                 except LiveTradingNotAllowedError as error:
                     raise forms.ValidationError({"trading_mode": str(error)}) from error
+                if "schedule_cron" in self.errors:
+                    return cleaned  # an invalid expression has no interval to check
+                try:
+                    strategy_limits_check(strategy=candidate)
+                except StrategyLimitError as error:
+                    raise forms.ValidationError({error.field: str(error)}) from error
+                except ValueError as error:  # croniter's errors: not an expression at all
+                    message = f"invalid cron expression: {error}"
+                    raise forms.ValidationError({"schedule_cron": message}) from error
                 return cleaned
 
         return LiveCheckedForm
@@ -75,12 +89,14 @@ class StrategyAdmin(admin.ModelAdmin):
         """Save; when the schedule changed, the next slot is recomputed at once (as the
         strategies file and the API do) instead of the old slot running first.
 
-        Raises PermissionDenied (403) for a live strategy the form should have refused: the
-        check is repeated here so no other form path can save one.
+        Raises PermissionDenied (403) for a live strategy, or one over its owner's limits, that
+        the form should have refused: the checks are repeated here so no other form path can
+        save one.
         """
         try:
             live_trading_check(strategy=obj, actor=cast(User, request.user))
-        except LiveTradingNotAllowedError as error:
+            strategy_limits_check(strategy=obj)
+        except (LiveTradingNotAllowedError, StrategyLimitError) as error:
             raise PermissionDenied(str(error)) from error
         if set(form.changed_data) & set(SCHEDULE_FIELDS):
             obj.next_run_at = None
@@ -103,14 +119,15 @@ class StrategyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Activate (schedule from the next slot)")
     def activate(self, request: HttpRequest, queryset: QuerySet[Strategy]) -> None:
-        """Activate each strategy; its next slot is computed as the dispatcher does. A live
-        strategy refused by the live-trading rule gets an error message and stays as it was."""
+        """Activate each strategy; its next slot is computed as the dispatcher does. A strategy
+        refused by the live-trading rule or its owner's limits gets an error message and stays
+        as it was."""
         actor, active = cast(User, request.user), 0
         for strategy in queryset:
             try:
                 strategy_activate(strategy=strategy, actor=actor)
                 active += 1
-            except LiveTradingNotAllowedError as error:
+            except (LiveTradingNotAllowedError, StrategyLimitError) as error:
                 self.message_user(
                     request, f"{strategy.slug} not activated: {error}", messages.ERROR
                 )

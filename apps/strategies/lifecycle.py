@@ -7,6 +7,7 @@ written in a strategies file. Schedules are recomputed as the dispatcher does
 (``apps.pipeline.dispatch.schedules_refresh``).
 """
 
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from apps.lineage.services import run_create
 from apps.pipeline.dispatch import schedules_refresh
 from apps.pipeline.tasks import enqueue_runs
 from apps.strategies.definitions import StrategyDefinition
+from apps.strategies.limits import StrategyLimitError, strategy_limits_check
 from apps.strategies.live_trading import LiveTradingNotAllowedError, live_trading_check
 from apps.strategies.models import Strategy
 from apps.strategies.schedule import next_slot_after
@@ -149,12 +151,15 @@ def strategy_create(
     the rest) and schedule it: ``next_run_at`` is the next slot after ``now`` (default: the
     current time) when active, else None.
 
-    Raises StrategyInvalidError (with per-field ``problems``) when a rule is broken, and
-    LiveTradingNotAllowedError for a live strategy when ``owner`` lacks ``strategies.trade_live``.
+    Raises StrategyInvalidError (with per-field ``problems``) when a rule is broken,
+    LiveTradingNotAllowedError for a live strategy when ``owner`` lacks ``strategies.trade_live``,
+    and StrategyLimitError when an active strategy breaks ``owner``'s limits
+    (``apps.strategies.limits``).
     """
     with transaction.atomic():
         strategy = _validated(Strategy(owner=owner, **values))
         live_trading_check(strategy=strategy, actor=owner)
+        strategy_limits_check(strategy=strategy)
         strategy.next_run_at = None
         strategy.save()
         _schedule_refresh(strategy, now)
@@ -170,8 +175,9 @@ def strategy_update(
 
     Raises StrategyInvalidError (with per-field ``problems``) when a rule is broken, and
     LiveTradingNotAllowedError when the result is live and ``actor`` or the owner lacks
-    ``strategies.trade_live`` (switching a live strategy to paper is always allowed); then
-    ``strategy`` keeps its stored values.
+    ``strategies.trade_live`` (switching a live strategy to paper is always allowed), and
+    StrategyLimitError when the result is active and breaks the owner's limits
+    (``apps.strategies.limits``); then ``strategy`` keeps its stored values.
     """
     with transaction.atomic():
         schedule_changed = any(
@@ -183,7 +189,8 @@ def strategy_update(
         try:
             _validated(strategy)
             live_trading_check(strategy=strategy, actor=actor)
-        except (StrategyInvalidError, LiveTradingNotAllowedError):
+            strategy_limits_check(strategy=strategy)
+        except (StrategyInvalidError, LiveTradingNotAllowedError, StrategyLimitError):
             strategy.refresh_from_db()  # the caller's object must not show refused values
             raise
         if schedule_changed:
@@ -208,10 +215,15 @@ def strategy_activate(*, strategy: Strategy, actor: User, now: datetime | None =
     the next slot after ``now`` (default: the current time).
 
     Raises LiveTradingNotAllowedError for a live strategy when ``actor`` or the owner lacks
-    ``strategies.trade_live``.
+    ``strategies.trade_live``, and StrategyLimitError when, active, it would break its owner's
+    limits (``apps.strategies.limits``); then it stays as it was.
     """
     live_trading_check(strategy=strategy, actor=actor)
-    return _active_set(strategy, True, now)
+    with transaction.atomic():
+        candidate = copy.copy(strategy)  # the strategy as it would be once active
+        candidate.is_active = True
+        strategy_limits_check(strategy=candidate)
+        return _active_set(strategy, True, now)
 
 
 def strategy_deactivate(*, strategy: Strategy) -> Strategy:

@@ -26,6 +26,16 @@ def may_trade_live(user: User | AnonymousUser | None) -> bool:
     return user is not None and user.has_perm(TRADE_LIVE)
 
 
+def live_traders(*, user_ids: set[int]) -> set[int]:
+    """Of the users ``user_ids``, the ids of those holding ``strategies.trade_live`` now
+    (directly, through a group, or as superusers; active users only): one query, for the
+    dispatcher's many due strategies at once."""
+    if not user_ids:
+        return set()
+    holders = User.objects.with_perm(TRADE_LIVE, is_active=True, include_superusers=True)
+    return set(holders.filter(pk__in=user_ids).values_list("pk", flat=True))
+
+
 def live_trading_check(*, strategy: Strategy, actor: User | AnonymousUser | None) -> None:
     """Refuse a live ``strategy`` unless both the acting user and its owner may trade live.
 

@@ -13,6 +13,7 @@ from apps.analysis.models import PromptTemplate
 from apps.analysis.services import prompt_template_save
 from apps.common.errors import SibylError
 from apps.strategies.definitions import StrategiesFile, StrategyDefinition, SymbolDefinition
+from apps.strategies.limits import StrategyLimitError, strategy_limits_check
 from apps.strategies.live_trading import LiveTradingNotAllowedError, live_trading_check
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
@@ -168,6 +169,10 @@ def _strategy_upsert(
             f"strategy {definition.slug}: {error} (apply with --owner USERNAME of a user "
             "holding it)"
         ) from error
+    try:
+        strategy_limits_check(strategy=strategy)  # counts the file's strategies saved so far
+    except StrategyLimitError as error:
+        raise StrategiesFileError(f"strategy {definition.slug}: {error}") from error
     strategy.save()
 
 
@@ -178,8 +183,9 @@ def strategies_apply(*, path: Path, owner: User | None = None) -> ApplyReport:
     updated by slug. With ``owner``, every strategy of the file belongs to that user; without,
     new strategies have no owner (only staff see them) and existing ones keep theirs.
     A live strategy (``mode: live``) needs an owner holding ``strategies.trade_live``
-    (``apps.strategies.live_trading``). Raises StrategiesFileError with every problem found;
-    then nothing is saved.
+    (``apps.strategies.live_trading``), and an active strategy of a non-staff owner must keep
+    within the owner's limits (``apps.strategies.limits``). Raises StrategiesFileError with
+    every problem found; then nothing is saved.
     """
     document = strategies_file_load(path=path)
     report = ApplyReport()

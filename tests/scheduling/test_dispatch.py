@@ -9,7 +9,8 @@ from django.db import connection
 from apps.lineage.models import Run
 from apps.pipeline.dispatch import dispatch_due, schedules_refresh
 from apps.strategies.models import Strategy
-from tests.factories import StrategyFactory, SymbolFactory
+from tests.factories import StrategyFactory, SymbolFactory, UserFactory
+from tests.strategies.live import grant_live_trading
 
 SLOT = datetime(2024, 7, 8, 20, 30, tzinfo=UTC)  # Monday 16:30 New York
 CRON, NEW_YORK = "30 16 * * 1-5", "America/New_York"
@@ -125,3 +126,27 @@ def test_concurrent_dispatchers_claim_each_slot_once() -> None:
     assert sorted(claimed) == sorted(Run.objects.values_list("pk", flat=True))
     assert Run.objects.count() == len(strategies)
     assert set(Run.objects.values_list("strategy_id", flat=True)) == {s.pk for s in strategies}
+
+
+@pytest.mark.django_db
+def test_a_live_strategy_whose_owner_lacks_the_permission_is_skipped_with_the_reason() -> None:
+    # given due live strategies: one owner holds strategies.trade_live, one does not, one has
+    # no owner
+    holder = grant_live_trading(UserFactory.create(username="pro"))
+    allowed = due_strategy(owner=holder, trading_mode="live")
+    refused = due_strategy(owner=UserFactory.create(username="former"), trading_mode="live")
+    ownerless = due_strategy(trading_mode="live")
+    # when the dispatcher claims the slot
+    report = dispatch_due(now=SLOT + timedelta(seconds=5))
+    # then only the permitted one runs; the others' slots are skipped, saying why, and their
+    # schedules move on (they run again once the permission is granted)
+    assert report.claimed_run_ids == [Run.objects.get(strategy=allowed).pk]
+    assert report.skipped == 2
+    for strategy in (refused, ownerless):
+        run = Run.objects.get(strategy=strategy)
+        assert run.status == "skipped"
+        assert run.error_message == (
+            "live trading not allowed: the owner does not hold strategies.trade_live"
+        )
+        strategy.refresh_from_db()
+        assert strategy.next_run_at == datetime(2024, 7, 9, 20, 30, tzinfo=UTC)

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from apps.common.deadlines import deadline_check
 from apps.lineage.services import StepRecorder
 from apps.orders.broker_selection import broker_for
 from apps.orders.services import bracket_create, bracket_submit, orders_sync
@@ -49,10 +50,14 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     """Raises BrokerRejectedError or BrokerUnavailableError (orders keep the reason), and
     LiveTradingNotAllowedError, before any order exists, for a live strategy whose owner does
     not hold ``strategies.trade_live`` now (it may have been revoked since the run was queued).
+    Raises RunTimeBudgetExceededError, before any order exists, when the run's time budget ran
+    out: it is checked right before the orders are created, and once created they are sent in
+    full (a bracket is never half-submitted because of the budget).
     """
     assert ctx.signal is not None and ctx.sizing is not None
     live_trading_check(strategy=ctx.strategy, actor=None)
     broker = broker_for(trading_mode=ctx.strategy.trading_mode)
+    deadline_check("creating and sending orders")  # the last point a run may stop unsent
     orders = bracket_create(
         run=ctx.run,
         signal=ctx.signal,

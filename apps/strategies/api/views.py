@@ -29,6 +29,7 @@ from apps.strategies.lifecycle import (
     LiveTradingNotAllowedError,
     StrategyHasRunsError,
     StrategyInvalidError,
+    StrategyLimitError,
     strategy_activate,
     strategy_create,
     strategy_deactivate,
@@ -46,6 +47,16 @@ LIVE_FORBIDDEN = OpenApiResponse(
     'permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}.'
 )
 
+LIMIT_FORBIDDEN = OpenApiResponse(
+    description="An active strategy over its owner's limits: "
+    '{"detail": "… STRATEGIES_MAX_ACTIVE_PER_USER allows 20 per user …", '
+    '"code": "StrategyLimitError", "setting": "STRATEGIES_MAX_ACTIVE_PER_USER"} '
+    "(or SCHEDULE_MIN_INTERVAL_S for a schedule firing too often)."
+)
+FORBIDDEN = OpenApiResponse(
+    description=f"{LIVE_FORBIDDEN.description} Or: {LIMIT_FORBIDDEN.description}"
+)
+
 
 class StrategyConflict(APIException):
     """409: the strategy cannot be deleted (it has runs)."""
@@ -57,6 +68,13 @@ class StrategyConflict(APIException):
 def _live_forbidden(error: LiveTradingNotAllowedError) -> PermissionDenied:
     """403 in the shape of the API's domain errors (``apps.common.api.exception_handler``)."""
     return PermissionDenied({"detail": str(error), "code": type(error).__name__})
+
+
+def _limit_forbidden(error: StrategyLimitError) -> PermissionDenied:
+    """403 in the same shape, naming the setting of the limit broken."""
+    return PermissionDenied(
+        {"detail": str(error), "code": type(error).__name__, "setting": error.setting}
+    )
 
 
 @extend_schema(tags=["strategies"])
@@ -91,12 +109,13 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
 
     @extend_schema(
         request=StrategyInputSerializer,
-        responses={201: StrategyOutputSerializer, 400: INVALID, 403: LIVE_FORBIDDEN},
+        responses={201: StrategyOutputSerializer, 400: INVALID, 403: FORBIDDEN},
     )
     def create(self, request: Request) -> Response:
         """Create a strategy owned by the requesting user; 201 with it (``next_run_at`` set to
         the next slot when active), 400 with field errors, 403 for a live one without the
-        ``strategies.trade_live`` permission."""
+        ``strategies.trade_live`` permission or an active one over your limits
+        (``STRATEGIES_MAX_ACTIVE_PER_USER``, ``SCHEDULE_MIN_INTERVAL_S``; staff are exempt)."""
         serializer = StrategyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -106,6 +125,8 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
             raise ValidationError(error.problems) from error
         except LiveTradingNotAllowedError as error:
             raise _live_forbidden(error) from error
+        except StrategyLimitError as error:
+            raise _limit_forbidden(error) from error
         return self._output(strategy, status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: StrategyOutputSerializer, 404: NOT_FOUND})
@@ -127,6 +148,8 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
             raise ValidationError(error.problems) from error
         except LiveTradingNotAllowedError as error:
             raise _live_forbidden(error) from error
+        except StrategyLimitError as error:
+            raise _limit_forbidden(error) from error
         return self._output(strategy)
 
     @extend_schema(
@@ -134,13 +157,13 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
         responses={
             200: StrategyOutputSerializer,
             400: INVALID,
-            403: LIVE_FORBIDDEN,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
     def update(self, request: Request, pk: str) -> Response:
         """Replace the configuration (every required field); ``next_run_at`` is recomputed
-        when the schedule or active flag changed. 400 with field errors."""
+        when the schedule or active flag changed. 400 with field errors; 403 as for create."""
         return self._update(request, partial=False)
 
     @extend_schema(
@@ -148,12 +171,13 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
         responses={
             200: StrategyOutputSerializer,
             400: INVALID,
-            403: LIVE_FORBIDDEN,
+            403: FORBIDDEN,
             404: NOT_FOUND,
         },
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        """Change some fields; the result is validated as a whole. 400 with field errors."""
+        """Change some fields; the result is validated as a whole. 400 with field errors; 403
+        as for create."""
         return self._update(request, partial=True)
 
     @extend_schema(
@@ -176,16 +200,20 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
 
     @extend_schema(
         request=None,
-        responses={200: StrategyOutputSerializer, 403: LIVE_FORBIDDEN, 404: NOT_FOUND},
+        responses={200: StrategyOutputSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str) -> Response:
         """Activate (idempotent): the dispatcher runs it again from the next slot; 403 for a
-        live strategy when you or its owner lack ``strategies.trade_live``."""
+        live strategy when you or its owner lack ``strategies.trade_live``, or when it would
+        break its owner's limits (``STRATEGIES_MAX_ACTIVE_PER_USER``,
+        ``SCHEDULE_MIN_INTERVAL_S``)."""
         try:
             strategy = strategy_activate(strategy=self.get_object(), actor=cast(User, request.user))
         except LiveTradingNotAllowedError as error:
             raise _live_forbidden(error) from error
+        except StrategyLimitError as error:
+            raise _limit_forbidden(error) from error
         return self._output(strategy)
 
     @extend_schema(request=None, responses={200: StrategyOutputSerializer, 404: NOT_FOUND})

@@ -328,7 +328,8 @@ export interface paths {
         /**
          * @description Create a strategy owned by the requesting user; 201 with it (``next_run_at`` set to
          *     the next slot when active), 400 with field errors, 403 for a live one without the
-         *     ``strategies.trade_live`` permission.
+         *     ``strategies.trade_live`` permission or an active one over your limits
+         *     (``STRATEGIES_MAX_ACTIVE_PER_USER``, ``SCHEDULE_MIN_INTERVAL_S``; staff are exempt).
          */
         post: operations["v1_strategies_create"];
         delete?: never;
@@ -348,7 +349,7 @@ export interface paths {
         get: operations["v1_strategies_retrieve"];
         /**
          * @description Replace the configuration (every required field); ``next_run_at`` is recomputed
-         *     when the schedule or active flag changed. 400 with field errors.
+         *     when the schedule or active flag changed. 400 with field errors; 403 as for create.
          */
         put: operations["v1_strategies_update"];
         post?: never;
@@ -356,7 +357,10 @@ export interface paths {
         delete: operations["v1_strategies_destroy"];
         options?: never;
         head?: never;
-        /** @description Change some fields; the result is validated as a whole. 400 with field errors. */
+        /**
+         * @description Change some fields; the result is validated as a whole. 400 with field errors; 403
+         *     as for create.
+         */
         patch: operations["v1_strategies_partial_update"];
         trace?: never;
     };
@@ -371,7 +375,9 @@ export interface paths {
         put?: never;
         /**
          * @description Activate (idempotent): the dispatcher runs it again from the next slot; 403 for a
-         *     live strategy when you or its owner lack ``strategies.trade_live``.
+         *     live strategy when you or its owner lack ``strategies.trade_live``, or when it would
+         *     break its owner's limits (``STRATEGIES_MAX_ACTIVE_PER_USER``,
+         *     ``SCHEDULE_MIN_INTERVAL_S``).
          */
         post: operations["v1_strategies_activate_create"];
         delete?: never;
@@ -2681,7 +2687,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description A live strategy and you (or its owner) lack the strategies.trade_live permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}. */
+            /** @description A live strategy and you (or its owner) lack the strategies.trade_live permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}. Or: An active strategy over its owner's limits: {"detail": "… STRATEGIES_MAX_ACTIVE_PER_USER allows 20 per user …", "code": "StrategyLimitError", "setting": "STRATEGIES_MAX_ACTIVE_PER_USER"} (or SCHEDULE_MIN_INTERVAL_S for a schedule firing too often). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2788,7 +2794,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description A live strategy and you (or its owner) lack the strategies.trade_live permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}. */
+            /** @description A live strategy and you (or its owner) lack the strategies.trade_live permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}. Or: An active strategy over its owner's limits: {"detail": "… STRATEGIES_MAX_ACTIVE_PER_USER allows 20 per user …", "code": "StrategyLimitError", "setting": "STRATEGIES_MAX_ACTIVE_PER_USER"} (or SCHEDULE_MIN_INTERVAL_S for a schedule firing too often). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2908,7 +2914,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description A live strategy and you (or its owner) lack the strategies.trade_live permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}. */
+            /** @description A live strategy and you (or its owner) lack the strategies.trade_live permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}. Or: An active strategy over its owner's limits: {"detail": "… STRATEGIES_MAX_ACTIVE_PER_USER allows 20 per user …", "code": "StrategyLimitError", "setting": "STRATEGIES_MAX_ACTIVE_PER_USER"} (or SCHEDULE_MIN_INTERVAL_S for a schedule firing too often). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2971,7 +2977,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description A live strategy and you (or its owner) lack the strategies.trade_live permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}. */
+            /** @description A live strategy and you (or its owner) lack the strategies.trade_live permission: {"detail": "live trading needs …", "code": "LiveTradingNotAllowedError"}. Or: An active strategy over its owner's limits: {"detail": "… STRATEGIES_MAX_ACTIVE_PER_USER allows 20 per user …", "code": "StrategyLimitError", "setting": "STRATEGIES_MAX_ACTIVE_PER_USER"} (or SCHEDULE_MIN_INTERVAL_S for a schedule firing too often). */
             403: {
                 headers: {
                     [name: string]: unknown;

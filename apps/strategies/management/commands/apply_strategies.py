@@ -19,7 +19,9 @@ class Command(BaseCommand):
             "--owner",
             metavar="USERNAME",
             help="The user every strategy of the file belongs to; a live strategy needs an "
-            "owner holding the strategies.trade_live permission.",
+            "owner holding the strategies.trade_live permission, and the active strategies of "
+            "a non-staff owner keep within STRATEGIES_MAX_ACTIVE_PER_USER and "
+            "SCHEDULE_MIN_INTERVAL_S.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
