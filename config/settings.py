@@ -4,6 +4,7 @@ Every value comes from one ``env`` object; see README.md for the variables.
 https://docs.djangoproject.com/en/5.2/ref/settings/
 """
 
+import importlib.util
 import math
 import os
 from decimal import Decimal
@@ -86,6 +87,10 @@ INSTALLED_APPS = [
     "apps.pipeline",
     "apps.ibkr",
 ]
+# Development and test tools (the TWS simulator) are not in the production image (.dockerignore):
+# installed only where the package exists.
+if importlib.util.find_spec("devtools") is not None:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

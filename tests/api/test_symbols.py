@@ -10,8 +10,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.ibkr.gateway import ibkr_connection_close
-from apps.ibkr.simulator import SimulatorHandle, running_simulator
 from apps.symbols.models import Symbol
+from devtools.tws_simulator import SimulatorHandle, running_simulator
 from tests.api.conftest import results
 from tests.factories import SymbolFactory
 

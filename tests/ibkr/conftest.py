@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from ib_async import IB
 
-from apps.ibkr.simulator import SimulatorHandle, running_simulator
+from devtools.tws_simulator import SimulatorHandle, running_simulator
 
 WATCHED_LOGGERS = ("ib_async.Decoder", "ib_async.decoder")
 ConnectIb = Callable[..., IB]

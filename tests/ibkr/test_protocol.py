@@ -11,18 +11,18 @@ from typing import Any
 import pytest
 from ib_async.decoder import Decoder
 
-from apps.ibkr.simulator import running_simulator
-from apps.ibkr.simulator.history import HistoryError, parse_duration, parse_end
-from apps.ibkr.simulator.instruments import INSTRUMENTS, find_instruments
-from apps.ibkr.simulator.order_messages import (
+from devtools.tws_simulator import running_simulator
+from devtools.tws_simulator.history import HistoryError, parse_duration, parse_end
+from devtools.tws_simulator.instruments import INSTRUMENTS, find_instruments
+from devtools.tws_simulator.order_messages import (
     commission_report_fields,
     exec_details_fields,
     open_order_fields,
     order_status_fields,
     position_fields,
 )
-from apps.ibkr.simulator.orders import SimExecution, SimOrder, SimPosition, commission_for
-from apps.ibkr.simulator.protocol import (
+from devtools.tws_simulator.orders import SimExecution, SimOrder, SimPosition, commission_for
+from devtools.tws_simulator.protocol import (
     SERVER_VERSION,
     Field,
     ProtocolError,

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from ib_async import IB, Forex, LimitOrder, MarketOrder, Order, Stock, StopOrder, Trade
 
-from apps.ibkr.simulator import SimulatorHandle
+from devtools.tws_simulator import SimulatorHandle
 from tests.ibkr.conftest import ConnectIb
 
 GOOG_ID = 208813720

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from apps.ibkr.simulator.instruments import Instrument
+from devtools.tws_simulator.instruments import Instrument
 
 HELD = "Held"  # internal: transmit=False, never shown to the client
 PRE_SUBMITTED = "PreSubmitted"

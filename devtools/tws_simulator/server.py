@@ -16,16 +16,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 
-from apps.ibkr.simulator.faults import Faults
-from apps.ibkr.simulator.handle import SimulatorHandle
-from apps.ibkr.simulator.history import last_close
-from apps.ibkr.simulator.instruments import INSTRUMENTS
-from apps.ibkr.simulator.order_messages import (
+from devtools.tws_simulator.faults import Faults
+from devtools.tws_simulator.handle import SimulatorHandle
+from devtools.tws_simulator.history import last_close
+from devtools.tws_simulator.instruments import INSTRUMENTS
+from devtools.tws_simulator.order_messages import (
     commission_report_fields,
     exec_details_fields,
     position_fields,
 )
-from apps.ibkr.simulator.orders import (
+from devtools.tws_simulator.orders import (
     ACCOUNT,
     PART_DELAY,
     CommissionEvent,
@@ -36,7 +36,7 @@ from apps.ibkr.simulator.orders import (
     OrderEvent,
     PositionEvent,
 )
-from apps.ibkr.simulator.session import Session
+from devtools.tws_simulator.session import Session
 
 
 def default_prices() -> dict[int, Decimal]:

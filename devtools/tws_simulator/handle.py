@@ -14,10 +14,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from apps.ibkr.simulator.orders import REJECTED_PREFIX
+from devtools.tws_simulator.orders import REJECTED_PREFIX
 
 if TYPE_CHECKING:
-    from apps.ibkr.simulator.server import TwsSimulator
+    from devtools.tws_simulator.server import TwsSimulator
 
 T = TypeVar("T")
 Number = Decimal | int | float | str

@@ -20,14 +20,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from apps.ibkr.simulator import history
-from apps.ibkr.simulator.instruments import (
+from devtools.tws_simulator import history
+from devtools.tws_simulator.instruments import (
     ContractRef,
     contract_details_fields,
     match_symbols,
     symbol_samples_fields,
 )
-from apps.ibkr.simulator.order_messages import (
+from devtools.tws_simulator.order_messages import (
     commission_report_fields,
     error_fields,
     exec_details_fields,
@@ -36,8 +36,8 @@ from apps.ibkr.simulator.order_messages import (
     parse_place_order,
     position_fields,
 )
-from apps.ibkr.simulator.orders import ACCOUNT, SimExecution, SimOrder
-from apps.ibkr.simulator.protocol import (
+from devtools.tws_simulator.orders import ACCOUNT, SimExecution, SimOrder
+from devtools.tws_simulator.protocol import (
     Field,
     ProtocolError,
     decode_body,
@@ -48,7 +48,7 @@ from apps.ibkr.simulator.protocol import (
 )
 
 if TYPE_CHECKING:
-    from apps.ibkr.simulator.server import TwsSimulator
+    from devtools.tws_simulator.server import TwsSimulator
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ combos, FA / multiple accounts, account values that follow fills, P&L subscripti
 connectivity messages (1100/1101/1102), server versions other than 157.
 """
 
-from apps.ibkr.simulator.handle import ExecutionSnapshot, OrderSnapshot, SimulatorHandle
-from apps.ibkr.simulator.server import TwsSimulator, running_simulator
+from devtools.tws_simulator.handle import ExecutionSnapshot, OrderSnapshot, SimulatorHandle
+from devtools.tws_simulator.server import TwsSimulator, running_simulator
 
 __all__ = [
     "ExecutionSnapshot",

@@ -20,10 +20,10 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apps.ibkr.simulator.instruments import ContractRef, Instrument
-from apps.ibkr.simulator.protocol import Field
+from devtools.tws_simulator.instruments import ContractRef, Instrument
+from devtools.tws_simulator.protocol import Field
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DURATION_UNITS = {"S": 1, "D": 86400, "W": 7 * 86400, "M": 31 * 86400, "Y": 366 * 86400}
 DAILY_OR_LONGER = {"1 day", "1 week", "1 month"}
 NO_DATA = "Historical Market Data Service error message:HMDS query returned no data"

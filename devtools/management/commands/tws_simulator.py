@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.ibkr.simulator import TwsSimulator
+from devtools.tws_simulator import TwsSimulator
 
 
 def parse_price(text: str) -> tuple[int, Decimal]:

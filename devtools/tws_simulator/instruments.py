@@ -8,7 +8,7 @@ selects one instrument, otherwise symbol plus whatever of secType/currency/excha
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from apps.ibkr.simulator.protocol import Field
+from devtools.tws_simulator.protocol import Field
 
 
 @dataclass(frozen=True)

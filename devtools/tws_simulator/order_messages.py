@@ -8,8 +8,8 @@ decoder keep the dataclass default (``Decoder.parse``).
 
 from decimal import Decimal, InvalidOperation
 
-from apps.ibkr.simulator.instruments import ContractRef, Instrument
-from apps.ibkr.simulator.orders import (
+from devtools.tws_simulator.instruments import ContractRef, Instrument
+from devtools.tws_simulator.orders import (
     HELD,
     PRE_SUBMITTED,
     PlaceRequest,
@@ -17,7 +17,7 @@ from apps.ibkr.simulator.orders import (
     SimOrder,
     SimPosition,
 )
-from apps.ibkr.simulator.protocol import Field
+from devtools.tws_simulator.protocol import Field
 
 UNSET_DOUBLE = "1.7976931348623157e308"  # TWS's "no value" for doubles
 
