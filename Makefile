@@ -105,6 +105,7 @@ services:
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports --no-cache
 
 typecheck: setup
 	.venv/bin/mypy .
