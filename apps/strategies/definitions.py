@@ -76,6 +76,13 @@ class ScheduleDefinition(_Strict):
     def _valid_cron(cls, value: str) -> str:
         if not croniter.is_valid(value):
             raise ValueError(f"invalid cron expression {value!r}")
+        # croniter reads a sixth field as seconds (and a seventh as years): a schedule is the
+        # standard five (minute hour day-of-month month day-of-week), or an @daily-style alias.
+        if not value.strip().startswith("@") and len(value.split()) != 5:
+            raise ValueError(
+                f"cron expression {value!r} must have five fields: minute hour day-of-month "
+                "month day-of-week (seconds are not supported)"
+            )
         try:  # valid syntax that never fires (0 0 31 2 *) would stall the scheduler
             croniter(value, datetime.now(UTC)).get_next(datetime)
         except CroniterBadDateError as error:

@@ -215,6 +215,7 @@ def test_create_inactive_strategy_has_no_next_slot(api: APIClient) -> None:
         ({"schedule_cron": "every day at noon"}, {"schedule_cron"}),
         ({"schedule_cron": "61 * * * *"}, {"schedule_cron"}),
         ({"schedule_cron": "0 0 31 2 *"}, {"schedule_cron"}),  # valid syntax, never fires
+        ({"schedule_cron": "* * * * * */10"}, {"schedule_cron"}),  # croniter's seconds field
         ({"indicators": [{"name": "NOPE"}]}, {"indicators"}),
         ({"indicators": [{"name": "RSI", "params": {"period": 14}}]}, {"indicators"}),
         ({"indicators": {"name": "RSI"}}, {"indicators"}),

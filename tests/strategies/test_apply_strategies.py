@@ -560,3 +560,14 @@ def test_a_cron_that_never_fires_is_refused() -> None:
     with pytest.raises(ValidationError, match="never fires"):
         ScheduleDefinition(cron="0 0 31 2 *")
     assert ScheduleDefinition(cron="0 0 29 2 *").cron == "0 0 29 2 *"  # leap days do come
+
+
+def test_a_cron_with_a_seconds_field_is_refused() -> None:
+    """croniter reads a sixth field as seconds: every 10 s would pass as a schedule."""
+    from pydantic import ValidationError
+
+    from apps.strategies.definitions import ScheduleDefinition
+
+    with pytest.raises(ValidationError, match="five fields"):
+        ScheduleDefinition(cron="* * * * * */10")
+    assert ScheduleDefinition(cron="@daily").cron == "@daily"
