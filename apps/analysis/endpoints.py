@@ -95,7 +95,7 @@ def user_endpoints_allowed() -> bool:
 
 def _validated_save(endpoint: LlmEndpoint) -> LlmEndpoint:
     try:
-        endpoint.full_clean(validate_unique=False)
+        endpoint.full_clean(validate_unique=False, validate_constraints=False)
     except DjangoValidationError as error:
         raise LlmEndpointInvalidError(error.message_dict) from error
     duplicate = LlmEndpoint.objects.filter(owner=endpoint.owner, name=endpoint.name).exclude(
