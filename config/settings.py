@@ -59,6 +59,19 @@ if not SECRET_KEY:
             "Set SECRET_KEY: it has no default outside DEBUG or a loopback-only ALLOWED_HOSTS."
         )
     SECRET_KEY = checkout_secret_key(VAR_DIR / "secret_key")
+# The salt from which (with SECRET_KEY and SECRET_KEY_FALLBACKS) the Fernet keys that encrypt
+# LLM endpoint keys at rest are derived (django-fernet-encrypted-fields reads SALT_KEY).
+# LLM_KEY_SALT is one salt or a comma-separated list: the first encrypts, every one decrypts
+# (rotation: put the new salt first). Same rule as SECRET_KEY: no public default; local use
+# gets one generated per checkout in var/. Changing SECRET_KEY or the salt without keeping the
+# old one makes stored endpoint keys undecryptable: runs then fail until each key is re-entered.
+SALT_KEY: str | list[str] = env.list("LLM_KEY_SALT", default=[])
+if not SALT_KEY:
+    if not (DEBUG or set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS):
+        raise ImproperlyConfigured(
+            "Set LLM_KEY_SALT: it has no default outside DEBUG or a loopback-only ALLOWED_HOSTS."
+        )
+    SALT_KEY = [checkout_secret_key(VAR_DIR / "llm_key_salt")]
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
@@ -294,6 +307,15 @@ LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
 LLM_API_KEY = env.str("LLM_API_KEY", default="")
 LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
 LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=60.0)
+# The operator's default endpoint (LLM_BASE_URL, LLM_API_KEY) is used by strategies that name
+# no LLM endpoint, and is the only URL LLM_API_KEY is ever sent to. Other endpoints are rows
+# (apps.analysis.models.LlmEndpoint, keys encrypted): staff add the operator's; users add their
+# own only when LLM_USER_ENDPOINTS is true.
+LLM_USER_ENDPOINTS = env.bool("LLM_USER_ENDPOINTS", default=False)
+# The outbound URL policy (apps/common/outbound.py): an endpoint's URL may not reach loopback,
+# private, link-local … addresses unless its host name, IP address or CIDR network is listed
+# here (comma-separated). LLM_BASE_URL's own host and port are always allowed.
+LLM_ALLOWED_HOSTS = env.list("LLM_ALLOWED_HOSTS", default=[])
 # Models that take no image input: their prompt carries a text summary of the chart instead.
 LLM_TEXT_ONLY_MODELS = env.list("LLM_TEXT_ONLY_MODELS", default=[])
 # Attempts per model (429, 5xx, timeouts); backoff doubles from the initial delay, with jitter.

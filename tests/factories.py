@@ -7,7 +7,7 @@ from typing import Any
 import factory
 from django.contrib.auth.models import User
 
-from apps.analysis.models import PromptTemplate
+from apps.analysis.models import LlmEndpoint, PromptTemplate
 from apps.marketdata.models import Bar
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
@@ -47,6 +47,19 @@ class PromptTemplateFactory(factory.django.DjangoModelFactory[PromptTemplate]):
     name = factory.Sequence(lambda n: f"template-{n}")
     version = 1
     body = SIMPLE_TEMPLATE
+
+
+class LlmEndpointFactory(factory.django.DjangoModelFactory[LlmEndpoint]):
+    """An operator endpoint (no owner) unless ``owner`` is given; saved without the URL check
+    (tests point endpoints at loopback servers they start)."""
+
+    class Meta:
+        model = LlmEndpoint
+
+    name = factory.Sequence(lambda n: f"endpoint-{n}")
+    owner = None
+    base_url = "https://llm.example.test/v1"
+    api_key = ""
 
 
 class StrategyFactory(factory.django.DjangoModelFactory[Strategy]):

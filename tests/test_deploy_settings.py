@@ -19,13 +19,16 @@ SUBSTITUTION = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
 
 def compose_app_env(secret_key: str) -> dict[str, str]:
     """The app containers' environment from docker-compose.yml (its ``x-env`` block), with
-    ``${NAME:-default}`` at its default and ``SECRET_KEY`` set to ``secret_key``."""
+    ``${NAME:-default}`` at its default, ``SECRET_KEY`` set to ``secret_key`` and
+    ``LLM_KEY_SALT`` to a salt made from it."""
     env = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())["x-env"]
 
     def value(match: re.Match[str]) -> str:
         name, kind, default = match.groups()
         if name == "SECRET_KEY":
             return secret_key
+        if name == "LLM_KEY_SALT":
+            return "salt-" + secret_key[:16]
         return default if kind == "-" else ""
 
     return {name: SUBSTITUTION.sub(value, str(raw)) for name, raw in env.items()}
@@ -74,3 +77,9 @@ def test_local_use_gets_one_random_key_per_checkout() -> None:
     assert second.stdout.splitlines()[-1] == key
     assert len(key) >= 50 and "insecure" not in key
     assert key == (BASE_DIR / "var" / "secret_key").read_text().strip()
+
+
+def test_a_public_deployment_without_llm_key_salt_does_not_start() -> None:
+    result = print_secret_key({"ALLOWED_HOSTS": "sibyl.example.com", "SECRET_KEY": "k" * 50})
+    assert result.returncode != 0
+    assert "Set LLM_KEY_SALT" in result.stderr

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import httpx2
 import openai
 from django.conf import settings
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -153,14 +154,20 @@ def backoff_wait(state: RetryCallState) -> float:
 
 
 def cost_usd(
-    model: str, prompt_tokens: int, completion_tokens: int, requested_model: str = ""
+    model: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+    requested_model: str = "",
+    prices: dict[str, dict[str, float]] | None = None,
 ) -> Decimal:
-    """Estimated cost from LLM_PRICES (USD per million input/output tokens); 0 if unpriced.
+    """Estimated cost from ``prices`` (default LLM_PRICES; USD per million input/output
+    tokens, ``{"model": {"input": x, "output": y}}``); 0 if unpriced.
 
     Looked up by the model id the endpoint reported, then by the id that was asked for
     (OpenAI reports dated ids such as ``gpt-4o-mini-2024-07-18``), with any ``vendor/`` prefix.
     """
-    prices: dict[str, dict[str, float]] = settings.LLM_PRICES
+    if prices is None:
+        prices = settings.LLM_PRICES
     candidates = [model, model.split("/")[-1], requested_model, requested_model.split("/")[-1]]
     price = next((prices[name] for name in candidates if name and name in prices), None)
     if not price:
@@ -193,16 +200,35 @@ def _format_refused(error: BaseException) -> bool:
 
 
 class LlmClient:
-    """A chat-completions client for one endpoint; ``complete`` does retries and negotiation."""
+    """A chat-completions client for one endpoint; ``complete`` does retries and negotiation.
 
-    def __init__(self, *, base_url: str, api_key: str, timeout_s: float, max_attempts: int) -> None:
+    ``prices``: the cost table (default LLM_PRICES); ``http_client``: the httpx client the SDK
+    sends with (``apps.common.outbound.pinned_http_client`` for user-supplied URLs; default:
+    the SDK's own, which follows no redirects here either).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        timeout_s: float,
+        max_attempts: int,
+        prices: dict[str, dict[str, float]] | None = None,
+        http_client: httpx2.Client | None = None,
+    ) -> None:
         self._base_url = base_url
         self._secret = api_key
         self._max_attempts = max_attempts
         self._timeout_s = timeout_s
+        self._prices = prices
         # SDK retries off: tenacity does them, so attempts are counted and Retry-After honoured.
         self._client = openai.OpenAI(
-            base_url=base_url, api_key=api_key or "unused", timeout=timeout_s, max_retries=0
+            base_url=base_url,
+            api_key=api_key or "unused",
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=http_client or openai.DefaultHttpxClient(follow_redirects=False),
         )
 
     def _scrub(self, text: str) -> str:
@@ -276,6 +302,13 @@ class LlmClient:
 
     def _describe(self, error: BaseException) -> str:
         status = getattr(error, "status_code", None)
+        if isinstance(status, int) and 300 <= status < 400:
+            # Not followed: the key must never travel to another origin, nor a request to an
+            # address the outbound URL policy did not check.
+            return (
+                f"HTTP {status}: the endpoint answered with a redirect, which is not followed; "
+                "set the endpoint's URL to the address it redirects to"
+            )
         prefix = f"HTTP {status}: " if status else f"{type(error).__name__}: "
         return self._scrub(prefix + str(error))
 
@@ -296,7 +329,7 @@ class LlmClient:
                 )
                 raise
             trace.add(model=model, mode=mode, began=began, status=response.status_code, error="")
-            return _result(response.parse(), model, mode)
+            return _result(response.parse(), model, mode, self._prices)
 
         return call
 
@@ -335,7 +368,9 @@ class _StopAtDeadline(stop_base):
         return deadline is not None and deadline.remaining_s() <= retry_state.upcoming_sleep
 
 
-def _result(completion: Any, model: str, mode: str) -> LlmResult:
+def _result(
+    completion: Any, model: str, mode: str, prices: dict[str, dict[str, float]] | None = None
+) -> LlmResult:
     """An LlmResult from the SDK's ChatCompletion (tokens 0 when the endpoint sent no usage)."""
     choice = completion.choices[0] if completion.choices else None
     usage = completion.usage
@@ -348,7 +383,9 @@ def _result(completion: Any, model: str, mode: str) -> LlmResult:
         mode=mode,
         prompt_tokens=prompt,
         completion_tokens=completion_tokens,
-        cost_usd=cost_usd(answered_model, prompt, completion_tokens, requested_model=model),
+        cost_usd=cost_usd(
+            answered_model, prompt, completion_tokens, requested_model=model, prices=prices
+        ),
         finish_reason=(choice.finish_reason or "") if choice else "",
         refusal=(getattr(choice.message, "refusal", None) or "") if choice else "",
     )

@@ -1,8 +1,12 @@
 """Prompt templates: Jinja2 bodies under a name, each saved version immutable."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from apps.analysis.endpoint_rules import llm_endpoint_problems
+from apps.analysis.fields import SecretField
 from apps.analysis.prompts import prompt_template_body_check
 
 
@@ -96,3 +100,96 @@ class PromptScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} on {self.computed_at:%Y-%m-%d}"
+
+
+class LlmEndpoint(models.Model):
+    """An OpenAI-compatible chat-completions endpoint: its URL, its key and what it offers.
+
+    ``owner`` null: the operator's endpoint, managed by staff and usable by every user;
+    otherwise that user's own endpoint, usable only by them (``LLM_USER_ENDPOINTS``). The key
+    is encrypted at rest (``SecretField``), never returned by the API, logged or written to
+    lineage, and sent only to this endpoint's ``base_url``, which must pass the outbound URL
+    policy (``apps.common.outbound``) when saved and at every connection.
+
+    ``offered_models``: model ids it offers (empty: any); ``text_only_models``: those that take no
+    image (their prompt carries a text summary of the chart); ``prices``: USD per million
+    tokens, ``{"model": {"input": x, "output": y}}`` (empty: ``LLM_PRICES``); ``timeout_s``:
+    seconds per request (null: ``LLM_TIMEOUT_S``, or the strategy's own timeout).
+    """
+
+    name = models.CharField(max_length=64)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="llm_endpoints",
+        help_text="Blank: the operator's endpoint, usable by every user.",
+    )
+    base_url = models.CharField(
+        max_length=255, help_text="The OpenAI-compatible API root, e.g. https://api.openai.com/v1."
+    )
+    api_key: str = SecretField(  # type: ignore[assignment]  # untyped library field
+        max_length=512,
+        blank=True,
+        null=True,
+        default="",
+        help_text="Encrypted at rest; sent only to this endpoint's URL. Blank: no key.",
+    )
+    offered_models = models.JSONField(
+        default=list, blank=True, help_text="Model ids it offers; empty: any model."
+    )
+    text_only_models = models.JSONField(
+        default=list, blank=True, help_text="Model ids that take no image input."
+    )
+    prices = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='USD per million tokens: {"model": {"input": 0.15, "output": 0.6}}; '
+        "empty: LLM_PRICES.",
+    )
+    timeout_s = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.1), MaxValueValidator(600)],
+        help_text="Seconds per request; blank: LLM_TIMEOUT_S.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"], name="llm_endpoint_unique_name_per_owner"
+            ),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(owner__isnull=True),
+                name="llm_endpoint_unique_operator_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name if self.owner_id is None else f"{self.name} ({self.owner})"
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether a key is stored (readable or not)."""
+        return bool(self.api_key)
+
+    def clean(self) -> None:
+        """Check the shape of ``models``, ``text_only_models`` and ``prices`` and the URL
+        against the outbound URL policy.
+
+        Raises ValidationError keyed by field; the URL message names the policy rule.
+        """
+        problems = llm_endpoint_problems(
+            base_url=self.base_url,
+            offered_models=self.offered_models,
+            text_only_models=self.text_only_models,
+            prices=self.prices,
+        )
+        if problems:
+            raise ValidationError(problems)

@@ -95,19 +95,40 @@ class ScheduleDefinition(_Strict):
         return _timezone(value)
 
 
+REMOVED_LLM_KEYS = ("base_url", "api_key_env")
+
+
 class LlmDefinition(_Strict):
-    """Which analyst answers, and the model settings for ``openai``."""
+    """Which analyst answers, and the model settings for ``openai``.
+
+    ``endpoint`` names an LLM endpoint (an operator endpoint or the file owner's own; empty:
+    the operator's default endpoint, ``LLM_BASE_URL``); it is resolved when the file is
+    applied. The removed ``base_url`` and ``api_key_env`` keys are refused with a message
+    saying what to use instead.
+    """
 
     analyst: Literal["baseline", "openai"] = "baseline"
     model: str = ""
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=800, ge=16, le=32000)
-    base_url: str = Field(default="", max_length=255)
-    api_key_env: str = Field(default="", pattern=r"^([A-Z_][A-Z0-9_]*)?$", max_length=64)
+    endpoint: str = Field(default="", max_length=64)
     timeout_s: float | None = Field(default=None, gt=0, le=600)
     accepts_images: bool = True
     response_format: Literal["auto", "json_schema", "json_object", "text"] = "auto"
     fallback_model: str = Field(default="", max_length=128)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_removed_keys(cls, data: object) -> object:
+        if isinstance(data, dict):
+            removed = [key for key in REMOVED_LLM_KEYS if key in data]
+            if removed:
+                raise ValueError(
+                    f"llm.{' and llm.'.join(removed)} no longer exist: an endpoint's URL and "
+                    "key are kept as an LLM endpoint (admin, or /api/v1/llm-endpoints/), and a "
+                    "strategy names it with llm.endpoint: <name> (no endpoint: LLM_BASE_URL)"
+                )
+        return data
 
 
 class RiskDefinition(_Strict):

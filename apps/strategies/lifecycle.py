@@ -19,6 +19,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from pydantic import ValidationError
 
+from apps.analysis.endpoints import llm_endpoint_model_problems, llm_endpoint_usable_by
 from apps.common.errors import SibylError
 from apps.lineage.models import Run, RunTrigger
 from apps.lineage.services import run_create
@@ -42,8 +43,6 @@ DEFINITION_PATHS: dict[str, tuple[str, ...]] = {
     "llm_model": ("llm", "model"),
     "llm_temperature": ("llm", "temperature"),
     "llm_max_tokens": ("llm", "max_tokens"),
-    "llm_base_url": ("llm", "base_url"),
-    "llm_api_key_env": ("llm", "api_key_env"),
     "llm_timeout_s": ("llm", "timeout_s"),
     "llm_accepts_images": ("llm", "accepts_images"),
     "llm_response_format": ("llm", "response_format"),
@@ -65,6 +64,8 @@ DEFINITION_PATHS: dict[str, tuple[str, ...]] = {
     "is_active": ("active",),
 }
 FIELD_AT_PATH = {path: field for field, path in DEFINITION_PATHS.items()}
+FIELD_AT_PATH[("llm", "endpoint")] = "llm_endpoint"
+UNKNOWN_ENDPOINT = "unknown LLM endpoint"
 MAX_NEXT_SLOTS = 50
 
 
@@ -95,7 +96,22 @@ def _definition_data(strategy: Strategy) -> dict[str, Any]:
         for key in path[:-1]:
             node = node.setdefault(key, {})
         node[path[-1]] = getattr(strategy, field)
+    data["llm"]["endpoint"] = strategy.llm_endpoint.name if strategy.llm_endpoint else ""
     return data
+
+
+def _endpoint_problems(strategy: Strategy) -> dict[str, list[str]]:
+    """The strategy's LLM endpoint must be usable by its owner (an operator endpoint or the
+    owner's own; any other is "unknown", as one that does not exist) and, when it lists the
+    models it offers, offer the strategy's model (``LLM_MODEL`` when blank) and fallback."""
+    endpoint = strategy.llm_endpoint
+    if endpoint is None:
+        return {}
+    if not llm_endpoint_usable_by(endpoint=endpoint, owner_id=strategy.owner_id):
+        return {"llm_endpoint": [UNKNOWN_ENDPOINT]}
+    return llm_endpoint_model_problems(
+        endpoint=endpoint, model=strategy.llm_model, fallback_model=strategy.llm_fallback_model
+    )
 
 
 def _message(text: str) -> str:
@@ -109,13 +125,14 @@ def strategy_problems(*, strategy: Strategy) -> dict[str, list[str]]:
     name -> messages (empty when valid). Rules (``StrategyDefinition``): slug ``[-a-z0-9_]``,
     a known bar size, lookback 10–5000, TA-Lib indicator specs (``parse_indicator_specs``), a
     valid cron expression, an IANA time zone, temperature 0–2, max tokens 16–32000, timeout
-    0–600 s, an environment-variable name for the key, positive money and quantities,
+    0–600 s, positive money and quantities,
     percentages 0–100 and confidence 0–1; the cron expression must have an upcoming slot.
+    The LLM endpoint must be one the owner may use and offer the model (``_endpoint_problems``).
     """
+    problems: dict[str, list[str]] = {}
     try:
         StrategyDefinition.model_validate(_definition_data(strategy))
     except ValidationError as error:
-        problems: dict[str, list[str]] = {}
         for item in error.errors():
             location = tuple(str(part) for part in item["loc"])
             field = next(
@@ -124,7 +141,7 @@ def strategy_problems(*, strategy: Strategy) -> dict[str, list[str]]:
             )
             problems.setdefault(field, []).append(_message(item["msg"]))
         return problems
-    return {}
+    return _endpoint_problems(strategy)
 
 
 def _validated(strategy: Strategy) -> Strategy:

@@ -59,14 +59,14 @@ class Strategy(models.Model):
     llm_model = models.CharField(max_length=128, blank=True)
     llm_temperature = models.FloatField(default=0.0)
     llm_max_tokens = models.PositiveIntegerField(default=800)
-    llm_base_url = models.CharField(
-        max_length=255, blank=True, help_text="OpenAI-compatible endpoint; blank: LLM_BASE_URL."
-    )
-    llm_api_key_env = models.CharField(
-        max_length=64,
+    llm_endpoint = models.ForeignKey(
+        "analysis.LlmEndpoint",
+        on_delete=models.PROTECT,
+        null=True,
         blank=True,
-        help_text="Name of the environment variable holding the key (never the key itself); "
-        "blank: LLM_API_KEY.",
+        related_name="strategies",
+        help_text="An operator endpoint or the owner's own; blank: the operator's default "
+        "endpoint (LLM_BASE_URL).",
     )
     llm_timeout_s = models.FloatField(null=True, blank=True, help_text="Blank: LLM_TIMEOUT_S.")
     llm_accepts_images = models.BooleanField(

@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from pydantic import ValidationError
 
-from apps.analysis.models import PromptTemplate
+from apps.analysis.endpoints import llm_endpoint_model_problems, llm_endpoints_usable
+from apps.analysis.models import LlmEndpoint, PromptTemplate
 from apps.analysis.services import prompt_template_save
 from apps.common.errors import SibylError
 from apps.strategies.definitions import StrategiesFile, StrategyDefinition, SymbolDefinition
@@ -79,7 +80,31 @@ def symbol_upsert(*, definition: SymbolDefinition) -> Symbol:
     return symbol
 
 
-def _strategy_values(definition: StrategyDefinition) -> dict[str, object]:
+def llm_endpoint_named(*, name: str, owner: User | None, slug: str) -> LlmEndpoint | None:
+    """The LLM endpoint a strategies file names for strategy ``slug``: among the operator's
+    endpoints and ``owner``'s own (``owner`` None: the operator's only), the owner's first.
+    "" means none (the operator's default endpoint, LLM_BASE_URL).
+
+    Raises StrategiesFileError for a name that is not one of those (another user's endpoint
+    is reported as unknown, as a name that does not exist).
+    """
+    if not name:
+        return None
+    candidates = llm_endpoints_usable(user=owner).filter(name=name)
+    endpoint = (
+        candidates.order_by("owner_id").first()  # PostgreSQL: the owner's own before NULLs
+        if owner is not None
+        else candidates.first()
+    )
+    if endpoint is None:
+        raise StrategiesFileError(
+            f"strategy {slug}: unknown LLM endpoint {name!r} (endpoints are added by staff, "
+            "or by their owner, in the admin or at /api/v1/llm-endpoints/)"
+        )
+    return endpoint
+
+
+def _strategy_values(definition: StrategyDefinition, owner: User | None) -> dict[str, object]:
     try:
         symbol = Symbol.objects.get(
             symbol=definition.symbol, sec_type=definition.sec_type, currency=definition.currency
@@ -102,8 +127,7 @@ def _strategy_values(definition: StrategyDefinition) -> dict[str, object]:
         "llm_model": llm.model,
         "llm_temperature": llm.temperature,
         "llm_max_tokens": llm.max_tokens,
-        "llm_base_url": llm.base_url,
-        "llm_api_key_env": llm.api_key_env,
+        "llm_endpoint": llm_endpoint_named(name=llm.endpoint, owner=owner, slug=definition.slug),
         "llm_timeout_s": llm.timeout_s,
         "llm_accepts_images": llm.accepts_images,
         "llm_response_format": llm.response_format,
@@ -140,10 +164,12 @@ SCHEDULE_FIELDS = ("schedule_cron", "schedule_timezone", "is_active")
 def _strategy_upsert(
     definition: StrategyDefinition, owner: User | None, report: ApplyReport
 ) -> None:
-    values = _strategy_values(definition)
+    strategy = Strategy.objects.filter(slug=definition.slug).first()
+    # The endpoint is looked up among those the strategy's owner-to-be may use.
+    effective_owner = owner if owner is not None else (strategy.owner if strategy else None)
+    values = _strategy_values(definition, effective_owner)
     if owner is not None:
         values["owner"] = owner
-    strategy = Strategy.objects.filter(slug=definition.slug).first()
     if strategy is None:
         strategy = Strategy(slug=definition.slug, **values)
         report.created.append(definition.slug)
@@ -161,6 +187,20 @@ def _strategy_upsert(
     except DjangoValidationError as error:
         problems = _django_problems(f"strategy {definition.slug}", error)
         raise StrategiesFileError("\n".join(problems)) from error
+    if strategy.llm_endpoint is not None:
+        model_problems = llm_endpoint_model_problems(
+            endpoint=strategy.llm_endpoint,
+            model=strategy.llm_model,
+            fallback_model=strategy.llm_fallback_model,
+        )
+        if model_problems:
+            raise StrategiesFileError(
+                "\n".join(
+                    f"strategy {definition.slug}: {message}"
+                    for messages in model_problems.values()
+                    for message in messages
+                )
+            )
     try:
         # Whoever runs the command is the operator; the owner is the one who trades.
         live_trading_check(strategy=strategy, actor=None)

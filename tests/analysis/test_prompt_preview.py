@@ -22,7 +22,7 @@ from apps.lineage.services import run_create
 from apps.pipeline.executor import strategy_run
 from apps.pipeline.preview import prompt_preview
 from apps.symbols.models import Symbol
-from tests.factories import PromptTemplateFactory, StrategyFactory
+from tests.factories import LlmEndpointFactory, PromptTemplateFactory, StrategyFactory
 from tests.factories import decision_answer as decision
 
 pytestmark = pytest.mark.django_db
@@ -167,7 +167,8 @@ def test_every_context_value_is_plain_data_without_secrets(
     # given secrets in the environment and in settings
     monkeypatch.setenv("SIBYL_PREVIEW_SECRET", SECRET)
     settings.LLM_API_KEY = SECRET
-    run = pending_run(goog, analyst="openai", llm_api_key_env="SIBYL_PREVIEW_SECRET")
+    endpoint = LlmEndpointFactory.create(api_key=SECRET)
+    run = pending_run(goog, analyst="openai", llm_endpoint=endpoint)
     # when a template dumps everything it can see (its globals and its whole context)
     body = "{{ self }} {{ symbol }} {{ bars }} {{ indicators }} {{ position }} {{ risk }}"
     text = prompt_preview(template=PromptTemplateFactory.create(body=body), run=run)

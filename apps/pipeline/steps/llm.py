@@ -11,7 +11,7 @@ from apps.analysis.decision import DecisionParseError
 from apps.analysis.llm_client import LlmCallError, LlmResult
 from apps.analysis.models import LlmCall
 from apps.analysis.prompts import render_prompt
-from apps.analysis.selection import analyst_for
+from apps.analysis.selection import analyst_for, text_only_models
 from apps.lineage.services import StepRecorder
 from apps.pipeline.context import RunContext
 from apps.pipeline.prompting import prompt_context
@@ -84,7 +84,7 @@ def _request(ctx: RunContext, chart_summary: str) -> AnalysisRequest:
     assert ctx.bars is not None and ctx.chart is not None
     s = ctx.strategy
     model = s.llm_model or settings.LLM_MODEL
-    images = s.llm_accepts_images and model not in settings.LLM_TEXT_ONLY_MODELS
+    images = s.llm_accepts_images and model not in text_only_models(strategy=s)
     return AnalysisRequest(
         prompt=ctx.prompt,
         chart_png=ctx.chart.png,

@@ -7,7 +7,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.strategies.lifecycle import MAX_NEXT_SLOTS, strategy_problems
+from apps.analysis.models import LlmEndpoint
+from apps.strategies.lifecycle import MAX_NEXT_SLOTS, UNKNOWN_ENDPOINT, strategy_problems
 from apps.strategies.models import OrderType, Strategy
 
 CONFIGURATION_FIELDS = (
@@ -22,8 +23,7 @@ CONFIGURATION_FIELDS = (
     "llm_model",
     "llm_temperature",
     "llm_max_tokens",
-    "llm_base_url",
-    "llm_api_key_env",
+    "llm_endpoint",
     "llm_timeout_s",
     "llm_accepts_images",
     "llm_response_format",
@@ -73,13 +73,24 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
     """
 
     order_type = EntryOrderTypeField(required=False)
+    # Any id that is not an endpoint the owner may use gets the message strategy_problems
+    # gives another user's endpoint, so the answer never tells whether that id exists.
+    llm_endpoint = serializers.PrimaryKeyRelatedField(
+        queryset=LlmEndpoint.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="An LLM endpoint id (an operator endpoint or your own, see "
+        "/api/v1/llm-endpoints/); null: the operator's default endpoint (LLM_BASE_URL).",
+        error_messages={"does_not_exist": UNKNOWN_ENDPOINT},
+    )
 
     class Meta:
         model = Strategy
         fields = CONFIGURATION_FIELDS
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Check the strategy as it would be saved (instance values, then the changes)."""
+        """Check the strategy as it would be saved (instance values, then the changes); a new
+        strategy's owner is the requesting user (``context["request"]``)."""
         if self.instance is not None:
             candidate = Strategy(
                 **{
@@ -88,7 +99,9 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
                 }
             )
         else:
-            candidate = Strategy()
+            request = self.context.get("request")
+            owner = getattr(request, "user", None)
+            candidate = Strategy(owner=owner if owner and owner.is_authenticated else None)
         for field, value in attrs.items():
             setattr(candidate, field, value)
         problems = strategy_problems(strategy=candidate)
@@ -104,10 +117,17 @@ class StrategyOutputSerializer(serializers.ModelSerializer[Strategy]):
 
     order_type = EntryOrderTypeField(read_only=True)
     symbol_code = serializers.CharField(source="symbol.symbol", read_only=True)
+    llm_endpoint_name = serializers.CharField(
+        source="llm_endpoint.name",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The LLM endpoint's name; null: the operator's default endpoint.",
+    )
 
     class Meta:
         model = Strategy
-        fields = (*READ_ONLY_FIELDS, "symbol_code", *CONFIGURATION_FIELDS)
+        fields = (*READ_ONLY_FIELDS, "symbol_code", "llm_endpoint_name", *CONFIGURATION_FIELDS)
         read_only_fields = fields
 
 

@@ -89,7 +89,7 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
         """Visible strategies, with the rows validation reads (symbol, template) joined."""
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Strategy.objects.none()
-        strategies = Strategy.objects.select_related("symbol", "prompt_template")
+        strategies = Strategy.objects.select_related("symbol", "prompt_template", "llm_endpoint")
         return owned_by(strategies, self.request, "owner")
 
     def owner_of(self, obj: Strategy) -> int | None:
@@ -116,7 +116,7 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
         the next slot when active), 400 with field errors, 403 for a live one without the
         ``strategies.trade_live`` permission or an active one over your limits
         (``STRATEGIES_MAX_ACTIVE_PER_USER``, ``SCHEDULE_MIN_INTERVAL_S``; staff are exempt)."""
-        serializer = StrategyInputSerializer(data=request.data)
+        serializer = StrategyInputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         try:
             owner = cast(User, request.user)  # IsAuthenticated: never anonymous here

@@ -85,6 +85,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/llm-endpoints/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A page of endpoints, by name; ``page`` and ``page_size``. */
+        get: operations["v1_llm_endpoints_list"];
+        put?: never;
+        /**
+         * @description Create an endpoint: staff create the operator's (``owner`` null), a user their own
+         *     (403 while LLM_USER_ENDPOINTS is off). 201 with it; 400 with field errors.
+         */
+        post: operations["v1_llm_endpoints_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/llm-endpoints/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One endpoint. */
+        get: operations["v1_llm_endpoints_retrieve"];
+        /**
+         * @description Replace the settings (``name`` and ``base_url`` required; the key kept unless
+         *     given).
+         */
+        put: operations["v1_llm_endpoints_update"];
+        post?: never;
+        /** @description Delete an endpoint no strategy uses: 204; 409 when strategies use it. */
+        delete: operations["v1_llm_endpoints_destroy"];
+        options?: never;
+        head?: never;
+        /** @description Change some settings; ``api_key`` "" removes the key. */
+        patch: operations["v1_llm_endpoints_partial_update"];
+        trace?: never;
+    };
     "/api/v1/orders/": {
         parameters: {
             query?: never;
@@ -670,6 +714,54 @@ export interface components {
             readonly created_at: string;
         };
         /**
+         * @description An endpoint's settings (POST, PUT, PATCH). ``base_url`` must pass the outbound URL
+         *     policy (http/https; a host whose addresses are global, or allowlisted in
+         *     LLM_ALLOWED_HOSTS). ``api_key`` is write-only: omitted keeps the stored key, "" removes
+         *     it. ``offered_models`` empty: any model; ``prices`` USD per million tokens by model.
+         */
+        LlmEndpointInputRequest: {
+            name: string;
+            base_url: string;
+            api_key?: string;
+            offered_models?: string[];
+            text_only_models?: string[];
+            prices?: {
+                [key: string]: components["schemas"]["_PriceRequest"];
+            };
+            /** Format: double */
+            timeout_s?: number | null;
+            is_active?: boolean;
+        };
+        /**
+         * @description An endpoint: ``owner`` null for the operator's (usable by everyone), else the user id;
+         *     ``has_api_key`` whether a key is stored (the key itself is never returned).
+         */
+        LlmEndpointOutput: {
+            readonly id: number;
+            readonly name: string;
+            /** @description Blank: the operator's endpoint, usable by every user. */
+            readonly owner: number | null;
+            /** @description The OpenAI-compatible API root, e.g. https://api.openai.com/v1. */
+            readonly base_url: string;
+            readonly has_api_key: boolean;
+            /** @description Model ids it offers; empty: any model. */
+            readonly offered_models: unknown;
+            /** @description Model ids that take no image input. */
+            readonly text_only_models: unknown;
+            /** @description USD per million tokens: {"model": {"input": 0.15, "output": 0.6}}; empty: LLM_PRICES. */
+            readonly prices: unknown;
+            /**
+             * Format: double
+             * @description Seconds per request; blank: LLM_TIMEOUT_S.
+             */
+            readonly timeout_s: number | null;
+            readonly is_active: boolean;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        /**
          * @description * `auto` - negotiate
          *     * `json_schema` - json_schema
          *     * `json_object` - json_object with schema
@@ -813,6 +905,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["FillListOutput"][];
         };
+        PaginatedLlmEndpointOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["LlmEndpointOutput"][];
+        };
         PaginatedOrderListOutputList: {
             /**
              * Format: uri
@@ -915,6 +1022,25 @@ export interface components {
             results: components["schemas"]["Symbol"][];
         };
         /**
+         * @description An endpoint's settings (POST, PUT, PATCH). ``base_url`` must pass the outbound URL
+         *     policy (http/https; a host whose addresses are global, or allowlisted in
+         *     LLM_ALLOWED_HOSTS). ``api_key`` is write-only: omitted keeps the stored key, "" removes
+         *     it. ``offered_models`` empty: any model; ``prices`` USD per million tokens by model.
+         */
+        PatchedLlmEndpointInputRequest: {
+            name?: string;
+            base_url?: string;
+            api_key?: string;
+            offered_models?: string[];
+            text_only_models?: string[];
+            prices?: {
+                [key: string]: components["schemas"]["_PriceRequest"];
+            };
+            /** Format: double */
+            timeout_s?: number | null;
+            is_active?: boolean;
+        };
+        /**
          * @description A strategy's configuration, as created (POST) or changed (PUT, PATCH).
          *
          *     ``symbol`` and ``prompt_template`` are ids (any symbol or template version: both are
@@ -937,10 +1063,8 @@ export interface components {
             /** Format: double */
             llm_temperature?: number;
             llm_max_tokens?: number;
-            /** @description OpenAI-compatible endpoint; blank: LLM_BASE_URL. */
-            llm_base_url?: string;
-            /** @description Name of the environment variable holding the key (never the key itself); blank: LLM_API_KEY. */
-            llm_api_key_env?: string;
+            /** @description An LLM endpoint id (an operator endpoint or your own, see /api/v1/llm-endpoints/); null: the operator's default endpoint (LLM_BASE_URL). */
+            llm_endpoint?: number | null;
             /**
              * Format: double
              * @description Blank: LLM_TIMEOUT_S.
@@ -1316,10 +1440,8 @@ export interface components {
             /** Format: double */
             llm_temperature?: number;
             llm_max_tokens?: number;
-            /** @description OpenAI-compatible endpoint; blank: LLM_BASE_URL. */
-            llm_base_url?: string;
-            /** @description Name of the environment variable holding the key (never the key itself); blank: LLM_API_KEY. */
-            llm_api_key_env?: string;
+            /** @description An LLM endpoint id (an operator endpoint or your own, see /api/v1/llm-endpoints/); null: the operator's default endpoint (LLM_BASE_URL). */
+            llm_endpoint?: number | null;
             /**
              * Format: double
              * @description Blank: LLM_TIMEOUT_S.
@@ -1376,6 +1498,8 @@ export interface components {
             /** Format: date-time */
             readonly updated_at: string;
             readonly symbol_code: string;
+            /** @description The LLM endpoint's name; null: the operator's default endpoint. */
+            readonly llm_endpoint_name: string | null;
             readonly name: string;
             readonly slug: string;
             readonly symbol: number;
@@ -1389,10 +1513,8 @@ export interface components {
             /** Format: double */
             readonly llm_temperature: number;
             readonly llm_max_tokens: number;
-            /** @description OpenAI-compatible endpoint; blank: LLM_BASE_URL. */
-            readonly llm_base_url: string;
-            /** @description Name of the environment variable holding the key (never the key itself); blank: LLM_API_KEY. */
-            readonly llm_api_key_env: string;
+            /** @description An operator endpoint or the owner's own; blank: the operator's default endpoint (LLM_BASE_URL). */
+            readonly llm_endpoint: number | null;
             /**
              * Format: double
              * @description Blank: LLM_TIMEOUT_S.
@@ -1482,6 +1604,12 @@ export interface components {
             detail?: string;
             code?: string;
             non_field_errors?: string[];
+        };
+        _PriceRequest: {
+            /** Format: double */
+            input?: number;
+            /** Format: double */
+            output?: number;
         };
     };
     responses: never;
@@ -1777,6 +1905,355 @@ export interface operations {
             };
             /** @description Not found (or not yours), or a page past the end. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_llm_endpoints_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedLlmEndpointOutputList"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_llm_endpoints_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LlmEndpointInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["LlmEndpointInputRequest"];
+                "multipart/form-data": components["schemas"]["LlmEndpointInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LlmEndpointOutput"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>"]}; a refused URL names the outbound URL policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed: {"detail": "<why>", "code": "UserEndpointsDisabled" | "OperatorEndpoint"}. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_llm_endpoints_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this llm endpoint. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LlmEndpointOutput"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such endpoint, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_llm_endpoints_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this llm endpoint. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LlmEndpointInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["LlmEndpointInputRequest"];
+                "multipart/form-data": components["schemas"]["LlmEndpointInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LlmEndpointOutput"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>"]}; a refused URL names the outbound URL policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed: {"detail": "<why>", "code": "UserEndpointsDisabled" | "OperatorEndpoint"}. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such endpoint, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_llm_endpoints_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this llm endpoint. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed: {"detail": "<why>", "code": "UserEndpointsDisabled" | "OperatorEndpoint"}. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such endpoint, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Strategies use it: choose another endpoint first. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_llm_endpoints_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this llm endpoint. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedLlmEndpointInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedLlmEndpointInputRequest"];
+                "multipart/form-data": components["schemas"]["PatchedLlmEndpointInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LlmEndpointOutput"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>"]}; a refused URL names the outbound URL policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed: {"detail": "<why>", "code": "UserEndpointsDisabled" | "OperatorEndpoint"}. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such endpoint, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
