@@ -97,10 +97,10 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
         """Create a strategy owned by the requesting user; 201 with it (``next_run_at`` set to
         the next slot when active), 400 with field errors, 403 for a live one without the
         ``strategies.trade_live`` permission."""
-        serializer = StrategyInputSerializer(data=request.data)
+        owner = cast(User, request.user)  # IsAuthenticated: never anonymous here
+        serializer = StrategyInputSerializer(data=request.data, context={"owner": owner})
         serializer.is_valid(raise_exception=True)
         try:
-            owner = cast(User, request.user)  # IsAuthenticated: never anonymous here
             strategy = strategy_create(owner=owner, values=dict(serializer.validated_data))
         except StrategyInvalidError as error:
             raise ValidationError(error.problems) from error
