@@ -76,8 +76,9 @@ def assign_owners(apps: Any, schema_editor: Any) -> None:
                     strategy__owner=user, prompt_template=version.pk
                 ).update(prompt_template=copy.pk)
     if schema_editor.connection.vendor == "postgresql":
-        # Check the deferred foreign keys now, so the constraint can be added in this
-        # transaction ("cannot ALTER TABLE … because it has pending trigger events").
+        # Check the deferred foreign keys of the rows written above now, before the constraint
+        # is added in the same transaction (ALTER TABLE refuses some changes while deferred
+        # trigger events are pending).
         schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from apps.analysis.models import PromptScore, PromptTemplate
 from apps.analysis.performance import prompt_performance_compute
@@ -279,3 +280,36 @@ def test_migration_splits_a_name_used_by_several_owners(
     # and every strategy now passes the ownership rule
     for strategy in (a_strategy, b_strategy, house):
         strategy.full_clean()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_runs_on_old_data_and_adds_the_per_owner_constraint() -> None:
+    """The whole migration (schema, data, constraint) through Django's MigrationExecutor, on
+    rows written with the models as they were before it."""
+    executor = MigrationExecutor(connection)
+    before = [("analysis", "0003_llmcall_attempt_log_finish_reason")]
+    latest = executor.loader.graph.leaf_nodes()
+    try:
+        executor.migrate(before)
+        executor = MigrationExecutor(connection)
+        applied = list(executor.recorder.applied_migrations())
+        old = executor.loader.project_state(applied, at_end=True).apps
+        alice, bob = UserFactory.create(username="alice"), UserFactory.create(username="bob")
+        template = old.get_model("analysis", "PromptTemplate")
+        v1 = template.objects.create(name="swing", version=1, body="one")
+        symbol = old.get_model("symbols", "Symbol").objects.create(symbol="OLD")
+        strategy = old.get_model("strategies", "Strategy")
+        for slug, owner in (("a", alice), ("b", bob)):
+            strategy.objects.create(
+                slug=slug, name=slug, owner_id=owner.pk, symbol=symbol, bar_size="1 day",
+                prompt_template=v1,
+            )  # fmt: skip
+        executor = MigrationExecutor(connection)
+        executor.migrate(latest)
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+    rows = PromptTemplate.objects.filter(name="swing")
+    owners = sorted((t.owner.username if t.owner else "(operator)") for t in rows)
+    assert owners == ["(operator)", "alice", "bob"]
+    for slug in ("a", "b"):
+        Strategy.objects.get(slug=slug).full_clean()
