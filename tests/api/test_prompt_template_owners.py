@@ -67,6 +67,7 @@ def test_b_cannot_list_read_preview_or_version_a_template(
     assert results(other_api.get(LIST)) == []
     assert results(other_api.get(f"{LIST}?name=swing")) == []
     assert results(other_api.get(f"{LIST}?owner={a_template.owner_id}")) == []
+    assert other_api.get(f"{LIST}?owner=999999").status_code == 200  # no user ids revealed
     assert other_api.get(url(a_template)).status_code == 404
     b_run = run_create(
         strategy_id=StrategyFactory.create(owner=other_trader, symbol=goog).pk, as_of=AS_OF

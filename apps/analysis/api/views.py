@@ -47,6 +47,10 @@ class PromptTemplateFilter(filters.FilterSet):
     """``?name=`` (exact): every version of one name (of each owner you may read);
     ``?owner=`` (user id): one owner's; ``?is_published=``."""
 
+    # A plain number, not a choice of users: an unknown id is an empty list, not a 400 that
+    # would tell which user ids exist.
+    owner = filters.NumberFilter(field_name="owner_id", help_text="The owner's user id.")
+
     class Meta:
         model = PromptTemplate
         fields = ("name", "owner", "is_published")
