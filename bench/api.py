@@ -90,8 +90,14 @@ def _strategies(owner: User) -> list[Strategy]:
     symbol, _ = Symbol.objects.get_or_create(
         symbol="BAPI", sec_type="STK", currency="USD", defaults={"timezone": "America/New_York"}
     )
-    template = PromptTemplate.objects.filter(name=MARKER).first() or PromptTemplate.objects.create(
-        name=MARKER, version=1, body="{{ symbol.symbol }} {{ bars.last.close }}"
+    template = PromptTemplate.objects.filter(
+        owner=owner, name=MARKER
+    ).first() or PromptTemplate.objects.create(
+        owner=owner,
+        author=owner,
+        name=MARKER,
+        version=1,
+        body="{{ symbol.symbol }} {{ bars.last.close }}",
     )
     return [
         Strategy.objects.create(

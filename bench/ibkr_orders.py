@@ -51,7 +51,7 @@ def _strategy() -> Strategy:
         currency="USD",
         defaults={"conid": GOOG_CONID, "timezone": "America/New_York"},
     )
-    template = prompt_template_save(name="bench-ibkr", body="{{ symbol.symbol }}")
+    template = prompt_template_save(owner=None, name="bench-ibkr", body="{{ symbol.symbol }}")
     strategy, _ = Strategy.objects.update_or_create(
         slug="bench-ibkr-roundtrip",
         defaults={

@@ -38,7 +38,7 @@ def bench_strategy() -> Strategy:
         bar_size="1 day",
     )
     template = prompt_template_save(
-        name="bench", body="{{ symbol.symbol }} {{ bars.last.close }} {{ indicators }}"
+        owner=None, name="bench", body="{{ symbol.symbol }} {{ bars.last.close }} {{ indicators }}"
     )
     strategy, _ = Strategy.objects.update_or_create(
         slug="bench-goog-500",

@@ -44,6 +44,8 @@ class PromptTemplateFactory(factory.django.DjangoModelFactory[PromptTemplate]):
     class Meta:
         model = PromptTemplate
 
+    owner = None  # the operator's; pass owner=user for a user's template
+    author = factory.SelfAttribute("owner")
     name = factory.Sequence(lambda n: f"template-{n}")
     version = 1
     body = SIMPLE_TEMPLATE
@@ -68,11 +70,15 @@ class StrategyFactory(factory.django.DjangoModelFactory[Strategy]):
 
     name = factory.Sequence(lambda n: f"Strategy {n}")
     slug = factory.Sequence(lambda n: f"strategy-{n}")
+    owner = None
     symbol = factory.SubFactory(SymbolFactory)
     bar_size = "1 day"
     lookback = 200
     indicators = factory.LazyFunction(lambda: [{"name": "RSI"}, {"name": "MACD"}])
-    prompt_template = factory.SubFactory(PromptTemplateFactory)
+    # The strategy's owner owns its template (a strategy uses its owner's templates).
+    prompt_template = factory.SubFactory(
+        PromptTemplateFactory, owner=factory.SelfAttribute("..owner")
+    )
     analyst = "baseline"
     capital = Decimal("100000")
     risk_per_trade_pct = Decimal("1")

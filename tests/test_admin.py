@@ -12,12 +12,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from apps.analysis.models import PromptTemplate
 from apps.lineage.models import Run
 from apps.marketdata.models import Bar
 from apps.orders.models import Fill, Order
 from apps.pipeline.executor import strategy_run
 from apps.symbols.models import Symbol
-from tests.factories import StrategyFactory
+from tests.factories import PromptTemplateFactory, StrategyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +159,54 @@ def test_the_cancel_action_cancels_working_orders_and_reports_the_others(
     assert set(Order.objects.filter(run=run).values_list("status", flat=True)) == {"cancelled"}
     shown = [str(m) for m in get_messages(page.wsgi_request)]
     assert any("cancelled" in m for m in shown)
+
+
+def test_the_strategy_form_refuses_a_template_the_owner_may_not_use(
+    goog: Symbol, staff_client: Client
+) -> None:
+    alice, bob = UserFactory.create(username="alice"), UserFactory.create(username="bob")
+    strategy = StrategyFactory.create(owner=bob, symbol=goog)
+    theirs = PromptTemplateFactory.create(owner=alice, name="alice-swing")
+    url = reverse("admin:strategies_strategy_change", args=[strategy.pk])
+    form = staff_client.get(url).context["adminform"].form
+    assert "alice-swing v1 (alice)" in dict(form.fields["prompt_template"].choices).values()
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    data.update(
+        {
+            "symbol": goog.pk,
+            "owner": bob.pk,
+            "prompt_template": theirs.pk,
+            "indicators": '[{"name": "RSI"}]',
+        }
+    )
+    page = staff_client.post(url, data)
+    assert page.status_code == 200
+    assert "prompt_template" in page.context["adminform"].form.errors
+    strategy.refresh_from_db()
+    assert strategy.prompt_template_id != theirs.pk
+
+
+def test_the_publish_action_publishes_every_version_of_a_name(staff_client: Client) -> None:
+    alice = UserFactory.create(username="alice")
+    v1 = PromptTemplateFactory.create(owner=alice, name="swing", version=1)
+    v2 = PromptTemplateFactory.create(owner=alice, name="swing", version=2)
+    url = reverse("admin:analysis_prompttemplate_changelist")
+    staff_client.post(url, {"action": "publish", "_selected_action": [v1.pk]})
+    assert set(
+        PromptTemplate.objects.filter(pk__in=[v1.pk, v2.pk]).values_list("is_published", flat=True)
+    ) == {True}
+    staff_client.post(url, {"action": "withdraw", "_selected_action": [v2.pk]})
+    assert not PromptTemplate.objects.filter(is_published=True).exists()
+
+
+def test_adding_a_template_saves_the_next_version_authored_by_the_staff_member(
+    staff_client: Client,
+) -> None:
+    alice = UserFactory.create(username="alice")
+    PromptTemplateFactory.create(owner=alice, name="swing", version=1, is_published=True)
+    url = reverse("admin:analysis_prompttemplate_add")
+    page = staff_client.post(url, {"owner": alice.pk, "name": "swing", "body": "v2 body"})
+    assert page.status_code == 302, page.context["adminform"].form.errors
+    added = PromptTemplate.objects.get(owner=alice, version=2)
+    author = added.author.username if added.author else None
+    assert (added.body, added.is_published, author) == ("v2 body", True, "admin")

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from apps.analysis.models import PromptTemplate
 from apps.lineage.models import Run
 from apps.strategies.models import Strategy
 from tests.factories import StrategyFactory
@@ -32,6 +33,12 @@ def test_owner_is_a_staff_user_with_the_demo_password_who_owns_the_demo_strategi
     assert user.is_staff and user.check_password("s3cret-demo")
     assert set(Strategy.objects.values_list("owner__username", flat=True)) == {"demo"}
     assert Strategy.objects.count() == 3
+    # their template goes with them: a strategy uses its owner's templates
+    assert set(PromptTemplate.objects.values_list("name", "owner__username")) == {
+        ("swing-default", "demo")
+    }
+    for strategy in Strategy.objects.all():
+        strategy.full_clean()
 
 
 def test_without_a_demo_password_a_random_one_is_printed(monkeypatch: pytest.MonkeyPatch) -> None:

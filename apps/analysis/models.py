@@ -1,4 +1,10 @@
-"""Prompt templates: Jinja2 bodies under a name, each saved version immutable."""
+"""Prompt templates: Jinja2 bodies under a name, each saved version immutable.
+
+A template name belongs to an owner (a user; null: the operator's, saved by management
+commands run without an owner); names are unique per owner, so two users may both have
+``swing``. Staff may publish a name: every version of it becomes readable and usable by every
+user, never writable by anyone but its owner (security spec, "Prompt templates belong to users").
+"""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,17 +17,50 @@ from apps.analysis.prompts import prompt_template_body_check
 
 
 class PromptTemplate(models.Model):
-    """One version of a named Jinja2 prompt template; editing means saving the next version."""
+    """One version of a named Jinja2 prompt template; editing means saving the next version.
 
+    ``owner`` owns the name (every version of it has the same owner; null: the operator's);
+    ``author`` saved this version (null: a management command, or a deleted user).
+    ``is_published`` is a property of the name, set by staff through
+    ``apps.analysis.services.prompt_template_publish`` on every version at once and copied to
+    each new version; it is the one column a saved version may change.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="prompt_templates",
+        help_text="Who owns the name (all its versions); blank: the operator's.",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who saved this version; blank: a management command.",
+    )
     name = models.SlugField(max_length=64)
     version = models.PositiveIntegerField()
     body = models.TextField()
+    is_published = models.BooleanField(
+        default=False,
+        help_text="Published by staff: every user may read and use every version of the "
+        "name; only its owner saves versions.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["name", "-version"]
+        ordering = ["name", "owner_id", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["name", "version"], name="prompt_unique_version")
+            # NULLS NOT DISTINCT: the operator's (owner null) names are unique too.
+            models.UniqueConstraint(
+                fields=["owner", "name", "version"],
+                name="prompt_unique_owner_version",
+                nulls_distinct=False,
+            )
         ]
 
     def __str__(self) -> str:
@@ -80,13 +119,25 @@ class LlmCall(models.Model):
 
 
 class PromptScore(models.Model):
-    """How one template version's signals turned out, computed daily.
+    """How one template version's signals turned out for one owner's strategies, computed daily.
+
+    ``owner`` is the owner of the strategies whose signals were scored (null: ownerless
+    strategies, and the scores computed before scores were per owner); a published version
+    used by two users has one row per user, each from that user's signals only.
 
     Shares are 0–1; ``avg_r_multiple`` is realized P&L over initial risk (quantity × |entry −
     stop|) averaged over closed trades; ``win_rate`` counts closed trades with P&L > 0.
     """
 
     template = models.ForeignKey(PromptTemplate, on_delete=models.CASCADE, related_name="scores")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Whose strategies' signals were scored; blank: ownerless strategies.",
+    )
     computed_at = models.DateTimeField()
     signals = models.PositiveIntegerField()
     accepted_share = models.FloatField(null=True)

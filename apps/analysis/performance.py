@@ -1,6 +1,11 @@
 """Prompt performance: how each template version's signals turned out, kept as PromptScore rows.
 
-Definitions (every count is over all the signals a version ever produced, cumulative):
+Scores are per owner: one row per (template version, owner of the strategies whose signals are
+counted), so a published version used by two users is scored twice, each from that user's
+signals only; ownerless strategies' signals make the rows with no owner.
+
+Definitions (every count is over all the signals a version ever produced for that owner's
+strategies, cumulative):
 
 - ``signals``: every Signal whose ``prompt_template`` is the version, HOLD included. Signals
   without a template (recorded before templates were tracked) are not scored.
@@ -37,9 +42,14 @@ from apps.signals.models import Action, Signal, SignalStatus
 ZERO = Decimal(0)
 
 
+# (template version id, strategy owner id or None): what one PromptScore row is about.
+_Key = tuple[int, int | None]
+
+
 @dataclass
 class _Brackets:
-    """Per template version: signals with a filled entry, and the closed trades' outcomes."""
+    """Per template version and owner: signals with a filled entry, and the closed trades'
+    outcomes."""
 
     filled: set[int] = field(default_factory=set)
     closed: int = 0
@@ -53,34 +63,42 @@ def _share(part: int, whole: int) -> float | None:
 
 @dataclass(frozen=True)
 class _Counts:
-    """Per template version: all signals, BUY/SELL signals, and the accepted BUY/SELL ones."""
+    """Per template version and owner: all signals, BUY/SELL signals, the accepted BUY/SELL
+    ones."""
 
     template_id: int
+    owner_id: int | None
     signals: int
     proposals: int
     accepted: int
 
 
 def _signal_counts() -> list[_Counts]:
-    """One row per template version that produced signals, by template id (1 query)."""
+    """One row per (template version, strategy owner) that produced signals (1 query)."""
     trade = ~Q(action=Action.HOLD)
     rows = (
         Signal.objects.filter(prompt_template__isnull=False)
-        .values("prompt_template_id")
+        .values("prompt_template_id", "strategy__owner_id")
         .annotate(
             total=Count("pk"),
             proposals=Count("pk", filter=trade),
             accepted=Count("pk", filter=trade & Q(status=SignalStatus.ACCEPTED)),
         )
-        .order_by("prompt_template_id")
+        .order_by("prompt_template_id", "strategy__owner_id")
     )
     return [
-        _Counts(row["prompt_template_id"], row["total"], row["proposals"], row["accepted"])
+        _Counts(
+            row["prompt_template_id"],
+            row["strategy__owner_id"],
+            row["total"],
+            row["proposals"],
+            row["accepted"],
+        )
         for row in rows
     ]
 
 
-def _bracket_outcomes() -> dict[int, _Brackets]:
+def _bracket_outcomes() -> dict[_Key, _Brackets]:
     """Every filled entry order with its bracket's P&L and whether it closed (1 query)."""
     children = Order.objects.filter(parent=OuterRef("pk"))
     child_pnl = (
@@ -100,6 +118,7 @@ def _bracket_outcomes() -> dict[int, _Brackets]:
         )
         .values_list(
             "signal__prompt_template_id",
+            "signal__strategy__owner_id",
             "signal_id",
             "filled_quantity",
             "realized_pnl",
@@ -109,9 +128,19 @@ def _bracket_outcomes() -> dict[int, _Brackets]:
             "signal__stop_loss",
         )
     )
-    outcomes: dict[int, _Brackets] = defaultdict(_Brackets)
-    for template_id, signal_id, quantity, entry_pnl, children_pnl, closed, entry, stop in rows:
-        brackets = outcomes[template_id]
+    outcomes: dict[_Key, _Brackets] = defaultdict(_Brackets)
+    for (
+        template_id,
+        owner_id,
+        signal_id,
+        quantity,
+        entry_pnl,
+        children_pnl,
+        closed,
+        entry,
+        stop,
+    ) in rows:
+        brackets = outcomes[(template_id, owner_id)]
         brackets.filled.add(signal_id)
         if not closed:
             continue
@@ -126,10 +155,12 @@ def _bracket_outcomes() -> dict[int, _Brackets]:
 
 
 def prompt_performance_compute(*, now: datetime) -> list[PromptScore]:
-    """Score every template version that produced at least one signal; return the new rows.
+    """Score every (template version, strategy owner) that produced at least one signal;
+    return the new rows.
 
     Input: ``now`` (tz-aware), stored as each row's ``computed_at``. Output: one new PromptScore
-    per version, ordered by template id; earlier scores are kept (history). Shares and win rate
+    per version and owner (``owner`` None: ownerless strategies), ordered by template id then
+    owner id; earlier scores are kept (history). Shares and win rate
     are fractions 0–1 and ``avg_r_multiple`` is in R (see the module docstring for every
     definition); a ratio with nothing to divide by is None. Three queries whatever the number of
     signals: signal counts, filled brackets, one bulk insert.
@@ -137,11 +168,12 @@ def prompt_performance_compute(*, now: datetime) -> list[PromptScore]:
     outcomes = _bracket_outcomes()
     scores = []
     for counts in _signal_counts():
-        brackets = outcomes.get(counts.template_id, _Brackets())
+        brackets = outcomes.get((counts.template_id, counts.owner_id), _Brackets())
         r_multiples = brackets.r_multiples
         scores.append(
             PromptScore(
                 template_id=counts.template_id,
+                owner_id=counts.owner_id,
                 computed_at=now,
                 signals=counts.signals,
                 accepted_share=_share(counts.accepted, counts.proposals),

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.analysis.models import PromptTemplate
 from apps.pipeline.dispatch import schedules_refresh
 from apps.strategies.lifecycle import (
     LiveTradingNotAllowedError,
@@ -29,6 +30,15 @@ from apps.strategies.limits import strategy_limits_check
 from apps.strategies.live_trading import live_trading_check
 from apps.strategies.models import Strategy
 from apps.strategies.services import SCHEDULE_FIELDS
+
+
+class PromptTemplateChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """A template version labelled with its owner and whether its name is published."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        """``name vN (owner[, published])``; ``operator`` for an ownerless template."""
+        published = ", published" if obj.is_published else ""
+        return f"{obj} ({obj.owner or 'operator'}{published})"
 
 
 @admin.register(Strategy)
@@ -84,6 +94,15 @@ class StrategyAdmin(admin.ModelAdmin):
                 return cleaned
 
         return LiveCheckedForm
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """Template versions are labelled with their owner and publication: names are per
+        owner, and the model refuses a version the strategy's owner may not use
+        (``Strategy.clean``)."""
+        if db_field.name == "prompt_template":
+            kwargs["queryset"] = PromptTemplate.objects.select_related("owner")
+            kwargs["form_class"] = PromptTemplateChoiceField
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Strategy, form: Any, change: bool) -> None:
         """Save; when the schedule changed, the next slot is recomputed at once (as the

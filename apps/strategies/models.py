@@ -3,7 +3,14 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from apps.analysis.selectors import prompt_template_usable
+
+PROMPT_TEMPLATE_NOT_USABLE = (
+    "No such prompt template version among the owner's and the published ones."
+)
 
 
 class OrderType(models.TextChoices):
@@ -128,3 +135,24 @@ class Strategy(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def clean(self) -> None:
+        """Raise ValidationError on ``prompt_template`` when the owner may not use it: a strategy
+        uses its owner's templates (an ownerless one: the operator's) or published ones
+        (``apps.analysis.selectors.prompt_templates_usable``).
+
+        Checked only when the strategy is new or its template or owner changed, so a strategy
+        keeps running a version whose name was withdrawn from publication after it was chosen.
+        The message is the same whether the version exists or not (no names leak).
+        """
+        super().clean()
+        if self.prompt_template_id is None:
+            return
+        if self.pk is not None:
+            stored = Strategy.objects.filter(pk=self.pk).values_list(
+                "prompt_template_id", "owner_id"
+            )
+            if stored.first() == (self.prompt_template_id, self.owner_id):
+                return
+        if not prompt_template_usable(template_id=self.prompt_template_id, owner_id=self.owner_id):
+            raise ValidationError({"prompt_template": PROMPT_TEMPLATE_NOT_USABLE})

@@ -11,7 +11,11 @@ from pydantic import ValidationError
 
 from apps.analysis.endpoints import llm_endpoint_model_problems, llm_endpoints_usable
 from apps.analysis.models import LlmEndpoint, PromptTemplate
-from apps.analysis.services import prompt_template_save
+from apps.analysis.services import (
+    PromptTemplateNotFoundError,
+    prompt_template_resolve,
+    prompt_template_save,
+)
 from apps.common.errors import SibylError
 from apps.strategies.definitions import StrategiesFile, StrategyDefinition, SymbolDefinition
 from apps.strategies.limits import StrategyLimitError, strategy_limits_check
@@ -114,7 +118,7 @@ def _strategy_values(definition: StrategyDefinition, owner: User | None) -> dict
             f"strategy {definition.slug}: unknown symbol {definition.symbol} "
             f"{definition.sec_type} {definition.currency}; declare it under 'symbols'"
         ) from error
-    template = prompt_template_latest(definition.prompt_template, definition.slug)
+    template = prompt_template_latest(definition.prompt_template, definition.slug, owner)
     risk, llm = definition.risk, definition.llm
     return {
         "name": definition.name,
@@ -144,18 +148,22 @@ def _strategy_values(definition: StrategyDefinition, owner: User | None) -> dict
     }
 
 
-def prompt_template_latest(reference: str, slug: str) -> PromptTemplate:
-    """Resolve ``name`` (latest version) or ``name@N`` (that version)."""
-    name, at, version = reference.partition("@")
+def prompt_template_latest(reference: str, slug: str, owner: User | None) -> PromptTemplate:
+    """Resolve ``name`` (latest version) or ``name@N`` (that version) for strategy ``slug``
+    owned by ``owner``: among the owner's templates (None: the operator's), else the published
+    ones (``apps.analysis.services.prompt_template_resolve``). Another user's unpublished
+    template is unknown. Raises StrategiesFileError."""
+    _, at, version = reference.partition("@")
     if at and not (version.isascii() and version.isdigit()):
         raise StrategiesFileError(
             f"strategy {slug}: prompt template {reference!r}: expected name or name@VERSION"
         )
-    versions = PromptTemplate.objects.filter(name=name)
-    template = versions.filter(version=int(version)).first() if version else versions.first()
-    if template is None:
-        raise StrategiesFileError(f"strategy {slug}: unknown prompt template {reference!r}")
-    return template
+    try:
+        return prompt_template_resolve(reference=reference, owner=owner)
+    except PromptTemplateNotFoundError as error:
+        raise StrategiesFileError(
+            f"strategy {slug}: unknown prompt template {reference!r} ({error})"
+        ) from error
 
 
 SCHEDULE_FIELDS = ("schedule_cron", "schedule_timezone", "is_active")
@@ -165,9 +173,9 @@ def _strategy_upsert(
     definition: StrategyDefinition, owner: User | None, report: ApplyReport
 ) -> None:
     strategy = Strategy.objects.filter(slug=definition.slug).first()
-    # The endpoint is looked up among those the strategy's owner-to-be may use.
-    effective_owner = owner if owner is not None else (strategy.owner if strategy else None)
-    values = _strategy_values(definition, effective_owner)
+    if owner is None and strategy is not None:
+        owner = strategy.owner  # kept; its templates are the ones the file's names resolve to
+    values = _strategy_values(definition, owner)
     if owner is not None:
         values["owner"] = owner
     if strategy is None:
@@ -220,8 +228,11 @@ def strategies_apply(*, path: Path, owner: User | None = None) -> ApplyReport:
     """Apply a strategies file in one transaction: all of it or nothing.
 
     Symbols are upserted, changed template bodies saved as new versions, strategies created or
-    updated by slug. With ``owner``, every strategy of the file belongs to that user; without,
-    new strategies have no owner (only staff see them) and existing ones keep theirs.
+    updated by slug. With ``owner``, every strategy and template of the file belongs to that
+    user; without, new strategies and the templates have no owner (the operator's: only staff
+    see them) and existing strategies keep theirs. A strategy's ``prompt_template`` name
+    resolves among its owner's templates, else the published ones (``prompt_template_latest``);
+    template versions saved here have no author (a management command saved them).
     A live strategy (``mode: live``) needs an owner holding ``strategies.trade_live``
     (``apps.strategies.live_trading``), and an active strategy of a non-staff owner must keep
     within the owner's limits (``apps.strategies.limits``). Raises StrategiesFileError with
@@ -237,7 +248,7 @@ def strategies_apply(*, path: Path, owner: User | None = None) -> ApplyReport:
             except StrategiesFileError as error:
                 problems.append(str(error))
         for template in document.prompt_templates:
-            prompt_template_save(name=template.name, body=template.body)
+            prompt_template_save(owner=owner, name=template.name, body=template.body)
         for definition in document.strategies:
             try:
                 _strategy_upsert(definition, owner, report)

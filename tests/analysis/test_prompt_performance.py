@@ -53,7 +53,9 @@ def test_scores_per_template_version_checked_by_hand(
     goog: Symbol, llm_server: Any, django_assert_num_queries: Any
 ) -> None:
     # given "swing" v1: a baseline strategy's losing SELL and winning SELL …
-    swing1 = prompt_template_save(name="swing", body="{{ symbol.symbol }} {{ bars.last.close }}")
+    swing1 = prompt_template_save(
+        owner=None, name="swing", body="{{ symbol.symbol }} {{ bars.last.close }}"
+    )
     baseline = StrategyFactory.create(symbol=goog, prompt_template=swing1)
     loss = run(baseline, LOSING_SELL)
     # SELL 36 (floor(1000 / |580.86 − 607.98|)), filled at the next open, stopped out above
@@ -70,7 +72,7 @@ def test_scores_per_template_version_checked_by_hand(
         "stop_loss": ("cancelled", None, Decimal("0")),
     }
     # … "swing" v2 (the strategy moved on): one HOLD …
-    swing2 = prompt_template_save(name="swing", body="v2 {{ symbol.symbol }}")
+    swing2 = prompt_template_save(owner=None, name="swing", body="v2 {{ symbol.symbol }}")
     baseline.prompt_template = swing2
     baseline.save()
     run(baseline, HOLD_DAY)
@@ -78,7 +80,7 @@ def test_scores_per_template_version_checked_by_hand(
     untracked = run(baseline, datetime(2011, 3, 1, tzinfo=UTC))
     Signal.objects.filter(run=untracked).update(prompt_template=None)
     # and "scalp" v1 on a model: HOLD, a rejected BUY, a losing BUY and an unfilled BUY
-    scalp = prompt_template_save(name="scalp", body="{{ bars.last.close }}")
+    scalp = prompt_template_save(owner=None, name="scalp", body="{{ bars.last.close }}")
     model = StrategyFactory.create(symbol=goog, analyst="openai", prompt_template=scalp)
     llm_server.answer_with(HOLD, decision(confidence=0.3), decision())
     run(model, LOSING_SELL)
@@ -167,7 +169,8 @@ def test_latest_scores_are_one_per_version_ordered_by_name_then_newest_version()
 
 def test_command_computes_and_prints_a_table(goog: Symbol) -> None:
     strategy = StrategyFactory.create(
-        symbol=goog, prompt_template=prompt_template_save(name="swing", body="{{ as_of }}")
+        symbol=goog,
+        prompt_template=prompt_template_save(owner=None, name="swing", body="{{ as_of }}"),
     )
     run(strategy, LOSING_SELL)
     run(strategy, WINNING_SELL)
@@ -176,10 +179,10 @@ def test_command_computes_and_prints_a_table(goog: Symbol) -> None:
     lines = out.getvalue().splitlines()
     assert lines[0] == "stored 1 score(s)"
     assert lines[1].split() == [
-        "template", "signals", "accepted", "filled", "closed", "win", "rate", "avg", "R",
-        "computed", "at", "(UTC)",
+        "template", "owner", "signals", "accepted", "filled", "closed", "win", "rate", "avg",
+        "R", "computed", "at", "(UTC)",
     ]  # fmt: skip
-    assert lines[3].split()[:7] == ["swing@1", "2", "100%", "100%", "2", "50%", "+0.12"]
+    assert lines[3].split()[:8] == ["swing@1", "-", "2", "100%", "100%", "2", "50%", "+0.12"]
 
 
 def test_command_without_scores_says_so(db: None) -> None:

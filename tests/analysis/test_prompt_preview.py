@@ -73,7 +73,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 def test_preview_renders_what_the_llm_step_rendered(goog: Symbol, llm_server: Any) -> None:
     # given a run that asked a (loopback) model with the full template
     llm_server.answer_with(decision())
-    template = prompt_template_save(name="full", body=FULL_TEMPLATE)
+    template = prompt_template_save(owner=None, name="full", body=FULL_TEMPLATE)
     strategy = StrategyFactory.create(symbol=goog, analyst="openai", prompt_template=template)
     run = strategy_run(strategy=strategy, as_of=AS_OF, trigger="manual")
     assert run.status == "succeeded", run.error_message
@@ -180,8 +180,8 @@ def test_every_context_value_is_plain_data_without_secrets(
 
 def test_render_prompt_command_prints_the_named_version(goog: Symbol) -> None:
     run = pending_run(goog)
-    prompt_template_save(name="swing", body="v1 {{ bars.last.close }}")
-    prompt_template_save(name="swing", body="v2 {{ bars.last.close }}")
+    prompt_template_save(owner=None, name="swing", body="v1 {{ bars.last.close }}")
+    prompt_template_save(owner=None, name="swing", body="v2 {{ bars.last.close }}")
     out = StringIO()
     call_command("render_prompt", "swing", run=run.pk, stdout=out)
     assert out.getvalue() == "v2 580.86\n"
@@ -204,8 +204,8 @@ def test_render_prompt_command_explains_what_is_wrong(
     goog: Symbol, reference: str, run_id: int | None, message: str
 ) -> None:
     run = pending_run(goog)
-    prompt_template_save(name="swing", body="{{ symbol.symbol }}")
-    prompt_template_save(name="broken", body="{{ settings.SECRET_KEY }}")
+    prompt_template_save(owner=None, name="swing", body="{{ symbol.symbol }}")
+    prompt_template_save(owner=None, name="broken", body="{{ settings.SECRET_KEY }}")
     with pytest.raises(CommandError) as raised:
         call_command("render_prompt", reference, run=run_id or run.pk, stdout=StringIO())
     assert message in str(raised.value)
@@ -219,9 +219,9 @@ def test_render_prompt_command_reports_a_run_without_enough_bars(goog: Symbol) -
 
 
 def test_template_references_resolve_to_versions() -> None:
-    first = prompt_template_save(name="swing", body="one")
-    second = prompt_template_save(name="swing", body="two")
-    assert prompt_template_resolve(reference="swing") == second
-    assert prompt_template_resolve(reference="swing@1") == first
+    first = prompt_template_save(owner=None, name="swing", body="one")
+    second = prompt_template_save(owner=None, name="swing", body="two")
+    assert prompt_template_resolve(reference="swing", owner=None) == second
+    assert prompt_template_resolve(reference="swing@1", owner=None) == first
     with pytest.raises(PromptTemplateNotFoundError, match="versions: 1, 2"):
-        prompt_template_resolve(reference="swing@3")
+        prompt_template_resolve(reference="swing@3", owner=None)

@@ -30,14 +30,14 @@ def test_the_default_limit_is_20000_characters() -> None:
 
 def test_the_service_refuses_a_body_over_the_limit_as_a_body_error() -> None:
     with pytest.raises(ValidationError) as caught:
-        prompt_template_save(name="big", body=too_long())
+        prompt_template_save(owner=None, name="big", body=too_long())
     assert LIMIT_TEXT in caught.value.message_dict["body"][0]
     assert not PromptTemplate.objects.exists()
 
 
 def test_a_body_at_the_limit_is_saved() -> None:
     body = "x" * settings.PROMPT_TEMPLATE_MAX_CHARS
-    assert prompt_template_save(name="big", body=body).version == 1
+    assert prompt_template_save(owner=None, name="big", body=body).version == 1
 
 
 def test_the_admin_refuses_a_body_over_the_limit(client: Client, django_user_model: Any) -> None:

@@ -11,21 +11,21 @@ pytestmark = pytest.mark.django_db
 
 
 def test_first_save_is_version_one() -> None:
-    template = prompt_template_save(name="swing", body="{{ symbol.symbol }}")
+    template = prompt_template_save(owner=None, name="swing", body="{{ symbol.symbol }}")
     assert (template.name, template.version, template.body) == ("swing", 1, "{{ symbol.symbol }}")
     assert template.pk is not None
 
 
 def test_unchanged_body_returns_the_same_row() -> None:
-    first = prompt_template_save(name="swing", body="body")
-    again = prompt_template_save(name="swing", body="body")
+    first = prompt_template_save(owner=None, name="swing", body="body")
+    again = prompt_template_save(owner=None, name="swing", body="body")
     assert again.pk == first.pk
     assert PromptTemplate.objects.count() == 1
 
 
 def test_changed_body_adds_the_next_version_and_keeps_the_old() -> None:
-    first = prompt_template_save(name="swing", body="one")
-    second = prompt_template_save(name="swing", body="two")
+    first = prompt_template_save(owner=None, name="swing", body="one")
+    second = prompt_template_save(owner=None, name="swing", body="two")
     assert (second.version, second.pk != first.pk) == (2, True)
     assert PromptTemplate.objects.get(pk=first.pk).body == "one"
     latest = PromptTemplate.objects.filter(name="swing").first()
@@ -33,16 +33,16 @@ def test_changed_body_adds_the_next_version_and_keeps_the_old() -> None:
 
 
 def test_reverting_to_an_old_body_is_a_new_version() -> None:
-    prompt_template_save(name="swing", body="one")
-    prompt_template_save(name="swing", body="two")
-    third = prompt_template_save(name="swing", body="one")
+    prompt_template_save(owner=None, name="swing", body="one")
+    prompt_template_save(owner=None, name="swing", body="two")
+    third = prompt_template_save(owner=None, name="swing", body="one")
     assert third.version == 3
 
 
 def test_names_are_versioned_independently() -> None:
-    prompt_template_save(name="a", body="one")
-    prompt_template_save(name="a", body="two")
-    assert prompt_template_save(name="b", body="one").version == 1
+    prompt_template_save(owner=None, name="a", body="one")
+    prompt_template_save(owner=None, name="a", body="two")
+    assert prompt_template_save(owner=None, name="b", body="one").version == 1
 
 
 def test_saving_an_existing_version_raises_and_changes_nothing() -> None:
@@ -54,12 +54,12 @@ def test_saving_an_existing_version_raises_and_changes_nothing() -> None:
 
 
 def test_saving_a_version_returned_by_the_service_raises() -> None:
-    template = prompt_template_save(name="swing", body="original")
+    template = prompt_template_save(owner=None, name="swing", body="original")
     with pytest.raises(ValidationError, match="immutable"):
         template.save()
 
 
 def test_invalid_name_is_rejected() -> None:
     with pytest.raises(ValidationError):
-        prompt_template_save(name="not a slug", body="x")
+        prompt_template_save(owner=None, name="not a slug", body="x")
     assert not PromptTemplate.objects.exists()

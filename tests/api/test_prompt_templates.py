@@ -1,4 +1,5 @@
-"""Prompt-templates API: shared, immutable versions; preview against a run; latest scores."""
+"""Prompt-templates API: immutable versions of the user's own templates; preview against a run;
+latest scores. Ownership and publication: tests/api/test_prompt_template_owners.py."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -40,11 +41,15 @@ def test_anonymous_gets_401(anonymous: APIClient, method: str, url: str) -> None
     assert response.status_code == 401
 
 
-def test_any_user_lists_every_version_by_name(api: APIClient, other_api: APIClient) -> None:
+def test_a_user_lists_every_version_of_their_templates_by_name(
+    api: APIClient, trader: User
+) -> None:
     for version in (1, 2, 3):
-        PromptTemplateFactory.create(name="swing", version=version, body=f"v{version}")
-    PromptTemplateFactory.create(name="alpha", version=1)
-    rows = results(other_api.get(LIST))
+        PromptTemplateFactory.create(
+            owner=trader, name="swing", version=version, body=f"v{version}"
+        )
+    PromptTemplateFactory.create(owner=trader, name="alpha", version=1)
+    rows = results(api.get(LIST))
     assert [(r["name"], r["version"]) for r in rows] == [
         ("alpha", 1),
         ("swing", 3),
@@ -56,14 +61,21 @@ def test_any_user_lists_every_version_by_name(api: APIClient, other_api: APIClie
     assert page["count"] == 4 and [r["version"] for r in page["results"]] == [2, 1]
 
 
-def test_retrieve_one_version(api: APIClient) -> None:
-    template = PromptTemplateFactory.create(name="swing", body="{{ symbol.symbol }}")
+def test_retrieve_one_version(api: APIClient, trader: User) -> None:
+    template = PromptTemplateFactory.create(owner=trader, name="swing", body="{{ symbol.symbol }}")
     body = api.get(detail(template)).json()
-    assert {k: body[k] for k in ("id", "name", "version", "body")} == {
+    assert body == {
         "id": template.pk,
         "name": "swing",
         "version": 1,
         "body": "{{ symbol.symbol }}",
+        "created_at": body["created_at"],
+        "owner": trader.pk,
+        "owner_username": "trader",
+        "author": trader.pk,
+        "author_username": "trader",
+        "is_published": False,
+        "can_write": True,
     }
     assert api.get(f"{LIST}999999/").status_code == 404
 
@@ -110,7 +122,7 @@ def test_versions_are_immutable(api: APIClient, staff_api: APIClient) -> None:
 
 def test_preview_renders_a_real_runs_prompt(api: APIClient, goog: Symbol, trader: User) -> None:
     # given a run of the trader's strategy through the six steps
-    template = PromptTemplateFactory.create(name="swing")
+    template = PromptTemplateFactory.create(owner=trader, name="swing")
     strategy = StrategyFactory.create(owner=trader, symbol=goog, prompt_template=template)
     run = strategy_run(strategy=strategy, as_of=AS_OF, trigger="manual")
     assert run.status == "succeeded", run.error_message
@@ -129,15 +141,17 @@ def test_preview_of_another_version_uses_its_body(
 ) -> None:
     strategy = StrategyFactory.create(owner=trader, symbol=goog)
     run = run_create(strategy_id=strategy.pk, as_of=AS_OF)
-    other = PromptTemplateFactory.create(name="terse", body="{{ symbol.symbol }}: {{ bars.count }}")
+    other = PromptTemplateFactory.create(
+        owner=trader, name="terse", body="{{ symbol.symbol }}: {{ bars.count }}"
+    )
     response = api.post(detail(other, "preview/"), {"run_id": run.pk}, format="json")
     assert response.json() == {"prompt": "GOOG: 200"}
 
 
 def test_preview_needs_a_run_the_user_may_see(
-    api: APIClient, staff_api: APIClient, goog: Symbol, other_trader: User
+    api: APIClient, staff_api: APIClient, goog: Symbol, trader: User, other_trader: User
 ) -> None:
-    template = PromptTemplateFactory.create(body="{{ symbol.symbol }}")
+    template = PromptTemplateFactory.create(owner=trader, body="{{ symbol.symbol }}")
     theirs = StrategyFactory.create(owner=other_trader, symbol=goog)
     run = run_create(strategy_id=theirs.pk, as_of=AS_OF)
     url = detail(template, "preview/")
@@ -161,7 +175,7 @@ def test_preview_reports_a_template_error_as_400(
     api: APIClient, goog: Symbol, trader: User, body: str, message: str
 ) -> None:
     run = run_create(strategy_id=StrategyFactory.create(owner=trader, symbol=goog).pk, as_of=AS_OF)
-    template = PromptTemplateFactory.create(body=body)
+    template = PromptTemplateFactory.create(owner=trader, body=body)
     response = api.post(detail(template, "preview/"), {"run_id": run.pk}, format="json")
     assert response.status_code == 400
     assert response.json()["code"] == "PromptRenderError"
@@ -177,16 +191,19 @@ def test_preview_without_bars_is_a_400(api: APIClient, trader: User) -> None:
     assert response.status_code == 400 and response.json()["code"] == "NotEnoughBarsError"
 
 
-def test_scores_are_the_latest_per_version(api: APIClient) -> None:
-    old = PromptTemplateFactory.create(name="swing", version=1)
-    new = PromptTemplateFactory.create(name="swing", version=2)
+def test_scores_are_the_latest_per_version(api: APIClient, trader: User) -> None:
+    old = PromptTemplateFactory.create(owner=trader, name="swing", version=1)
+    new = PromptTemplateFactory.create(owner=trader, name="swing", version=2)
     day = datetime(2024, 3, 1, tzinfo=UTC)
     scores = {"signals": 4, "closed_trades": 2, "accepted_share": 0.5, "filled_share": 0.25}
-    PromptScore.objects.create(template=old, computed_at=day, **scores, win_rate=0.0)
+    mine = {"template": old, "owner": trader}
+    PromptScore.objects.create(**mine, computed_at=day, **scores, win_rate=0.0)
     PromptScore.objects.create(
-        template=old, computed_at=day.replace(day=2), **scores, win_rate=0.5, avg_r_multiple=1.2
+        **mine, computed_at=day.replace(day=2), **scores, win_rate=0.5, avg_r_multiple=1.2
     )
-    PromptScore.objects.create(template=new, computed_at=timezone.now(), signals=0, closed_trades=0)
+    PromptScore.objects.create(
+        template=new, owner=trader, computed_at=timezone.now(), signals=0, closed_trades=0
+    )
     rows = api.get(f"{LIST}scores/").json()
     assert [(r["template_name"], r["template_version"]) for r in rows] == [
         ("swing", 2),

@@ -33,6 +33,11 @@ def detail(strategy: Strategy, suffix: str = "") -> str:
     return f"{LIST}{strategy.pk}/{suffix}"
 
 
+def trader_template() -> PromptTemplate:
+    """A template of the ``trader`` fixture's user (a strategy uses its owner's templates)."""
+    return PromptTemplateFactory.create(owner=User.objects.get(username="trader"))
+
+
 def payload(symbol: Symbol, template: PromptTemplate, /, **overrides: Any) -> dict[str, Any]:
     """A valid create body: a weekday-evening swing strategy on ``symbol``."""
     body: dict[str, Any] = {
@@ -179,7 +184,7 @@ def test_create_owns_validates_and_schedules(
     api: APIClient, trader: User, other_trader: User
 ) -> None:
     # given a symbol and a template
-    symbol, template = SymbolFactory.create(symbol="GOOG"), PromptTemplateFactory.create()
+    symbol, template = SymbolFactory.create(symbol="GOOG"), trader_template()
     # when the trader creates a strategy, naming someone else as owner
     before = timezone.now()
     response = api.post(
@@ -203,7 +208,7 @@ def test_create_owns_validates_and_schedules(
 
 
 def test_create_inactive_strategy_has_no_next_slot(api: APIClient) -> None:
-    symbol, template = SymbolFactory.create(), PromptTemplateFactory.create()
+    symbol, template = SymbolFactory.create(), trader_template()
     response = api.post(LIST, payload(symbol, template, is_active=False), format="json")
     assert response.status_code == 201
     assert response.json()["next_run_at"] is None
@@ -238,7 +243,7 @@ def test_create_inactive_strategy_has_no_next_slot(api: APIClient) -> None:
 def test_create_rejects_invalid_configuration_with_field_errors(
     api: APIClient, overrides: dict[str, Any], fields: set[str]
 ) -> None:
-    symbol, template = SymbolFactory.create(), PromptTemplateFactory.create()
+    symbol, template = SymbolFactory.create(), trader_template()
     response = api.post(LIST, payload(symbol, template, **overrides), format="json")
     assert response.status_code == 400
     body = response.json()
@@ -248,7 +253,7 @@ def test_create_rejects_invalid_configuration_with_field_errors(
 
 
 def test_create_error_messages_name_the_problem(api: APIClient) -> None:
-    symbol, template = SymbolFactory.create(), PromptTemplateFactory.create()
+    symbol, template = SymbolFactory.create(), trader_template()
     body = api.post(
         LIST,
         payload(symbol, template, schedule_cron="nope", indicators=[{"name": "NOPE"}]),
@@ -265,7 +270,7 @@ def test_create_requires_the_identity_fields(api: APIClient) -> None:
 
 
 def test_create_refuses_a_slug_in_use(api: APIClient, theirs: Strategy) -> None:
-    symbol, template = SymbolFactory.create(), PromptTemplateFactory.create()
+    symbol, template = SymbolFactory.create(), trader_template()
     response = api.post(LIST, payload(symbol, template, slug="theirs"), format="json")
     assert response.status_code == 400 and set(response.json()) == {"slug"}
 
@@ -350,7 +355,7 @@ def test_patch_is_validated_against_the_stored_configuration(
 
 def test_put_replaces_the_configuration(api: APIClient, mine: Strategy, trader: User) -> None:
     grant_live_trading(trader)  # the body sets live mode
-    symbol, template = SymbolFactory.create(), PromptTemplateFactory.create()
+    symbol, template = SymbolFactory.create(), trader_template()
     body = payload(symbol, template, slug="mine-v2", name="Replaced", trading_mode="live")
     response = api.put(detail(mine), body, format="json")
     assert response.status_code == 200, response.json()
@@ -523,7 +528,7 @@ def test_a_user_without_the_permission_cannot_make_a_strategy_live(
 
 
 def test_a_user_without_the_permission_cannot_create_a_live_strategy(api: APIClient) -> None:
-    symbol, template = SymbolFactory.create(), PromptTemplateFactory.create()
+    symbol, template = SymbolFactory.create(), trader_template()
     response = api.post(LIST, payload(symbol, template, trading_mode="live"), format="json")
     assert_live_forbidden(response)
     assert not Strategy.objects.exists()

@@ -1,6 +1,7 @@
 """The strategies API refuses an indicator parameter outside TA-Lib's range as a field error."""
 
 import pytest
+from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from apps.strategies.models import Strategy
@@ -10,8 +11,10 @@ from tests.factories import PromptTemplateFactory, SymbolFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_create_refuses_timeperiod_1e308_as_an_indicators_error(api: APIClient) -> None:
-    symbol, template = SymbolFactory.create(), PromptTemplateFactory.create()
+def test_create_refuses_timeperiod_1e308_as_an_indicators_error(
+    api: APIClient, trader: User
+) -> None:
+    symbol, template = SymbolFactory.create(), PromptTemplateFactory.create(owner=trader)
     indicators = [{"name": "RSI", "params": {"timeperiod": 1e308}}]
     response = api.post(LIST, payload(symbol, template, indicators=indicators), format="json")
     assert response.status_code == 400

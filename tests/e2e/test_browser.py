@@ -51,8 +51,8 @@ def test_a_trader_creates_a_strategy_runs_it_and_reads_its_lineage(
     live_server: Any, goog: Symbol, llm_server: Any
 ) -> None:
     assert (settings.FRONTEND_DIST / "index.html").is_file(), "build the app: make frontend"
-    UserFactory.create(username="e2e-trader", password=PASSWORD)
-    PromptTemplateFactory.create(name="e2e-swing", body=TEMPLATE)
+    trader = UserFactory.create(username="e2e-trader", password=PASSWORD)
+    PromptTemplateFactory.create(owner=trader, name="e2e-swing", body=TEMPLATE)
     llm_server.answer_with(_answer_for_last_close(goog))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.glob("*.png"):

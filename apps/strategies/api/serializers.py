@@ -3,11 +3,13 @@
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.analysis.models import LlmEndpoint
+from apps.analysis.models import LlmEndpoint, PromptTemplate
+from apps.analysis.selectors import prompt_templates_usable
 from apps.strategies.lifecycle import MAX_NEXT_SLOTS, UNKNOWN_ENDPOINT, strategy_problems
 from apps.strategies.models import OrderType, Strategy
 
@@ -65,11 +67,13 @@ class EntryOrderTypeField(serializers.ChoiceField):
 class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
     """A strategy's configuration, as created (POST) or changed (PUT, PATCH).
 
-    ``symbol`` and ``prompt_template`` are ids (any symbol or template version: both are
-    shared); money in the symbol's currency, percentages 0–100, confidence 0–1. Beyond the
-    model's own checks, the strategies-file rules apply (``strategy_problems``): a bad cron
-    expression is a ``schedule_cron`` error, an unknown TA-Lib function an ``indicators``
-    error, an unknown IANA zone a ``schedule_timezone`` error, and so on.
+    ``symbol`` and ``prompt_template`` are ids: any symbol; a template version of the
+    strategy's owner (yours for a new strategy) or a published one, else the id is invalid as
+    if it did not exist (security spec, "Prompt templates belong to users"); money in the
+    symbol's currency, percentages 0–100, confidence 0–1. Beyond the model's own checks, the
+    strategies-file rules apply (``strategy_problems``): a bad cron expression is a
+    ``schedule_cron`` error, an unknown TA-Lib function an ``indicators`` error, an unknown
+    IANA zone a ``schedule_timezone`` error, and so on.
     """
 
     order_type = EntryOrderTypeField(required=False)
@@ -88,9 +92,27 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
         model = Strategy
         fields = CONFIGURATION_FIELDS
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Limit ``prompt_template`` to the versions the strategy's owner may use: the
+        instance's owner, else ``context["owner"]`` (the creating user; absent: ownerless).
+        The version the instance already uses stays valid (it may have been withdrawn from
+        publication since)."""
+        super().__init__(*args, **kwargs)
+        if isinstance(self.instance, Strategy):
+            owner_id = self.instance.owner_id
+            current = Q(pk=self.instance.prompt_template_id)
+        else:
+            owner_id = getattr(self.context.get("owner"), "pk", None)
+            current = Q(pk__in=[])
+        field = self.fields["prompt_template"]
+        # The stubs type RelatedField.queryset as a manager descriptor; it is a plain attribute.
+        field.queryset = prompt_templates_usable(  # type: ignore[attr-defined]
+            owner_id=owner_id
+        ) | PromptTemplate.objects.filter(current)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Check the strategy as it would be saved (instance values, then the changes); a new
-        strategy's owner is the requesting user (``context["request"]``)."""
+        strategy's owner is the creating user (``context["owner"]``)."""
         if self.instance is not None:
             candidate = Strategy(
                 **{
@@ -99,9 +121,7 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
                 }
             )
         else:
-            request = self.context.get("request")
-            owner = getattr(request, "user", None)
-            candidate = Strategy(owner=owner if owner and owner.is_authenticated else None)
+            candidate = Strategy(owner=self.context.get("owner"))
         for field, value in attrs.items():
             setattr(candidate, field, value)
         problems = strategy_problems(strategy=candidate)

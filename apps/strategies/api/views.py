@@ -116,10 +116,10 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
         the next slot when active), 400 with field errors, 403 for a live one without the
         ``strategies.trade_live`` permission or an active one over your limits
         (``STRATEGIES_MAX_ACTIVE_PER_USER``, ``SCHEDULE_MIN_INTERVAL_S``; staff are exempt)."""
-        serializer = StrategyInputSerializer(data=request.data, context={"request": request})
+        owner = cast(User, request.user)  # IsAuthenticated: never anonymous here
+        serializer = StrategyInputSerializer(data=request.data, context={"owner": owner})
         serializer.is_valid(raise_exception=True)
         try:
-            owner = cast(User, request.user)  # IsAuthenticated: never anonymous here
             strategy = strategy_create(owner=owner, values=dict(serializer.validated_data))
         except StrategyInvalidError as error:
             raise ValidationError(error.problems) from error

@@ -211,12 +211,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description A page of versions; ``?name=`` for one template, ``page`` and ``page_size``. */
+        /**
+         * @description A page of versions; ``?name=`` for one name, ``?owner=``, ``?is_published=``,
+         *     ``page`` and ``page_size``.
+         */
         get: operations["v1_prompt_templates_list"];
         put?: never;
         /**
-         * @description Save ``body`` as the next version of ``name`` (version 1 for a new name): 201 with
-         *     it; 200 with the latest version when its body is the same (no new version).
+         * @description Save ``body`` as the next version of your own template ``name`` (version 1 for a
+         *     name you do not have yet, whoever else has one): 201 with it; 200 with the latest
+         *     version when its body is the same (no new version).
          */
         post: operations["v1_prompt_templates_create"];
         delete?: never;
@@ -262,6 +266,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/prompt-templates/{id}/publish/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Staff only: publish (``is_published`` true) or withdraw the name of this version,
+         *     every version at once; 200 with this version as it is now.
+         */
+        post: operations["v1_prompt_templates_publish_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/prompt-templates/{id}/versions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Save ``body`` as the next version of this version's name (its owner only; staff
+         *     for the operator's templates): 201 with it, 200 when the body equals the latest.
+         */
+        post: operations["v1_prompt_templates_versions_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/prompt-templates/scores/": {
         parameters: {
             query?: never;
@@ -270,8 +314,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description The latest performance score of each template version that has one, by name then
-         *     newest version (computed daily; ``manage.py prompt_performance``). Not paginated.
+         * @description The latest performance score of each template version your strategies produced
+         *     signals with (scored from your signals only; staff: every owner's), by name, newest
+         *     version, then owner (computed daily; ``manage.py prompt_performance``). Not paginated.
          */
         get: operations["v1_prompt_templates_scores_list"];
         put?: never;
@@ -1043,11 +1088,13 @@ export interface components {
         /**
          * @description A strategy's configuration, as created (POST) or changed (PUT, PATCH).
          *
-         *     ``symbol`` and ``prompt_template`` are ids (any symbol or template version: both are
-         *     shared); money in the symbol's currency, percentages 0–100, confidence 0–1. Beyond the
-         *     model's own checks, the strategies-file rules apply (``strategy_problems``): a bad cron
-         *     expression is a ``schedule_cron`` error, an unknown TA-Lib function an ``indicators``
-         *     error, an unknown IANA zone a ``schedule_timezone`` error, and so on.
+         *     ``symbol`` and ``prompt_template`` are ids: any symbol; a template version of the
+         *     strategy's owner (yours for a new strategy) or a published one, else the id is invalid as
+         *     if it did not exist (security spec, "Prompt templates belong to users"); money in the
+         *     symbol's currency, percentages 0–100, confidence 0–1. Beyond the model's own checks, the
+         *     strategies-file rules apply (``strategy_problems``): a bad cron expression is a
+         *     ``schedule_cron`` error, an unknown TA-Lib function an ``indicators`` error, an unknown
+         *     IANA zone a ``schedule_timezone`` error, and so on.
          */
         PatchedStrategyInputRequest: {
             name?: string;
@@ -1146,13 +1193,23 @@ export interface components {
             prompt: string;
         };
         /**
-         * @description A template version's latest score: shares 0–1, ``avg_r_multiple`` in R (realized P&L
-         *     over initial risk), ``win_rate`` over closed trades; null when there is nothing to share.
+         * @description ``is_published``: true publishes every version of the name to every user (read-only),
+         *     false withdraws it.
+         */
+        PromptPublishInputRequest: {
+            is_published: boolean;
+        };
+        /**
+         * @description A template version's latest score for one owner's strategies (``owner``, a user id;
+         *     null: ownerless strategies): shares 0–1, ``avg_r_multiple`` in R (realized P&L over initial
+         *     risk), ``win_rate`` over closed trades; null when there is nothing to share.
          */
         PromptScore: {
             readonly template_id: number;
             readonly template_name: string;
             readonly template_version: number;
+            /** @description Whose strategies' signals were scored; blank: ownerless strategies. */
+            readonly owner: number | null;
             /** Format: date-time */
             readonly computed_at: string;
             readonly signals: number;
@@ -1167,14 +1224,20 @@ export interface components {
             readonly avg_r_multiple: number | null;
         };
         /**
-         * @description A template body to save under ``name`` (letters, digits, ``-`` and ``_``, at most 64:
-         *     the strategies-file rule, ``PromptTemplateDefinition``).
+         * @description A template body to save under your own template ``name`` (letters, digits, ``-`` and
+         *     ``_``, at most 64: the strategies-file rule, ``PromptTemplateDefinition``); names are per
+         *     owner, so another user's template of that name is neither seen nor changed.
          */
         PromptTemplateInputRequest: {
             name: string;
             body: string;
         };
-        /** @description One immutable version of a named Jinja2 prompt template. */
+        /**
+         * @description One immutable version of a named Jinja2 prompt template: ``owner`` (user id; null: the
+         *     operator's) owns the name, ``author`` saved this version (null: a management command);
+         *     ``is_published`` (set by staff, on the whole name): every user may read and use it;
+         *     ``can_write``: whether you may save the next version (``POST …/{id}/versions/``).
+         */
         PromptTemplateOutput: {
             readonly id: number;
             readonly name: string;
@@ -1182,6 +1245,20 @@ export interface components {
             readonly body: string;
             /** Format: date-time */
             readonly created_at: string;
+            /** @description Who owns the name (all its versions); blank: the operator's. */
+            readonly owner: number | null;
+            readonly owner_username: string | null;
+            /** @description Who saved this version; blank: a management command. */
+            readonly author: number | null;
+            readonly author_username: string | null;
+            /** @description Published by staff: every user may read and use every version of the name; only its owner saves versions. */
+            readonly is_published: boolean;
+            /** @description Whether the requesting user (``context["request"]``) may save versions of it. */
+            readonly can_write: boolean;
+        };
+        /** @description The body of the next version of this template's name (its owner only). */
+        PromptVersionInputRequest: {
+            body: string;
         };
         /**
          * @description * `entry` - Entry
@@ -1420,11 +1497,13 @@ export interface components {
         /**
          * @description A strategy's configuration, as created (POST) or changed (PUT, PATCH).
          *
-         *     ``symbol`` and ``prompt_template`` are ids (any symbol or template version: both are
-         *     shared); money in the symbol's currency, percentages 0–100, confidence 0–1. Beyond the
-         *     model's own checks, the strategies-file rules apply (``strategy_problems``): a bad cron
-         *     expression is a ``schedule_cron`` error, an unknown TA-Lib function an ``indicators``
-         *     error, an unknown IANA zone a ``schedule_timezone`` error, and so on.
+         *     ``symbol`` and ``prompt_template`` are ids: any symbol; a template version of the
+         *     strategy's owner (yours for a new strategy) or a published one, else the id is invalid as
+         *     if it did not exist (security spec, "Prompt templates belong to users"); money in the
+         *     symbol's currency, percentages 0–100, confidence 0–1. Beyond the model's own checks, the
+         *     strategies-file rules apply (``strategy_problems``): a bad cron expression is a
+         *     ``schedule_cron`` error, an unknown TA-Lib function an ``indicators`` error, an unknown
+         *     IANA zone a ``schedule_timezone`` error, and so on.
          */
         StrategyInputRequest: {
             name: string;
@@ -2527,7 +2606,10 @@ export interface operations {
     v1_prompt_templates_list: {
         parameters: {
             query?: {
+                is_published?: boolean;
                 name?: string;
+                /** @description The owner's user id. */
+                owner?: number;
                 /** @description A page number within the paginated result set. */
                 page?: number;
                 /** @description Number of results to return per page. */
@@ -2691,7 +2773,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description No such template version. */
+            /** @description No such template version, or not yours to read. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2751,7 +2833,150 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description No such template version, or run not yours. */
+            /** @description No such template version, not yours to read, or run not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_prompt_templates_publish_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this prompt template. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromptPublishInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PromptPublishInputRequest"];
+                "multipart/form-data": components["schemas"]["PromptPublishInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptTemplateOutput"];
+                };
+            };
+            /** @description Another owner already published that name: {"detail": "…", "code": "PromptTemplatePublishedNameTakenError"}. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not staff. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such template version, or not yours to read. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_prompt_templates_versions_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this prompt template. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromptVersionInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PromptVersionInputRequest"];
+                "multipart/form-data": components["schemas"]["PromptVersionInputRequest"];
+            };
+        };
+        responses: {
+            /** @description The body equals the latest version's: that version, unchanged. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptTemplateOutput"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptTemplateOutput"];
+                };
+            };
+            /** @description Invalid input: {"body": ["<message>"]}. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Readable (published) but not yours to write. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such template version, or not yours to read. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2771,7 +2996,10 @@ export interface operations {
     };
     v1_prompt_templates_scores_list: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Staff only: one owner's scores (user id); without it, every owner's. Ignored for other users, who always get their own. */
+                owner?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2784,6 +3012,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PromptScore"][];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
             /** @description Not signed in. */

@@ -25,11 +25,14 @@ const V3 = `${HEAD_V3}\n${CLOSE}\n${ASK}\n`;
 type StrategyRow = Pick<Strategy, "id" | "name" | "prompt_template"> & Partial<Strategy>;
 
 /**
- * A fake API for one template, "swing" v1–v3; POST saves the next version. `strategies` are
+ * A fake API for one template, "swing" v1–v3 (each with `template`'s fields, e.g. another
+ * owner's, and `others` listed too); POST …/versions/ saves the next version. `strategies` are
  * listed by `GET /strategies/` (SPY daily on v3 and QQQ hourly on another template unless
  * given); `PATCH /strategies/{id}/` changes one of them, or answers `patchError`.
  */
 function fakeApi({
+  template = {},
+  others = [],
   saveError,
   strategiesError = false,
   strategies = [
@@ -38,6 +41,8 @@ function fakeApi({
   ],
   patchError,
 }: {
+  template?: Partial<PromptTemplate>;
+  others?: PromptTemplate[];
   saveError?: unknown;
   strategiesError?: boolean;
   strategies?: StrategyRow[];
@@ -47,7 +52,8 @@ function fakeApi({
     makePromptTemplate({ id: 3, version: 3, body: V3, created_at: "2025-03-01T10:00:00Z" }),
     makePromptTemplate({ id: 2, version: 2, body: V2, created_at: "2025-02-01T10:00:00Z" }),
     makePromptTemplate({ id: 1, version: 1, body: V1, created_at: "2025-01-01T10:00:00Z" }),
-  ];
+  ].map((v) => ({ ...v, ...template }));
+  versions.push(...others);
   const requests: { method: string; path: string; body: unknown; csrf: string | null }[] = [];
   const fetch = vi.fn(
     mockFetch(async (url, req): Promise<Response> => {
@@ -60,12 +66,13 @@ function fakeApi({
         const rows = versions.filter((v) => v.name === url.searchParams.get("name"));
         return jsonResponse({ count: rows.length, next: null, previous: null, results: rows });
       }
-      if (path === "/api/v1/prompt-templates/" && req.method === "POST") {
+      const versionsOf = path.match(/^\/api\/v1\/prompt-templates\/(\d+)\/versions\/$/);
+      if (versionsOf && req.method === "POST") {
         if (saveError) return jsonResponse(saveError, 400);
-        const input = body as { name: string; body: string };
+        const input = body as { body: string };
         const saved = makePromptTemplate({
           id: 4,
-          name: input.name,
+          name: versions.find((v) => v.id === Number(versionsOf[1]))!.name,
           version: 4,
           body: input.body,
           created_at: "2025-04-01T10:00:00Z",
@@ -261,9 +268,9 @@ describe("PromptTemplatePage", () => {
     await user.click(save);
     expect(await screen.findByText("Saved as v4.")).toHaveAttribute("role", "status");
     const post = requests.find(
-      (r) => r.method === "POST" && r.path === "/api/v1/prompt-templates/",
+      (r) => r.method === "POST" && r.path === "/api/v1/prompt-templates/3/versions/",
     );
-    expect(post?.body).toEqual({ name: "swing", body: edited });
+    expect(post?.body).toEqual({ body: edited });
     expect(post?.csrf).toBe("tok123");
 
     // The new version is listed, headed, diffed against the old latest, and up for preview.
@@ -292,6 +299,56 @@ describe("PromptTemplatePage", () => {
     const errors = await screen.findByRole("alert", { name: "Field errors" });
     expect(errors).toHaveTextContent("body: Ensure this field has no more than 20000 characters.");
     expect(screen.queryByTestId("version-row-4")).toBeNull();
+  });
+
+  it("hides saving on a template published by another user", async () => {
+    fakeApi({
+      template: { owner: 2, owner_username: "alice", is_published: true, can_write: false },
+    });
+    renderPage();
+    await screen.findByRole("heading", { name: /swing/ });
+    expect(screen.getByText(/alice · published · 3 versions/)).toBeInTheDocument();
+    expect(screen.getByTestId("read-only")).toHaveTextContent(
+      "Read-only: this template is alice's, published for everyone to read and use.",
+    );
+    expect(screen.queryByRole("button", { name: /Save as v4/ })).toBeNull();
+  });
+
+  it("shows your own template when another user published one of the same name", async () => {
+    const theirs = makePromptTemplate({
+      id: 20,
+      version: 7,
+      body: "theirs",
+      owner: 2,
+      owner_username: "alice",
+      is_published: true,
+      can_write: false,
+    });
+    fakeApi({ others: [theirs] });
+    renderPage();
+    const heading = await screen.findByRole("heading", { name: /swing/ });
+    expect(heading).toHaveTextContent("v3");
+    expect(screen.getByRole("button", { name: "Save as v4" })).toBeInTheDocument();
+  });
+
+  it("shows the owner ?owner= asks for", async () => {
+    const theirs = makePromptTemplate({
+      id: 20,
+      version: 7,
+      body: "theirs",
+      owner: 2,
+      owner_username: "alice",
+      is_published: true,
+      can_write: false,
+    });
+    fakeApi({ others: [theirs] });
+    renderWithProviders(<PromptTemplatePage />, {
+      route: "/prompts/swing?owner=2",
+      path: "/prompts/:name",
+    });
+    const heading = await screen.findByRole("heading", { name: /swing/ });
+    expect(heading).toHaveTextContent("v7");
+    expect(screen.queryByRole("button", { name: /Save as/ })).toBeNull();
   });
 
   it("shows an empty state for an unknown template name", async () => {

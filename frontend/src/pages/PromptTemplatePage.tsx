@@ -1,15 +1,16 @@
 import { lazy, Suspense, useEffect, useMemo, useRef, useState } from "react";
-import { Link, useParams } from "react-router";
+import { Link, useParams, useSearchParams } from "react-router";
 import {
   fieldErrorsOf,
-  useCreatePromptVersion,
   usePromptScores,
   usePromptTemplates,
+  useSavePromptVersion,
   type PromptTemplate,
 } from "../api/prompts";
 import { useStrategies } from "../api/strategies";
 import { PromptPreview } from "../components/prompts/PromptPreview/PromptPreview";
 import { ScoresTable } from "../components/prompts/ScoresTable/ScoresTable";
+import { ownerKey } from "../components/prompts/TemplatesTable/templateSummary";
 import { UseLatestVersion } from "../components/prompts/UseLatestVersion/UseLatestVersion";
 import { VersionDiff } from "../components/prompts/VersionDiff/VersionDiff";
 import { VersionsTable } from "../components/prompts/VersionsTable/VersionsTable";
@@ -26,11 +27,26 @@ const JinjaEditor = lazy(() =>
 type DiffTarget = number | "draft";
 
 /**
- * `/prompts/:name`: one template's versions (with "Use vN in…" to move strategies on older
- * versions to the latest), diff, editor, preview and scores.
+ * The versions of one owner among those of a name: the owner `wanted` (`?owner=`: a user id or
+ * "operator"), else the one you may write (your own), else the first listed.
+ */
+function oneOwner(versions: PromptTemplate[], wanted: string | null): PromptTemplate[] {
+  const keys = versions.map(ownerKey);
+  const writable = versions.find((v) => v.can_write);
+  const key =
+    wanted && keys.includes(wanted) ? wanted : writable ? ownerKey(writable) : keys[0];
+  return versions.filter((v) => ownerKey(v) === key);
+}
+
+/**
+ * `/prompts/:name[?owner=]`: one template's versions (with "Use vN in…" to move strategies on
+ * older versions to the latest), diff, editor (only when you may save versions of it: your
+ * own), preview and scores. Names are per owner; `?owner=` picks one when you may read several
+ * templates of that name.
  */
 export function PromptTemplatePage() {
   const name = useParams().name ?? "";
+  const wantedOwner = useSearchParams()[0].get("owner");
   const versions = usePromptTemplates({ name });
   return (
     <div className="page">
@@ -48,10 +64,17 @@ export function PromptTemplatePage() {
         loadingLabel="Loading template…"
         errorTitle="Could not load the template"
       >
-        {(d) => (
-          // Keyed by name: opening another template starts from its own latest body.
-          <TemplateWorkbench key={name} name={name} versions={d} />
-        )}
+        {(d) => {
+          const own = oneOwner(d, wantedOwner);
+          return (
+            // Keyed by owner and name: opening another template starts from its latest body.
+            <TemplateWorkbench
+              key={`${ownerKey(own[0]!)}/${name}`}
+              name={name}
+              versions={own}
+            />
+          );
+        }}
       </QueryState>
     </div>
   );
@@ -65,7 +88,7 @@ function TemplateWorkbench({ name, versions }: { name: string; versions: PromptT
 
   const strategies = useStrategies({ page_size: 200 });
   const scores = usePromptScores();
-  const save = useCreatePromptVersion();
+  const save = useSavePromptVersion();
 
   // null = follow the default (previous vs latest), so a new version shows up on its own.
   const [diffPick, setDiffPick] = useState<{ from: number; to: DiffTarget } | null>(null);
@@ -100,7 +123,7 @@ function TemplateWorkbench({ name, versions }: { name: string; versions: PromptT
     const previousLatest = latest;
     setNotice(null);
     save.mutate(
-      { name, body: draft },
+      { templateId: latest.id, body: draft },
       {
         onSuccess: ({ template, created }) => {
           setDraftBase(template.version);
@@ -119,7 +142,8 @@ function TemplateWorkbench({ name, versions }: { name: string; versions: PromptT
   const oldText = byVersion(diff.from)?.body ?? "";
   const newText = diff.to === "draft" ? draft : (byVersion(diff.to)?.body ?? "");
   const newLabel = diff.to === "draft" ? "Editor (unsaved)" : versionLabel(byVersion(diff.to));
-  const ownScores = (scores.data ?? []).filter((s) => s.template_name === name);
+  const versionIds = new Set(sorted.map((v) => v.id));
+  const ownScores = (scores.data ?? []).filter((s) => versionIds.has(s.template_id));
 
   return (
     <>
@@ -128,8 +152,9 @@ function TemplateWorkbench({ name, versions }: { name: string; versions: PromptT
           {name} <span className="badge">v{latest.version}</span>
         </h1>
         <span className="muted small">
-          {sorted.length} version{sorted.length === 1 ? "" : "s"} · last saved{" "}
-          {formatDateTime(latest.created_at)}
+          {latest.owner_username ?? "operator"}
+          {latest.is_published ? " · published" : ""} · {sorted.length} version
+          {sorted.length === 1 ? "" : "s"} · last saved {formatDateTime(latest.created_at)}
         </span>
       </div>
       {notice && (
@@ -227,44 +252,56 @@ function TemplateWorkbench({ name, versions }: { name: string; versions: PromptT
         )}
       </section>
 
-      <section>
-        <h2>Edit</h2>
-        <p className="muted small">
-          Editing from v{draftBase}
-          {dirty ? " — unsaved changes" : ""}.{" "}
-          {`Saving stores the text as v${latest.version + 1}; earlier versions stay as they are.`}
-        </p>
-        <Suspense fallback={<Loading label="Loading editor…" />}>
-          <JinjaEditor value={draft} onChange={setDraft} label={`Template body of ${name}`} />
-        </Suspense>
-        {hasFieldErrors && (
-          <ul className="field-errors" role="alert" aria-label="Field errors">
-            {Object.entries(fieldErrors).map(([field, messages]) => (
-              <li key={field}>
-                <strong>{field}</strong>: {messages.join(" ")}
-              </li>
-            ))}
-          </ul>
-        )}
-        {save.isError && !hasFieldErrors && (
-          <ErrorState error={save.error} title="Could not save the version" />
-        )}
-        <div className="editor-actions">
-          <button
-            type="button"
-            className="primary"
-            disabled={save.isPending || draft === "" || sameAsLatest}
-            onClick={onSave}
-          >
-            {save.isPending ? "Saving…" : `Save as v${latest.version + 1}`}
-          </button>
-          <button type="button" disabled={!dirty} onClick={() => setDraft(baseBody)}>
-            Discard changes
-          </button>
-          {sameAsLatest && <span className="muted small">Same text as v{latest.version}.</span>}
-          {draft === "" && <span className="muted small">The body cannot be empty.</span>}
-        </div>
-      </section>
+      {latest.can_write ? (
+        <section>
+          <h2>Edit</h2>
+          <p className="muted small">
+            Editing from v{draftBase}
+            {dirty ? " — unsaved changes" : ""}.{" "}
+            {`Saving stores the text as v${latest.version + 1}; earlier versions stay as they are.`}
+          </p>
+          <Suspense fallback={<Loading label="Loading editor…" />}>
+            <JinjaEditor value={draft} onChange={setDraft} label={`Template body of ${name}`} />
+          </Suspense>
+          {hasFieldErrors && (
+            <ul className="field-errors" role="alert" aria-label="Field errors">
+              {Object.entries(fieldErrors).map(([field, messages]) => (
+                <li key={field}>
+                  <strong>{field}</strong>: {messages.join(" ")}
+                </li>
+              ))}
+            </ul>
+          )}
+          {save.isError && !hasFieldErrors && (
+            <ErrorState error={save.error} title="Could not save the version" />
+          )}
+          <div className="editor-actions">
+            <button
+              type="button"
+              className="primary"
+              disabled={save.isPending || draft === "" || sameAsLatest}
+              onClick={onSave}
+            >
+              {save.isPending ? "Saving…" : `Save as v${latest.version + 1}`}
+            </button>
+            <button type="button" disabled={!dirty} onClick={() => setDraft(baseBody)}>
+              Discard changes
+            </button>
+            {sameAsLatest && <span className="muted small">Same text as v{latest.version}.</span>}
+            {draft === "" && <span className="muted small">The body cannot be empty.</span>}
+          </div>
+        </section>
+      ) : (
+        <section>
+          <h2>Edit</h2>
+          <p className="muted small" data-testid="read-only">
+            Read-only: this template is {latest.owner_username ?? "the operator"}
+            {"'s"}
+            {latest.is_published ? ", published for everyone to read and use" : ""}. To change
+            it, save the text as a new template of your own on the Prompts page.
+          </p>
+        </section>
+      )}
 
       <section>
         <h2>Preview</h2>

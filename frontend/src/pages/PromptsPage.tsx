@@ -13,7 +13,15 @@ export function PromptsPage() {
   const versions = usePromptTemplates();
   const scores = usePromptScores();
   const [creating, setCreating] = useState(false);
-  const names = useMemo(() => new Set((versions.data ?? []).map((v) => v.name)), [versions.data]);
+  // Your own names (a new one of the same name would add a version there); names are per
+  // owner, so another user's published template of that name does not count.
+  const names = useMemo(
+    () =>
+      new Set(
+        (versions.data ?? []).filter((v) => v.can_write && v.owner !== null).map((v) => v.name),
+      ),
+    [versions.data],
+  );
   return (
     <div className="page">
       <div className="page-head">

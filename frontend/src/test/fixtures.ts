@@ -100,6 +100,12 @@ export function makePromptTemplate(
     version: 1,
     body: "{{ symbol.symbol }} {{ bar_size }}\nDecide BUY, SELL or HOLD.\n",
     created_at: "2025-01-02T10:00:00Z",
+    owner: 1,
+    owner_username: "trader",
+    author: 1,
+    author_username: "trader",
+    is_published: false,
+    can_write: true,
     ...overrides,
   };
 }
@@ -111,6 +117,7 @@ export function makePromptScore(
     template_id: 1,
     template_name: "swing",
     template_version: 1,
+    owner: 1,
     computed_at: "2025-01-03T06:00:00Z",
     signals: 12,
     accepted_share: 0.75,

@@ -1,5 +1,5 @@
-"""manage.py prompt_performance [--compute] — the latest score of every prompt template version,
-as a table; --compute stores new scores first (what the daily beat task does)."""
+"""manage.py prompt_performance [--compute] — the latest score of every prompt template version
+and owner, as a table; --compute stores new scores first (what the daily beat task does)."""
 
 from argparse import ArgumentParser
 from typing import Any
@@ -13,6 +13,7 @@ from apps.analysis.selectors import prompt_scores_latest
 
 HEADERS = (
     "template",
+    "owner",
     "signals",
     "accepted",
     "filled",
@@ -29,7 +30,8 @@ def _percent(value: float | None) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Print the latest score per prompt template version: signals, accepted share of BUY/SELL "
+        "Print the latest score per prompt template version and owner of the strategies "
+        "scored (- for ownerless ones): signals, accepted share of BUY/SELL "
         "signals, filled share of accepted ones, closed trades, win rate and average R multiple."
     )
 
@@ -42,13 +44,14 @@ class Command(BaseCommand):
         if options["compute"]:
             stored = prompt_performance_compute(now=timezone.now())
             self.stdout.write(f"stored {len(stored)} score(s)")
-        scores = prompt_scores_latest()
+        scores = prompt_scores_latest(all_owners=True)
         if not scores:
             self.stdout.write("no prompt scores yet (run with --compute)")
             return
         rows = [
             (
                 f"{score.template.name}@{score.template.version}",
+                score.owner.username if score.owner else "-",
                 str(score.signals),
                 _percent(score.accepted_share),
                 _percent(score.filled_share),

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.analysis.models import PromptTemplate
 from apps.lineage.models import Run, RunStatus, RunTrigger
 from apps.pipeline.executor import strategy_run
 from apps.pipeline.report import run_report
@@ -85,9 +86,10 @@ class Command(BaseCommand):
             self._run_all(allow_failed=options["allow_failed_runs"])
 
     def _give_to(self, username: str) -> None:
-        """The demo strategies belong to ``username``, a staff user created when missing with
-        the password in ``SIBYL_DEMO_PASSWORD`` or, without it, a random one printed once (a
-        known default password would open every strategy to anyone reaching the server)."""
+        """The demo strategies and their templates belong to ``username``, a staff user created
+        when missing with the password in ``SIBYL_DEMO_PASSWORD`` or, without it, a random one
+        printed once (a known default password would open every strategy to anyone reaching
+        the server)."""
         user_model = get_user_model()
         user, created = user_model.objects.get_or_create(
             username=username, defaults={"is_staff": True}
@@ -101,6 +103,12 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"user {username} created; sign in with password: {shown}")
         Strategy.objects.filter(slug__in=DEMO_SLUGS).update(owner=user)
+        # Their templates go with them (a strategy uses its owner's templates), unless the user
+        # already has a template of that name.
+        names = PromptTemplate.objects.filter(owner=None, strategies__slug__in=DEMO_SLUGS)
+        for name in set(names.values_list("name", flat=True)):
+            if not PromptTemplate.objects.filter(owner=user, name=name).exists():
+                PromptTemplate.objects.filter(owner=None, name=name).update(owner=user)
 
     def _run_all(self, *, allow_failed: bool) -> None:
         """Run each demo run inline; raises ``CommandError`` naming the failed runs. With

@@ -107,7 +107,8 @@ export interface SavedPromptVersion {
 }
 
 /**
- * `POST /prompt-templates/` — saves `{name, body}` as the next version of `name`. Resolves
+ * `POST /prompt-templates/` — saves `{name, body}` as the next version of your own template
+ * `name` (names are per owner). Resolves
  * once the version lists are refetched, so the caller can select the new version right away;
  * a 400 rejects with an `ApiError` carrying the field errors (see `fieldErrorsOf`).
  */
@@ -116,6 +117,33 @@ export const useCreatePromptVersion = () => {
   return useMutation({
     mutationFn: async (input: { name: string; body: string }): Promise<SavedPromptVersion> => {
       const result = await api.POST("/api/v1/prompt-templates/", { body: input });
+      const template = unwrap(result);
+      return { template, created: result.response.status === 201 };
+    },
+    onSuccess: async ({ template }) => {
+      queryClient.setQueryData(promptKeys.detail(template.id), template);
+      await queryClient.invalidateQueries({ queryKey: promptKeys.lists() });
+    },
+  });
+};
+
+/**
+ * `POST /prompt-templates/{id}/versions/` — saves `body` as the next version of the name that
+ * version `templateId` belongs to (its owner's, whoever saves it; the API answers 403 when the
+ * template is read-only to you). Resolves once the version lists are refetched; a 400 rejects
+ * with an `ApiError` carrying the field errors (see `fieldErrorsOf`).
+ */
+export const useSavePromptVersion = () => {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (input: {
+      templateId: number;
+      body: string;
+    }): Promise<SavedPromptVersion> => {
+      const result = await api.POST("/api/v1/prompt-templates/{id}/versions/", {
+        params: { path: { id: input.templateId } },
+        body: { body: input.body },
+      });
       const template = unwrap(result);
       return { template, created: result.response.status === 201 };
     },

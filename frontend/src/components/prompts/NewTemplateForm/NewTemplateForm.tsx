@@ -16,8 +16,8 @@ const BODY_ID = "new-template-body";
  * A brand-new prompt template: a name and a Jinja2 body, saved as its version 1
  * (`POST /prompt-templates/`), then opened at `/prompts/<name>`.
  *
- * Inputs: `existingNames`, the names already taken (saving under one of those would add a
- * version to that template instead, so it is refused here with a link to it); `onCancel`.
+ * Inputs: `existingNames`, your own names (saving under one of those would add a version to
+ * that template instead, so it is refused here with a link to it); `onCancel`.
  * The API's 400 messages sit beside their fields; anything else is shown on top.
  */
 export function NewTemplateForm({

@@ -4,8 +4,9 @@ import { formatR, formatShare, rClass } from "../scoreFormat";
 import type { TemplateSummary } from "./templateSummary";
 
 /**
- * The template names, one row each: latest version, number of versions, when it was last
- * saved, and the newest score (signals, accepted share, win rate, average R).
+ * The template names, one row per owner and name: owner (and "published"), latest version,
+ * number of versions, when it was last saved, and the newest score (signals, accepted share,
+ * win rate, average R). A name that several owners have links with `?owner=`.
  * Input: rows from `summarizeTemplates`; `scoresPending` shows "…" while scores load.
  */
 export function TemplatesTable({
@@ -34,9 +35,28 @@ export function TemplatesTable({
         </thead>
         <tbody>
           {rows.map((r) => (
-            <tr key={r.name} data-testid={`template-row-${r.name}`}>
+            <tr
+              key={`${r.owner}/${r.name}`}
+              data-testid={
+                r.sharedName ? `template-row-${r.name}-${r.owner}` : `template-row-${r.name}`
+              }
+            >
               <td data-label="Template">
-                <Link to={`/prompts/${encodeURIComponent(r.name)}`}>{r.name}</Link>
+                <Link
+                  to={
+                    `/prompts/${encodeURIComponent(r.name)}` +
+                    (r.sharedName ? `?owner=${encodeURIComponent(r.owner)}` : "")
+                  }
+                >
+                  {r.name}
+                </Link>{" "}
+                <span className="muted small">{r.latest.owner_username ?? "operator"}</span>
+                {r.latest.is_published && (
+                  <>
+                    {" "}
+                    <span className="badge">published</span>
+                  </>
+                )}
               </td>
               <td data-label="Latest" className="num">
                 v{r.latest.version}
