@@ -117,7 +117,7 @@ pytest: setup services llm-check frontend
 # No Docker engine runs here: Debian's docker-compose validates the file without one.
 compose-check:
 	@command -v docker-compose >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null)
-	SECRET_KEY=compose-check docker-compose config -q
+	SECRET_KEY=compose-check LLM_KEY_SALT=compose-check docker-compose config -q
 
 # The browser app (frontend/: Vite + React + TypeScript), built into frontend/dist/ and served by
 # Django at / ; npm ci installs exactly its lock file.
