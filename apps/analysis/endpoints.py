@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 
 from apps.analysis.fields import UndecryptableSecret
 from apps.analysis.models import LlmEndpoint
-from apps.common.errors import SibylError
+from apps.common.errors import FieldProblemsError, SibylError
 
 EDITABLE_FIELDS = (
     "name",
@@ -28,18 +28,14 @@ EDITABLE_FIELDS = (
 )
 
 
-class LlmEndpointInvalidError(SibylError):
+class LlmEndpointInvalidError(FieldProblemsError):
     """An endpoint's settings break a rule; ``problems`` maps field names to messages."""
-
-    def __init__(self, problems: dict[str, list[str]]) -> None:
-        self.problems = problems
-        super().__init__(
-            "; ".join(f"{field}: {' '.join(messages)}" for field, messages in problems.items())
-        )
 
 
 class LlmEndpointInUseError(SibylError):
-    """An endpoint that strategies use cannot be deleted."""
+    """An endpoint that strategies use cannot be deleted. The API answers 409."""
+
+    http_status = 409
 
 
 class LlmEndpointUnusableError(SibylError):

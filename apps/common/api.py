@@ -2,8 +2,9 @@
 
 Errors keep Django REST framework's standard shape: ``{"detail": "<message>"}`` for a request
 that failed as a whole (401, 403, 404, 405, 409, …) and ``{"<field>": ["<message>", …]}`` for
-invalid input (400); a domain error (``SibylError``) raised by a service becomes 400 with
-``{"detail": "<message>", "code": "<ErrorClass>"}``; a body over Django's
+invalid input (400); a domain error (``SibylError``) raised by a service is answered here, once,
+with the status it declares (``http_status``: 400 unless 403, 409 or 503) and
+``{"detail": "<message>", "code": "<ErrorClass>", …}``; a body over Django's
 ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is 413. ``ApiJsonErrorsMiddleware`` gives the same shape to the
 errors Django answers itself under ``/api/`` (an unknown path, a server error).
 """
@@ -90,13 +91,12 @@ class IsOwnerOrStaff(BasePermission):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus: a ``SibylError`` from a service is a 400 with its message, and a
+    """DRF's handler, plus: a ``SibylError`` from a service is answered with its own
+    ``http_status`` (400 unless it declares another) and ``api_body()``, and a
     request body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (Django's ``RequestDataTooBig``, which
     Django itself answers with an HTML 400) is a 413 (RFC 9110 §15.5.14, Content Too Large)."""
     if isinstance(exc, SibylError):
-        return Response(
-            {"detail": str(exc), "code": type(exc).__name__}, status=status.HTTP_400_BAD_REQUEST
-        )
+        return Response(exc.api_body(), status=exc.http_status)
     if isinstance(exc, RequestDataTooBig):
         return Response(
             {"detail": "Request body too large."},

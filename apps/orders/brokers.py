@@ -17,7 +17,10 @@ class BrokerRejectedError(SibylError):
 
 
 class BrokerUnavailableError(SibylError):
-    """The broker could not be reached or did not answer (transient: may be retried)."""
+    """The broker could not be reached or did not answer (transient: may be retried); the API
+    answers 503."""
+
+    http_status = 503
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ from apps.orders.services import orders_apply
 
 class OrderNotWorkingError(SibylError):
     """The order is not working at the broker (pending, submitting or finished): nothing to
-    cancel."""
+    cancel. The API answers 409."""
+
+    http_status = 409
 
 
 def order_cancel(*, order: Order) -> Order:

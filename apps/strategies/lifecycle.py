@@ -20,7 +20,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from apps.analysis.endpoints import llm_endpoint_model_problems, llm_endpoint_usable_by
-from apps.common.errors import SibylError
+from apps.common.errors import FieldProblemsError, SibylError
 from apps.lineage.models import Run, RunTrigger
 from apps.lineage.services import run_create
 from apps.pipeline.dispatch import schedules_refresh
@@ -69,18 +69,15 @@ UNKNOWN_ENDPOINT = "unknown LLM endpoint"
 MAX_NEXT_SLOTS = 50
 
 
-class StrategyInvalidError(SibylError):
+class StrategyInvalidError(FieldProblemsError):
     """A strategy's configuration breaks a rule; ``problems`` maps field names to messages."""
-
-    def __init__(self, problems: dict[str, list[str]]) -> None:
-        self.problems = problems
-        super().__init__(
-            "; ".join(f"{field}: {' '.join(messages)}" for field, messages in problems.items())
-        )
 
 
 class StrategyHasRunsError(SibylError):
-    """A strategy with runs (and their lineage) cannot be deleted; deactivate it instead."""
+    """A strategy with runs (and their lineage) cannot be deleted; deactivate it instead. The
+    API answers 409."""
+
+    http_status = 409
 
 
 def _definition_data(strategy: Strategy) -> dict[str, Any]:

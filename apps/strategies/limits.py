@@ -20,6 +20,7 @@ Source: issue 12, item 5, and ``openspec/specs/security/spec.md`` ("Bounds").
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import pairwise
+from typing import Any
 
 from croniter import CroniterBadDateError, croniter
 from django.conf import settings
@@ -42,9 +43,15 @@ class StrategyLimitError(SibylError):
     (``STRATEGIES_MAX_ACTIVE_PER_USER`` or ``SCHEDULE_MIN_INTERVAL_S``) and ``field`` the
     strategy field at fault (``is_active`` or ``schedule_cron``)."""
 
+    http_status = 403
+
     def __init__(self, message: str, *, setting: str, field: str) -> None:
         super().__init__(message)
         self.setting, self.field = setting, field
+
+    def api_body(self) -> dict[str, Any]:
+        """The API's body, naming the limit's setting."""
+        return {**super().api_body(), "setting": self.setting}
 
 
 def _values(field: list[int | str], size: int) -> list[int]:

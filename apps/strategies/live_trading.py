@@ -17,7 +17,10 @@ TRADE_LIVE = "strategies.trade_live"
 
 class LiveTradingNotAllowedError(SibylError):
     """A user without the ``strategies.trade_live`` permission tried to set, save, activate or
-    run a live strategy, or a live strategy's owner does not (or no longer) hold it."""
+    run a live strategy, or a live strategy's owner does not (or no longer) hold it. The API
+    answers 403."""
+
+    http_status = 403
 
 
 def may_trade_live(user: User | AnonymousUser | None) -> bool:

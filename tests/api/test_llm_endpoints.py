@@ -236,7 +236,7 @@ def test_refusals_do_not_tell_open_ports_from_closed_ones(
 def test_a_strategy_cannot_choose_another_users_endpoint(
     api: APIClient, trader: User, other_trader: User
 ) -> None:
-    symbol, template = SymbolFactory.create(), PromptTemplateFactory.create()
+    symbol, template = SymbolFactory.create(), PromptTemplateFactory.create(is_published=True)
     theirs = LlmEndpointFactory.create(owner=other_trader)
     missing = LlmEndpointFactory.create(owner=other_trader)
     missing_pk = missing.pk
@@ -263,7 +263,7 @@ def test_a_strategy_cannot_choose_another_users_endpoint(
 
 
 def test_a_strategy_model_must_be_offered_by_its_endpoint(api: APIClient) -> None:
-    symbol, template = SymbolFactory.create(), PromptTemplateFactory.create()
+    symbol, template = SymbolFactory.create(), PromptTemplateFactory.create(is_published=True)
     endpoint = LlmEndpointFactory.create(name="narrow", offered_models=["small", "tiny"])
     body = payload(symbol, template, llm_endpoint=endpoint.pk, llm_model="gpt-4o")
     response = api.post("/api/v1/strategies/", body, format="json")

@@ -378,7 +378,10 @@ def test_delete_a_strategy_with_runs_is_a_conflict(api: APIClient, mine: Strateg
     run_create(strategy_id=mine.pk, as_of=timezone.now())
     response = api.delete(detail(mine))
     assert response.status_code == 409
-    assert response.json() == {"detail": "strategy mine has runs; deactivate it instead"}
+    assert response.json() == {
+        "detail": "strategy mine has runs; deactivate it instead",
+        "code": "StrategyHasRunsError",
+    }
     assert Strategy.objects.filter(pk=mine.pk).exists()
 
 

@@ -11,14 +11,12 @@ from typing import Any, cast
 from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.analysis.endpoint_rules import MODEL_ID_MAX_CHARS
 from apps.analysis.endpoints import (
-    LlmEndpointInUseError,
-    LlmEndpointInvalidError,
     llm_endpoint_create,
     llm_endpoint_delete,
     llm_endpoint_update,
@@ -101,13 +99,6 @@ class LlmEndpointInputSerializer(serializers.Serializer[Any]):
     is_active = serializers.BooleanField(required=False)
 
 
-class Conflict(APIException):
-    """409: the endpoint is in use."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-
 def _forbidden(message: str, code: str) -> PermissionDenied:
     return PermissionDenied({"detail": message, "code": code})
 
@@ -160,10 +151,7 @@ class LlmEndpointViewSet(viewsets.GenericViewSet[LlmEndpoint]):
         values = dict(serializer.validated_data)
         api_key = values.pop("api_key", "")
         owner = None if is_staff(request) else cast(User, request.user)
-        try:
-            endpoint = llm_endpoint_create(owner=owner, values=values, api_key=api_key)
-        except LlmEndpointInvalidError as error:
-            raise ValidationError(error.problems) from error
+        endpoint = llm_endpoint_create(owner=owner, values=values, api_key=api_key)
         return Response(LlmEndpointOutputSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
     def _update(self, request: Request, partial: bool) -> Response:
@@ -173,10 +161,7 @@ class LlmEndpointViewSet(viewsets.GenericViewSet[LlmEndpoint]):
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
         api_key = values.pop("api_key", None)
-        try:
-            endpoint = llm_endpoint_update(endpoint=endpoint, values=values, api_key=api_key)
-        except LlmEndpointInvalidError as error:
-            raise ValidationError(error.problems) from error
+        endpoint = llm_endpoint_update(endpoint=endpoint, values=values, api_key=api_key)
         return Response(LlmEndpointOutputSerializer(endpoint).data)
 
     @extend_schema(
@@ -208,8 +193,5 @@ class LlmEndpointViewSet(viewsets.GenericViewSet[LlmEndpoint]):
         """Delete an endpoint no strategy uses: 204; 409 when strategies use it."""
         endpoint = self.get_object()
         self._may_write(request, endpoint)
-        try:
-            llm_endpoint_delete(endpoint=endpoint)
-        except LlmEndpointInUseError as error:
-            raise Conflict(str(error)) from error
+        llm_endpoint_delete(endpoint=endpoint)
         return Response(status=status.HTTP_204_NO_CONTENT)

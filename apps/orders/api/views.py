@@ -6,8 +6,7 @@ user's order is a 404. Cancelling needs the strategy's owner or staff.
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, status
-from rest_framework.exceptions import APIException
+from rest_framework import generics
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,27 +20,10 @@ from apps.orders.api.serializers import (
     OrderListOutputSerializer,
     PositionOutputSerializer,
 )
-from apps.orders.brokers import BrokerUnavailableError
-from apps.orders.cancellation import OrderNotWorkingError, order_cancel
+from apps.orders.cancellation import order_cancel
 from apps.orders.models import Fill, Order, Position
 
 OWNER = "run__strategy__owner"
-
-
-class OrderConflict(APIException):
-    """409: the order is in a state the request cannot apply to."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The order cannot be changed in its current state."
-    default_code = "conflict"
-
-
-class BrokerUnavailable(APIException):
-    """503: the order's broker could not be reached."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The broker is not available."
-    default_code = "broker_unavailable"
 
 
 @extend_schema(tags=["orders"], responses={200: OrderListOutputSerializer(many=True), 401: None})
@@ -103,12 +85,7 @@ class OrderCancelApi(generics.GenericAPIView[Order]):
     def post(self, request: Request, pk: int) -> Response:
         """Cancel the order and answer with it as stored afterwards."""
         order = self.get_object()
-        try:
-            order_cancel(order=order)
-        except OrderNotWorkingError as error:
-            raise OrderConflict(str(error)) from error
-        except BrokerUnavailableError as error:
-            raise BrokerUnavailable(str(error)) from error
+        order_cancel(order=order)
         order = self.get_queryset().get(pk=order.pk)
         return Response(self.get_serializer(order).data)
 

@@ -10,7 +10,6 @@ from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,10 +25,6 @@ from apps.strategies.api.serializers import (
     StrategyOutputSerializer,
 )
 from apps.strategies.lifecycle import (
-    LiveTradingNotAllowedError,
-    StrategyHasRunsError,
-    StrategyInvalidError,
-    StrategyLimitError,
     strategy_activate,
     strategy_create,
     strategy_deactivate,
@@ -56,25 +51,6 @@ LIMIT_FORBIDDEN = OpenApiResponse(
 FORBIDDEN = OpenApiResponse(
     description=f"{LIVE_FORBIDDEN.description} Or: {LIMIT_FORBIDDEN.description}"
 )
-
-
-class StrategyConflict(APIException):
-    """409: the strategy cannot be deleted (it has runs)."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-
-def _live_forbidden(error: LiveTradingNotAllowedError) -> PermissionDenied:
-    """403 in the shape of the API's domain errors (``apps.common.api.exception_handler``)."""
-    return PermissionDenied({"detail": str(error), "code": type(error).__name__})
-
-
-def _limit_forbidden(error: StrategyLimitError) -> PermissionDenied:
-    """403 in the same shape, naming the setting of the limit broken."""
-    return PermissionDenied(
-        {"detail": str(error), "code": type(error).__name__, "setting": error.setting}
-    )
 
 
 @extend_schema(tags=["strategies"])
@@ -119,14 +95,7 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
         owner = cast(User, request.user)  # IsAuthenticated: never anonymous here
         serializer = StrategyInputSerializer(data=request.data, context={"owner": owner})
         serializer.is_valid(raise_exception=True)
-        try:
-            strategy = strategy_create(owner=owner, values=dict(serializer.validated_data))
-        except StrategyInvalidError as error:
-            raise ValidationError(error.problems) from error
-        except LiveTradingNotAllowedError as error:
-            raise _live_forbidden(error) from error
-        except StrategyLimitError as error:
-            raise _limit_forbidden(error) from error
+        strategy = strategy_create(owner=owner, values=dict(serializer.validated_data))
         return self._output(strategy, status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: StrategyOutputSerializer, 404: NOT_FOUND})
@@ -138,18 +107,11 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
         strategy = self.get_object()
         serializer = StrategyInputSerializer(strategy, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        try:
-            strategy = strategy_update(
-                strategy=strategy,
-                actor=cast(User, request.user),
-                values=dict(serializer.validated_data),
-            )
-        except StrategyInvalidError as error:
-            raise ValidationError(error.problems) from error
-        except LiveTradingNotAllowedError as error:
-            raise _live_forbidden(error) from error
-        except StrategyLimitError as error:
-            raise _limit_forbidden(error) from error
+        strategy = strategy_update(
+            strategy=strategy,
+            actor=cast(User, request.user),
+            values=dict(serializer.validated_data),
+        )
         return self._output(strategy)
 
     @extend_schema(
@@ -192,10 +154,7 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
     )
     def destroy(self, request: Request, pk: str) -> Response:
         """Delete a strategy that never ran: 204; 409 when it has runs (their lineage stays)."""
-        try:
-            strategy_delete(strategy=self.get_object())
-        except StrategyHasRunsError as error:
-            raise StrategyConflict(str(error)) from error
+        strategy_delete(strategy=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -208,12 +167,7 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
         live strategy when you or its owner lack ``strategies.trade_live``, or when it would
         break its owner's limits (``STRATEGIES_MAX_ACTIVE_PER_USER``,
         ``SCHEDULE_MIN_INTERVAL_S``)."""
-        try:
-            strategy = strategy_activate(strategy=self.get_object(), actor=cast(User, request.user))
-        except LiveTradingNotAllowedError as error:
-            raise _live_forbidden(error) from error
-        except StrategyLimitError as error:
-            raise _limit_forbidden(error) from error
+        strategy = strategy_activate(strategy=self.get_object(), actor=cast(User, request.user))
         return self._output(strategy)
 
     @extend_schema(request=None, responses={200: StrategyOutputSerializer, 404: NOT_FOUND})
@@ -239,14 +193,11 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
         strategy = self.get_object()
         serializer = RunNowInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            run = strategy_run_enqueue(
-                strategy=strategy,
-                actor=cast(User, request.user),
-                as_of=serializer.validated_data.get("as_of"),
-            )
-        except LiveTradingNotAllowedError as error:
-            raise _live_forbidden(error) from error
+        run = strategy_run_enqueue(
+            strategy=strategy,
+            actor=cast(User, request.user),
+            as_of=serializer.validated_data.get("as_of"),
+        )
         body = RunEnqueuedSerializer({"run_id": run.pk, "status": run.status}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

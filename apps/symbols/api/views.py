@@ -21,7 +21,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.ibkr.symbol_search import symbol_refresh, symbols_search
-from apps.orders.brokers import BrokerUnavailableError
 from apps.symbols.api.filters import SymbolFilter
 from apps.symbols.api.serializers import IbkrSearchInputSerializer, SymbolSerializer
 from apps.symbols.models import Symbol
@@ -46,22 +45,13 @@ class BrokerNotIbkr(APIException):
     default_code = "broker_not_ibkr"
 
 
-class IbkrUnavailable(APIException):
-    """503: TWS / IB Gateway did not connect or answer in time."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "broker_unavailable"
-
-
 def _with_ibkr(operation: str, call: Callable[[], T]) -> T:
     """Run an IBKR call: 409 ``"<operation> needs BROKER=ibkr"`` unless ``BROKER=ibkr``; 503
-    when TWS is unavailable."""
+    when TWS is unavailable (the broker's ``BrokerUnavailableError``, answered by the API's
+    exception handler)."""
     if settings.BROKER != "ibkr":
         raise BrokerNotIbkr(f"{operation} needs BROKER=ibkr")
-    try:
-        return call()
-    except BrokerUnavailableError as error:
-        raise IbkrUnavailable(str(error)) from error
+    return call()
 
 
 @extend_schema(tags=["symbols"])
