@@ -2,7 +2,7 @@ import { act, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Route, Routes, useParams } from "react-router";
 import { describe, expect, it, vi } from "vitest";
-import { makePromptTemplate, makeStrategy, makeSymbol } from "../test/fixtures";
+import { makeLlmEndpoint, makePromptTemplate, makeStrategy, makeSymbol } from "../test/fixtures";
 import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
 import { strategyKeys } from "../api/strategies";
 import { EditStrategyPage } from "./EditStrategyPage";
@@ -115,6 +115,14 @@ describe("EditStrategyPage", { timeout: 20_000 }, () => {
           if (url.pathname === "/api/v1/symbols/") return jsonResponse(page([makeSymbol({ id: 1 })]));
           if (url.pathname === "/api/v1/prompt-templates/")
             return jsonResponse(page([makePromptTemplate({ id: 11, name: "swing", version: 2 })]));
+          if (url.pathname === "/api/v1/llm-endpoints/")
+            return jsonResponse(
+              page([
+                makeLlmEndpoint({ id: 3, name: "openrouter" }),
+                makeLlmEndpoint({ id: 5, name: "retired", is_active: false }),
+                makeLlmEndpoint({ id: 6, name: "also retired", is_active: false }),
+              ]),
+            );
           return undefined;
         }),
       ),
@@ -198,5 +206,28 @@ describe("EditStrategyPage", { timeout: 20_000 }, () => {
     expect(await screen.findByText("Strategy page 7")).toBeInTheDocument();
     const patch = seen.find((r) => r.method === "PATCH")!;
     expect(await patch.clone().json()).toEqual({ is_active: true });
+  });
+
+  it("keeps a saved inactive endpoint selectable and PATCHes null for the operator default", async () => {
+    const server = {
+      strategy: makeStrategy({ id: 7, llm_endpoint: 5, llm_endpoint_name: "retired" }),
+    };
+    const seen = stubApi(server);
+    const user = userEvent.setup();
+    renderEdit();
+    const endpoint = await screen.findByLabelText("LLM endpoint");
+    await within(endpoint).findByRole("option", { name: "retired (inactive)" });
+    expect(endpoint).toHaveValue("5");
+    expect(within(endpoint).getAllByRole("option").map((o) => o.textContent)).toEqual([
+      "Operator default (LLM_BASE_URL)",
+      "openrouter",
+      "retired (inactive)",
+    ]);
+
+    await user.selectOptions(endpoint, "");
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    expect(await screen.findByText("Strategy page 7")).toBeInTheDocument();
+    const patch = seen.find((r) => r.method === "PATCH")!;
+    expect(await patch.clone().json()).toEqual({ llm_endpoint: null });
   });
 });

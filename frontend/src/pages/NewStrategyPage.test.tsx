@@ -2,7 +2,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Route, Routes, useParams } from "react-router";
 import { describe, expect, it, vi } from "vitest";
-import { makePromptTemplate, makeStrategy, makeSymbol } from "../test/fixtures";
+import { makeLlmEndpoint, makePromptTemplate, makeStrategy, makeSymbol } from "../test/fixtures";
 import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
 import { NewStrategyPage } from "./NewStrategyPage";
 
@@ -40,6 +40,21 @@ function stubApi(onPost: (req: Request) => Response | Promise<Response>) {
               makePromptTemplate({ id: 11, name: "swing", version: 2 }),
               makePromptTemplate({ id: 10, name: "swing", version: 1 }),
               makePromptTemplate({ id: 12, name: "trend", version: 1 }),
+            ]),
+          );
+        if (url.pathname === "/api/v1/llm-endpoints/")
+          return jsonResponse(
+            page([
+              makeLlmEndpoint({ id: 3, name: "openrouter" }),
+              makeLlmEndpoint({
+                id: 4,
+                name: "my vllm",
+                owner: 1,
+                base_url: "https://vllm.example.com/v1",
+                has_api_key: false,
+                offered_models: ["llama-3.1-8b", "qwen2.5-7b"],
+              }),
+              makeLlmEndpoint({ id: 5, name: "retired", is_active: false }),
             ]),
           );
         if (url.pathname === "/api/v1/strategies/" && req.method === "POST") return onPost(req);
@@ -113,8 +128,7 @@ describe("NewStrategyPage", { timeout: 20_000 }, () => {
       llm_model: "",
       llm_temperature: 0,
       llm_max_tokens: 800,
-      llm_base_url: "",
-      llm_api_key_env: "",
+      llm_endpoint: null,
       llm_timeout_s: null,
       llm_accepts_images: true,
       llm_response_format: "auto",
@@ -243,5 +257,65 @@ describe("NewStrategyPage", { timeout: 20_000 }, () => {
       expect.stringContaining("unknown TA-Lib function 'FOO'"),
     );
     expect(json).toHaveFocus();
+  });
+
+  it("lists the active LLM endpoints, offers the chosen one's models and sends its id", async () => {
+    const onPost = vi.fn(() => jsonResponse(makeStrategy({ id: 6 }), 201));
+    stubApi(onPost);
+    const user = userEvent.setup();
+    renderWithProviders(routes, { route: "/strategies/new" });
+    await chooseSymbolAndTemplate(user);
+    await fill(user, "Name", "Own endpoint");
+    await user.click(screen.getByText("Model settings"));
+
+    const endpoint = screen.getByLabelText("LLM endpoint");
+    await within(endpoint).findByRole("option", { name: "my vllm" });
+    // The operator default first (and chosen), then the active endpoints only.
+    expect(within(endpoint).getAllByRole("option").map((o) => o.textContent)).toEqual([
+      "Operator default (LLM_BASE_URL)",
+      "openrouter",
+      "my vllm",
+    ]);
+    expect(endpoint).toHaveValue("");
+    const model = screen.getByLabelText("Model");
+    expect(model).not.toHaveAttribute("list");
+
+    await user.selectOptions(endpoint, "4");
+    expect(endpoint).toHaveAccessibleDescription(
+      "https://vllm.example.com/v1 (no API key stored)",
+    );
+    const listId = model.getAttribute("list")!;
+    const offered = document.getElementById(listId)!;
+    expect([...offered.querySelectorAll("option")].map((o) => o.value)).toEqual([
+      "llama-3.1-8b",
+      "qwen2.5-7b",
+    ]);
+    await fill(user, "Model", "qwen2.5-7b");
+    await user.click(screen.getByRole("button", { name: "Create strategy" }));
+
+    expect(await screen.findByText("Strategy page 6")).toBeInTheDocument();
+    const [request] = onPost.mock.calls[0] as unknown as [Request];
+    expect(await request.clone().json()).toMatchObject({
+      llm_endpoint: 4,
+      llm_model: "qwen2.5-7b",
+    });
+  });
+
+  it("shows the API's message on the endpoint beside the select, in opened model settings", async () => {
+    stubApi(() =>
+      jsonResponse({ llm_endpoint: ["this LLM endpoint is inactive; choose another"] }, 400),
+    );
+    const user = userEvent.setup();
+    renderWithProviders(routes, { route: "/strategies/new" });
+    await chooseSymbolAndTemplate(user);
+    await fill(user, "Name", "Endpoint error");
+    await user.click(screen.getByRole("button", { name: "Create strategy" }));
+
+    const endpoint = screen.getByLabelText("LLM endpoint");
+    await waitFor(() => expect(endpoint).toHaveAttribute("aria-invalid", "true"));
+    expect(endpoint).toHaveAccessibleDescription(
+      expect.stringContaining("this LLM endpoint is inactive; choose another"),
+    );
+    expect(endpoint.closest("details")).toHaveAttribute("open");
   });
 });

@@ -110,6 +110,26 @@ export function makePromptTemplate(
   };
 }
 
+export function makeLlmEndpoint(
+  overrides: Partial<import("../api/llmEndpoints").LlmEndpoint> = {},
+): import("../api/llmEndpoints").LlmEndpoint {
+  return {
+    id: 3,
+    name: "openrouter",
+    owner: null,
+    base_url: "https://openrouter.ai/api/v1",
+    has_api_key: true,
+    offered_models: [],
+    text_only_models: [],
+    prices: {},
+    timeout_s: null,
+    is_active: true,
+    created_at: "2025-01-01T09:00:00Z",
+    updated_at: "2025-01-01T09:00:00Z",
+    ...overrides,
+  };
+}
+
 export function makePromptScore(
   overrides: Partial<import("../api/prompts").PromptScore> = {},
 ): import("../api/prompts").PromptScore {
@@ -184,8 +204,8 @@ export function makeStrategy(
     llm_model: "",
     llm_temperature: 0,
     llm_max_tokens: 800,
-    llm_base_url: "",
-    llm_api_key_env: "",
+    llm_endpoint: null,
+    llm_endpoint_name: null,
     llm_timeout_s: null,
     llm_accepts_images: true,
     llm_response_format: "auto",

@@ -1,5 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
+import { offeredModels, useLlmEndpoints, type LlmEndpoint } from "../../../api/llmEndpoints";
 import { usePromptTemplates } from "../../../api/prompts";
+import type { Strategy } from "../../../api/types";
 import {
   CheckboxField,
   NumberField,
@@ -12,14 +14,42 @@ import { ANALYSTS, latestVersions, RESPONSE_FORMATS } from "./strategyForm";
 
 /** The fields inside "Model settings" (collapsed at first). */
 const MODEL_FIELDS = [
-  "llm_model", "llm_temperature", "llm_max_tokens", "llm_base_url", "llm_api_key_env",
+  "llm_model", "llm_temperature", "llm_max_tokens", "llm_endpoint",
   "llm_timeout_s", "llm_accepts_images", "llm_response_format", "llm_fallback_model",
 ];
 
+/** The first choice of the endpoint select: no endpoint object, the LLM_BASE_URL setting. */
+export const DEFAULT_ENDPOINT_LABEL = "Operator default (LLM_BASE_URL)";
+
+/** The id of the datalist of the chosen endpoint's models (offered while typing a model). */
+const MODELS_LIST_ID = "strategy-llm-offered-models";
+
+/**
+ * The endpoint select's choices: the operator default (""), then the active endpoints, and the
+ * strategy's saved one even when inactive or not listed (so that editing keeps it as it is).
+ */
+export function endpointOptions(
+  endpoints: readonly LlmEndpoint[],
+  saved: string,
+  savedName: string | null | undefined,
+): SelectOption[] {
+  const options: SelectOption[] = [{ value: "", label: DEFAULT_ENDPOINT_LABEL }];
+  for (const e of endpoints) {
+    const isSaved = saved !== "" && String(e.id) === saved;
+    if (!e.is_active && !isSaved) continue;
+    options.push({ value: String(e.id), label: e.is_active ? e.name : `${e.name} (inactive)` });
+  }
+  if (saved !== "" && !endpoints.some((e) => String(e.id) === saved)) {
+    options.push({ value: saved, label: `${savedName ?? `Endpoint #${saved}`} (not listed)` });
+  }
+  return options;
+}
+
 /** The prompt template (latest versions, or every version to pin one), analyst and model. */
-export function AnalysisSection() {
+export function AnalysisSection({ strategy }: { strategy?: Strategy }) {
   const { values, errors } = useStrategyForm();
   const templates = usePromptTemplates();
+  const endpoints = useLlmEndpoints();
   const [allVersions, setAllVersions] = useState(false);
   const [modelOpen, setModelOpen] = useState(false);
 
@@ -47,6 +77,15 @@ export function AnalysisSection() {
       label: `${t.name} v${t.version}${latestIds.has(t.id) ? "" : " (pinned, not the latest)"}`,
     }));
   }, [allVersions, versionList, values.prompt_template, latestIds]);
+
+  const endpointList = useMemo(() => endpoints.data ?? [], [endpoints.data]);
+  const savedEndpoint = strategy?.llm_endpoint == null ? "" : String(strategy.llm_endpoint);
+  const endpointChoices = useMemo(
+    () => endpointOptions(endpointList, savedEndpoint, strategy?.llm_endpoint_name),
+    [endpointList, savedEndpoint, strategy?.llm_endpoint_name],
+  );
+  const chosenEndpoint = endpointList.find((e) => String(e.id) === values.llm_endpoint);
+  const models = offeredModels(chosenEndpoint);
 
   return (
     <fieldset className="form-section">
@@ -90,13 +129,42 @@ export function AnalysisSection() {
           )}
         </summary>
         <div className="form-grid">
+          <SelectField
+            name="llm_endpoint"
+            label="LLM endpoint"
+            loading={endpoints.isPending}
+            options={endpointChoices}
+            hint={
+              endpoints.isError
+                ? `Could not load endpoints: ${endpoints.error.message}`
+                : chosenEndpoint
+                  ? chosenEndpoint.base_url +
+                    (chosenEndpoint.has_api_key ? "" : " (no API key stored)")
+                  : values.llm_endpoint === ""
+                    ? "The LLM_BASE_URL setting, with the LLM_API_KEY key."
+                    : undefined
+            }
+          />
           <TextField
             name="llm_model"
             label="Model"
-            hint="Blank: the LLM_MODEL setting."
+            hint={
+              chosenEndpoint && models.length > 0
+                ? `${chosenEndpoint.name} offers ${models.join(", ")}. ` +
+                  "Blank: the LLM_MODEL setting."
+                : "Blank: the LLM_MODEL setting."
+            }
             maxLength={128}
             spellCheck={false}
+            list={models.length > 0 ? MODELS_LIST_ID : undefined}
           />
+          {models.length > 0 && (
+            <datalist id={MODELS_LIST_ID}>
+              {models.map((m) => (
+                <option key={m} value={m} />
+              ))}
+            </datalist>
+          )}
           <NumberField
             name="llm_temperature"
             label="Temperature"
@@ -112,23 +180,6 @@ export function AnalysisSection() {
             integer
             min={16}
             max={32000}
-          />
-          <TextField
-            name="llm_base_url"
-            label="Base URL"
-            hint="OpenAI-compatible endpoint; blank: LLM_BASE_URL."
-            type="url"
-            placeholder="https://…/v1"
-            spellCheck={false}
-          />
-          <TextField
-            name="llm_api_key_env"
-            label="API key variable"
-            hint="The name of the environment variable holding the key, never the key; blank: LLM_API_KEY."
-            className="mono"
-            placeholder="OPENROUTER_API_KEY"
-            spellCheck={false}
-            autoCapitalize="characters"
           />
           <NumberField
             name="llm_timeout_s"
@@ -148,6 +199,7 @@ export function AnalysisSection() {
             hint="Tried once the main model's attempts are used up; blank: none."
             maxLength={128}
             spellCheck={false}
+            list={models.length > 0 ? MODELS_LIST_ID : undefined}
           />
           <CheckboxField
             name="llm_accepts_images"

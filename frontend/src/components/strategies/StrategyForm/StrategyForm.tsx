@@ -21,7 +21,7 @@ import {
 // Every field the API takes: a 400 for one of these is shown beside it, anything else on top.
 const FORM_FIELDS: ReadonlySet<string> = new Set<keyof StrategyInput>([
   "name", "slug", "symbol", "bar_size", "lookback", "indicators", "prompt_template", "analyst",
-  "llm_model", "llm_temperature", "llm_max_tokens", "llm_base_url", "llm_api_key_env",
+  "llm_model", "llm_temperature", "llm_max_tokens", "llm_endpoint",
   "llm_timeout_s", "llm_accepts_images", "llm_response_format", "llm_fallback_model",
   "schedule_cron", "schedule_timezone", "is_active", "catch_up", "skip_closed_market",
   "capital", "risk_per_trade_pct", "max_position_quantity", "max_order_notional",
@@ -132,7 +132,7 @@ export function StrategyForm({
       <StrategyFormProvider value={state}>
         <BasicsSection strategy={strategy} />
         <IndicatorsSection />
-        <AnalysisSection />
+        <AnalysisSection strategy={strategy} />
         <ScheduleSection />
         <RiskSection
           liveNeedsConfirm={liveNeedsConfirm}

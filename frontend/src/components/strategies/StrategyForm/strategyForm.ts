@@ -96,8 +96,8 @@ export type StrategyFormValues = {
   llm_model: string;
   llm_temperature: string;
   llm_max_tokens: string;
-  llm_base_url: string;
-  llm_api_key_env: string;
+  /** The LLM endpoint's id as text; "" = the operator's default endpoint (LLM_BASE_URL). */
+  llm_endpoint: string;
   llm_timeout_s: string;
   llm_accepts_images: boolean;
   llm_response_format: LlmResponseFormat;
@@ -231,8 +231,7 @@ export function defaultFormValues(): StrategyFormValues {
     llm_model: "",
     llm_temperature: "0",
     llm_max_tokens: "800",
-    llm_base_url: "",
-    llm_api_key_env: "",
+    llm_endpoint: "",
     llm_timeout_s: "",
     llm_accepts_images: true,
     llm_response_format: "auto",
@@ -271,8 +270,7 @@ export function formValuesFromStrategy(s: Strategy): StrategyFormValues {
     llm_model: s.llm_model,
     llm_temperature: String(s.llm_temperature),
     llm_max_tokens: String(s.llm_max_tokens),
-    llm_base_url: s.llm_base_url,
-    llm_api_key_env: s.llm_api_key_env,
+    llm_endpoint: s.llm_endpoint == null ? "" : String(s.llm_endpoint),
     llm_timeout_s: s.llm_timeout_s == null ? "" : String(s.llm_timeout_s),
     llm_accepts_images: s.llm_accepts_images,
     llm_response_format: s.llm_response_format,
@@ -353,8 +351,7 @@ export function buildStrategyInput(values: StrategyFormValues): {
     llm_model: values.llm_model.trim(),
     llm_temperature: number("llm_temperature", values.llm_temperature),
     llm_max_tokens: number("llm_max_tokens", values.llm_max_tokens, true),
-    llm_base_url: values.llm_base_url.trim(),
-    llm_api_key_env: values.llm_api_key_env.trim(),
+    llm_endpoint: values.llm_endpoint ? Number(values.llm_endpoint) : null,
     llm_timeout_s: values.llm_timeout_s.trim()
       ? number("llm_timeout_s", values.llm_timeout_s)
       : null,
