@@ -14,10 +14,18 @@ class Side(models.TextChoices):
 
 
 class OrderType(models.TextChoices):
+    """Every order type Sibyl sends (IBKR's names); a strategy's entry is one of
+    ``ENTRY_ORDER_TYPES``, the bracket's children are ``LMT`` (take-profit) and ``STP``."""
+
     MARKET = "MKT"
     LIMIT = "LMT"
     STOP = "STP"
     STOP_LIMIT = "STPLMT"
+
+
+# The order types a strategy may choose for its entry (market, or limit at the signal's entry).
+ENTRY_ORDER_TYPES = (OrderType.MARKET, OrderType.LIMIT)
+ENTRY_ORDER_TYPE_CHOICES = [(kind.value, kind.label) for kind in ENTRY_ORDER_TYPES]
 
 
 class OrderRole(models.TextChoices):

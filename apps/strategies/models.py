@@ -5,10 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
-
-class OrderType(models.TextChoices):
-    MARKET = "MKT"
-    LIMIT = "LMT"
+from apps.orders.models import ENTRY_ORDER_TYPE_CHOICES, OrderType
 
 
 class TimeInForce(models.TextChoices):
@@ -109,7 +106,9 @@ class Strategy(models.Model):
         default=Decimal("2"),
         help_text="How far entry may be from the last close, in percent.",
     )
-    order_type = models.CharField(max_length=8, choices=OrderType.choices, default=OrderType.LIMIT)
+    order_type = models.CharField(
+        max_length=8, choices=ENTRY_ORDER_TYPE_CHOICES, default=OrderType.LIMIT
+    )
     time_in_force = models.CharField(
         max_length=8, choices=TimeInForce.choices, default=TimeInForce.DAY
     )
