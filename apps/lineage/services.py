@@ -9,7 +9,8 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, TextField, Value
+from django.db.models.functions import Coalesce, Concat, NullIf
 from django.utils import timezone
 
 from apps.lineage.models import Artifact, Run, RunStatus, RunTrigger, Step, StepStatus
@@ -240,29 +241,41 @@ def _step_end(
     )
 
 
-# Concurrent appends to one run (the monitor, a connection's news, a reconciliation) race for
-# the next sequence; the loser takes the one after.
+# Appends to one run are serialized by a row lock on the run; an insert racing a step written
+# without that lock (the executor's own steps) loses on the unique (run, sequence) and retries.
 APPEND_TRIES = 5
 
 
 def step_append(*, run: Run, name: str, output: dict[str, Any], error: str = "") -> Step:
     """Record work done on a run after it finished (e.g. the order monitor's fills), as the
-    run's next step, so the run's lineage tells the whole story of its orders.
+    run's next step, so the run's lineage tells the whole story of its orders. The one way to
+    add a step to a run from outside its executor.
 
-    Another process appending to the same run at the same moment takes the same sequence; the
-    unique (run, sequence) refuses one of them, which retries with the next sequence (in a
-    savepoint, so a caller's transaction survives). Raises IntegrityError after
-    ``APPEND_TRIES`` lost races.
+    Under a row lock on the run (``SELECT … FOR NO KEY UPDATE``, held until the caller's
+    transaction ends), the step takes the run's last sequence + 1: concurrent appends to the
+    same run wait for each other and each is recorded. A step inserted by a writer that does
+    not take the lock is met by the unique (run, sequence): the append retries with the next
+    sequence (in a savepoint, so a caller's transaction survives). Returns the step
+    (``succeeded``, or ``failed`` with ``MonitorError`` and ``error`` when ``error`` is given).
+
+    Raises Run.DoesNotExist when the run is gone, IntegrityError after ``APPEND_TRIES`` lost
+    races.
     """
     for attempt in range(1, APPEND_TRIES + 1):
-        now = timezone.now()
-        last = run.steps.order_by("-sequence").values_list("sequence", flat=True).first() or 0
         try:
             with transaction.atomic():
+                Run.objects.select_for_update(no_key=True).only("pk").get(pk=run.pk)
+                last = (
+                    Step.objects.filter(run_id=run.pk)
+                    .order_by("-sequence")
+                    .values_list("sequence", flat=True)
+                    .first()
+                )
+                now = timezone.now()
                 return Step.objects.create(
                     run=run,
                     name=name,
-                    sequence=last + 1,
+                    sequence=(last or 0) + 1,
                     status=StepStatus.FAILED if error else StepStatus.SUCCEEDED,
                     started_at=now,
                     finished_at=now,
@@ -291,21 +304,35 @@ def run_mark_recovered(*, run: Run) -> bool:
 
 
 def runs_mark_abandoned(*, older_than: datetime) -> list[Run]:
-    """Mark running runs whose last heartbeat is before ``older_than`` as abandoned.
+    """Mark running runs whose last heartbeat is before ``older_than`` (tz-aware UTC) as
+    abandoned, with ``error_message`` "worker lost during step <current step or (none)>"; their
+    step still ``running`` becomes ``failed`` (``WorkerLost``).
 
-    Their worker died (or hung past the hard time limit). They are never resumed; the step they
-    reached is kept in the error message. Returns the runs marked.
+    Their worker died (or hung past the hard time limit). They are never resumed. Each run is
+    marked by a conditional UPDATE (still ``running``, heartbeat still before ``older_than``),
+    like ``run_start``: a run that finished, or beat, since it was read is left alone. Returns
+    the runs marked (as stored afterwards).
     """
-    stale = list(Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=older_than))
-    now = timezone.now()
-    for run in stale:
-        run.status, run.finished_at = RunStatus.ABANDONED, now
-        run.error_message = f"worker lost during step {run.current_step or '(none)'}"
-        run.save(update_fields=["status", "finished_at", "error_message"])
-    Step.objects.filter(run__in=stale, status=StepStatus.RUNNING).update(
-        status=StepStatus.FAILED,
-        finished_at=now,
-        error_type="WorkerLost",
-        error_message="the worker executing this step died or hung past the time limit",
+    candidates = Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=older_than)
+    reason = Concat(
+        Value("worker lost during step "),
+        Coalesce(NullIf(F("current_step"), Value("")), Value("(none)")),
+        output_field=TextField(),
     )
-    return stale
+    marked: list[Run] = []
+    for run_id in candidates.order_by("pk").values_list("pk", flat=True):
+        now = timezone.now()
+        with transaction.atomic():
+            moved = Run.objects.filter(
+                pk=run_id, status=RunStatus.RUNNING, heartbeat_at__lt=older_than
+            ).update(status=RunStatus.ABANDONED, finished_at=now, error_message=reason)
+            if not moved:
+                continue
+            Step.objects.filter(run_id=run_id, status=StepStatus.RUNNING).update(
+                status=StepStatus.FAILED,
+                finished_at=now,
+                error_type="WorkerLost",
+                error_message="the worker executing this step died or hung past the time limit",
+            )
+        marked.append(Run.objects.get(pk=run_id))
+    return marked

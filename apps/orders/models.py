@@ -6,6 +6,7 @@ Prices and money are in the symbol's currency, quantities in shares/contracts/un
 from decimal import Decimal
 
 from django.db import models
+from django.db.models import F, Q
 
 
 class Side(models.TextChoices):
@@ -14,10 +15,18 @@ class Side(models.TextChoices):
 
 
 class OrderType(models.TextChoices):
+    """Every order type Sibyl sends (IBKR's names); a strategy's entry is one of
+    ``ENTRY_ORDER_TYPES``, the bracket's children are ``LMT`` (take-profit) and ``STP``."""
+
     MARKET = "MKT"
     LIMIT = "LMT"
     STOP = "STP"
     STOP_LIMIT = "STPLMT"
+
+
+# The order types a strategy may choose for its entry (market, or limit at the signal's entry).
+ENTRY_ORDER_TYPES = (OrderType.MARKET, OrderType.LIMIT)
+ENTRY_ORDER_TYPE_CHOICES = [(kind.value, kind.label) for kind in ENTRY_ORDER_TYPES]
 
 
 class OrderRole(models.TextChoices):
@@ -89,6 +98,42 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "id"]
+        # What must hold of every order, whoever writes it (services, admin, a shell).
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0), name="order_quantity_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(filled_quantity__gte=0), name="order_filled_quantity_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(filled_quantity__lte=F("quantity")),
+                name="order_filled_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=OrderStatus.values), name="order_status_known"
+            ),
+            models.CheckConstraint(condition=Q(side__in=Side.values), name="order_side_known"),
+            models.CheckConstraint(
+                condition=Q(order_type__in=OrderType.values), name="order_type_known"
+            ),
+            # An entry has no parent; a take-profit or stop-loss child always has one.
+            models.CheckConstraint(
+                condition=Q(role=OrderRole.ENTRY, parent__isnull=True)
+                | Q(role__in=(OrderRole.TAKE_PROFIT, OrderRole.STOP_LOSS), parent__isnull=False),
+                name="order_child_has_parent",
+            ),
+            models.CheckConstraint(
+                condition=~Q(order_type__in=(OrderType.LIMIT, OrderType.STOP_LIMIT))
+                | Q(limit_price__isnull=False),
+                name="order_limit_has_limit_price",
+            ),
+            models.CheckConstraint(
+                condition=~Q(order_type__in=(OrderType.STOP, OrderType.STOP_LIMIT))
+                | Q(stop_price__isnull=False),
+                name="order_stop_has_stop_price",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.client_order_ref} {self.side} {self.quantity} {self.order_type}"
@@ -107,6 +152,9 @@ class Fill(models.Model):
 
     class Meta:
         ordering = ["executed_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="fill_quantity_positive")
+        ]
 
     def __str__(self) -> str:
         return f"{self.execution_id}: {self.quantity} @ {self.price}"
@@ -171,6 +219,11 @@ class PaperExecution(models.Model):
 
     class Meta:
         ordering = ["executed_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="paper_execution_quantity_positive"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"paper {self.execution_id}: {self.quantity} @ {self.price}"

@@ -131,13 +131,13 @@ def _retry_bracket(parent: Order, report: MonitorReport) -> None:
         report.adopted += 1
         run_note(run=parent.run, name="reconcile", output={"adopted": adopted})
         return
-    Order.objects.filter(pk__in=[o.pk for o in orders], status=OrderStatus.FAILED).update(
-        status=OrderStatus.PENDING
-    )
     error = ""
     try:
         bracket_submit(
-            orders=_bracket_of(parent.run_id), broker=broker, market_time=parent.run.as_of
+            orders=_bracket_of(parent.run_id),
+            broker=broker,
+            market_time=parent.run.as_of,
+            claim_from=OrderStatus.FAILED,
         )
         report.resubmitted += 1
     except BrokerRejectedError as rejected:

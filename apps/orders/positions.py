@@ -8,6 +8,7 @@ the remainder opening at the fill price.
 
 from decimal import Decimal
 
+from apps.orders.locks import positions_lock
 from apps.orders.models import Position, Side
 
 
@@ -22,7 +23,7 @@ def position_apply_fill(
 
     Must be called inside a transaction. Money in the instrument's currency.
     """
-    position, _ = Position.objects.select_for_update().get_or_create(symbol_id=symbol_id)
+    position = positions_lock([symbol_id])[symbol_id]
     signed = quantity if side == Side.BUY else -quantity
     held = position.quantity
     if held == 0 or _sign(held) == _sign(signed):

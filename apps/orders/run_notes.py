@@ -36,8 +36,9 @@ def run_note(*, run: Run, name: str, output: Mapping[str, Any], error: str = "")
     (``step_append``).
     """
     run.refresh_from_db(fields=["status"])
-    if run.status in RECOVERABLE and _bracket_at_broker(run):
-        run_mark_recovered(run=run)
+    if run.status in RECOVERABLE and _bracket_at_broker(run) and not run_mark_recovered(run=run):
+        # Another process (broker news noted concurrently) moved it meanwhile: note what it is.
+        run.refresh_from_db(fields=["status"])
     orders = dict(
         Order.objects.filter(run=run).order_by("pk").values_list("client_order_ref", "status")
     )

@@ -17,8 +17,15 @@ from apps.orders.brokers import (
     Execution,
     OrderSpec,
 )
+from apps.orders.locks import (
+    orders_lock,
+    orders_lock_available,
+    orders_lock_by_ref,
+    positions_lock,
+)
 from apps.orders.models import Fill, Order, OrderRole, OrderStatus, OrderType, Side
 from apps.orders.positions import position_apply_fill
+from apps.orders.transitions import order_transition
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 
@@ -147,45 +154,54 @@ def order_spec(order: Order) -> OrderSpec:
     )
 
 
-def _apply_state(order: Order, state: BrokerOrderState) -> bool:
-    """Adopt the broker's id and any cancel/reject; fills come from executions only.
+def _apply_state(order: Order, state: BrokerOrderState, *, adopt: bool = False) -> bool:
+    """Adopt the broker's id and any cancel/reject of a row-locked order; fills come from
+    executions only. Returns whether the status changed.
 
-    An order that starts working drops its error text: it was about an outcome now known
-    (e.g. "submission outcome unknown" on an order adopted or resent later)."""
+    A ``pending`` or ``submitting`` order the broker reports starts working (``submitted``);
+    with ``adopt`` (reconciliation by reference) a ``failed`` one too. An order that starts
+    working drops its error text: it was about an outcome now known (e.g. "submission outcome
+    unknown" on an order adopted or resent later)."""
     before = order.status
     order.broker_order_id = state.broker_order_id or order.broker_order_id
-    if order.status in (OrderStatus.PENDING, OrderStatus.SUBMITTING):
-        order.status, order.submitted_at = OrderStatus.SUBMITTED, timezone.now()
-        order.error_message = ""
+    starts = (OrderStatus.PENDING, OrderStatus.SUBMITTING, *((OrderStatus.FAILED,) * adopt))
+    if order.status in starts:
+        order_transition(
+            order,
+            to=OrderStatus.SUBMITTED,
+            broker_order_id=order.broker_order_id,
+            submitted_at=timezone.now(),
+            error_message="",
+        )
     final = BROKER_STATUS.get(state.status)
     working = order.status in (OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED)
-    if working and final in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
-        order.status, order.error_message = final, state.reason
-        if final == OrderStatus.CANCELLED:
-            order.cancelled_at = timezone.now()
-    order.save()
+    if working and final == OrderStatus.CANCELLED:
+        order_transition(
+            order,
+            to=final,
+            broker_order_id=order.broker_order_id,
+            error_message=state.reason,
+            cancelled_at=timezone.now(),
+        )
+    elif working and final == OrderStatus.REJECTED:
+        order_transition(
+            order, to=final, broker_order_id=order.broker_order_id, error_message=state.reason
+        )
+    elif order.status == before:  # news without a status change: the id, and a sign of life
+        order.save(update_fields=["broker_order_id", "updated_at"])
     return order.status != before
 
 
-def _locked(orders: list[Order]) -> list[Order]:
-    return list(
-        Order.objects.select_for_update(of=("self",))
-        .filter(pk__in=[o.pk for o in orders])
-        .select_related("parent")
-        .order_by("pk")
-    )
-
-
-def _claim(orders: list[Order]) -> list[Order] | None:
-    """Pending → submitting with ``attempts`` + 1, committed; None if any order is no longer
-    pending (another caller has it, or it was settled)."""
+def _claim(orders: list[Order], *, claim_from: str) -> list[Order] | None:
+    """``claim_from`` (pending, or failed for a retry) → submitting with ``attempts`` + 1,
+    committed; None if any order is no longer in ``claim_from`` (another caller has it, or it
+    was settled)."""
     with transaction.atomic():
-        locked = _locked(orders)
-        if any(o.status != OrderStatus.PENDING for o in locked):
+        locked = orders_lock(o.pk for o in orders)
+        if any(o.status != claim_from for o in locked):
             return None
         for order in locked:
-            order.status, order.attempts = OrderStatus.SUBMITTING, order.attempts + 1
-            order.save(update_fields=["status", "attempts", "updated_at"])
+            order_transition(order, to=OrderStatus.SUBMITTING, attempts=order.attempts + 1)
     return locked
 
 
@@ -193,7 +209,7 @@ def _settle(orders: list[Order], states: dict[str, BrokerOrderState]) -> None:
     """Adopt the broker's states for the orders it reported (recorded events may have been
     quicker: adopting again changes nothing)."""
     with transaction.atomic():
-        for order in _locked(orders):
+        for order in orders_lock(o.pk for o in orders):
             if order.client_order_ref in states:
                 _apply_state(order, states[order.client_order_ref])
 
@@ -201,16 +217,22 @@ def _settle(orders: list[Order], states: dict[str, BrokerOrderState]) -> None:
 def _settle_failure(orders: list[Order], status: str, message: str) -> None:
     """Mark the orders still ``submitting`` rejected or failed with ``message``."""
     with transaction.atomic():
-        for order in _locked(orders):
+        for order in orders_lock(o.pk for o in orders):
             if order.status == OrderStatus.SUBMITTING:
-                order.status, order.error_message = status, message
-                order.save(update_fields=["status", "error_message", "updated_at"])
+                order_transition(order, to=status, error_message=message)
 
 
-def bracket_submit(*, orders: list[Order], broker: Broker, market_time: datetime) -> None:
-    """Send a pending bracket to ``broker`` exactly once.
+def bracket_submit(
+    *,
+    orders: list[Order],
+    broker: Broker,
+    market_time: datetime,
+    claim_from: str = OrderStatus.PENDING,
+) -> None:
+    """Send a pending bracket (or, with ``claim_from`` ``failed``, a failed one the retry pass
+    resends) to ``broker`` exactly once.
 
-    1. Claim: under row locks, every order must be ``pending``; they become ``submitting``
+    1. Claim: under row locks, every order must be ``claim_from``; they become ``submitting``
        with ``attempts`` + 1, committed before anything is sent — a concurrent caller finds the
        bracket claimed and does nothing, and a crash leaves it ``submitting`` for the in-doubt
        reconciliation. No row lock is held while the broker is called.
@@ -221,8 +243,11 @@ def bracket_submit(*, orders: list[Order], broker: Broker, market_time: datetime
 
     Raises BrokerRejectedError (orders marked rejected) or BrokerUnavailableError (orders marked
     failed, retryable) after recording the outcome; only orders still ``submitting`` are marked.
+    ValueError for a ``claim_from`` other than ``pending`` or ``failed``.
     """
-    claimed = _claim(orders)
+    if claim_from not in (OrderStatus.PENDING, OrderStatus.FAILED):
+        raise ValueError(f"a bracket is claimed from pending or failed, not {claim_from}")
+    claimed = _claim(orders, claim_from=claim_from)
     if claimed is None:
         return
     refs = [o.client_order_ref for o in claimed]
@@ -271,21 +296,18 @@ def _record_execution(order: Order, execution: Execution) -> bool:
         realized_pnl=realized,
     )
     previous_value = (order.avg_fill_price or Decimal(0)) * order.filled_quantity
-    order.filled_quantity += execution.quantity
-    order.avg_fill_price = (previous_value + execution.price * execution.quantity) / (
-        order.filled_quantity
+    filled = order.filled_quantity + execution.quantity
+    order_transition(
+        order,
+        to=OrderStatus.FILLED if filled >= order.quantity else OrderStatus.PARTIALLY_FILLED,
+        filled_quantity=filled,
+        avg_fill_price=(previous_value + execution.price * execution.quantity) / filled,
+        commission=order.commission + execution.commission,
+        realized_pnl=order.realized_pnl + realized,
+        filled_at=execution.executed_at,
+        # A fill settles an unknown submission outcome: the error text described it.
+        error_message="" if order.status in IN_DOUBT else order.error_message,
     )
-    order.commission += execution.commission
-    order.realized_pnl += realized
-    order.filled_at = execution.executed_at
-    if order.status in IN_DOUBT:  # the fill settles the unknown submission outcome
-        order.error_message = ""
-    order.status = (
-        OrderStatus.FILLED
-        if order.filled_quantity >= order.quantity
-        else OrderStatus.PARTIALLY_FILLED
-    )
-    order.save()
     return True
 
 
@@ -307,13 +329,7 @@ def orders_apply(*, states: list[BrokerOrderState], executions: list[Execution])
     """
     refs = {s.client_order_ref for s in states} | {e.client_order_ref for e in executions}
     with transaction.atomic():
-        by_ref = {
-            o.client_order_ref: o
-            for o in Order.objects.select_for_update()
-            .filter(client_order_ref__in=refs)
-            .order_by("pk")
-        }
-        return _apply_locked(by_ref, states, executions)
+        return _apply_locked(orders_lock_by_ref(refs), states, executions)
 
 
 def _apply_locked(
@@ -323,6 +339,10 @@ def _apply_locked(
     one a state made. Adopted: orders in doubt before that work or fill after."""
     runs: dict[int, RunNews] = {}
     in_doubt = {ref for ref, order in by_ref.items() if order.status in IN_DOUBT}
+    # Positions after orders, all at once in symbol order (fills come in time order).
+    positions_lock(
+        by_ref[e.client_order_ref].symbol_id for e in executions if e.client_order_ref in by_ref
+    )
     for execution in sorted(executions, key=lambda e: e.executed_at):
         order = by_ref.get(execution.client_order_ref)
         if order is not None and _record_execution(order, execution):
@@ -352,20 +372,16 @@ def orders_adopt(*, orders: list[Order], broker: Broker) -> list[str]:
     """
     known = broker.lookup([o.client_order_ref for o in orders])
     with transaction.atomic():
-        locked = list(
-            Order.objects.select_for_update(of=("self",))
-            .filter(pk__in=[o.pk for o in orders])
-            .order_by("pk")
-        )
-        for order in locked:
+        for order in orders_lock(o.pk for o in orders):
             state = known.get(order.client_order_ref)
             if state is not None and order.status in IN_DOUBT:
-                order.status = OrderStatus.PENDING
-                _apply_state(order, state)
+                _apply_state(order, state, adopt=True)
             elif state is None and order.status in UNSENT_OR_UNKNOWN:
-                order.status = OrderStatus.FAILED
-                order.error_message = "submission outcome unknown; the broker does not hold it"
-                order.save(update_fields=["status", "error_message", "updated_at"])
+                order_transition(
+                    order,
+                    to=OrderStatus.FAILED,
+                    error_message="submission outcome unknown; the broker does not hold it",
+                )
     if known:
         orders_sync(orders=orders, broker=broker)
     return [o.client_order_ref for o in orders if o.client_order_ref in known]
@@ -412,17 +428,13 @@ def orders_reconcile(
     known_refs = set(known) | {e.client_order_ref for e in executions}
     runs: dict[int, RunNews] = {}
     with transaction.atomic():
-        ours = {
-            o.client_order_ref: o
-            for o in Order.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(broker=broker_name, status__in=RECONCILED_STATUSES)
-            .order_by("pk")
-        }
+        ours = orders_lock_available(broker_name=broker_name, statuses=RECONCILED_STATUSES)
         for ref, order in ours.items():
             if order.status in IN_DOUBT and ref in known_refs:
-                order.status = OrderStatus.PENDING  # failed ones too: the broker holds them
-                # Held only through executions (no open order left): working, fills follow.
-                _apply_state(order, known.get(ref) or BrokerOrderState(ref, "", "submitted"))
+                # Failed ones too: the broker holds them. Held only through executions (no
+                # open order left): working, fills follow.
+                state = known.get(ref) or BrokerOrderState(ref, "", "submitted")
+                _apply_state(order, state, adopt=True)
                 news = runs.setdefault(order.run_id, RunNews())
                 news.adopted.append(ref)
                 news.status_changes += 1

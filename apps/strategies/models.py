@@ -7,15 +7,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from apps.analysis.selectors import prompt_template_usable
+from apps.orders.models import ENTRY_ORDER_TYPE_CHOICES, OrderType
 
 PROMPT_TEMPLATE_NOT_USABLE = (
     "No such prompt template version among the owner's and the published ones."
 )
-
-
-class OrderType(models.TextChoices):
-    MARKET = "MKT"
-    LIMIT = "LMT"
 
 
 class TimeInForce(models.TextChoices):
@@ -116,7 +112,9 @@ class Strategy(models.Model):
         default=Decimal("2"),
         help_text="How far entry may be from the last close, in percent.",
     )
-    order_type = models.CharField(max_length=8, choices=OrderType.choices, default=OrderType.LIMIT)
+    order_type = models.CharField(
+        max_length=8, choices=ENTRY_ORDER_TYPE_CHOICES, default=OrderType.LIMIT
+    )
     time_in_force = models.CharField(
         max_length=8, choices=TimeInForce.choices, default=TimeInForce.DAY
     )

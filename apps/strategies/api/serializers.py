@@ -10,8 +10,9 @@ from rest_framework import serializers
 
 from apps.analysis.models import LlmEndpoint, PromptTemplate
 from apps.analysis.selectors import prompt_templates_usable
+from apps.orders.models import ENTRY_ORDER_TYPE_CHOICES, ENTRY_ORDER_TYPES
 from apps.strategies.lifecycle import MAX_NEXT_SLOTS, UNKNOWN_ENDPOINT, strategy_problems
-from apps.strategies.models import OrderType, Strategy
+from apps.strategies.models import Strategy
 
 CONFIGURATION_FIELDS = (
     "name",
@@ -52,7 +53,7 @@ READ_ONLY_FIELDS = ("id", "owner", "next_run_at", "created_at", "updated_at")
 @extend_schema_field(
     {
         "type": "string",
-        "enum": OrderType.values,
+        "enum": [kind.value for kind in ENTRY_ORDER_TYPES],
         "description": "The entry order: `MKT` (market) or `LMT` (limit at the signal's entry).",
     }
 )
@@ -61,7 +62,7 @@ class EntryOrderTypeField(serializers.ChoiceField):
     name ``OrderTypeEnum`` with the orders API's wider order types."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=OrderType.choices, **kwargs)
+        super().__init__(choices=ENTRY_ORDER_TYPE_CHOICES, **kwargs)
 
 
 class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
