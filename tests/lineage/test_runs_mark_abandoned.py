@@ -2,15 +2,15 @@
 run is still running with a stale heartbeat, judged by the UPDATE itself."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from apps.lineage.models import Run
 from apps.lineage.services import run_create, run_start, runs_mark_abandoned, step_record
+from tests.db_locks import release_once_someone_waits
 from tests.factories import StrategyFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,15 +21,6 @@ def a_stale_running_run() -> Run:
     assert run_start(run=run)
     Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
     return run
-
-
-def _someone_waits_on_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return bool(cursor.fetchone()[0])
 
 
 def test_a_stale_run_is_abandoned_with_its_running_step_failed() -> None:
@@ -76,23 +67,11 @@ def test_a_heartbeat_committed_while_the_reaper_decides_keeps_the_run_running() 
     beat.start()
     assert beating.wait(10)
 
-    def commit_once_the_reaper_waits() -> None:
-        deadline = time.monotonic() + 10
-        try:
-            while not _someone_waits_on_a_lock() and time.monotonic() < deadline:
-                time.sleep(0.01)
-        finally:
-            release.set()
-            connections.close_all()
-
-    committer = threading.Thread(target=commit_once_the_reaper_waits)
-    committer.start()
     # when the reaper runs meanwhile
     try:
-        marked = runs_mark_abandoned(older_than=timezone.now() - timedelta(minutes=10))
+        with release_once_someone_waits(release):
+            marked = runs_mark_abandoned(older_than=timezone.now() - timedelta(minutes=10))
     finally:
-        release.set()
-        committer.join()
         beat.join()
     # then the run that beat is left running
     assert marked == []

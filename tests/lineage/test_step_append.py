@@ -2,15 +2,15 @@
 concurrent appends to one run are each recorded, with consecutive sequences."""
 
 import threading
-import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from apps.lineage import services
 from apps.lineage.models import Run, Step
 from apps.lineage.services import run_create, step_append
+from tests.db_locks import release_once_someone_waits
 from tests.factories import StrategyFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,15 +20,6 @@ def a_finished_run() -> Run:
     run = run_create(strategy_id=StrategyFactory.create().pk, as_of=timezone.now())
     Run.objects.filter(pk=run.pk).update(status="succeeded", finished_at=timezone.now())
     return run
-
-
-def _someone_waits_on_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return bool(cursor.fetchone()[0])
 
 
 def test_two_threads_appending_to_one_run_both_record_their_steps() -> None:
@@ -85,23 +76,11 @@ def test_an_append_waits_for_one_in_flight_and_takes_the_next_sequence(
     other.start()
     assert appended.wait(10)
 
-    def commit_once_the_append_waits() -> None:
-        deadline = time.monotonic() + 10
-        try:
-            while not _someone_waits_on_a_lock() and time.monotonic() < deadline:
-                time.sleep(0.01)
-        finally:
-            release.set()
-            connections.close_all()
-
-    committer = threading.Thread(target=commit_once_the_append_waits)
-    committer.start()
     # when this process appends meanwhile: it waits on the run's lock
     try:
-        step = step_append(run=run, name="monitor", output={"new_fills": 1})
+        with release_once_someone_waits(release):
+            step = step_append(run=run, name="monitor", output={"new_fills": 1})
     finally:
-        release.set()
-        committer.join()
         other.join()
     # then both steps are recorded, the waiting one after the other, without a retry
     assert failures == []

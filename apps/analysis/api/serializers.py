@@ -11,6 +11,16 @@ from apps.analysis.selectors import prompt_template_writable
 from apps.strategies.definitions import PromptTemplateDefinition
 
 
+def template_body_valid(value: str) -> str:
+    """``value`` when it is a body a template version may have (at most
+    PROMPT_TEMPLATE_MAX_CHARS characters); raises the serializer's ValidationError otherwise."""
+    try:
+        prompt_template_body_check(value)
+    except ValueError as error:
+        raise serializers.ValidationError(str(error)) from error
+    return value
+
+
 class PromptTemplateOutputSerializer(serializers.ModelSerializer[PromptTemplate]):
     """One immutable version of a named Jinja2 prompt template: ``owner`` (user id; null: the
     operator's) owns the name, ``author`` saved this version (null: a management command);
@@ -70,11 +80,7 @@ class PromptTemplateInputSerializer(serializers.Serializer[Any]):
 
     def validate_body(self, value: str) -> str:
         """At most PROMPT_TEMPLATE_MAX_CHARS characters."""
-        try:
-            prompt_template_body_check(value)
-        except ValueError as error:
-            raise serializers.ValidationError(str(error)) from error
-        return value
+        return template_body_valid(value)
 
 
 class PromptVersionInputSerializer(serializers.Serializer[Any]):
@@ -84,11 +90,7 @@ class PromptVersionInputSerializer(serializers.Serializer[Any]):
 
     def validate_body(self, value: str) -> str:
         """At most PROMPT_TEMPLATE_MAX_CHARS characters."""
-        try:
-            prompt_template_body_check(value)
-        except ValueError as error:
-            raise serializers.ValidationError(str(error)) from error
-        return value
+        return template_body_valid(value)
 
 
 class PromptPublishInputSerializer(serializers.Serializer[Any]):
