@@ -92,6 +92,22 @@ def test_a_strategy_can_no_longer_send_server_secrets_to_its_own_url(
     assert Run.objects.filter(strategy=strategy).count() == 4
 
 
+def test_the_removed_url_and_key_variable_fields_are_refused_not_ignored(
+    api: APIClient, trader: User
+) -> None:
+    """A client still sending them learns they are gone instead of believing they took."""
+    strategy = StrategyFactory.create(owner=trader)
+    response = api.patch(
+        f"/api/v1/strategies/{strategy.pk}/",
+        {"llm_base_url": "http://llm.example.test/v1", "llm_api_key_env": "SECRET_KEY"},
+        format="json",
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == {"llm_base_url", "llm_api_key_env"}
+    assert "llm_endpoint" in body["llm_base_url"][0]
+
+
 # --- list, visibility, the key ---------------------------------------------------------------
 
 

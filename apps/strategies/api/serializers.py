@@ -77,6 +77,15 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
     IANA zone a ``schedule_timezone`` error, and so on.
     """
 
+    # Removed with LLM endpoints (security spec): a client still sending them gets told, rather
+    # than having them silently ignored and believing its strategy talks to that URL.
+    REMOVED_FIELDS = {
+        "llm_base_url": "removed: choose an LLM endpoint with llm_endpoint (see "
+        "/api/v1/llm-endpoints/)",
+        "llm_api_key_env": "removed: an endpoint's key is stored with the endpoint (see "
+        "/api/v1/llm-endpoints/); the server never reads keys from its environment for a strategy",
+    }
+
     order_type = EntryOrderTypeField(required=False)
     # Any id that is not an endpoint the owner may use gets the message strategy_problems
     # gives another user's endpoint, so the answer never tells whether that id exists.
@@ -110,6 +119,15 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
         field.queryset = prompt_templates_usable(  # type: ignore[attr-defined]
             owner_id=owner_id
         ) | PromptTemplate.objects.filter(current)
+
+    def to_internal_value(self, data: Any) -> Any:
+        """DRF's, refusing the removed ``llm_base_url`` / ``llm_api_key_env`` with a field error
+        saying what replaced them."""
+        if hasattr(data, "keys"):
+            removed = {name: [why] for name, why in self.REMOVED_FIELDS.items() if name in data}
+            if removed:
+                raise serializers.ValidationError(removed)
+        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Check the strategy as it would be saved (instance values, then the changes); a new
