@@ -1,4 +1,5 @@
-"""The REST API, version 1 (mounted at /api/v1/): each app owns its routes."""
+"""The REST API, version 1 (mounted at /api/v1/): each app owns its routes; read models that
+join several apps (the runs API) are routed from the composition layer."""
 
 from django.urls import include, path
 
@@ -7,6 +8,7 @@ urlpatterns = [
     path("", include("apps.symbols.api.urls")),
     path("", include("apps.strategies.api.urls")),
     path("", include("apps.analysis.api.urls")),
+    path("", include("apps.composition.api.urls")),
     path("", include("apps.lineage.api.urls")),
     path("", include("apps.signals.api.urls")),
     path("", include("apps.orders.api.urls")),

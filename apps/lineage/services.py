@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Coalesce, Concat, NullIf
 from django.utils import timezone
@@ -33,6 +33,61 @@ def run_create(
     run.full_clean(validate_constraints=False)
     run.save()
     return run
+
+
+SLOT_INSERT_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class SlotRun:
+    """A schedule slot claimed for a strategy: the run to record for it.
+
+    ``slot`` is the tz-aware slot time (the run's ``as_of`` and ``scheduled_for``); ``status``
+    is ``pending`` (to be executed) or ``skipped`` (finished at once, ``reason`` saying why).
+    """
+
+    strategy_id: int
+    slot: datetime
+    status: str
+    reason: str
+
+
+def runs_claim_slots(*, slot_runs: list[SlotRun], now: datetime) -> list[tuple[int, str]]:
+    """Record one scheduled run per claimed slot, unless that (strategy, slot) already has one.
+
+    One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` statement per batch of
+    ``SLOT_INSERT_BATCH`` rows (atomic each; call it inside the caller's transaction to make
+    them all one), so however many dispatchers race for a slot, only the first records it.
+    Skipped runs are finished at ``now`` (tz-aware UTC) with ``reason`` as their error message.
+    Returns (run id, status) of the rows this call created; slots already claimed are absent.
+    """
+    created: list[tuple[int, str]] = []
+    for start in range(0, len(slot_runs), SLOT_INSERT_BATCH):
+        batch = slot_runs[start : start + SLOT_INSERT_BATCH]
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, 0)"] * len(batch))
+        params: list[Any] = []
+        for slot_run in batch:
+            finished = now if slot_run.status == RunStatus.SKIPPED else None
+            params += [
+                slot_run.strategy_id,
+                RunTrigger.SCHEDULE,
+                slot_run.slot,
+                slot_run.slot,
+                slot_run.status,
+                now,
+                finished,
+                "",
+                slot_run.reason,
+            ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO lineage_run (strategy_id, trigger, as_of, scheduled_for, status, "
+                "created_at, finished_at, current_step, error_message, enqueue_count) "
+                f"VALUES {values} ON CONFLICT DO NOTHING RETURNING id, status",
+                params,
+            )
+            created += [(row[0], row[1]) for row in cursor.fetchall()]
+    return created
 
 
 def run_start(*, run: Run) -> bool:

@@ -9,12 +9,12 @@ inserted with ``ON CONFLICT DO NOTHING`` as the last word.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from apps.lineage.models import RunStatus, RunTrigger
+from apps.lineage.models import RunStatus
+from apps.lineage.services import SlotRun, runs_claim_slots
 from apps.strategies.live_trading import TRADE_LIVE, live_traders
 from apps.strategies.models import CatchUp, Strategy, TradingMode
 from apps.strategies.schedule import latest_slot_at_or_before, next_slot_after
@@ -95,37 +95,6 @@ def _advance(next_slots: dict[datetime, list[int]]) -> None:
             )
 
 
-def _insert_runs(claims: list[_Claim], now: datetime) -> list[tuple[int, str]]:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING: only rows this call created come back."""
-    created: list[tuple[int, str]] = []
-    for start in range(0, len(claims), INSERT_BATCH):
-        batch = claims[start : start + INSERT_BATCH]
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, 0)"] * len(batch))
-        params: list[Any] = []
-        for claim in batch:
-            finished = now if claim.status == RunStatus.SKIPPED else None
-            params += [
-                claim.strategy_id,
-                RunTrigger.SCHEDULE,
-                claim.slot,
-                claim.slot,
-                claim.status,
-                now,
-                finished,
-                "",
-                claim.reason,
-            ]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO lineage_run (strategy_id, trigger, as_of, scheduled_for, status, "
-                "created_at, finished_at, current_step, error_message, enqueue_count) "
-                f"VALUES {values} ON CONFLICT DO NOTHING RETURNING id, status",
-                params,
-            )
-            created += [(row[0], row[1]) for row in cursor.fetchall()]
-    return created
-
-
 def dispatch_due(*, now: datetime | None = None, limit: int = 20000) -> DispatchReport:
     """Claim every due slot of active strategies as of ``now`` (default: the current time).
 
@@ -167,7 +136,8 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 20000) -> Dispatch
             claims.append(_claim_for(due, latest, now, traders))
             next_slots.setdefault(upcoming, []).append(due.pk)
         _advance(next_slots)
-        for run_id, status in _insert_runs(claims, now):
+        slot_runs = [SlotRun(c.strategy_id, c.slot, c.status, c.reason) for c in claims]
+        for run_id, status in runs_claim_slots(slot_runs=slot_runs, now=now):
             if status == RunStatus.PENDING:
                 report.claimed_run_ids.append(run_id)
             else:

@@ -2,10 +2,8 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from apps.lineage.api.views import ArtifactDownloadApi, RunDetailApi, RunListApi
+from apps.lineage.api.views import ArtifactDownloadApi
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("runs/", RunListApi.as_view(), name="run-list"),
-    path("runs/<int:pk>/", RunDetailApi.as_view(), name="run-detail"),
     path("artifacts/<int:pk>/", ArtifactDownloadApi.as_view(), name="artifact-download"),
 ]

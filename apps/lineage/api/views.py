@@ -1,7 +1,8 @@
-"""Lineage API: runs (list and whole lineage) and artifact downloads. Read only.
+"""Lineage API: artifact downloads. Read only. (The runs list and a run's whole lineage are
+served by ``apps.composition.api``.)
 
-A user sees the runs of the strategies they own (staff: all); another user's run or artifact
-is a 404.
+A user sees the artifacts of the runs of the strategies they own (staff: all); another user's
+artifact is a 404.
 """
 
 from django.db.models import QuerySet
@@ -12,38 +13,11 @@ from rest_framework import generics
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
-from apps.common.api import NewestFirstCursorPagination, owned_by
+from apps.common.api import owned_by
 from apps.lineage import selectors
-from apps.lineage.api.filters import RunFilter
-from apps.lineage.api.serializers import RunDetailOutputSerializer, RunListOutputSerializer
-from apps.lineage.models import Artifact, Run
+from apps.lineage.models import Artifact
 
 OWNER = "strategy__owner"
-
-
-@extend_schema(tags=["runs"], responses={200: RunListOutputSerializer(many=True), 401: None})
-class RunListApi(generics.ListAPIView[Run]):
-    """``GET /runs/``: runs newest first, by cursor (``?cursor=``, ``?page_size=`` up to 200),
-    without their steps."""
-
-    serializer_class = RunListOutputSerializer
-    filterset_class = RunFilter
-    pagination_class = NewestFirstCursorPagination
-
-    def get_queryset(self) -> QuerySet[Run]:
-        if getattr(self, "swagger_fake_view", False):  # schema generation
-            return Run.objects.none()
-        return owned_by(selectors.run_list(), self.request, OWNER)
-
-
-@extend_schema(tags=["runs"], responses={200: RunDetailOutputSerializer, 401: None, 404: None})
-class RunDetailApi(generics.RetrieveAPIView[Run]):
-    """``GET /runs/{id}/``: a run's whole lineage in a constant number of queries."""
-
-    serializer_class = RunDetailOutputSerializer
-
-    def get_queryset(self) -> QuerySet[Run]:
-        return owned_by(selectors.run_lineage(), self.request, OWNER)
 
 
 @extend_schema(

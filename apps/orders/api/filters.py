@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import QuerySet
 
-from apps.lineage.api.filters import UtcIsoDateTimeFilter
+from apps.common.api_filters import UtcIsoDateTimeFilter
 from apps.orders.models import Fill, Order, OrderRole, OrderStatus, Side
 
 

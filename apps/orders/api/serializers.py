@@ -6,7 +6,7 @@ contracts / units, times in UTC.
 
 from rest_framework import serializers
 
-from apps.lineage.api.fields import choice_field
+from apps.common.api_fields import choice_field
 from apps.orders.models import Fill, Order, OrderStatus, OrderType, Position
 
 

@@ -2,7 +2,7 @@
 
 import django_filters
 
-from apps.lineage.api.filters import UtcIsoDateTimeFilter
+from apps.common.api_filters import UtcIsoDateTimeFilter
 from apps.signals.models import Action, Signal, SignalStatus
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.lineage.api.fields import choice_field
+from apps.common.api_fields import choice_field
 from apps.signals.models import PositionSide, Signal, SignalStatus
 
 

@@ -1,4 +1,4 @@
-"""Serializer fields shared by the lineage, signals and orders APIs."""
+"""Serializer fields every app's REST API may share (the runs, signals and orders APIs do)."""
 
 from typing import Any
 
