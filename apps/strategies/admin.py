@@ -18,17 +18,18 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.analysis.models import PromptTemplate
-from apps.pipeline.dispatch import schedules_refresh
+from apps.pipeline.tasks import enqueue_runs
 from apps.strategies.lifecycle import (
     LiveTradingNotAllowedError,
     StrategyLimitError,
     strategy_activate,
     strategy_deactivate,
-    strategy_run_enqueue,
+    strategy_run_create,
 )
 from apps.strategies.limits import strategy_limits_check
 from apps.strategies.live_trading import live_trading_check
 from apps.strategies.models import Strategy
+from apps.strategies.schedule import schedules_refresh
 from apps.strategies.services import SCHEDULE_FIELDS
 
 
@@ -130,9 +131,11 @@ class StrategyAdmin(admin.ModelAdmin):
         runs = []
         for strategy in queryset:
             try:
-                runs.append(strategy_run_enqueue(strategy=strategy, actor=actor))
+                runs.append(strategy_run_create(strategy=strategy, actor=actor))
             except LiveTradingNotAllowedError as error:
                 self.message_user(request, f"{strategy.slug} not run: {error}", messages.ERROR)
+        if runs:
+            enqueue_runs([run.pk for run in runs])  # sent once their rows are committed
         ids = ", ".join(str(run.pk) for run in runs)
         self.message_user(request, f"{len(runs)} run(s) enqueued: {ids}", messages.SUCCESS)
 

@@ -4,7 +4,9 @@ Validation reuses the strategies-file rules (``apps.strategies.definitions.Strat
 slug pattern, bar size, TA-Lib indicator specs, cron, IANA time zone, model and risk bounds)
 and then the model's own ``full_clean()``, so a strategy saved through the API could have been
 written in a strategies file. Schedules are recomputed as the dispatcher does
-(``apps.pipeline.dispatch.schedules_refresh``).
+(``apps.strategies.schedule``). Run now only creates the pending run: sending it to a worker
+is the pipeline's (``apps.pipeline.tasks.enqueue_runs``), which the API view and the admin
+action call.
 """
 
 import copy
@@ -23,13 +25,11 @@ from apps.analysis.endpoints import llm_endpoint_model_problems, llm_endpoint_us
 from apps.common.errors import FieldProblemsError, SibylError
 from apps.lineage.models import Run, RunTrigger
 from apps.lineage.services import run_create
-from apps.pipeline.dispatch import schedules_refresh
-from apps.pipeline.tasks import enqueue_runs
 from apps.strategies.definitions import StrategyDefinition
 from apps.strategies.limits import StrategyLimitError, strategy_limits_check
 from apps.strategies.live_trading import LiveTradingNotAllowedError, live_trading_check
 from apps.strategies.models import Strategy
-from apps.strategies.schedule import next_slot_after
+from apps.strategies.schedule import next_slot_after, schedules_refresh
 from apps.strategies.services import SCHEDULE_FIELDS
 
 # Model field -> where it sits in a StrategyDefinition (the strategies-file format).
@@ -261,21 +261,18 @@ def strategy_delete(*, strategy: Strategy) -> None:
         raise StrategyHasRunsError(message) from error
 
 
-def strategy_run_enqueue(*, strategy: Strategy, actor: User, as_of: datetime | None = None) -> Run:
+def strategy_run_create(*, strategy: Strategy, actor: User, as_of: datetime | None = None) -> Run:
     """Create a pending manual run of ``strategy``, asked for by ``actor``, as of ``as_of``
-    (tz-aware; default: now) and send it to the ``runs`` queue (Celery task ``execute_run``)
-    once the surrounding transaction commits, as ``manage.py run_strategy --async`` does.
+    (tz-aware; default: now). The caller sends it to the ``runs`` queue
+    (``apps.pipeline.tasks.enqueue_runs``), as ``manage.py run_strategy --async`` does.
 
     Raises ValueError for a naive ``as_of``, and LiveTradingNotAllowedError for a live strategy
     when ``actor`` or the owner lacks ``strategies.trade_live`` (then no run is created).
     """
     live_trading_check(strategy=strategy, actor=actor)
-    with transaction.atomic():
-        run = run_create(
-            strategy_id=strategy.pk, trigger=RunTrigger.MANUAL, as_of=as_of or timezone.now()
-        )
-        enqueue_runs([run.pk])
-    return run
+    return run_create(
+        strategy_id=strategy.pk, trigger=RunTrigger.MANUAL, as_of=as_of or timezone.now()
+    )
 
 
 def strategy_next_slots(
