@@ -21,6 +21,8 @@ from django.utils import timezone as dj_timezone
 from apps.strategies.models import Strategy
 
 UPDATE_BATCH = 1000
+# The fields a strategy's slots depend on: changing one clears ``next_run_at``.
+SCHEDULE_FIELDS = ("schedule_cron", "schedule_timezone", "is_active")
 
 
 def _is_repeated_wall_time(moment: datetime) -> bool:
@@ -96,3 +98,30 @@ def schedules_refresh(*, now: datetime | None = None, only_missing: bool = False
             strategy.next_run_at = slots(strategy.schedule_cron, strategy.schedule_timezone)[1]
         Strategy.objects.bulk_update(rows, ["next_run_at"], batch_size=UPDATE_BATCH)
     return len(rows)
+
+
+def strategy_schedule_refresh(*, strategy: Strategy, now: datetime | None = None) -> None:
+    """Bring ``strategy``'s ``next_run_at`` up to date after a change, touching no other row:
+    None when inactive; the next slot after ``now`` (default: the current time) when active
+    without one; kept otherwise (a slot already set, due or not, stays the dispatcher's).
+    The stored row is read and locked (``SELECT … FOR UPDATE``), and ``strategy`` gets the
+    stored value. Raises what croniter raises for a bad cron expression.
+    """
+    now = now or dj_timezone.now()
+    with transaction.atomic():
+        row = (
+            Strategy.objects.select_for_update()
+            .filter(pk=strategy.pk)
+            .values("is_active", "next_run_at", "schedule_cron", "schedule_timezone")
+            .first()
+        )
+        if row is None:
+            return
+        upcoming = row["next_run_at"]
+        if not row["is_active"]:
+            upcoming = None
+        elif upcoming is None:
+            upcoming = next_slot_after(row["schedule_cron"], row["schedule_timezone"], now)
+        if upcoming != row["next_run_at"]:
+            Strategy.objects.filter(pk=strategy.pk).update(next_run_at=upcoming)
+        strategy.next_run_at = upcoming
