@@ -210,3 +210,43 @@ def test_adding_a_template_saves_the_next_version_authored_by_the_staff_member(
     added = PromptTemplate.objects.get(owner=alice, version=2)
     author = added.author.username if added.author else None
     assert (added.body, added.is_published, author) == ("v2 body", True, "admin")
+
+
+def _change_form_data(client: Client, strategy: Any, **changes: Any) -> tuple[str, dict[str, Any]]:
+    url = reverse("admin:strategies_strategy_change", args=[strategy.pk])
+    form = client.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    data.update(
+        {
+            "symbol": strategy.symbol_id,
+            "prompt_template": strategy.prompt_template_id,
+            "indicators": '[{"name": "RSI"}]',
+            **changes,
+        }
+    )
+    return url, data
+
+
+def test_the_strategy_form_refuses_what_the_api_refuses(goog: Symbol, staff_client: Client) -> None:
+    # An indicator TA-Lib does not have: the API and the strategies file refuse it
+    # (strategy_problems); the admin used to save it, and every run then failed.
+    strategy = StrategyFactory.create(symbol=goog, indicators=[{"name": "RSI"}])
+    url, data = _change_form_data(staff_client, strategy, indicators='[{"name": "NOT_A_FUNCTION"}]')
+    page = staff_client.post(url, data)
+    assert page.status_code == 200
+    errors = page.context["adminform"].form.errors
+    assert "NOT_A_FUNCTION" in str(errors["indicators"])
+    strategy.refresh_from_db()
+    assert strategy.indicators == [{"name": "RSI"}]
+
+
+def test_an_admin_save_reschedules_that_strategy_only(goog: Symbol, staff_client: Client) -> None:
+    edited = StrategyFactory.create(symbol=goog, schedule_cron="0 22 * * 1-5", next_run_at=None)
+    other = StrategyFactory.create(symbol=goog, schedule_cron="0 21 * * 1-5", next_run_at=None)
+    url, data = _change_form_data(staff_client, edited, schedule_cron="30 14 * * *")
+    page = staff_client.post(url, data)
+    assert page.status_code == 302, page.context["adminform"].form.errors
+    edited.refresh_from_db()
+    other.refresh_from_db()
+    assert edited.next_run_at is not None
+    assert other.next_run_at is None

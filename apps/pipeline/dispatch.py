@@ -6,7 +6,6 @@ then finds ``next_run_at`` moved on), and the run row is unique on (strategy, sc
 inserted with ``ON CONFLICT DO NOTHING`` as the last word.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,7 +16,7 @@ from apps.lineage.models import RunStatus
 from apps.lineage.services import SlotRun, runs_claim_slots
 from apps.strategies.live_trading import TRADE_LIVE, live_traders
 from apps.strategies.models import CatchUp, Strategy, TradingMode
-from apps.strategies.schedule import latest_slot_at_or_before, next_slot_after
+from apps.strategies.schedule import schedules_refresh, slots_at
 from apps.symbols.calendars import has_session_on
 
 # A slot is "on time" while the dispatcher reaches it within this delay; older slots are
@@ -56,21 +55,6 @@ class _Claim:
     reason: str
 
 
-def _slots(now: datetime) -> Callable[[str, str], tuple[datetime, datetime]]:
-    """Latest and next slot per (cron, timezone), computed once per dispatch for all sharers."""
-    cache: dict[tuple[str, str], tuple[datetime, datetime]] = {}
-
-    def slots(cron: str, tz: str) -> tuple[datetime, datetime]:
-        if (cron, tz) not in cache:
-            cache[(cron, tz)] = (
-                latest_slot_at_or_before(cron, tz, now),
-                next_slot_after(cron, tz, now),
-            )
-        return cache[(cron, tz)]
-
-    return slots
-
-
 def _claim_for(due: _Due, slot: datetime, now: datetime, traders: set[int]) -> _Claim:
     if due.trading_mode == TradingMode.LIVE and due.owner_id not in traders:
         # Its order step would refuse it anyway (apps.strategies.live_trading), after a paid
@@ -107,7 +91,7 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 20000) -> Dispatch
     Returns the pending runs' ids for the caller to enqueue after commit.
     """
     now = now or timezone.now()
-    slots = _slots(now)
+    slots = slots_at(now)
     report = DispatchReport()
     with transaction.atomic():
         rows = (
@@ -144,27 +128,3 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 20000) -> Dispatch
                 report.skipped += 1
     schedules_refresh(now=now, only_missing=True)
     return report
-
-
-def schedules_refresh(*, now: datetime | None = None, only_missing: bool = False) -> int:
-    """Set ``next_run_at`` to the next slot after now for active strategies; returns how many.
-
-    ``only_missing`` touches only strategies that have none (new or re-activated ones); otherwise
-    every active strategy whose slot is not yet due is recomputed (after schedule edits).
-    Inactive strategies get ``next_run_at = None``.
-    """
-    now = now or timezone.now()
-    slots = _slots(now)
-    with transaction.atomic():
-        Strategy.objects.filter(is_active=False).exclude(next_run_at=None).update(next_run_at=None)
-        strategies = Strategy.objects.select_for_update(skip_locked=True).filter(is_active=True)
-        if only_missing:
-            strategies = strategies.filter(next_run_at=None)
-        else:
-            # A due slot belongs to the dispatcher: moving it here would lose it.
-            strategies = strategies.exclude(next_run_at__lte=now)
-        rows = list(strategies.only("pk", "schedule_cron", "schedule_timezone"))
-        for strategy in rows:
-            strategy.next_run_at = slots(strategy.schedule_cron, strategy.schedule_timezone)[1]
-        Strategy.objects.bulk_update(rows, ["next_run_at"], batch_size=INSERT_BATCH)
-    return len(rows)

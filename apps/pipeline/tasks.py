@@ -32,9 +32,10 @@ from apps.lineage.services import (
     runs_mark_enqueued,
 )
 from apps.pipeline.cleanup import records_prune
-from apps.pipeline.dispatch import dispatch_due, schedules_refresh
+from apps.pipeline.dispatch import dispatch_due
 from apps.pipeline.executor import run_execute
 from apps.pipeline.recovery import pending_runs_review
+from apps.strategies.schedule import schedules_refresh
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

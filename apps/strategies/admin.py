@@ -4,7 +4,10 @@ Live strategies need the ``strategies.trade_live`` permission (``apps.strategies
 of the staff member saving, activating or running them and of their owner; the permission
 itself is granted here too, on the user or group pages. An active strategy keeps within its
 owner's limits (``apps.strategies.limits``: active strategies per user, shortest schedule
-interval), unless the owner is staff.
+interval), unless the owner is staff. Saves go through ``strategy_update``, the API's and the
+strategies file's save, so the form refuses what they refuse (``strategy_rules_check``).
+Run now creates the runs in the strategies app and sends them with the pipeline's
+``enqueue_runs``.
 """
 
 import copy
@@ -15,21 +18,23 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.forms.models import construct_instance
 from django.http import HttpRequest
 
 from apps.analysis.models import PromptTemplate
-from apps.pipeline.dispatch import schedules_refresh
+from apps.pipeline.tasks import enqueue_runs
 from apps.strategies.lifecycle import (
     LiveTradingNotAllowedError,
+    StrategyInvalidError,
     StrategyLimitError,
     strategy_activate,
     strategy_deactivate,
-    strategy_run_enqueue,
+    strategy_rules_check,
+    strategy_run_create,
+    strategy_update,
 )
-from apps.strategies.limits import strategy_limits_check
 from apps.strategies.live_trading import live_trading_check
 from apps.strategies.models import Strategy
-from apps.strategies.services import SCHEDULE_FIELDS
 
 
 class PromptTemplateChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -65,27 +70,30 @@ class StrategyAdmin(admin.ModelAdmin):
     def get_form(
         self, request: HttpRequest, obj: Strategy | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
-        """The model form, refusing a live strategy (as saved) on the ``trading_mode`` field
-        when the staff member or the owner lacks ``strategies.trade_live``, and an active one
-        over its owner's limits on the ``schedule_cron`` or ``is_active`` field."""
+        """The model form, checked as the API and the strategies file check a save
+        (``strategy_rules_check``): the strategies-file rules' problems on their fields, a live
+        strategy (as saved) on the ``trading_mode`` field when the staff member or the owner
+        lacks ``strategies.trade_live``, an active one over its owner's limits on the
+        ``schedule_cron`` or ``is_active`` field."""
         base = super().get_form(request, obj, change, **kwargs)
         actor = cast(User, request.user)
 
-        class LiveCheckedForm(base):  # type: ignore[valid-type,misc]
+        class CheckedForm(base):  # type: ignore[valid-type,misc]
             def clean(self) -> dict[str, Any]:
                 cleaned: dict[str, Any] = super().clean()
                 candidate = copy.copy(self.instance)  # the strategy as it would be saved
-                for field in ("slug", "owner", "trading_mode", "is_active", "schedule_cron"):
-                    if field in cleaned:
-                        setattr(candidate, field, cleaned[field])
+                construct_instance(self, candidate)
                 try:
                     live_trading_check(strategy=candidate, actor=actor)
                 except LiveTradingNotAllowedError as error:
                     raise forms.ValidationError({"trading_mode": str(error)}) from error
-                if "schedule_cron" in self.errors:
-                    return cleaned  # an invalid expression has no interval to check
+                if self.errors:
+                    return cleaned  # the other rules need every field's value
                 try:
-                    strategy_limits_check(strategy=candidate)
+                    strategy_rules_check(strategy=candidate, actor=actor, model_rules=False)
+                except StrategyInvalidError as error:
+                    for field, problems in error.problems.items():
+                        self.add_error(field if field in self.fields else None, problems)
                 except StrategyLimitError as error:
                     raise forms.ValidationError({error.field: str(error)}) from error
                 except ValueError as error:  # croniter's errors: not an expression at all
@@ -93,7 +101,7 @@ class StrategyAdmin(admin.ModelAdmin):
                     raise forms.ValidationError({"schedule_cron": message}) from error
                 return cleaned
 
-        return LiveCheckedForm
+        return CheckedForm
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         """Template versions are labelled with their owner and publication: names are per
@@ -105,22 +113,22 @@ class StrategyAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Strategy, form: Any, change: bool) -> None:
-        """Save; when the schedule changed, the next slot is recomputed at once (as the
-        strategies file and the API do) instead of the old slot running first.
+        """Save through ``strategy_update``, as the API and the strategies file do: when the
+        schedule changed, this strategy's next slot is recomputed at once instead of the old
+        slot running first; no other strategy is touched.
 
-        Raises PermissionDenied (403) for a live strategy, or one over its owner's limits, that
-        the form should have refused: the checks are repeated here so no other form path can
-        save one.
+        Raises PermissionDenied (403) for a strategy the form should have refused (a rule
+        broken, live trading not allowed, over its owner's limits): the checks are repeated in
+        the save so no other form path can save one.
         """
+        model_fields = {field.name for field in Strategy._meta.concrete_fields}
+        values = {
+            name: form.cleaned_data[name] for name in form.changed_data if name in model_fields
+        }
         try:
-            live_trading_check(strategy=obj, actor=cast(User, request.user))
-            strategy_limits_check(strategy=obj)
-        except (LiveTradingNotAllowedError, StrategyLimitError) as error:
+            strategy_update(strategy=obj, actor=cast(User, request.user), values=values)
+        except (StrategyInvalidError, LiveTradingNotAllowedError, StrategyLimitError) as error:
             raise PermissionDenied(str(error)) from error
-        if set(form.changed_data) & set(SCHEDULE_FIELDS):
-            obj.next_run_at = None
-        super().save_model(request, obj, form, change)
-        schedules_refresh(only_missing=True)
 
     @admin.action(description="Run now (as of the current time, on a worker)")
     def run_now(self, request: HttpRequest, queryset: QuerySet[Strategy]) -> None:
@@ -130,9 +138,11 @@ class StrategyAdmin(admin.ModelAdmin):
         runs = []
         for strategy in queryset:
             try:
-                runs.append(strategy_run_enqueue(strategy=strategy, actor=actor))
+                runs.append(strategy_run_create(strategy=strategy, actor=actor))
             except LiveTradingNotAllowedError as error:
                 self.message_user(request, f"{strategy.slug} not run: {error}", messages.ERROR)
+        if runs:
+            enqueue_runs([run.pk for run in runs])  # sent once their rows are committed
         ids = ", ".join(str(run.pk) for run in runs)
         self.message_user(request, f"{len(runs)} run(s) enqueued: {ids}", messages.SUCCESS)
 

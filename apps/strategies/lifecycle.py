@@ -4,7 +4,9 @@ Validation reuses the strategies-file rules (``apps.strategies.definitions.Strat
 slug pattern, bar size, TA-Lib indicator specs, cron, IANA time zone, model and risk bounds)
 and then the model's own ``full_clean()``, so a strategy saved through the API could have been
 written in a strategies file. Schedules are recomputed as the dispatcher does
-(``apps.pipeline.dispatch.schedules_refresh``).
+(``apps.strategies.schedule``). Run now only creates the pending run: sending it to a worker
+is the pipeline's (``apps.pipeline.tasks.enqueue_runs``), which the API view and the admin
+action call.
 """
 
 import copy
@@ -23,14 +25,11 @@ from apps.analysis.endpoints import llm_endpoint_model_problems, llm_endpoint_us
 from apps.common.errors import FieldProblemsError, SibylError
 from apps.lineage.models import Run, RunTrigger
 from apps.lineage.services import run_create
-from apps.pipeline.dispatch import schedules_refresh
-from apps.pipeline.tasks import enqueue_runs
 from apps.strategies.definitions import StrategyDefinition
 from apps.strategies.limits import StrategyLimitError, strategy_limits_check
 from apps.strategies.live_trading import LiveTradingNotAllowedError, live_trading_check
 from apps.strategies.models import Strategy
-from apps.strategies.schedule import next_slot_after
-from apps.strategies.services import SCHEDULE_FIELDS
+from apps.strategies.schedule import SCHEDULE_FIELDS, next_slot_after, strategy_schedule_refresh
 
 # Model field -> where it sits in a StrategyDefinition (the strategies-file format).
 DEFINITION_PATHS: dict[str, tuple[str, ...]] = {
@@ -152,65 +151,89 @@ def _validated(strategy: Strategy) -> Strategy:
     return strategy
 
 
-def _schedule_refresh(strategy: Strategy, now: datetime | None) -> None:
-    """Recompute ``next_run_at`` as the dispatcher does: cleared here, then refreshed."""
-    schedules_refresh(now=now, only_missing=True)
-    strategy.refresh_from_db(fields=["next_run_at"])
+def strategy_rules_check(
+    *, strategy: Strategy, actor: User | None, model_rules: bool = True
+) -> None:
+    """Check an (unsaved or changed) ``strategy`` against every rule a save obeys, in order:
+    the strategies-file rules (``strategy_problems``), the model's own (``full_clean``, unless
+    ``model_rules`` is False: a model form runs those itself), the live-trading permission of
+    ``actor`` (None: the operator, so only the owner's is checked) and the owner's limits.
+
+    Raises StrategyInvalidError (with per-field ``problems``), LiveTradingNotAllowedError or
+    StrategyLimitError; returns None when the strategy may be saved.
+    """
+    if model_rules:
+        _validated(strategy)
+    else:
+        problems = strategy_problems(strategy=strategy)
+        if problems:
+            raise StrategyInvalidError(problems)
+    live_trading_check(strategy=strategy, actor=actor)
+    strategy_limits_check(strategy=strategy)
+
+
+def _schedule_changed(strategy: Strategy) -> bool:
+    """Whether the cron, time zone or active flag differ from the stored row (True when new)."""
+    stored = Strategy.objects.filter(pk=strategy.pk).values(*SCHEDULE_FIELDS).first()
+    if strategy.pk is None or stored is None:
+        return True
+    return any(stored[field] != getattr(strategy, field) for field in SCHEDULE_FIELDS)
 
 
 def strategy_create(
     *, owner: User | None, values: dict[str, Any], now: datetime | None = None
 ) -> Strategy:
-    """Create a strategy owned by ``owner`` from model field ``values`` (model defaults for
-    the rest) and schedule it: ``next_run_at`` is the next slot after ``now`` (default: the
-    current time) when active, else None.
+    """Create a strategy owned by ``owner`` (who is also the actor) from model field
+    ``values`` (model defaults for the rest) through ``strategy_update``: ``next_run_at`` is the
+    next slot after ``now`` (default: the current time) when active, else None.
 
     Raises StrategyInvalidError (with per-field ``problems``) when a rule is broken,
     LiveTradingNotAllowedError for a live strategy when ``owner`` lacks ``strategies.trade_live``,
     and StrategyLimitError when an active strategy breaks ``owner``'s limits
     (``apps.strategies.limits``).
     """
-    with transaction.atomic():
-        strategy = _validated(Strategy(owner=owner, **values))
-        live_trading_check(strategy=strategy, actor=owner)
-        strategy_limits_check(strategy=strategy)
-        strategy.next_run_at = None
-        strategy.save()
-        _schedule_refresh(strategy, now)
-    return strategy
+    return strategy_update(strategy=Strategy(owner=owner), actor=owner, values=values, now=now)
 
 
 def strategy_update(
-    *, strategy: Strategy, actor: User, values: dict[str, Any], now: datetime | None = None
+    *,
+    strategy: Strategy,
+    actor: User | None,
+    values: dict[str, Any],
+    now: datetime | None = None,
+    schedule_now: bool = True,
 ) -> Strategy:
-    """Change the given model fields of ``strategy`` on behalf of ``actor``; when the schedule
-    (cron, time zone or active flag) changed, ``next_run_at`` is recomputed from ``now``
-    (default: the current time), as ``apply_strategies`` and the dispatcher do.
+    """Save ``strategy`` (a new one, or a stored one possibly already changed in memory, as a
+    model form leaves it) with the model fields ``values`` set, on behalf of ``actor`` (None:
+    the operator, e.g. a strategies file) — the one save path of the API, the admin and the
+    strategies file, all checked by ``strategy_rules_check``.
 
-    Raises StrategyInvalidError (with per-field ``problems``) when a rule is broken, and
+    When the strategy is new, or its schedule (cron, time zone or active flag) differs from the
+    stored row, ``next_run_at`` is cleared and, with ``schedule_now``, recomputed at once from
+    ``now`` (default: the current time) for this strategy only
+    (``apps.strategies.schedule.strategy_schedule_refresh``); without it the next dispatch does.
+
+    Raises StrategyInvalidError (with per-field ``problems``) when a rule is broken,
     LiveTradingNotAllowedError when the result is live and ``actor`` or the owner lacks
     ``strategies.trade_live`` (switching a live strategy to paper is always allowed), and
     StrategyLimitError when the result is active and breaks the owner's limits
-    (``apps.strategies.limits``); then ``strategy`` keeps its stored values.
+    (``apps.strategies.limits``); then a stored ``strategy`` is reloaded with its stored values
+    and nothing is saved.
     """
     with transaction.atomic():
-        schedule_changed = any(
-            field in values and values[field] != getattr(strategy, field)
-            for field in SCHEDULE_FIELDS
-        )
         for field, value in values.items():
             setattr(strategy, field, value)
         try:
-            _validated(strategy)
-            live_trading_check(strategy=strategy, actor=actor)
-            strategy_limits_check(strategy=strategy)
+            strategy_rules_check(strategy=strategy, actor=actor)
         except (StrategyInvalidError, LiveTradingNotAllowedError, StrategyLimitError):
-            strategy.refresh_from_db()  # the caller's object must not show refused values
+            if strategy.pk is not None:
+                strategy.refresh_from_db()  # the caller's object must not show refused values
             raise
-        if schedule_changed:
+        if _schedule_changed(strategy):
             strategy.next_run_at = None
         strategy.save()
-        _schedule_refresh(strategy, now)
+        if schedule_now:
+            strategy_schedule_refresh(strategy=strategy, now=now)
     return strategy
 
 
@@ -220,7 +243,7 @@ def _active_set(strategy: Strategy, active: bool, now: datetime | None) -> Strat
             strategy.is_active = active
             strategy.next_run_at = None
             strategy.save(update_fields=["is_active", "next_run_at", "updated_at"])
-        _schedule_refresh(strategy, now)
+        strategy_schedule_refresh(strategy=strategy, now=now)
     return strategy
 
 
@@ -261,21 +284,18 @@ def strategy_delete(*, strategy: Strategy) -> None:
         raise StrategyHasRunsError(message) from error
 
 
-def strategy_run_enqueue(*, strategy: Strategy, actor: User, as_of: datetime | None = None) -> Run:
+def strategy_run_create(*, strategy: Strategy, actor: User, as_of: datetime | None = None) -> Run:
     """Create a pending manual run of ``strategy``, asked for by ``actor``, as of ``as_of``
-    (tz-aware; default: now) and send it to the ``runs`` queue (Celery task ``execute_run``)
-    once the surrounding transaction commits, as ``manage.py run_strategy --async`` does.
+    (tz-aware; default: now). The caller sends it to the ``runs`` queue
+    (``apps.pipeline.tasks.enqueue_runs``), as ``manage.py run_strategy --async`` does.
 
     Raises ValueError for a naive ``as_of``, and LiveTradingNotAllowedError for a live strategy
     when ``actor`` or the owner lacks ``strategies.trade_live`` (then no run is created).
     """
     live_trading_check(strategy=strategy, actor=actor)
-    with transaction.atomic():
-        run = run_create(
-            strategy_id=strategy.pk, trigger=RunTrigger.MANUAL, as_of=as_of or timezone.now()
-        )
-        enqueue_runs([run.pk])
-    return run
+    return run_create(
+        strategy_id=strategy.pk, trigger=RunTrigger.MANUAL, as_of=as_of or timezone.now()
+    )
 
 
 def strategy_next_slots(

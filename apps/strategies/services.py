@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from pydantic import ValidationError
 
-from apps.analysis.endpoints import llm_endpoint_model_problems, llm_endpoints_usable
+from apps.analysis.endpoints import llm_endpoints_usable
 from apps.analysis.models import LlmEndpoint, PromptTemplate
 from apps.analysis.services import (
     PromptTemplateNotFoundError,
@@ -18,8 +18,12 @@ from apps.analysis.services import (
 )
 from apps.common.errors import SibylError
 from apps.strategies.definitions import StrategiesFile, StrategyDefinition, SymbolDefinition
-from apps.strategies.limits import StrategyLimitError, strategy_limits_check
-from apps.strategies.live_trading import LiveTradingNotAllowedError, live_trading_check
+from apps.strategies.lifecycle import (
+    LiveTradingNotAllowedError,
+    StrategyInvalidError,
+    StrategyLimitError,
+    strategy_update,
+)
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 
@@ -166,9 +170,6 @@ def prompt_template_latest(reference: str, slug: str, owner: User | None) -> Pro
         ) from error
 
 
-SCHEDULE_FIELDS = ("schedule_cron", "schedule_timezone", "is_active")
-
-
 def _strategy_upsert(
     definition: StrategyDefinition, owner: User | None, report: ApplyReport
 ) -> None:
@@ -179,49 +180,32 @@ def _strategy_upsert(
     if owner is not None:
         values["owner"] = owner
     if strategy is None:
-        strategy = Strategy(slug=definition.slug, **values)
+        strategy = Strategy(slug=definition.slug)
         report.created.append(definition.slug)
     elif any(getattr(strategy, key) != value for key, value in values.items()):
-        if any(getattr(strategy, key) != values[key] for key in SCHEDULE_FIELDS):
-            strategy.next_run_at = None  # the dispatcher computes the new schedule's next slot
-        for key, value in values.items():
-            setattr(strategy, key, value)
         report.updated.append(definition.slug)
     else:
         report.unchanged.append(definition.slug)
         return
+    label = f"strategy {definition.slug}"
     try:
-        strategy.full_clean()
-    except DjangoValidationError as error:
-        problems = _django_problems(f"strategy {definition.slug}", error)
-        raise StrategiesFileError("\n".join(problems)) from error
-    if strategy.llm_endpoint is not None:
-        model_problems = llm_endpoint_model_problems(
-            endpoint=strategy.llm_endpoint,
-            model=strategy.llm_model,
-            fallback_model=strategy.llm_fallback_model,
-        )
-        if model_problems:
-            raise StrategiesFileError(
-                "\n".join(
-                    f"strategy {definition.slug}: {message}"
-                    for messages in model_problems.values()
-                    for message in messages
-                )
+        # Whoever runs the command is the operator (actor None); the owner is the one who
+        # trades. A changed schedule's next slot is left to the next dispatch.
+        strategy_update(strategy=strategy, actor=None, values=values, schedule_now=False)
+    except StrategyInvalidError as error:
+        raise StrategiesFileError(
+            "\n".join(
+                f"{label}: {field}: {message}"
+                for field, messages in error.problems.items()
+                for message in messages
             )
-    try:
-        # Whoever runs the command is the operator; the owner is the one who trades.
-        live_trading_check(strategy=strategy, actor=None)
+        ) from error
     except LiveTradingNotAllowedError as error:
         raise StrategiesFileError(
-            f"strategy {definition.slug}: {error} (apply with --owner USERNAME of a user "
-            "holding it)"
+            f"{label}: {error} (apply with --owner USERNAME of a user holding it)"
         ) from error
-    try:
-        strategy_limits_check(strategy=strategy)  # counts the file's strategies saved so far
-    except StrategyLimitError as error:
-        raise StrategiesFileError(f"strategy {definition.slug}: {error}") from error
-    strategy.save()
+    except StrategyLimitError as error:  # counts the file's strategies saved so far
+        raise StrategiesFileError(f"{label}: {error}") from error
 
 
 def strategies_apply(*, path: Path, owner: User | None = None) -> ApplyReport:

@@ -339,6 +339,21 @@ def test_patch_elsewhere_keeps_the_next_slot(api: APIClient, mine: Strategy) -> 
     assert mine.next_run_at == slot
 
 
+def test_a_schedule_patch_reschedules_that_strategy_only(
+    api: APIClient, mine: Strategy, trader: User
+) -> None:
+    # Both without a next slot (e.g. saved before the dispatcher's next pass): saving one used
+    # to schedule every such strategy.
+    other = StrategyFactory.create(owner=trader, slug="other", schedule_cron="0 21 * * 1-5")
+    Strategy.objects.filter(pk__in=[mine.pk, other.pk]).update(next_run_at=None)
+    response = api.patch(detail(mine), {"schedule_cron": "30 14 * * *"}, format="json")
+    assert response.status_code == 200
+    mine.refresh_from_db()
+    other.refresh_from_db()
+    assert mine.next_run_at is not None
+    assert other.next_run_at is None
+
+
 def test_patch_is_validated_against_the_stored_configuration(
     api: APIClient, mine: Strategy
 ) -> None:

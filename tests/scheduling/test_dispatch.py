@@ -7,8 +7,9 @@ import pytest
 from django.db import connection
 
 from apps.lineage.models import Run
-from apps.pipeline.dispatch import dispatch_due, schedules_refresh
+from apps.pipeline.dispatch import dispatch_due
 from apps.strategies.models import Strategy
+from apps.strategies.schedule import schedules_refresh
 from tests.factories import StrategyFactory, SymbolFactory, UserFactory
 from tests.strategies.live import grant_live_trading
 

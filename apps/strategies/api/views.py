@@ -1,7 +1,8 @@
 """Strategies API: CRUD, (de)activation, run now and upcoming schedule slots.
 
 Every route needs a logged-in user; a user sees and changes only the strategies they own (staff:
-all), so another user's strategy is a 404. Writes go through ``apps.strategies.lifecycle``.
+all), so another user's strategy is a 404. Writes go through ``apps.strategies.lifecycle``; a
+run asked for here is sent to a worker by the pipeline (``apps.pipeline.tasks.enqueue_runs``).
 """
 
 from typing import Any, cast
@@ -15,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.common.api import IsOwnerOrStaff, owned_by
+from apps.pipeline.tasks import enqueue_runs
 from apps.strategies.api.filters import StrategyFilter
 from apps.strategies.api.serializers import (
     NextSlotsInputSerializer,
@@ -30,7 +32,7 @@ from apps.strategies.lifecycle import (
     strategy_deactivate,
     strategy_delete,
     strategy_next_slots,
-    strategy_run_enqueue,
+    strategy_run_create,
     strategy_update,
 )
 from apps.strategies.models import Strategy
@@ -193,11 +195,12 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
         strategy = self.get_object()
         serializer = RunNowInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        run = strategy_run_enqueue(
+        run = strategy_run_create(
             strategy=strategy,
             actor=cast(User, request.user),
             as_of=serializer.validated_data.get("as_of"),
         )
+        enqueue_runs([run.pk])  # sent once the run's row is committed
         body = RunEnqueuedSerializer({"run_id": run.pk, "status": run.status}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
