@@ -184,7 +184,7 @@ class OpenAIAnalyst:
         """Ask the model; raises LlmCallError when the endpoint fails after retries and the
         fallback, ModelRefusalError when the model declines, DecisionParseError when the answer
         is not schema-valid JSON (saying so when it was cut at ``max_tokens``). The last two
-        carry the call's LlmResult as ``llm_result``: it was made and paid for."""
+        carry the call's LlmResult as their typed ``llm_result``: it was made and paid for."""
         result = self._client.complete(
             messages=self.messages(request),
             model=request.model or self._default_model,
@@ -197,7 +197,7 @@ class OpenAIAnalyst:
         try:
             parsed = _parse(result, request.max_tokens)
         except DecisionParseError as error:
-            error.llm_result = result  # type: ignore[attr-defined]
+            error.llm_result = result
             raise
         return AnalystAnswer(
             decision=parsed.decision,

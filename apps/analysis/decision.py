@@ -10,18 +10,25 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from apps.analysis.llm_client import LlmResult
 from apps.common.errors import SibylError
 
 
 class DecisionParseError(SibylError):
     """The model's answer is not JSON, or misses or mistypes a field of the decision schema.
 
-    ``raw_answer`` keeps the text that failed, so lineage can show it.
+    ``raw_answer`` keeps the text that failed, so lineage can show it. ``llm_result`` is the
+    language-model call that produced the answer (model, mode, tokens, latency in ms, attempts
+    and their log, finish reason, estimated cost in USD) — made and paid for even though its
+    answer failed — or None when no model call is behind it (``parse_decision`` on its own).
     """
 
-    def __init__(self, message: str, *, raw_answer: str = "") -> None:
+    def __init__(
+        self, message: str, *, raw_answer: str = "", llm_result: LlmResult | None = None
+    ) -> None:
         super().__init__(message)
         self.raw_answer = raw_answer
+        self.llm_result: LlmResult | None = llm_result
 
 
 class ModelRefusalError(DecisionParseError):

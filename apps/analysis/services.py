@@ -1,15 +1,25 @@
-"""Prompt template services: versions are immutable; saving a changed body adds a version.
+"""Analysis services: prompt templates, and the record of language-model calls.
 
-A name belongs to its owner (a user, or None: the operator's); the same name may exist once per
-owner. Who may read, use and write a name is decided in ``apps.analysis.selectors``; these
-services act on the owner they are given.
+Prompt template versions are immutable; saving a changed body adds a version. A name belongs to
+its owner (a user, or None: the operator's); the same name may exist once per owner. Who may
+read, use and write a name is decided in ``apps.analysis.selectors``; these services act on the
+owner they are given.
+
+Every language-model call of a run, failed or not, is kept as an ``LlmCall`` row
+(``llm_call_record``): a call is made and paid for whatever became of its answer.
 """
 
-from django.contrib.auth.models import User
-from django.db import transaction
+from decimal import Decimal
+from typing import Any
 
-from apps.analysis.models import PromptTemplate
+from django.contrib.auth.models import User
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Model
+
+from apps.analysis.models import LlmCall, PromptTemplate
 from apps.common.errors import SibylError
+from apps.lineage.models import Run
+from apps.strategies.models import Strategy
 
 
 class PromptTemplateNotFoundError(SibylError):
@@ -116,3 +126,51 @@ def prompt_template_resolve(*, reference: str, owner: User | None) -> PromptTemp
             f"prompt template {name!r} has no version {wanted} (versions: {known})"
         )
     return template
+
+
+def llm_call_record(
+    *,
+    run: Run,
+    strategy: Strategy,
+    model: str,
+    mode: str,
+    attempts: int,
+    latency_ms: float,
+    attempt_log: list[dict[str, Any]],
+    unrecorded: list[Model],
+    finish_reason: str = "",
+    error: str = "",
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    cost_usd: Decimal = Decimal(0),
+) -> LlmCall:
+    """Save one ``LlmCall`` row of ``run``: the model and response format (``mode``) used,
+    attempts with their log, the whole call's latency (ms), tokens as the endpoint reported
+    them, its finish reason, estimated cost (USD), and ``error`` (the provider's or the parse
+    error's text; empty when it succeeded). A call that failed outright has no tokens or cost.
+
+    Output: the saved row. Raises the database's OperationalError/InterfaceError when the row
+    cannot be saved because the connection went away; the built row is then appended to
+    ``unrecorded`` first, for the caller to save once the database is back.
+    """
+    call = LlmCall(
+        run=run,
+        strategy=strategy,
+        model=model,
+        response_format=mode,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        latency_ms=latency_ms,
+        attempts=attempts,
+        attempt_log=attempt_log,
+        finish_reason=finish_reason,
+        cost_usd=cost_usd,
+        succeeded=not error,
+        error=error,
+    )
+    try:
+        call.save()
+    except (OperationalError, InterfaceError):
+        unrecorded.append(call)  # made and paid for: recorded once the database is back
+        raise
+    return call

@@ -1,17 +1,19 @@
-"""Step 4, llm: render the prompt, ask the analyst, keep prompt and raw answer as artifacts."""
+"""Step 4, llm: render the prompt, ask the analyst, keep prompt and raw answer as artifacts.
 
-from decimal import Decimal
+Every language-model call is recorded as an ``LlmCall`` row (``apps.analysis.services.
+llm_call_record``), failed or not, before the raw answer: a call is the costly thing to lose.
+"""
+
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
-from apps.analysis.analysts import AnalysisRequest
+from apps.analysis.analysts import AnalysisRequest, AnalystAnswer
 from apps.analysis.decision import DecisionParseError
 from apps.analysis.llm_client import LlmCallError, LlmResult
-from apps.analysis.models import LlmCall
 from apps.analysis.prompts import render_prompt
 from apps.analysis.selection import analyst_for, text_only_models
+from apps.analysis.services import llm_call_record
 from apps.lineage.services import StepRecorder
 from apps.pipeline.context import RunContext
 from apps.pipeline.prompting import prompt_context
@@ -30,54 +32,25 @@ def step_input(ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def _record_call(
-    ctx: RunContext,
-    *,
-    model: str,
-    mode: str,
-    attempts: int,
-    latency_ms: float,
-    attempt_log: list[dict[str, Any]],
-    finish_reason: str = "",
-    error: str = "",
-    prompt_tokens: int = 0,
-    completion_tokens: int = 0,
-    cost_usd: Decimal = Decimal(0),
-) -> None:
-    """One ``LlmCall`` row of the run: the model and response format used, attempts with their
-    log, the whole call's latency (ms), tokens as the endpoint reported them, its finish reason,
-    estimated cost (USD), and the error when it failed. A call that failed outright has no
-    tokens or cost to record.
-
-    Raises the database's error when the row cannot be saved because the connection went away;
-    the row is then left in ``ctx.unrecorded`` for the executor to save once it is back.
-    """
-    call = LlmCall(
-        run=ctx.run,
-        strategy=ctx.strategy,
-        model=model,
-        response_format=mode,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        latency_ms=latency_ms,
-        attempts=attempts,
-        attempt_log=attempt_log,
-        finish_reason=finish_reason,
-        cost_usd=cost_usd,
-        succeeded=not error,
-        error=error,
-    )
-    try:
-        call.save()
-    except (OperationalError, InterfaceError):
-        ctx.unrecorded.append(call)  # made and paid for: recorded once the database is back
-        raise
-
-
 def _raw_answer(recorder: StepRecorder, text: str) -> None:
     recorder.add_artifact(
         kind="raw_answer", filename="answer.txt", content=text.encode(), content_type="text/plain"
     )
+
+
+def _prompt_render(ctx: RunContext, recorder: StepRecorder) -> str:
+    """Render the strategy's prompt into ``ctx.prompt`` and keep it as the ``prompt`` artifact;
+    returns the chart's text summary. Raises PromptRenderError."""
+    assert ctx.bars is not None
+    context = prompt_context(
+        strategy=ctx.strategy, as_of=ctx.run.as_of, bars=ctx.bars, indicators=ctx.latest_indicators
+    )
+    ctx.prompt = render_prompt(ctx.strategy.prompt_template.body, context)
+    recorder.add_artifact(
+        kind="prompt", filename="prompt.txt", content=ctx.prompt.encode(), content_type="text/plain"
+    )
+    chart_summary: str = context["chart"]
+    return chart_summary
 
 
 def _request(ctx: RunContext, chart_summary: str) -> AnalysisRequest:
@@ -99,6 +72,71 @@ def _request(ctx: RunContext, chart_summary: str) -> AnalysisRequest:
     )
 
 
+def _call_failed(ctx: RunContext, recorder: StepRecorder, error: LlmCallError) -> None:
+    """Record a call whose every attempt failed: no answer, so no tokens or cost."""
+    recorder.output.update(
+        attempts=error.attempts,
+        model=error.model,
+        latency_ms=round(error.latency_ms, 3),
+        attempt_log=error.attempt_log,
+    )
+    llm_call_record(
+        run=ctx.run,
+        strategy=ctx.strategy,
+        model=error.model,
+        mode=error.mode,
+        attempts=error.attempts,
+        latency_ms=error.latency_ms,
+        attempt_log=error.attempt_log,
+        unrecorded=ctx.unrecorded,
+        error=str(error),
+    )
+
+
+def _answer_unparsed(ctx: RunContext, recorder: StepRecorder, error: DecisionParseError) -> None:
+    """Record the call behind an answer that did not parse (its tokens and cost were spent all
+    the same), then keep the raw answer or refusal."""
+    result = error.llm_result
+    if result is not None:
+        recorder.output.update(_call_output(result))
+        llm_call_record(
+            run=ctx.run,
+            strategy=ctx.strategy,
+            model=result.model,
+            mode=result.mode,
+            attempts=result.attempts,
+            latency_ms=result.latency_ms,
+            attempt_log=result.attempt_log,
+            unrecorded=ctx.unrecorded,
+            finish_reason=result.finish_reason,
+            error=str(error),
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            cost_usd=result.cost_usd,
+        )
+    _raw_answer(recorder, error.raw_answer)
+
+
+def _answer_record(ctx: RunContext, answer: AnalystAnswer) -> None:
+    """Record a language model's answered call (a rule-based analyst makes none)."""
+    if not answer.is_language_model:
+        return
+    llm_call_record(
+        run=ctx.run,
+        strategy=ctx.strategy,
+        model=answer.model,
+        mode=answer.response_format,
+        attempts=answer.attempts,
+        latency_ms=answer.latency_ms,
+        attempt_log=answer.attempt_log,
+        unrecorded=ctx.unrecorded,
+        finish_reason=answer.finish_reason,
+        prompt_tokens=answer.usage.get("prompt_tokens", 0),
+        completion_tokens=answer.usage.get("completion_tokens", 0),
+        cost_usd=answer.cost_usd,
+    )
+
+
 def run(ctx: RunContext, recorder: StepRecorder) -> None:
     """Raises PromptRenderError, LlmCallError, ModelRefusalError or DecisionParseError (raw
     answer or refusal kept as the ``raw_answer`` artifact).
@@ -106,72 +144,28 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     Language-model calls are recorded as LlmCall rows (tokens, cost, attempts, finish reason),
     failed or not, before the raw answer: a call is the costly thing to lose.
     """
-    assert ctx.bars is not None
-    context = prompt_context(
-        strategy=ctx.strategy, as_of=ctx.run.as_of, bars=ctx.bars, indicators=ctx.latest_indicators
-    )
-    ctx.prompt = render_prompt(ctx.strategy.prompt_template.body, context)
-    recorder.add_artifact(
-        kind="prompt", filename="prompt.txt", content=ctx.prompt.encode(), content_type="text/plain"
-    )
+    chart_summary = _prompt_render(ctx, recorder)
     analyst, note = analyst_for(strategy=ctx.strategy)
     recorder.output = {"analyst": analyst.name, "note": note}
-    request = _request(ctx, context["chart"])
+    request = _request(ctx, chart_summary)
     try:
         answer = analyst.analyze(request)
     except LlmCallError as error:
-        recorder.output.update(
-            attempts=error.attempts,
-            model=error.model,
-            latency_ms=round(error.latency_ms, 3),
-            attempt_log=error.attempt_log,
-        )
-        _record_call(
-            ctx,
-            model=error.model,
-            mode=error.mode,
-            attempts=error.attempts,
-            latency_ms=error.latency_ms,
-            attempt_log=error.attempt_log,
-            error=str(error),
-        )
+        _call_failed(ctx, recorder, error)
         raise
     except DecisionParseError as error:
-        result: LlmResult | None = getattr(error, "llm_result", None)
-        if result is not None:
-            # the answer did not parse, but its tokens and cost were spent all the same
-            recorder.output.update(_call_output(result))
-            _record_call(
-                ctx,
-                model=result.model,
-                mode=result.mode,
-                attempts=result.attempts,
-                latency_ms=result.latency_ms,
-                attempt_log=result.attempt_log,
-                finish_reason=result.finish_reason,
-                error=str(error),
-                prompt_tokens=result.prompt_tokens,
-                completion_tokens=result.completion_tokens,
-                cost_usd=result.cost_usd,
-            )
-        _raw_answer(recorder, error.raw_answer)
+        _answer_unparsed(ctx, recorder, error)
         raise
     ctx.answer = answer
-    if answer.is_language_model:
-        _record_call(
-            ctx,
-            model=answer.model,
-            mode=answer.response_format,
-            attempts=answer.attempts,
-            latency_ms=answer.latency_ms,
-            attempt_log=answer.attempt_log,
-            finish_reason=answer.finish_reason,
-            prompt_tokens=answer.usage.get("prompt_tokens", 0),
-            completion_tokens=answer.usage.get("completion_tokens", 0),
-            cost_usd=answer.cost_usd,
-        )
+    _answer_record(ctx, answer)
     _raw_answer(recorder, answer.raw_answer)
-    recorder.output = {
+    recorder.output = _answer_output(answer, note=note, accepts_images=request.accepts_images)
+
+
+def _answer_output(answer: AnalystAnswer, *, note: str, accepts_images: bool) -> dict[str, Any]:
+    """The step output of an answered call: analyst, model, time (ms), tokens, cost (USD),
+    attempts and the decision."""
+    return {
         "analyst": answer.analyst,
         "model": answer.model,
         "note": note,
@@ -183,7 +177,7 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
         "attempt_log": answer.attempt_log,
         "finish_reason": answer.finish_reason,
         "cost_usd": str(answer.cost_usd),
-        "accepts_images": request.accepts_images,
+        "accepts_images": accepts_images,
         "reasoning_truncated": answer.reasoning_truncated,
         "decision": answer.decision.model_dump(),
     }
