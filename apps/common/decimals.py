@@ -1,7 +1,7 @@
 """Conversions between floats from numeric libraries and the Decimals kept in the database."""
 
 import math
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 
 def to_decimal(value: float | int | str | Decimal) -> Decimal:
@@ -27,3 +27,9 @@ def plain(value: Decimal) -> str:
     """``value`` as a person writes it: ``50``, ``12.5`` — no trailing zeros, no exponent
     (``Decimal("50.0000")`` → ``"50"``, ``Decimal("100")`` → ``"100"``, not ``"1E+2"``)."""
     return format(value.normalize(), "f")
+
+
+def round_to_tick(price: Decimal, tick: Decimal) -> Decimal:
+    """The nearest multiple of the instrument's minimum tick ``tick`` (both in the instrument's
+    currency), halves to even; brokers refuse prices off the tick (IBKR error 110)."""
+    return (price / tick).quantize(Decimal(1), rounding=ROUND_HALF_EVEN) * tick

@@ -2,11 +2,12 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from apps.common.decimals import round_to_tick
 from apps.lineage.models import Run
 from apps.orders.brokers import (
     BracketSpec,
@@ -69,11 +70,6 @@ class SyncReport:
     new_fills: int
     status_changes: int
     runs: dict[int, RunNews] = field(default_factory=dict)
-
-
-def round_to_tick(price: Decimal, tick: Decimal) -> Decimal:
-    """The nearest multiple of the instrument's minimum tick (brokers refuse other prices)."""
-    return (price / tick).quantize(Decimal(1), rounding=ROUND_HALF_EVEN) * tick
 
 
 def client_order_ref(run_id: int, role: str) -> str:

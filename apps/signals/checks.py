@@ -16,8 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from apps.analysis.decision import Decision
-from apps.common.decimals import plain, to_decimal
-from apps.orders.services import round_to_tick
+from apps.common.decimals import plain, round_to_tick, to_decimal
 from apps.orders.sizing import SizingResult
 
 

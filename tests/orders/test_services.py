@@ -9,6 +9,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from pytest_django.fixtures import Settings
 
+from apps.common.decimals import round_to_tick
 from apps.lineage.services import run_create
 from apps.orders.brokers import (
     BracketSpec,
@@ -26,7 +27,6 @@ from apps.orders.services import (
     order_spec,
     orders_adopt,
     orders_sync,
-    round_to_tick,
 )
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy

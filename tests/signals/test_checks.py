@@ -6,8 +6,7 @@ from decimal import Decimal
 import pytest
 
 from apps.analysis.decision import Decision
-from apps.common.decimals import to_decimal
-from apps.orders.services import round_to_tick
+from apps.common.decimals import round_to_tick, to_decimal
 from apps.signals.checks import MAX_PRICE, on_tick, out_of_range_check
 
 
