@@ -22,6 +22,7 @@ from apps.analysis.models import LlmEndpoint
 from apps.common import outbound
 from apps.common.outbound import OutboundUrlRefusedError, outbound_url_check, pinned_http_client
 from apps.symbols.models import Symbol
+from tests.analysis.helpers import REFUSED_URLS
 from tests.analysis.runs import llm_step, run_strategy
 from tests.factories import LlmEndpointFactory, UserFactory, decision_answer
 from tests.llm_server import Reply, ScriptedLlmServer
@@ -274,24 +275,6 @@ def test_a_redirect_is_not_followed(goog: Symbol, user_server: ScriptedLlmServer
     assert "redirect, which is not followed" in llm_step(run).error_message
     assert len(user_server.requests) == 1  # a redirect is final, not retried
     assert elsewhere.requests == []
-
-
-REFUSED_URLS = [
-    ("http://169.254.169.254/latest", "169.254.169.254 is link-local"),
-    ("http://10.0.0.1", "10.0.0.1 is private"),
-    ("http://192.168.1.1", "192.168.1.1 is private"),
-    ("http://[::1]/", "::1 is loopback"),
-    ("http://0.0.0.0", "0.0.0.0 is unspecified"),
-    ("http://[::ffff:127.0.0.1]/", "is loopback"),
-    ("http://224.0.0.1/", "is multicast"),
-    ("file:///etc/passwd", "scheme 'file' is not allowed"),
-    ("gopher://127.0.0.1:6379/", "scheme 'gopher' is not allowed"),
-    ("javascript:alert(1)", "scheme 'javascript' is not allowed"),
-    ("not a url", "(no scheme)"),
-    ("http://localhost", "localhost (127.0.0.1) is loopback"),
-    ("http://user:pw@api.example.test/v1", "user name or password"),
-    ("http://", "has no host"),
-]
 
 
 @pytest.mark.parametrize(("url", "reason"), REFUSED_URLS)

@@ -19,9 +19,9 @@ from apps.lineage.models import Run
 from apps.pipeline.tasks import execute_run
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
-from tests.analysis.test_llm_endpoints import REFUSED_URLS
+from tests.analysis.helpers import REFUSED_URLS
 from tests.api.conftest import results
-from tests.api.test_strategies import payload
+from tests.api.helpers import payload
 from tests.factories import (
     LlmEndpointFactory,
     PromptTemplateFactory,

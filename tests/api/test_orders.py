@@ -10,7 +10,7 @@ from apps.marketdata.models import Bar
 from apps.orders.models import Fill, Order, PaperOrder
 from apps.symbols.models import Symbol
 from tests.api.conftest import results
-from tests.api.test_runs import AS_OF, baseline_run, query_count
+from tests.api.helpers import AS_OF, baseline_run, query_count
 
 pytestmark = pytest.mark.django_db
 

@@ -1,13 +1,11 @@
 """The lineage API: runs (list, whole lineage) and artifact downloads, on real runs."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from apps.lineage.models import Artifact, Run
@@ -17,20 +15,11 @@ from apps.pipeline.executor import strategy_run
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 from tests.api.conftest import results
+from tests.api.helpers import AS_OF, baseline_run, query_count
 from tests.factories import StrategyFactory
 
 pytestmark = pytest.mark.django_db
-AS_OF = datetime(2012, 6, 1, tzinfo=UTC)  # baseline: SELL, the LMT entry fills, then the stop
 STEP_NAMES = ["data", "indicators", "charts", "llm", "signal", "order"]
-
-
-def baseline_run(symbol: Symbol, owner: User | None, **strategy_fields: Any) -> Run:
-    """A real baseline run of a new strategy owned by ``owner`` as of 2012-06-01."""
-    fields = {"order_type": "LMT", "time_in_force": "GTC", **strategy_fields}
-    strategy = StrategyFactory.create(symbol=symbol, owner=owner, **fields)
-    run = strategy_run(strategy=strategy, as_of=AS_OF, trigger="manual")
-    assert run.status == "succeeded", run.error_message
-    return run
 
 
 def pending_runs(strategy: Strategy, count: int) -> list[Run]:
@@ -39,13 +28,6 @@ def pending_runs(strategy: Strategy, count: int) -> list[Run]:
         run_create(strategy_id=strategy.pk, trigger="api", as_of=AS_OF + timedelta(days=i))
         for i in range(count)
     ]
-
-
-def query_count(client: APIClient, url: str) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200, response.content
-    return len(queries)
 
 
 @pytest.fixture

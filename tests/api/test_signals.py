@@ -11,7 +11,7 @@ from apps.lineage.models import Run
 from apps.signals.models import Signal
 from apps.symbols.models import Symbol
 from tests.api.conftest import results
-from tests.api.test_runs import baseline_run
+from tests.api.helpers import baseline_run
 
 pytestmark = pytest.mark.django_db
 

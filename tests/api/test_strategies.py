@@ -22,38 +22,16 @@ from apps.strategies.models import Strategy
 from apps.strategies.schedule import next_slot_after
 from apps.symbols.models import Symbol
 from tests.api.conftest import results
+from tests.api.helpers import LIST, detail, payload
 from tests.factories import PromptTemplateFactory, StrategyFactory, SymbolFactory
 from tests.strategies.live import grant_live_trading
 
 pytestmark = pytest.mark.django_db
-LIST = "/api/v1/strategies/"
-
-
-def detail(strategy: Strategy, suffix: str = "") -> str:
-    return f"{LIST}{strategy.pk}/{suffix}"
 
 
 def trader_template() -> PromptTemplate:
     """A template of the ``trader`` fixture's user (a strategy uses its owner's templates)."""
     return PromptTemplateFactory.create(owner=User.objects.get(username="trader"))
-
-
-def payload(symbol: Symbol, template: PromptTemplate, /, **overrides: Any) -> dict[str, Any]:
-    """A valid create body: a weekday-evening swing strategy on ``symbol``."""
-    body: dict[str, Any] = {
-        "name": "GOOG swing",
-        "slug": "goog-swing",
-        "symbol": symbol.pk,
-        "bar_size": "1 day",
-        "lookback": 120,
-        "indicators": [{"name": "RSI", "params": {"timeperiod": 14}}, {"name": "MACD"}],
-        "prompt_template": template.pk,
-        "schedule_cron": "30 16 * * 1-5",
-        "schedule_timezone": "America/New_York",
-        "risk_per_trade_pct": "0.5",
-        "order_type": "MKT",
-    }
-    return {**body, **overrides}
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from apps.strategies.models import Strategy
-from tests.api.test_strategies import LIST, payload
+from tests.api.helpers import LIST, payload
 from tests.factories import PromptTemplateFactory, SymbolFactory
 
 pytestmark = pytest.mark.django_db

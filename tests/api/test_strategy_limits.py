@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from apps.analysis.models import PromptTemplate
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
-from tests.api.test_strategies import LIST, detail, payload
+from tests.api.helpers import LIST, detail, payload
 from tests.factories import PromptTemplateFactory, StrategyFactory, SymbolFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from apps.orders.models import Fill, Order, PaperExecution, PaperOrder
-from tests.orders.test_services import make_bracket, make_strategy
+from tests.orders.helpers import make_bracket, make_strategy
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.lineage.models import Run, Step
 from apps.orders.models import Order
 from apps.orders.run_notes import run_note
-from tests.orders.test_services import make_bracket, make_strategy
+from tests.orders.helpers import make_bracket, make_strategy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,13 +10,11 @@ from django.db import DatabaseError, connection, transaction
 from pytest_django.fixtures import Settings
 
 from apps.common.decimals import round_to_tick
-from apps.lineage.services import run_create
 from apps.orders.brokers import (
     BracketSpec,
     BrokerOrderState,
     BrokerRejectedError,
     BrokerUnavailableError,
-    Execution,
 )
 from apps.orders.models import Fill, Order, PaperOrder, Position
 from apps.orders.paper_broker import PaperBroker
@@ -28,50 +26,18 @@ from apps.orders.services import (
     orders_adopt,
     orders_sync,
 )
-from apps.signals.models import Signal
 from apps.strategies.models import Strategy
-from tests.factories import StrategyFactory, SymbolFactory, make_bars
+from tests.brokers import ScriptedBroker
+from tests.factories import make_bars
+from tests.orders.helpers import AS_OF, make_bracket, make_strategy
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 START = datetime(2020, 1, 1, tzinfo=UTC)
-# Bars 0..8 (Jan 1..9) close before the run; bar 9 (Jan 10) is the first the order can meet.
-AS_OF = datetime(2020, 1, 10, tzinfo=UTC)
+# Bars 0..8 (Jan 1..9) close before the run (AS_OF, Jan 10); bar 9 is the first the order meets.
 BEFORE = [100.0] * 9
 QUIET = [100.0, 101.0, 102.0]  # opens 100, 100, 101; never reaches the 95 stop or 110 target
 TO_TARGET = [100.0, 105.0, 111.0]  # the last bar opens at 105 and trades up to 112
-
-
-def make_strategy(**fields: object) -> Strategy:
-    symbol = SymbolFactory.create(timezone="America/New_York", min_tick=D("0.01"))
-    defaults: dict[str, object] = {"order_type": "MKT", "time_in_force": "GTC"}
-    return StrategyFactory.create(symbol=symbol, **{**defaults, **fields})
-
-
-def make_bracket(
-    strategy: Strategy,
-    *,
-    quantity: str = "10",
-    action: str = "BUY",
-    entry: str = "100",
-    stop: str = "95",
-    target: str = "110",
-) -> list[Order]:
-    run = run_create(strategy_id=strategy.pk, as_of=AS_OF)
-    signal = Signal(
-        strategy=strategy,
-        run=run,
-        action=action,
-        confidence=D("0.8"),
-        entry=D(entry),
-        stop_loss=D(stop),
-        take_profit=D(target),
-        status="accepted",
-    )
-    signal.save()
-    return bracket_create(
-        run=run, signal=signal, strategy=strategy, quantity=D(quantity), broker_name="paper"
-    )
 
 
 def by_role(orders: list[Order]) -> dict[str, Order]:
@@ -243,32 +209,6 @@ def test_a_resubmission_asks_the_broker_first_and_adopts_what_it_holds() -> None
     assert {(o.status, o.attempts) for o in by_role(orders).values()} == {("submitted", 2)}
 
 
-class ScriptedBroker:
-    """A test double of the Broker protocol: knows nothing, and submitting raises ``error``."""
-
-    name = "scripted"
-
-    def __init__(self, error: Exception) -> None:
-        self.error = error
-        self.submissions: list[BracketSpec] = []
-
-    def lookup(self, refs: list[str]) -> dict[str, BrokerOrderState]:
-        return {}
-
-    def submit_bracket(self, bracket: BracketSpec) -> list[BrokerOrderState]:
-        self.submissions.append(bracket)
-        raise self.error
-
-    def poll(self, refs: list[str]) -> tuple[list[BrokerOrderState], list[Execution]]:
-        return [], []
-
-    def cancel(self, ref: str) -> BrokerOrderState:
-        raise NotImplementedError
-
-    def describe(self) -> dict[str, str]:
-        return {"account": "scripted", "account_kind": "paper"}
-
-
 def test_a_broker_rejection_marks_the_orders_rejected_with_the_reason(
     settings: Settings,
 ) -> None:
@@ -308,7 +248,7 @@ def test_a_zero_quantity_is_rejected_by_the_paper_broker() -> None:
 def test_a_rejection_raised_by_another_broker_keeps_its_message() -> None:
     strategy = make_strategy()
     orders = make_bracket(strategy)
-    broker = ScriptedBroker(BrokerRejectedError("201: order rejected - margin"))
+    broker = ScriptedBroker(error=BrokerRejectedError("201: order rejected - margin"))
 
     with pytest.raises(BrokerRejectedError):
         bracket_submit(orders=orders, broker=broker, market_time=AS_OF)
@@ -322,7 +262,7 @@ def test_an_unexpected_broker_error_marks_the_orders_failed() -> None:
     # given a broker whose connection drops during submission
     strategy = make_strategy()
     orders = make_bracket(strategy)
-    broker = ScriptedBroker(ConnectionError("connection reset by peer"))
+    broker = ScriptedBroker(error=ConnectionError("connection reset by peer"))
 
     # when
     with pytest.raises(BrokerUnavailableError, match="connection reset by peer"):
@@ -471,7 +411,7 @@ class LockProbingBroker(ScriptedBroker):
     """Accepts a bracket after checking, from another connection, that its rows are free."""
 
     def __init__(self) -> None:
-        super().__init__(ConnectionError("unused"))
+        super().__init__(error=ConnectionError("unused"))
         self.rows_free: bool | None = None
 
     def submit_bracket(self, bracket: BracketSpec) -> list[BrokerOrderState]:

@@ -12,7 +12,7 @@ from apps.orders.transitions import (
     OrderTransitionError,
     order_transition,
 )
-from tests.orders.test_services import make_bracket, make_strategy
+from tests.orders.helpers import make_bracket, make_strategy
 
 pytestmark = pytest.mark.django_db
 

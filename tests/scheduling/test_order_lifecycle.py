@@ -1,7 +1,6 @@
 """After submission: the monitor, reconciliation of in-doubt orders, retries and cleanup."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -14,8 +13,6 @@ from apps.lineage.services import run_create, run_start, runs_mark_abandoned
 from apps.orders import broker_selection
 from apps.orders.brokers import (
     BracketSpec,
-    BrokerOrderState,
-    BrokerRejectedError,
     Execution,
 )
 from apps.orders.models import Fill, Order, PaperOrder, Position
@@ -26,48 +23,11 @@ from apps.pipeline.executor import strategy_run
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
+from tests.brokers import ScriptedBroker
 from tests.factories import StrategyFactory
 
 pytestmark = pytest.mark.django_db
 AS_OF = datetime(2012, 6, 1, tzinfo=UTC)
-
-
-@dataclass
-class ScriptedBroker:
-    """A broker double: accepts brackets, reports the executions a test scripts, or fails."""
-
-    name: str = "scripted"
-    fail_submits: int = 0
-    reject: bool = False
-    book: dict[str, BrokerOrderState] = field(default_factory=dict)
-    executions: list[Execution] = field(default_factory=list)
-    submits: int = 0
-
-    def lookup(self, refs: list[str]) -> dict[str, BrokerOrderState]:
-        return {ref: self.book[ref] for ref in refs if ref in self.book}
-
-    def submit_bracket(self, bracket: BracketSpec) -> list[BrokerOrderState]:
-        self.submits += 1
-        if self.reject:
-            raise BrokerRejectedError("201: order rejected - no trading permissions")
-        if self.fail_submits:
-            self.fail_submits -= 1
-            raise ConnectionError("connection reset by peer")
-        for spec in bracket.orders:
-            self.book[spec.client_order_ref] = BrokerOrderState(
-                spec.client_order_ref, f"b-{len(self.book) + 1}", "submitted"
-            )
-        return [self.book[spec.client_order_ref] for spec in bracket.orders]
-
-    def poll(self, refs: list[str]) -> tuple[list[BrokerOrderState], list[Execution]]:
-        mine = [e for e in self.executions if e.client_order_ref in refs]
-        return list(self.lookup(refs).values()), mine
-
-    def cancel(self, ref: str) -> BrokerOrderState:
-        raise NotImplementedError
-
-    def describe(self) -> dict[str, str]:
-        return {"account": "scripted", "account_kind": "paper"}
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import yaml
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -17,32 +16,18 @@ from apps.analysis.models import PromptTemplate
 from apps.strategies.models import Strategy
 from apps.strategies.services import StrategiesFileError, strategies_apply
 from apps.symbols.models import Symbol
+from tests.strategies.helpers import DEMO_FILE, GOOG_SLUG, Document, strategy_of, write
 
 pytestmark = pytest.mark.django_db
 
-DEMO_FILE = Path(settings.BASE_DIR) / "demo" / "strategies.yaml"
-GOOG_SLUG = "goog-daily-swing"
 EUR_SLUG = "eurusd-hourly-momentum"
 STRICT_SLUG = "goog-daily-strict"
 ALL_SLUGS = [GOOG_SLUG, STRICT_SLUG, EUR_SLUG]
-
-Document = dict[str, Any]
 
 
 def demo() -> Document:
     document: Document = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
     return document
-
-
-def write(tmp_path: Path, document: Document, name: str = "strategies.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def strategy_of(document: Document, slug: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(s for s in document["strategies"] if s["slug"] == slug)
-    return found
 
 
 def apply_command(path: Path) -> str:

@@ -21,8 +21,7 @@ from apps.strategies.limits import (
 )
 from apps.strategies.models import Strategy
 from tests.factories import StrategyFactory, UserFactory
-from tests.strategies.test_apply_strategies import DEMO_FILE, GOOG_SLUG, strategy_of, write
-from tests.strategies.test_live_trading import _change_form_data
+from tests.strategies.helpers import DEMO_FILE, GOOG_SLUG, change_form_data, strategy_of, write
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +93,7 @@ def test_admin_refuses_a_traders_strategy_over_the_limits(desk: tuple[Client, Us
     strategy = StrategyFactory.create(owner=trader)
     url = reverse("admin:strategies_strategy_change", args=[strategy.pk])
     # a schedule every minute: the form names the limit on the cron field
-    page = client.post(url, _change_form_data(client, strategy, schedule_cron="* * * * *"))
+    page = client.post(url, change_form_data(client, strategy, schedule_cron="* * * * *"))
     assert page.status_code == 200
     errors = page.context["adminform"].form.errors
     assert "SCHEDULE_MIN_INTERVAL_S" in str(errors["schedule_cron"])
@@ -102,7 +101,7 @@ def test_admin_refuses_a_traders_strategy_over_the_limits(desk: tuple[Client, Us
     StrategyFactory.create_batch(2, owner=trader)
     inactive = StrategyFactory.create(owner=trader, is_active=False)
     change = reverse("admin:strategies_strategy_change", args=[inactive.pk])
-    page = client.post(change, _change_form_data(client, inactive, is_active="on"))
+    page = client.post(change, change_form_data(client, inactive, is_active="on"))
     assert page.status_code == 200
     assert "STRATEGIES_MAX_ACTIVE_PER_USER" in str(page.context["adminform"].form.errors)
     inactive.refresh_from_db()

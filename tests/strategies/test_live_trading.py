@@ -23,8 +23,8 @@ from apps.strategies.live_trading import LiveTradingNotAllowedError, live_tradin
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 from tests.factories import StrategyFactory, UserFactory
+from tests.strategies.helpers import DEMO_FILE, GOOG_SLUG, change_form_data, strategy_of, write
 from tests.strategies.live import grant_live_trading, revoke_live_trading, trade_live_permission
-from tests.strategies.test_apply_strategies import DEMO_FILE, GOOG_SLUG, strategy_of, write
 
 pytestmark = pytest.mark.django_db
 AS_OF = datetime(2012, 6, 1, tzinfo=UTC)  # the baseline analyst sells GOOG here (accepted)
@@ -79,22 +79,6 @@ def desk(client: Client) -> tuple[Client, User]:
     return client, user
 
 
-def _change_form_data(client: Client, strategy: Strategy, **changes: Any) -> dict[str, Any]:
-    url = reverse("admin:strategies_strategy_change", args=[strategy.pk])
-    form = client.get(url).context["adminform"].form
-    data = {k: v for k, v in form.initial.items() if v is not None}
-    data.update(
-        {
-            "symbol": strategy.symbol_id,
-            "prompt_template": strategy.prompt_template_id,
-            "indicators": '[{"name": "RSI"}]',
-            "owner": strategy.owner_id or "",
-            **changes,
-        }
-    )
-    return data
-
-
 def test_admin_refuses_to_make_a_strategy_live_without_the_permission(
     desk: tuple[Client, User],
 ) -> None:
@@ -102,7 +86,7 @@ def test_admin_refuses_to_make_a_strategy_live_without_the_permission(
     strategy = StrategyFactory.create(owner=user)
     url = reverse("admin:strategies_strategy_change", args=[strategy.pk])
     # when the staff member without the permission sets it live
-    page = client.post(url, _change_form_data(client, strategy, trading_mode="live"))
+    page = client.post(url, change_form_data(client, strategy, trading_mode="live"))
     # then the form is shown again with the reason, and the strategy is still paper
     assert page.status_code == 200
     assert "strategies.trade_live" in str(page.context["adminform"].form.errors["trading_mode"])
@@ -110,7 +94,7 @@ def test_admin_refuses_to_make_a_strategy_live_without_the_permission(
     assert strategy.trading_mode == "paper"
     # and once granted, the same change is saved
     grant_live_trading(user)
-    page = client.post(url, _change_form_data(client, strategy, trading_mode="live"))
+    page = client.post(url, change_form_data(client, strategy, trading_mode="live"))
     assert page.status_code == 302
     strategy.refresh_from_db()
     assert strategy.trading_mode == "live"

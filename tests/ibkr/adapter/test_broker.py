@@ -1,8 +1,6 @@
 """The IBKR broker through the real ib_async client and a loopback TWS simulator: brackets,
 OCA, partial fills, rejections, and reconciliation by orderRef after connection trouble."""
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,55 +9,23 @@ import pytest
 
 from apps.ibkr.connection import IbkrConnection
 from apps.ibkr.gateway import ibkr_broker, ibkr_connection, ibkr_connection_close
-from apps.lineage.services import run_create
 from apps.orders.broker_selection import broker_for
 from apps.orders.brokers import BrokerRejectedError, BrokerUnavailableError
 from apps.orders.models import Fill, Order, Position
 from apps.orders.monitor import orders_retry
-from apps.orders.services import bracket_create, bracket_submit, orders_sync
-from apps.signals.models import Signal
+from apps.orders.services import bracket_submit, orders_sync
 from apps.symbols.models import Symbol
-from tests.factories import StrategyFactory, SymbolFactory
+from tests.factories import SymbolFactory
+from tests.ibkr.adapter.helpers import AS_OF, GOOG_CONID, live_bracket, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
-GOOG_CONID = 208813720
-AS_OF = datetime(2013, 3, 1, 22, tzinfo=UTC)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 @pytest.fixture
 def goog_listing(db: None) -> Symbol:
     return SymbolFactory.create(
         symbol="GOOG", conid=GOOG_CONID, primary_exchange="NASDAQ", min_tick=D("0.01")
-    )
-
-
-def make_bracket(
-    symbol: Symbol, *, order_type: str = "LMT", entry: str = "800", quantity: str = "10"
-) -> list[Order]:
-    strategy = StrategyFactory.create(
-        symbol=symbol, order_type=order_type, time_in_force="GTC", trading_mode="live"
-    )
-    run = run_create(strategy_id=strategy.pk, as_of=AS_OF)
-    signal = Signal.objects.create(
-        strategy=strategy,
-        run=run,
-        action="BUY",
-        confidence=D("0.8"),
-        entry=D(entry),
-        stop_loss=D("780"),
-        take_profit=D("820"),
-        status="accepted",
-    )
-    return bracket_create(
-        run=run, signal=signal, strategy=strategy, quantity=D(quantity), broker_name="ibkr"
     )
 
 
@@ -89,7 +55,7 @@ def test_bracket_fills_parent_then_take_profit_and_oca_cancels_the_stop(
     simulator: Any, connection: IbkrConnection, goog_listing: Symbol
 ) -> None:
     # given a BUY 10 GOOG bracket: limit 800, target 820, stop 780 (price now 806.19)
-    orders = make_bracket(goog_listing)
+    orders = live_bracket(goog_listing)
     submit(orders)
     assert statuses(orders) == {
         "entry": "submitted",
@@ -123,7 +89,7 @@ def test_partial_then_full_fill_recorded_once_each(
     simulator: Any, connection: IbkrConnection, goog_listing: Symbol
 ) -> None:
     simulator.split_next_fill([D(4), D(6)])
-    orders = make_bracket(goog_listing, order_type="MKT")
+    orders = live_bracket(goog_listing, order_type="MKT")
     submit(orders)
     entry = orders[0]
     wait_for(lambda: Order.objects.get(pk=entry.pk).status == "filled")
@@ -141,7 +107,7 @@ def test_rejected_order_is_marked_rejected_and_never_retried(
     simulator: Any, connection: IbkrConnection, goog_listing: Symbol
 ) -> None:
     simulator.reject_next_order(code=201, message="Order rejected - reason:Insufficient margin")
-    orders = make_bracket(goog_listing)
+    orders = live_bracket(goog_listing)
     with pytest.raises(BrokerRejectedError, match="Insufficient margin"):
         submit(orders)
     assert set(statuses(orders).values()) == {"rejected"}
@@ -155,7 +121,7 @@ def test_drop_after_place_order_finds_the_order_by_ref_and_never_resends(
 ) -> None:
     # given the connection drops after placeOrder, before TWS acknowledges it
     simulator.drop_after_next_place_order()
-    orders = make_bracket(goog_listing)
+    orders = live_bracket(goog_listing)
     with pytest.raises(BrokerUnavailableError, match="outcome is unknown"):
         submit(orders)
     # then the reconnect reconciles by orderRef: the orders are adopted, not failed
@@ -172,7 +138,7 @@ def test_drop_after_place_order_finds_the_order_by_ref_and_never_resends(
 def test_fill_while_disconnected_is_recorded_on_reconnect(
     simulator: Any, connection: IbkrConnection, goog_listing: Symbol
 ) -> None:
-    orders = make_bracket(goog_listing)
+    orders = live_bracket(goog_listing)
     submit(orders)
     # given Sibyl is not connected (the worker restarted) while the entry fills
     ibkr_connection_close()
@@ -192,7 +158,7 @@ def test_fill_while_disconnected_is_recorded_on_reconnect(
 def test_orders_unknown_to_the_broker_are_flagged(
     simulator: Any, ibkr_settings: Any, goog_listing: Symbol
 ) -> None:
-    orders = make_bracket(goog_listing)
+    orders = live_bracket(goog_listing)
     Order.objects.filter(pk__in=[o.pk for o in orders]).update(status="submitted")
     connection = ibkr_connection()
     connection.call(_noop)
@@ -223,7 +189,7 @@ async def _noop(ib: Any) -> None:
 def test_a_dropped_connection_reconnects_and_records_the_fill_it_missed(
     simulator: Any, connection: IbkrConnection, goog_listing: Symbol
 ) -> None:
-    orders = make_bracket(goog_listing)
+    orders = live_bracket(goog_listing)
     submit(orders)
     # given TWS drops every client and the entry fills right then
     simulator.disconnect_all()

@@ -23,7 +23,7 @@ from apps.orders.monitor import orders_monitor, orders_retry
 from apps.orders.services import bracket_submit, order_spec
 from apps.symbols.models import Symbol
 from tests.factories import SymbolFactory
-from tests.ibkr.adapter.test_broker import AS_OF, GOOG_CONID, make_bracket, wait_for
+from tests.ibkr.adapter.helpers import AS_OF, GOOG_CONID, live_bracket, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
@@ -111,11 +111,11 @@ def test_adoption_at_reconnect_is_recorded_on_each_owning_run_alone(
     simulator: Any, connection: IbkrConnection, goog: Symbol
 ) -> None:
     # given a finished run whose bracket works at TWS
-    working = make_bracket(goog)
+    working = live_bracket(goog)
     bracket_submit(orders=working, broker=ibkr_broker(), market_time=AS_OF)
     bystander = finished(working)
     # and two runs whose workers died in the order step after TWS took their brackets
-    lost = [make_bracket(goog, entry="790"), make_bracket(goog, entry="795")]
+    lost = [live_bracket(goog, entry="790"), live_bracket(goog, entry="795")]
     runs = [died_in_order_step(orders) for orders in lost]
     for orders in lost:
         place_from_another_worker(simulator, orders)
@@ -145,7 +145,7 @@ def test_a_run_adopted_while_still_running_is_recovered_once_reaped(
     simulator: Any, connection: IbkrConnection, goog: Symbol
 ) -> None:
     # given a run whose worker died in the order step, not yet reaped, its bracket at TWS
-    orders = make_bracket(goog)
+    orders = live_bracket(goog)
     run = run_of(orders)
     assert run_start(run=run)
     Order.objects.filter(run=run).update(status="submitting", attempts=1)
@@ -173,7 +173,7 @@ def test_a_bracket_resent_by_the_retry_pass_drops_its_stale_error(
 ) -> None:
     # given a failed run whose bracket the in-doubt reconciliation found missing at TWS
     connected(connection)
-    orders = make_bracket(goog)
+    orders = live_bracket(goog)
     run = run_of(orders)
     Run.objects.filter(pk=run.pk).update(status="failed", error_message="order: WorkerLost")
     Order.objects.filter(run=run).update(status="failed", attempts=1, error_message=UNKNOWN)
@@ -194,7 +194,7 @@ def test_a_bracket_adopted_by_the_retry_pass_drops_its_stale_error(
 ) -> None:
     # given a failed bracket that TWS holds after all (another worker's submission landed)
     connected(connection)
-    orders = make_bracket(goog)
+    orders = live_bracket(goog)
     run = run_of(orders)
     Run.objects.filter(pk=run.pk).update(status="failed", error_message="order: WorkerLost")
     Order.objects.filter(run=run).update(status="failed", attempts=1, error_message=UNKNOWN)
@@ -226,7 +226,7 @@ def test_broker_news_and_reconciliation_note_each_run_with_its_own_figures(
     goog: Symbol,
 ) -> None:
     # given two finished runs with working brackets and a third, running, with one too
-    first, second, running = (make_bracket(goog) for _ in range(3))
+    first, second, running = (live_bracket(goog) for _ in range(3))
     for orders in (first, second, running):
         Order.objects.filter(pk__in=[o.pk for o in orders]).update(status="submitted")
     one, two = finished(first), finished(second)
