@@ -7,8 +7,11 @@ from typing import Any
 import factory
 from django.contrib.auth.models import User
 
-from apps.analysis.models import LlmEndpoint, PromptTemplate
+from apps.analysis.models import LlmEndpoint, PromptScore, PromptTemplate
+from apps.lineage.models import Run
 from apps.marketdata.models import Bar
+from apps.orders.models import Fill, Position
+from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 
@@ -89,6 +92,87 @@ class StrategyFactory(factory.django.DjangoModelFactory[Strategy]):
     max_entry_deviation_pct = Decimal("2")
     order_type = "MKT"
     time_in_force = "GTC"
+
+
+class RunFactory(factory.django.DjangoModelFactory[Run]):
+    """A pending manual run of a new strategy as of 2012-06-01 (no steps, not executed)."""
+
+    class Meta:
+        model = Run
+
+    strategy = factory.SubFactory(StrategyFactory)
+    trigger = "manual"
+    as_of = datetime(2012, 6, 1, tzinfo=UTC)
+
+
+class SignalFactory(factory.django.DjangoModelFactory[Signal]):
+    """An accepted BUY signal of its run's strategy: confidence 0.8, entry 100, stop 95,
+    target 110 (prices in the symbol's currency); no checks are run."""
+
+    class Meta:
+        model = Signal
+
+    run = factory.SubFactory(RunFactory)
+    strategy = factory.SelfAttribute("run.strategy")
+    action = "BUY"
+    confidence = Decimal("0.8")
+    entry = Decimal("100")
+    stop_loss = Decimal("95")
+    take_profit = Decimal("110")
+    status = "accepted"
+
+
+class FillFactory(factory.django.DjangoModelFactory[Fill]):
+    """An execution of ``order`` (required): 10 at 100 at 2012-06-01, no commission."""
+
+    class Meta:
+        model = Fill
+
+    execution_id = factory.Sequence(lambda n: f"exec-{n}")
+    executed_at = datetime(2012, 6, 1, tzinfo=UTC)
+    quantity = Decimal("10")
+    price = Decimal("100")
+
+
+class PositionFactory(factory.django.DjangoModelFactory[Position]):
+    """The book's position in a new symbol: long 10 at an average cost of 100."""
+
+    class Meta:
+        model = Position
+
+    symbol = factory.SubFactory(SymbolFactory)
+    quantity = Decimal("10")
+    average_cost = Decimal("100")
+
+
+class PromptScoreFactory(factory.django.DjangoModelFactory[PromptScore]):
+    """An operator-wide score of a new template computed 2024-01-01: no signals, no trades."""
+
+    class Meta:
+        model = PromptScore
+
+    template = factory.SubFactory(PromptTemplateFactory)
+    owner = None
+    computed_at = datetime(2024, 1, 1, tzinfo=UTC)
+    signals = 0
+    closed_trades = 0
+
+
+class BarFactory(factory.django.DjangoModelFactory[Bar]):
+    """A flat daily bar of a new symbol at 2012-06-01: open = high = low = close = 100,
+    volume 1000 (``make_bars`` stores a series)."""
+
+    class Meta:
+        model = Bar
+
+    symbol = factory.SubFactory(SymbolFactory)
+    bar_size = "1 day"
+    ts = datetime(2012, 6, 1, tzinfo=UTC)
+    open = Decimal("100")
+    high = Decimal("100")
+    low = Decimal("100")
+    close = Decimal("100")
+    volume = Decimal("1000")
 
 
 def make_bars(

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from apps.analysis.models import PromptTemplate
 from apps.lineage.models import Run
 from apps.strategies.models import Strategy
-from tests.factories import StrategyFactory
+from tests.factories import RunFactory, StrategyFactory
 from tests.llm_server import ScriptedLlmServer
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def test_if_empty_leaves_a_database_with_strategies_alone() -> None:
 
 def test_if_empty_leaves_a_database_with_runs_alone() -> None:
     strategy = StrategyFactory.create()
-    Run.objects.create(strategy=strategy, trigger="manual", as_of="2012-06-01T00:00:00Z")
+    RunFactory.create(strategy=strategy, trigger="manual", as_of="2012-06-01T00:00:00Z")
     assert "left as it is" in seed("--if-empty", "--runs")
     assert Strategy.objects.count() == 1 and Run.objects.count() == 1
 

@@ -11,12 +11,17 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from apps.analysis.models import PromptScore, PromptTemplate
+from apps.analysis.models import PromptTemplate
 from apps.lineage.services import run_create
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 from tests.api.conftest import results
-from tests.factories import PromptTemplateFactory, StrategyFactory, SymbolFactory
+from tests.factories import (
+    PromptScoreFactory,
+    PromptTemplateFactory,
+    StrategyFactory,
+    SymbolFactory,
+)
 
 pytestmark = pytest.mark.django_db
 LIST = "/api/v1/prompt-templates/"
@@ -255,7 +260,7 @@ def test_scores_show_a_user_only_their_own(
 ) -> None:
     day = datetime(2024, 3, 1, tzinfo=UTC)
     for owner, signals in ((trader, 3), (other_trader, 5), (None, 7)):
-        PromptScore.objects.create(
+        PromptScoreFactory.create(
             template=published, owner=owner, computed_at=day, signals=signals, closed_trades=0
         )
     assert [r["signals"] for r in api.get(f"{LIST}scores/").json()] == [3]

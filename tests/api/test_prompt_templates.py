@@ -9,12 +9,12 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.analysis.models import PromptScore, PromptTemplate
+from apps.analysis.models import PromptTemplate
 from apps.lineage.services import run_create
 from apps.pipeline.executor import strategy_run
 from apps.symbols.models import Symbol
 from tests.api.conftest import results
-from tests.factories import PromptTemplateFactory, StrategyFactory
+from tests.factories import PromptScoreFactory, PromptTemplateFactory, StrategyFactory
 
 pytestmark = pytest.mark.django_db
 LIST = "/api/v1/prompt-templates/"
@@ -197,11 +197,11 @@ def test_scores_are_the_latest_per_version(api: APIClient, trader: User) -> None
     day = datetime(2024, 3, 1, tzinfo=UTC)
     scores = {"signals": 4, "closed_trades": 2, "accepted_share": 0.5, "filled_share": 0.25}
     mine = {"template": old, "owner": trader}
-    PromptScore.objects.create(**mine, computed_at=day, **scores, win_rate=0.0)
-    PromptScore.objects.create(
+    PromptScoreFactory.create(**mine, computed_at=day, **scores, win_rate=0.0)
+    PromptScoreFactory.create(
         **mine, computed_at=day.replace(day=2), **scores, win_rate=0.5, avg_r_multiple=1.2
     )
-    PromptScore.objects.create(
+    PromptScoreFactory.create(
         template=new, owner=trader, computed_at=timezone.now(), signals=0, closed_trades=0
     )
     rows = api.get(f"{LIST}scores/").json()

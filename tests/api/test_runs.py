@@ -10,13 +10,13 @@ from rest_framework.test import APIClient
 
 from apps.lineage.models import Artifact, Run
 from apps.lineage.services import run_create
-from apps.orders.models import Fill, Order
+from apps.orders.models import Order
 from apps.pipeline.executor import strategy_run
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 from tests.api.conftest import results
 from tests.api.helpers import AS_OF, baseline_run, query_count
-from tests.factories import StrategyFactory
+from tests.factories import FillFactory, StrategyFactory
 
 pytestmark = pytest.mark.django_db
 STEP_NAMES = ["data", "indicators", "charts", "llm", "signal", "order"]
@@ -100,7 +100,7 @@ def add_orders(run: Run, count: int) -> None:
         extra = Order.objects.get(pk=entry.pk)
         extra.pk, extra.client_order_ref = None, f"{entry.client_order_ref}-extra-{i}"
         extra.save()
-        Fill.objects.create(
+        FillFactory.create(
             order=extra,
             execution_id=f"{fill.execution_id}-extra-{i}",
             executed_at=fill.executed_at,

@@ -7,11 +7,10 @@ from decimal import Decimal
 import pytest
 
 from apps.marketdata.bar_checks import BarValidationError, bar_session, validate_one_bar_per_session
-from apps.marketdata.models import Bar
 from apps.pipeline.executor import strategy_run
 from apps.symbols.calendars import session_date
 from apps.symbols.models import Symbol
-from tests.factories import StrategyFactory, SymbolFactory
+from tests.factories import BarFactory, StrategyFactory, SymbolFactory
 
 AS_OF = datetime(2012, 6, 1, tzinfo=UTC)
 
@@ -63,7 +62,7 @@ def test_two_bars_of_one_session_fail_the_data_step(goog: Symbol, trading_calend
     # given the 2012-05-30 session stored twice: 00:00 UTC and New York midnight (04:00 UTC)
     goog.trading_calendar = trading_calendar
     goog.save()
-    Bar.objects.create(
+    BarFactory.create(
         symbol=goog,
         bar_size="1 day",
         ts=datetime(2012, 5, 30, 4, tzinfo=UTC),

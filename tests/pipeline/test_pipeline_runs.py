@@ -12,7 +12,7 @@ from apps.orders.models import Fill, Order, PaperOrder, Position
 from apps.pipeline.executor import strategy_run
 from apps.signals.models import Signal
 from apps.symbols.models import Symbol
-from tests.factories import PromptTemplateFactory, StrategyFactory, UserFactory
+from tests.factories import PositionFactory, PromptTemplateFactory, StrategyFactory, UserFactory
 from tests.factories import decision_answer as decision
 from tests.strategies.live import grant_live_trading
 
@@ -289,7 +289,7 @@ def test_absurd_prices_are_rejected_not_a_failure(goog: Symbol, llm_server: Any)
 
 def test_a_sell_while_long_is_rejected_not_netted(goog: Symbol, llm_server: Any) -> None:
     # given the account holds 50 GOOG long
-    Position.objects.create(symbol=goog, quantity=Decimal("50"), average_cost=Decimal("560"))
+    PositionFactory.create(symbol=goog, quantity=Decimal("50"), average_cost=Decimal("560"))
     # when the model says SELL (a short bracket: its BUY stop would re-open what it closed)
     answer = decision(action="SELL", entry=580.86, stop_loss=590.0, take_profit=560.0)
     run = run_with_answer(goog, llm_server, answer)
@@ -301,7 +301,7 @@ def test_a_sell_while_long_is_rejected_not_netted(goog: Symbol, llm_server: Any)
 
 
 def test_a_buy_while_long_adds_within_the_position_limit(goog: Symbol, llm_server: Any) -> None:
-    Position.objects.create(symbol=goog, quantity=Decimal("50"), average_cost=Decimal("560"))
+    PositionFactory.create(symbol=goog, quantity=Decimal("50"), average_cost=Decimal("560"))
     run = run_with_answer(goog, llm_server, decision(), max_position_quantity=Decimal("80"))
     signal = Signal.objects.get(run=run)
     assert signal.status == "accepted", signal.rejection_reasons

@@ -24,7 +24,7 @@ from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 from tests.brokers import ScriptedBroker
-from tests.factories import StrategyFactory
+from tests.factories import SignalFactory, StrategyFactory
 
 pytestmark = pytest.mark.django_db
 AS_OF = datetime(2012, 6, 1, tzinfo=UTC)
@@ -41,7 +41,7 @@ def broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedBroker]:
 def accepted_run(goog: Symbol) -> tuple[Run, Strategy, Signal]:
     strategy = StrategyFactory.create(symbol=goog, order_type="LMT")
     run = run_create(strategy_id=strategy.pk, as_of=AS_OF)
-    signal = Signal.objects.create(
+    signal = SignalFactory.create(
         strategy=strategy,
         run=run,
         action="BUY",
