@@ -96,6 +96,8 @@ INSTALLED_APPS = [
     "apps.analysis",
     "apps.strategies",
     "apps.signals",
+    "apps.trading",
+    "apps.positions",
     "apps.orders",
     "apps.pipeline",
     "apps.ibkr",
@@ -191,6 +193,8 @@ MIGRATION_MODULES = {
         "signals",
         "orders",
         "pipeline",
+        "trading",
+        "positions",
     )
 }
 

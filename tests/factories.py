@@ -10,10 +10,13 @@ from django.contrib.auth.models import User
 from apps.analysis.models import LlmEndpoint, PromptScore, PromptTemplate
 from apps.lineage.models import Run
 from apps.marketdata.models import Bar
-from apps.orders.models import Fill, Position
+from apps.orders.models import Fill
+from apps.positions.models import StrategyPosition
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
+from apps.trading.models import Account, AccountCash
+from apps.trading.services import account_default_for
 
 SIMPLE_TEMPLATE = (
     "{{ symbol.symbol }} {{ bar_size }} as of {{ as_of }}: last close {{ bars.last.close }}; "
@@ -67,13 +70,53 @@ class LlmEndpointFactory(factory.django.DjangoModelFactory[LlmEndpoint]):
     api_key = ""
 
 
+class AccountFactory(factory.django.DjangoModelFactory[Account]):
+    """A paper account of ``owner`` (default: the operator's) in netting mode with USD
+    1,000,000 of starting cash; the conflict policy is the model's default."""
+
+    class Meta:
+        model = Account
+
+    name = factory.Sequence(lambda n: f"Account {n}")
+    owner = None
+    broker = "paper"
+
+    @factory.post_generation
+    def cash(obj: Account, create: bool, extracted: dict[str, Decimal] | None, **_: Any) -> None:
+        if not create:
+            return
+        for currency, amount in (extracted or {"USD": Decimal("1000000")}).items():
+            AccountCash.objects.create(account=obj, currency=currency, starting_cash=amount)
+
+
+def ibkr_account_for(owner: User | None) -> Account:
+    """The owner's IBKR paper account (``DU…``; the operator's for None), created when
+    missing."""
+    account, _ = Account.objects.get_or_create(
+        broker="ibkr",
+        broker_account_id=f"DU{9000000 + (owner.pk if owner else 0)}",
+        defaults={"name": "IBKR paper", "owner": owner},
+    )
+    return account
+
+
 class StrategyFactory(factory.django.DjangoModelFactory[Strategy]):
+    """A strategy trading its owner's default paper account (created when missing), or, when
+    live, the owner's IBKR paper account."""
+
     class Meta:
         model = Strategy
 
     name = factory.Sequence(lambda n: f"Strategy {n}")
     slug = factory.Sequence(lambda n: f"strategy-{n}")
     owner = None
+    account = factory.LazyAttribute(
+        lambda o: (
+            ibkr_account_for(o.owner)
+            if o.trading_mode == "live"
+            else account_default_for(owner=o.owner)
+        )
+    )
     symbol = factory.SubFactory(SymbolFactory)
     bar_size = "1 day"
     lookback = 200
@@ -92,6 +135,7 @@ class StrategyFactory(factory.django.DjangoModelFactory[Strategy]):
     max_entry_deviation_pct = Decimal("2")
     order_type = "MKT"
     time_in_force = "GTC"
+    trading_mode = "paper"
 
 
 class RunFactory(factory.django.DjangoModelFactory[Run]):
@@ -134,15 +178,22 @@ class FillFactory(factory.django.DjangoModelFactory[Fill]):
     price = Decimal("100")
 
 
-class PositionFactory(factory.django.DjangoModelFactory[Position]):
-    """The book's position in a new symbol: long 10 at an average cost of 100."""
+class StrategyPositionFactory(factory.django.DjangoModelFactory[StrategyPosition]):
+    """An open LONG position of a new strategy in its symbol on its account: 10 at an
+    average cost of 100, opened 2012-06-01."""
 
     class Meta:
-        model = Position
+        model = StrategyPosition
 
-    symbol = factory.SubFactory(SymbolFactory)
+    strategy = factory.SubFactory(StrategyFactory)
+    account = factory.SelfAttribute("strategy.account")
+    symbol = factory.SelfAttribute("strategy.symbol")
+    side = "LONG"
     quantity = Decimal("10")
     average_cost = Decimal("100")
+    entry_quantity = Decimal("10")
+    entry_price = Decimal("100")
+    opened_at = datetime(2012, 6, 1, tzinfo=UTC)
 
 
 class PromptScoreFactory(factory.django.DjangoModelFactory[PromptScore]):

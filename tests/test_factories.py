@@ -6,10 +6,10 @@ from apps.orders.models import Fill
 from tests.factories import (
     BarFactory,
     FillFactory,
-    PositionFactory,
     PromptScoreFactory,
     RunFactory,
     SignalFactory,
+    StrategyPositionFactory,
 )
 from tests.orders.helpers import make_bracket, make_strategy
 
@@ -21,7 +21,7 @@ def test_defaults_make_valid_rows() -> None:
     assert run.status == "pending" and run.strategy.pk
     signal = SignalFactory.create()
     assert signal.strategy == signal.run.strategy
-    assert PositionFactory.create().quantity > 0
+    assert StrategyPositionFactory.create().quantity > 0
     assert PromptScoreFactory.create().template.pk
     assert BarFactory.create().close > 0
 

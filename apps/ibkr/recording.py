@@ -1,4 +1,4 @@
-"""Broker news into the database as it happens: ib_async events -> Order, Fill, Position.
+"""Broker news into the database as it happens: ib_async events -> Order, Fill, strategy positions.
 
 Handlers run on the connection's event loop and only snapshot the event; the database work
 goes to the connection's one database thread, in arrival order. Each execution is recorded

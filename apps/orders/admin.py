@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from apps.common.errors import SibylError
 from apps.orders.cancellation import order_cancel
-from apps.orders.models import Fill, Order, PaperExecution, PaperOrder, Position
+from apps.orders.models import Fill, Order, PaperExecution, PaperOrder
 
 
 class FillInline(admin.TabularInline):
@@ -83,12 +83,6 @@ class FillAdmin(admin.ModelAdmin):
     )
     search_fields = ("execution_id", "order__client_order_ref")
     list_select_related = ("order",)
-
-
-@admin.register(Position)
-class PositionAdmin(admin.ModelAdmin):
-    list_display = ("symbol", "quantity", "average_cost", "realized_pnl", "updated_at")
-    list_select_related = ("symbol",)
 
 
 @admin.register(PaperOrder)

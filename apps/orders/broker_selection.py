@@ -11,15 +11,25 @@ from apps.orders.paper_broker import PaperBroker
 BROKERS: dict[str, Callable[[], Broker]] = {PaperBroker.name: PaperBroker}
 
 
-def broker_for(*, trading_mode: str) -> Broker:
-    """Paper broker by default; IBKR only with ``BROKER=ibkr``, ``IBKR_READONLY=false`` and a
-    strategy in live mode (the IBKR account itself may be a paper account, ``DU…``).
+def broker_for(*, trading_mode: str, account_broker: str = "paper") -> Broker:
+    """Paper broker by default; IBKR only with ``BROKER=ibkr``, ``IBKR_READONLY=false``, a
+    strategy in live mode and an IBKR account (which may itself be an IBKR paper account,
+    ``DU…``). ``account_broker`` is the strategy's account's broker (``paper`` or ``ibkr``).
 
-    Raises BrokerUnavailableError for a live strategy whose broker is not configured: a live
-    order must never fall back silently to paper, nor paper to live.
+    Raises BrokerUnavailableError when mode and account disagree or the live broker is not
+    configured: a live order must never fall back silently to paper, nor paper to live.
     """
     if trading_mode != "live":
+        if account_broker != PaperBroker.name:
+            raise BrokerUnavailableError(
+                f"a paper strategy trades a paper account; its account is at {account_broker}"
+            )
         return BROKERS[PaperBroker.name]()
+    if account_broker != "ibkr":
+        raise BrokerUnavailableError(
+            "a live strategy trades an IBKR account; its account is a paper book "
+            "(choose the strategy's IBKR account)"
+        )
     if settings.BROKER != "ibkr":
         raise BrokerUnavailableError("live trading needs BROKER=ibkr; this strategy is live")
     if settings.IBKR_READONLY:

@@ -1,8 +1,9 @@
-"""Row locks on orders and positions, taken in one fixed order to avoid deadlocks.
+"""Row locks on orders, taken in one fixed order to avoid deadlocks.
 
-Every ``SELECT … FOR UPDATE`` of orders or positions in Sibyl is here. Orders are always locked
-in ascending id order, positions in ascending symbol id order, and orders before positions:
-two transactions locking overlapping sets wait for each other instead of deadlocking. All
+Every ``SELECT … FOR UPDATE`` of orders in Sibyl is here. Orders are always locked in ascending
+id order, and before the (account, symbol) rows (``apps.trading.locks``) and strategy
+positions: two transactions locking overlapping sets wait for each other instead of
+deadlocking. All
 functions must be called inside a transaction (``transaction.atomic``); the locks are held
 until it ends.
 """
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from apps.orders.models import Order, Position
+from apps.orders.models import Order
 
 
 def _orders_for_update(*, skip_locked: bool = False) -> QuerySet[Order]:
@@ -44,16 +45,3 @@ def orders_lock_available(*, broker_name: str, statuses: Iterable[str]) -> dict[
         .order_by("pk")
     )
     return {order.client_order_ref: order for order in locked}
-
-
-def positions_lock(symbol_ids: Iterable[int]) -> dict[int, Position]:
-    """Lock the account's positions in ``symbol_ids`` (created flat when missing), by ascending
-    symbol id; returns symbol id -> fresh position.
-
-    Taken before fills are applied in execution-time order, so two batches of news filling
-    the same instruments in different orders cannot deadlock on the positions."""
-    wanted = sorted(set(symbol_ids))
-    for symbol_id in wanted:
-        Position.objects.get_or_create(symbol_id=symbol_id)
-    locked = Position.objects.select_for_update().filter(symbol_id__in=wanted).order_by("symbol_id")
-    return {position.symbol_id: position for position in locked}

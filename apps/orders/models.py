@@ -1,4 +1,4 @@
-"""Orders, their fills (executions) and the account's positions.
+"""Orders, their fills (executions) and the paper broker's book.
 
 Prices and money are in the symbol's currency, quantities in shares/contracts/units.
 """
@@ -64,6 +64,15 @@ class Order(models.Model):
     run = models.ForeignKey("lineage.Run", on_delete=models.CASCADE, related_name="orders")
     signal = models.ForeignKey("signals.Signal", on_delete=models.CASCADE, related_name="orders")
     symbol = models.ForeignKey("symbols.Symbol", on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey("trading.Account", on_delete=models.PROTECT, related_name="orders")
+    strategy_position = models.ForeignKey(
+        "positions.StrategyPosition",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        help_text="The strategy position its fills belong to (set by the entry's first fill).",
+    )
     broker = models.CharField(max_length=16)
     role = models.CharField(max_length=16, choices=OrderRole.choices)
     side = models.CharField(max_length=4, choices=Side.choices)
@@ -149,6 +158,12 @@ class Fill(models.Model):
     price = models.DecimalField(max_digits=20, decimal_places=8)
     commission = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"))
     realized_pnl = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"))
+    unattributed_quantity = models.DecimalField(
+        max_digits=20,
+        decimal_places=4,
+        default=Decimal("0"),
+        help_text="Quantity of an exit fill beyond its strategy position (no strategy's).",
+    )
 
     class Meta:
         ordering = ["executed_at", "id"]
@@ -160,22 +175,6 @@ class Fill(models.Model):
         return f"{self.execution_id}: {self.quantity} @ {self.price}"
 
 
-class Position(models.Model):
-    """The account's position in a symbol: signed quantity (negative is short), average cost."""
-
-    symbol = models.OneToOneField("symbols.Symbol", on_delete=models.PROTECT, related_name="+")
-    quantity = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"))
-    average_cost = models.DecimalField(max_digits=20, decimal_places=8, default=Decimal("0"))
-    realized_pnl = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"))
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["symbol"]
-
-    def __str__(self) -> str:
-        return f"{self.symbol_id}: {self.quantity} @ {self.average_cost}"
-
-
 class PaperOrder(models.Model):
     """The embedded paper broker's own order book, apart from Sibyl's Order rows.
 
@@ -184,13 +183,19 @@ class PaperOrder(models.Model):
     """
 
     client_order_ref = models.CharField(max_length=64, unique=True)
+    account_key = models.CharField(
+        max_length=32, blank=True, help_text="The account the order was placed for."
+    )
+    position_side = models.CharField(
+        max_length=5, blank=True, help_text="LONG or SHORT: the side a hedge-mode book holds it on."
+    )
     symbol = models.ForeignKey("symbols.Symbol", on_delete=models.PROTECT, related_name="+")
     bar_size = models.CharField(max_length=16)
     role = models.CharField(max_length=16)
     parent_ref = models.CharField(max_length=64, blank=True)
     oca_group = models.CharField(max_length=64, blank=True)
     side = models.CharField(max_length=4)
-    order_type = models.CharField(max_length=4)
+    order_type = models.CharField(max_length=8)
     quantity = models.DecimalField(max_digits=20, decimal_places=4)
     limit_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     stop_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)

@@ -18,17 +18,18 @@ from apps.orders.brokers import (
     Execution,
     OrderSpec,
 )
-from apps.orders.locks import (
-    orders_lock,
-    orders_lock_available,
-    orders_lock_by_ref,
-    positions_lock,
-)
+from apps.orders.locks import orders_lock, orders_lock_available, orders_lock_by_ref
 from apps.orders.models import Fill, Order, OrderRole, OrderStatus, OrderType, Side
-from apps.orders.positions import position_apply_fill
 from apps.orders.transitions import order_transition
+from apps.positions.services import (
+    EntryFill,
+    FillEffect,
+    strategy_position_open_add,
+    strategy_position_reduce,
+)
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
+from apps.trading.locks import account_symbols_lock
 
 BROKER_STATUS = {
     "submitted": OrderStatus.SUBMITTED,
@@ -100,6 +101,7 @@ def bracket_create(
         "run": run,
         "signal": signal,
         "symbol_id": strategy.symbol_id,
+        "account_id": strategy.account_id,
         "broker": broker_name,
         "quantity": quantity,
     }
@@ -272,16 +274,56 @@ def _bar_size(order: Order) -> str:
     return order.run.strategy.bar_size
 
 
-def _record_execution(order: Order, execution: Execution) -> bool:
-    if Fill.objects.filter(execution_id=execution.execution_id).exists():
-        return False
-    realized = position_apply_fill(
-        symbol_id=order.symbol_id,
-        side=order.side,
+def _apply_to_position(order: Order, execution: Execution) -> FillEffect:
+    """Apply an execution to the strategy position of its order: an entry opens or adds to
+    the strategy's position on its side; an exit reduces the position its bracket opened."""
+    if order.role == OrderRole.ENTRY:
+        strategy = order.run.strategy
+        effect = strategy_position_open_add(
+            fill=EntryFill(
+                account_id=order.account_id,
+                strategy_id=strategy.pk,
+                symbol_id=order.symbol_id,
+                order_side=order.side,
+                quantity=execution.quantity,
+                price=execution.price,
+                commission=execution.commission,
+                executed_at=execution.executed_at,
+                stop=order.signal.stop_loss,
+                run_id=order.run_id,
+                prompt_template_id=order.signal.prompt_template_id,
+                llm_model=strategy.llm_model or strategy.analyst,
+            ),
+            position_id=order.strategy_position_id,
+        )
+        assert effect.position is not None
+        if order.strategy_position_id != effect.position.pk:
+            # The bracket's exits protect (and will reduce) the position the entry filled into.
+            Order.objects.filter(pk=order.pk).update(strategy_position=effect.position)
+            Order.objects.filter(parent_id=order.pk).update(strategy_position=effect.position)
+            order.strategy_position = effect.position
+        return effect
+    position_id = order.strategy_position_id
+    if position_id is None and order.parent_id is not None:
+        position_id = (
+            Order.objects.filter(pk=order.parent_id)
+            .values_list("strategy_position_id", flat=True)
+            .first()
+        )
+    return strategy_position_reduce(
+        position_id=position_id,
         quantity=execution.quantity,
         price=execution.price,
         commission=execution.commission,
+        executed_at=execution.executed_at,
     )
+
+
+def _record_execution(order: Order, execution: Execution) -> bool:
+    if Fill.objects.filter(execution_id=execution.execution_id).exists():
+        return False
+    effect = _apply_to_position(order, execution)
+    realized = effect.realized
     Fill.objects.create(
         order=order,
         execution_id=execution.execution_id,
@@ -290,6 +332,7 @@ def _record_execution(order: Order, execution: Execution) -> bool:
         price=execution.price,
         commission=execution.commission,
         realized_pnl=realized,
+        unattributed_quantity=effect.excess,
     )
     previous_value = (order.avg_fill_price or Decimal(0)) * order.filled_quantity
     filled = order.filled_quantity + execution.quantity
@@ -335,9 +378,11 @@ def _apply_locked(
     one a state made. Adopted: orders in doubt before that work or fill after."""
     runs: dict[int, RunNews] = {}
     in_doubt = {ref for ref, order in by_ref.items() if order.status in IN_DOUBT}
-    # Positions after orders, all at once in symbol order (fills come in time order).
-    positions_lock(
-        by_ref[e.client_order_ref].symbol_id for e in executions if e.client_order_ref in by_ref
+    # (Account, symbol) locks after orders, all at once (fills come in time order).
+    account_symbols_lock(
+        (by_ref[e.client_order_ref].account_id, by_ref[e.client_order_ref].symbol_id)
+        for e in executions
+        if e.client_order_ref in by_ref
     )
     for execution in sorted(executions, key=lambda e: e.executed_at):
         order = by_ref.get(execution.client_order_ref)

@@ -5,7 +5,7 @@ from typing import Any
 
 from apps.analysis.context import build_prompt_context
 from apps.marketdata.series import BarSeries
-from apps.orders.selectors import position_for_symbol
+from apps.positions.selectors import strategy_position_summary
 from apps.strategies.models import Strategy
 
 RISK_FIELDS = (
@@ -24,7 +24,7 @@ def prompt_context(
 ) -> dict[str, Any]:
     """The documented context (apps/analysis/context.py) for ``strategy`` as of ``as_of``."""
     symbol = strategy.symbol
-    position = position_for_symbol(symbol_id=symbol.pk)
+    position = strategy_position_summary(strategy_id=strategy.pk, symbol_id=symbol.pk)
     return build_prompt_context(
         symbol={
             "symbol": symbol.symbol,

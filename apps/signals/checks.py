@@ -193,7 +193,7 @@ def position_side_check(*, action: str, held: Decimal, symbol: str) -> Check:
     """A BUY while short or a SELL while long fails: its bracket would net against the
     position (the entry reduces it) while its exits — protective orders of the opposite side —
     would then re-open it, so the stop no longer protects what is held. Close the position
-    first. ``held`` is the account's signed position in the symbol (negative is short), in
+    first. ``held`` is the strategy's own signed position in the symbol (negative is short), in
     shares/contracts; returns the ``no_opposite_position`` check with its detail."""
     opposite = (action == "BUY" and held < 0) or (action == "SELL" and held > 0)
     side = "long" if held > 0 else "short" if held < 0 else "flat"

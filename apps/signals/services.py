@@ -5,8 +5,9 @@ from decimal import Decimal
 
 from apps.common.decimals import to_decimal
 from apps.lineage.models import Run
-from apps.orders.selectors import position_for_symbol, working_entry_quantity
+from apps.orders.selectors import working_entry_quantity
 from apps.orders.sizing import SizingResult, size_position
+from apps.positions.selectors import strategy_position_summary
 from apps.signals.checks import (
     Check,
     TickedDecision,
@@ -52,8 +53,9 @@ def signal_judge(
 ) -> SignalJudgement:
     """Run the signal checks on ``decision`` (prices already on the tick grid, ``last_close``
     in the instrument's currency): price presence and order first, and only when those pass
-    reward/risk, confidence, entry distance, the account's position side and the sized
-    quantity (reading the position and working entries of ``strategy``'s symbol). HOLD needs
+    reward/risk, confidence, entry distance, the strategy's own position side and the sized
+    quantity (reading the strategy's own position and working entries in its symbol; other
+    strategies on the account are the order step's conflict policy). HOLD needs
     no check. Raises nothing for a bad decision: a failed check says what is wrong."""
     if decision.action == "HOLD":
         return SignalJudgement([])
@@ -73,12 +75,16 @@ def signal_judge(
         last_close=last_close,
         limits=limits,
     )
-    held = position_for_symbol(symbol_id=strategy.symbol_id)["quantity"]
+    held = strategy_position_summary(strategy_id=strategy.pk, symbol_id=strategy.symbol_id)[
+        "quantity"
+    ]
     checks.append(
         position_side_check(action=decision.action, held=held, symbol=strategy.symbol.symbol)
     )
     direction = 1 if decision.action == "BUY" else -1
-    working = working_entry_quantity(symbol_id=strategy.symbol_id, side=decision.action)
+    working = working_entry_quantity(
+        strategy_id=strategy.pk, symbol_id=strategy.symbol_id, side=decision.action
+    )
     sizing = _sizing(strategy, entry, stop, held * direction, working)
     checks.append(quantity_check(sizing, working))
     return SignalJudgement(checks, sizing)

@@ -30,6 +30,7 @@ from apps.strategies.limits import StrategyLimitError, strategy_limits_check
 from apps.strategies.live_trading import LiveTradingNotAllowedError, live_trading_check
 from apps.strategies.models import Strategy
 from apps.strategies.schedule import SCHEDULE_FIELDS, next_slot_after, strategy_schedule_refresh
+from apps.trading.services import account_default_for
 
 # Model field -> where it sits in a StrategyDefinition (the strategies-file format).
 DEFINITION_PATHS: dict[str, tuple[str, ...]] = {
@@ -223,6 +224,8 @@ def strategy_update(
     with transaction.atomic():
         for field, value in values.items():
             setattr(strategy, field, value)
+        if strategy.account_id is None:
+            strategy.account = account_default_for(owner=strategy.owner)
         try:
             strategy_rules_check(strategy=strategy, actor=actor)
         except (StrategyInvalidError, LiveTradingNotAllowedError, StrategyLimitError):

@@ -8,7 +8,9 @@ from django.db import models
 
 from apps.analysis.selectors import prompt_template_usable
 from apps.orders.models import ENTRY_ORDER_TYPE_CHOICES, OrderType
+from apps.trading.selectors import accounts_of
 
+ACCOUNT_NOT_USABLE = "No such trading account among the owner's and those they are a member of."
 PROMPT_TEMPLATE_NOT_USABLE = (
     "No such prompt template version among the owner's and the published ones."
 )
@@ -48,6 +50,12 @@ class Strategy(models.Model):
         blank=True,
         related_name="strategies",
         help_text="The trader it belongs to; without one only staff see it.",
+    )
+    account = models.ForeignKey(
+        "trading.Account",
+        on_delete=models.PROTECT,
+        related_name="strategies",
+        help_text="The trading account its orders go to and its positions are held in.",
     )
     symbol = models.ForeignKey("symbols.Symbol", on_delete=models.PROTECT, related_name="+")
     bar_size = models.CharField(max_length=16)
@@ -144,6 +152,7 @@ class Strategy(models.Model):
         The message is the same whether the version exists or not (no names leak).
         """
         super().clean()
+        self._clean_account()
         if self.prompt_template_id is None:
             return
         if self.pk is not None:
@@ -154,3 +163,14 @@ class Strategy(models.Model):
                 return
         if not prompt_template_usable(template_id=self.prompt_template_id, owner_id=self.owner_id):
             raise ValidationError({"prompt_template": PROMPT_TEMPLATE_NOT_USABLE})
+
+    def _clean_account(self) -> None:
+        """Raise ValidationError on ``account`` when the owner may not trade it (an account is
+        traded by its owner and members; an ownerless strategy trades the operator's
+        accounts). The message is the same whether the account exists or not (no names leak).
+        Whether the account's broker suits the trading mode is checked where orders are sent
+        (``apps.orders.broker_selection.broker_for``)."""
+        if self.account_id is None:
+            return
+        if not accounts_of(user_id=self.owner_id).filter(pk=self.account_id).exists():
+            raise ValidationError({"account": ACCOUNT_NOT_USABLE})

@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from apps.orders.positions import position_apply_fill
 from django.contrib.auth.models import User
 from django.db import transaction
 from rest_framework.test import APIClient
 
-from apps.orders.positions import position_apply_fill
 from apps.symbols.models import Symbol
 from tests.api.conftest import results
 from tests.factories import StrategyFactory, SymbolFactory, make_bars

@@ -16,7 +16,7 @@ from apps.orders.brokers import (
     BrokerRejectedError,
     BrokerUnavailableError,
 )
-from apps.orders.models import Fill, Order, PaperOrder, Position
+from apps.orders.models import Fill, Order, PaperOrder
 from apps.orders.paper_broker import PaperBroker
 from apps.orders.services import (
     bracket_create,
@@ -26,10 +26,12 @@ from apps.orders.services import (
     orders_adopt,
     orders_sync,
 )
+from apps.positions.models import StrategyPosition
 from apps.strategies.models import Strategy
 from tests.brokers import ScriptedBroker
 from tests.factories import make_bars
 from tests.orders.helpers import AS_OF, make_bracket, make_strategy
+from tests.positions.helpers import net_position
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -306,7 +308,7 @@ def test_orders_sync_twice_records_each_fill_once() -> None:
         AS_OF,
     )
     # average cost (10 × 100.01 + 1) / 10 = 100.11
-    position = Position.objects.get(symbol_id=fill.order.symbol_id)
+    position = StrategyPosition.objects.get(symbol_id=fill.order.symbol_id)
     assert (position.quantity, position.average_cost) == (D("10"), D("100.11"))
     roles = by_role(orders)
     entry = roles["entry"]
@@ -345,7 +347,7 @@ def test_orders_sync_records_a_round_trip_with_its_realized_pnl() -> None:
     assert stop.cancelled_at is not None
     assert Fill.objects.count() == 2
     assert Fill.objects.get(order=target).realized_pnl == D("97.9")
-    position = Position.objects.get(symbol_id=target.symbol_id)
+    position = StrategyPosition.objects.get(symbol_id=target.symbol_id)
     assert (position.quantity, position.average_cost, position.realized_pnl) == (
         D(0),
         D(0),
@@ -368,7 +370,7 @@ def test_fills_on_bars_that_arrive_later_are_added_without_repeating_earlier_one
     stop = by_role(orders)["stop_loss"]
     assert (stop.status, stop.avg_fill_price) == ("filled", D("94.99"))
     assert Fill.objects.count() == 2
-    assert Position.objects.get(symbol=symbol).quantity == 0
+    assert net_position(symbol) == 0
 
 
 def test_a_day_entry_that_expires_cancels_the_whole_bracket_in_sibyl() -> None:
@@ -391,7 +393,7 @@ def test_a_day_entry_that_expires_cancels_the_whole_bracket_in_sibyl() -> None:
     )
     for role in ("take_profit", "stop_loss"):
         assert (roles[role].status, roles[role].error_message) == ("cancelled", "parent cancelled")
-    assert not Position.objects.exists()
+    assert not StrategyPosition.objects.exists()
 
 
 def test_an_entry_on_the_last_bar_leaves_the_children_working() -> None:

@@ -8,12 +8,18 @@ import pytest
 from django.db import connection
 
 from apps.lineage.models import Run
-from apps.orders.models import Fill, Order, PaperOrder, Position
+from apps.orders.models import Fill, Order, PaperOrder
 from apps.pipeline.executor import strategy_run
 from apps.signals.models import Signal
 from apps.symbols.models import Symbol
-from tests.factories import PositionFactory, PromptTemplateFactory, StrategyFactory, UserFactory
+from tests.factories import (
+    PromptTemplateFactory,
+    StrategyFactory,
+    StrategyPositionFactory,
+    UserFactory,
+)
 from tests.factories import decision_answer as decision
+from tests.positions.helpers import net_position
 from tests.strategies.live import grant_live_trading
 
 pytestmark = pytest.mark.django_db
@@ -22,10 +28,20 @@ STEP_NAMES = ["data", "indicators", "charts", "llm", "signal", "order"]
 
 
 def run_with_answer(
-    goog: Symbol, llm_server: Any, answer: dict[str, Any] | str, **strategy_fields: Any
+    goog: Symbol,
+    llm_server: Any,
+    answer: dict[str, Any] | str,
+    held_long: Decimal | None = None,
+    **strategy_fields: Any,
 ) -> Run:
+    """Run a new OpenAI-analyst strategy on ``goog`` whose model answers ``answer``; with
+    ``held_long``, the strategy already holds that many long at 560."""
     llm_server.answer_with(answer)
     strategy = StrategyFactory.create(symbol=goog, analyst="openai", **strategy_fields)
+    if held_long is not None:
+        StrategyPositionFactory.create(
+            strategy=strategy, quantity=held_long, average_cost=Decimal("560")
+        )
     return strategy_run(strategy=strategy, as_of=AS_OF, trigger="manual")
 
 
@@ -48,7 +64,7 @@ def test_baseline_run_goes_through_six_steps_and_fills_on_later_bars(goog: Symbo
     assert orders["entry"].status == "filled"
     assert orders["entry"].fills.count() == 1
     assert {orders["take_profit"].status, orders["stop_loss"].status} == {"filled", "cancelled"}
-    assert Position.objects.get(symbol=goog).quantity == 0
+    assert net_position(goog) == 0
     kinds = set(run.steps.get(name="charts").artifacts.values_list("kind", flat=True))
     assert kinds == {"chart_png", "chart_json"}
     png = run.steps.get(name="charts").artifacts.get(kind="chart_png").file.read()
@@ -288,11 +304,10 @@ def test_absurd_prices_are_rejected_not_a_failure(goog: Symbol, llm_server: Any)
 
 
 def test_a_sell_while_long_is_rejected_not_netted(goog: Symbol, llm_server: Any) -> None:
-    # given the account holds 50 GOOG long
-    PositionFactory.create(symbol=goog, quantity=Decimal("50"), average_cost=Decimal("560"))
+    # given the strategy holds 50 GOOG long
     # when the model says SELL (a short bracket: its BUY stop would re-open what it closed)
     answer = decision(action="SELL", entry=580.86, stop_loss=590.0, take_profit=560.0)
-    run = run_with_answer(goog, llm_server, answer)
+    run = run_with_answer(goog, llm_server, answer, held_long=Decimal("50"))
     # then the signal is rejected with the reason, and nothing is sent
     signal = Signal.objects.get(run=run)
     assert signal.status == "rejected"
@@ -301,8 +316,9 @@ def test_a_sell_while_long_is_rejected_not_netted(goog: Symbol, llm_server: Any)
 
 
 def test_a_buy_while_long_adds_within_the_position_limit(goog: Symbol, llm_server: Any) -> None:
-    PositionFactory.create(symbol=goog, quantity=Decimal("50"), average_cost=Decimal("560"))
-    run = run_with_answer(goog, llm_server, decision(), max_position_quantity=Decimal("80"))
+    run = run_with_answer(
+        goog, llm_server, decision(), held_long=Decimal("50"), max_position_quantity=Decimal("80")
+    )
     signal = Signal.objects.get(run=run)
     assert signal.status == "accepted", signal.rejection_reasons
     checks = {c["name"]: c for c in signal.checks}

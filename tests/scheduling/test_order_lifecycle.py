@@ -15,16 +15,18 @@ from apps.orders.brokers import (
     BracketSpec,
     Execution,
 )
-from apps.orders.models import Fill, Order, PaperOrder, Position
+from apps.orders.models import Fill, Order, PaperOrder
 from apps.orders.monitor import orders_monitor, orders_retry
 from apps.orders.services import bracket_create, order_spec
 from apps.pipeline.cleanup import records_prune
 from apps.pipeline.executor import strategy_run
+from apps.positions.models import StrategyPosition
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 from tests.brokers import ScriptedBroker
 from tests.factories import SignalFactory, StrategyFactory
+from tests.positions.helpers import net_position
 
 pytestmark = pytest.mark.django_db
 AS_OF = datetime(2012, 6, 1, tzinfo=UTC)
@@ -96,7 +98,7 @@ def test_the_monitor_records_a_partial_then_a_full_fill_once_each(
         Decimal("580.5"),
     )
     assert Fill.objects.filter(order=entry).count() == 2
-    assert Position.objects.get(symbol=goog).quantity == -entry.quantity  # a SELL signal
+    assert net_position(goog) == -entry.quantity  # a SELL signal
     assert list(run.steps.filter(name="monitor").values_list("output__new_fills", flat=True)) == [
         1,
         1,
@@ -199,4 +201,4 @@ def test_cleanup_removes_only_old_finished_records_and_their_files(goog: Symbol)
     assert Run.objects.filter(pk=live.pk).exists()
     assert not PaperOrder.objects.filter(client_order_ref__startswith=f"sibyl-{old.pk}-").exists()
     assert (report.runs, report.orders, report.files) == (1, 3, len(old_files))
-    assert Position.objects.filter(symbol=goog).exists()
+    assert StrategyPosition.objects.filter(symbol=goog).exists()

@@ -3,6 +3,7 @@
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import (
+    Case,
     Count,
     DecimalField,
     ExpressionWrapper,
@@ -11,12 +12,14 @@ from django.db.models import (
     Prefetch,
     QuerySet,
     Subquery,
+    When,
 )
 from django.db.models.functions import Coalesce
 
 from apps.marketdata.models import Bar, BarSize
-from apps.orders.models import Fill, Order, Position
-from apps.strategies.models import Strategy
+from apps.orders.models import Fill, Order
+from apps.positions.models import PositionSide, PositionStatus, StrategyPosition
+from apps.trading.selectors import accounts_of
 
 PRICE = DecimalField(max_digits=20, decimal_places=8)
 MONEY = DecimalField(max_digits=28, decimal_places=8)
@@ -70,22 +73,29 @@ def _latest_bar(field: str, bar_size: str) -> Subquery:
     return Subquery(bars.order_by("-ts").values(field)[:1])
 
 
-def position_list() -> QuerySet[Position]:
-    """Positions with their symbol and the latest stored bar of the symbol's smallest stored
-    bar size: ``last_price`` (its close, in the symbol's currency), ``last_price_at`` (its open
-    time, UTC), and ``unrealized_pnl`` = (last price − average cost) × signed quantity (None
-    without any bar). One query, whatever the number of positions: one index lookup per bar
-    size and position."""
+def position_list() -> QuerySet[StrategyPosition]:
+    """Open strategy positions with their symbol and the latest stored bar of the symbol's
+    smallest stored bar size: ``last_price`` (its close, in the symbol's currency),
+    ``last_price_at`` (its open time, UTC), ``signed_quantity`` (negative is short) and
+    ``unrealized_pnl`` = (last price − average cost) × signed quantity (None without any bar).
+    One query, whatever the number of positions."""
     sizes = list(BarSize.values)  # smallest first
+    signed = Case(
+        When(side=PositionSide.SHORT, then=-F("quantity")),
+        default=F("quantity"),
+        output_field=DecimalField(max_digits=20, decimal_places=4),
+    )
     return (
-        Position.objects.select_related("symbol")
+        StrategyPosition.objects.filter(status=PositionStatus.OPEN)
+        .select_related("symbol", "strategy", "account")
         .annotate(
+            signed_quantity=signed,
             last_price=Coalesce(*(_latest_bar("close", s) for s in sizes), output_field=PRICE),
             last_price_at=Coalesce(*(_latest_bar("ts", s) for s in sizes)),
         )
         .annotate(
             unrealized_pnl=ExpressionWrapper(
-                (F("last_price") - F("average_cost")) * F("quantity"), output_field=MONEY
+                (F("last_price") - F("average_cost")) * F("signed_quantity"), output_field=MONEY
             )
         )
         .order_by("symbol__symbol", "id")
@@ -93,9 +103,7 @@ def position_list() -> QuerySet[Position]:
 
 
 def positions_visible_to(
-    queryset: QuerySet[Position], *, user: AbstractBaseUser | AnonymousUser
-) -> QuerySet[Position]:
-    """``queryset`` cut to the symbols the user's strategies trade."""
-    return queryset.filter(
-        symbol_id__in=Strategy.objects.filter(owner_id=user.pk).values("symbol_id")
-    )
+    queryset: QuerySet[StrategyPosition], *, user: AbstractBaseUser | AnonymousUser
+) -> QuerySet[StrategyPosition]:
+    """``queryset`` cut to the accounts the user owns or is a member of."""
+    return queryset.filter(account_id__in=accounts_of(user_id=user.pk).values("pk"))

@@ -7,7 +7,8 @@ contracts / units, times in UTC.
 from rest_framework import serializers
 
 from apps.common.api_fields import choice_field
-from apps.orders.models import Fill, Order, OrderStatus, OrderType, Position
+from apps.orders.models import Fill, Order, OrderStatus, OrderType
+from apps.positions.models import StrategyPosition
 
 
 class FillOutputSerializer(serializers.ModelSerializer[Fill]):
@@ -127,11 +128,12 @@ class OrderDetailOutputSerializer(OrderListOutputSerializer):
         read_only_fields = fields
 
 
-class PositionOutputSerializer(serializers.ModelSerializer[Position]):
-    """The account's position in a symbol: signed quantity (negative is short), average cost,
-    realized P&L; ``last_price`` is the close of the latest stored bar of the symbol's smallest
-    stored bar size (``last_price_at`` its open time, UTC), ``unrealized_pnl`` = (last price −
-    average cost) × quantity — both null when no bar is stored."""
+class PositionOutputSerializer(serializers.ModelSerializer[StrategyPosition]):
+    """A strategy's open position in a symbol on an account: ``quantity`` signed (negative is
+    short), ``side``, average cost (commissions included), realized P&L; ``last_price`` is the
+    close of the latest stored bar of the symbol's smallest stored bar size (``last_price_at``
+    its open time, UTC), ``unrealized_pnl`` = (last price − average cost) × quantity — both
+    null when no bar is stored."""
 
     symbol = serializers.CharField(source="symbol.symbol", read_only=True)
     symbol_id = serializers.IntegerField(read_only=True)
@@ -143,11 +145,21 @@ class PositionOutputSerializer(serializers.ModelSerializer[Position]):
     unrealized_pnl = serializers.DecimalField(
         max_digits=28, decimal_places=4, read_only=True, allow_null=True
     )
+    quantity = serializers.DecimalField(
+        source="signed_quantity", max_digits=20, decimal_places=4, read_only=True
+    )
+    strategy = serializers.CharField(source="strategy.slug", read_only=True)
+    account = serializers.CharField(source="account.name", read_only=True)
 
     class Meta:
-        model = Position
+        model = StrategyPosition
         fields = [
             "id",
+            "account_id",
+            "account",
+            "strategy_id",
+            "strategy",
+            "side",
             "symbol",
             "symbol_id",
             "currency",

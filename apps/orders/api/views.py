@@ -21,7 +21,8 @@ from apps.orders.api.serializers import (
     PositionOutputSerializer,
 )
 from apps.orders.cancellation import order_cancel
-from apps.orders.models import Fill, Order, Position
+from apps.orders.models import Fill, Order
+from apps.positions.models import StrategyPosition
 
 OWNER = "run__strategy__owner"
 
@@ -104,14 +105,14 @@ class FillListApi(generics.ListAPIView[Fill]):
 
 
 @extend_schema(tags=["orders"], responses={200: PositionOutputSerializer(many=True), 401: None})
-class PositionListApi(generics.ListAPIView[Position]):
-    """``GET /positions/``: the account's positions with last price and unrealized P&L. Staff
-    see every position; others the positions in symbols their strategies trade."""
+class PositionListApi(generics.ListAPIView[StrategyPosition]):
+    """``GET /positions/``: open strategy positions with last price and unrealized P&L. Staff
+    see every position; others the positions on accounts they own or are members of."""
 
     serializer_class = PositionOutputSerializer
     filterset_class = None
 
-    def get_queryset(self) -> QuerySet[Position]:
+    def get_queryset(self) -> QuerySet[StrategyPosition]:
         positions = selectors.position_list()
         if is_staff(self.request):
             return positions

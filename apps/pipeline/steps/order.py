@@ -56,7 +56,9 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     """
     assert ctx.signal is not None and ctx.sizing is not None
     live_trading_check(strategy=ctx.strategy, actor=None)
-    broker = broker_for(trading_mode=ctx.strategy.trading_mode)
+    broker = broker_for(
+        trading_mode=ctx.strategy.trading_mode, account_broker=ctx.strategy.account.broker
+    )
     deadline_check("creating and sending orders")  # the last point a run may stop unsent
     orders = bracket_create(
         run=ctx.run,

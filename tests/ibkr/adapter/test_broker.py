@@ -11,12 +11,13 @@ from apps.ibkr.connection import IbkrConnection
 from apps.ibkr.gateway import ibkr_broker, ibkr_connection, ibkr_connection_close
 from apps.orders.broker_selection import broker_for
 from apps.orders.brokers import BrokerRejectedError, BrokerUnavailableError
-from apps.orders.models import Fill, Order, Position
+from apps.orders.models import Fill, Order
 from apps.orders.monitor import orders_retry
 from apps.orders.services import bracket_submit, orders_sync
 from apps.symbols.models import Symbol
 from tests.factories import SymbolFactory
 from tests.ibkr.adapter.helpers import AS_OF, GOOG_CONID, live_bracket, wait_for
+from tests.positions.helpers import last_position, net_position
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
@@ -38,7 +39,7 @@ def submit(orders: list[Order]) -> None:
 
 
 def test_live_strategy_gets_ibkr_and_paper_account_is_detected(connection: IbkrConnection) -> None:
-    broker = broker_for(trading_mode="live")
+    broker = broker_for(trading_mode="live", account_broker="ibkr")
     assert broker.name == "ibkr"
     assert broker.lookup(["sibyl-0-entry"]) == {}
     assert connection.account == "DU123456" and connection.is_paper
@@ -47,7 +48,7 @@ def test_live_strategy_gets_ibkr_and_paper_account_is_detected(connection: IbkrC
 def test_readonly_refuses_live_orders(ibkr_settings: Any) -> None:
     ibkr_settings.IBKR_READONLY = True
     with pytest.raises(BrokerUnavailableError, match="IBKR_READONLY=false"):
-        broker_for(trading_mode="live")
+        broker_for(trading_mode="live", account_broker="ibkr")
     assert broker_for(trading_mode="paper").name == "paper"
 
 
@@ -79,7 +80,7 @@ def test_bracket_fills_parent_then_take_profit_and_oca_cancels_the_stop(
         ("take_profit", D(10), D("821")),
     ]
     assert all(f.commission == D("1.00") for f in fills)
-    position = Position.objects.get(symbol=goog_listing)
+    position = last_position(goog_listing)
     assert position.quantity == 0
     assert position.realized_pnl == D("215.00") - D("2.00")
     assert all(sent_order["status"] != "PendingSubmit" for sent_order in simulator.orders())
@@ -152,7 +153,7 @@ def test_fill_while_disconnected_is_recorded_on_reconnect(
     fresh.call(_noop)
     wait_for(lambda: statuses(orders)["entry"] == "filled")
     assert Fill.objects.get().price == D("799")
-    assert Position.objects.get(symbol=goog_listing).quantity == 10
+    assert net_position(goog_listing) == 10
 
 
 def test_orders_unknown_to_the_broker_are_flagged(
@@ -197,4 +198,4 @@ def test_a_dropped_connection_reconnects_and_records_the_fill_it_missed(
     # then Sibyl reconnects by itself and the fill is recorded once
     wait_for(lambda: connection.connects >= 2 and statuses(orders)["entry"] == "filled")
     assert Fill.objects.get().price == D("799")
-    assert Position.objects.get(symbol=goog_listing).quantity == 10
+    assert net_position(goog_listing) == 10

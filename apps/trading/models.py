@@ -1,0 +1,191 @@
+"""Trading accounts: the unit of money and ownership every strategy trades through.
+
+An account is a paper book (the embedded paper broker, one per user by default) or an account
+at IBKR (``DU…`` is an IBKR paper account, ``U…`` a live one). Its position mode and conflict
+policy decide how several strategies share one symbol; ``AccountSymbol`` overrides the policy
+for one symbol and is the row the order step locks per (account, symbol).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class BrokerKind(models.TextChoices):
+    PAPER = "paper", "embedded paper broker"
+    IBKR = "ibkr", "Interactive Brokers"
+
+
+class PositionMode(models.TextChoices):
+    """How the account holds opposite positions in one symbol.
+
+    ``netting``: one net position per symbol (IBKR, stock brokers). ``hedge``: LONG and SHORT
+    held apart (a futures exchange's hedge mode; the paper broker keeps them apart, IBKR nets
+    them and the strategies keep their sides virtually)."""
+
+    NETTING = "netting"
+    HEDGE = "hedge"
+
+
+class OppositePolicy(models.TextChoices):
+    """Netting mode: may one strategy open a side while another strategy holds or works the
+    opposite side of the same symbol? (Hedge mode always allows it.)"""
+
+    REJECT = "reject"
+    ALLOW = "allow"
+
+
+class SameDirectionPolicy(models.TextChoices):
+    """Several strategies entering the same side of one symbol on one account."""
+
+    ACCUMULATE = "accumulate", "accumulate (up to the account's max position per symbol)"
+    REJECT_DUPLICATES = "reject_duplicates", "refuse while another strategy holds or works it"
+    STRONGEST_WINS = "strongest_wins", "the higher confidence keeps an unfilled entry's slot"
+
+
+def account_kind(*, broker: str, broker_account_id: str) -> str:
+    """``paper`` or ``live``: the paper broker is paper; an IBKR account is paper when its id
+    starts with ``DU`` (IBKR's paper trading accounts), live otherwise (``U…``, ``F…``, …)."""
+    if broker != BrokerKind.IBKR:
+        return "paper"
+    return "paper" if broker_account_id.upper().startswith("DU") else "live"
+
+
+class Account(models.Model):
+    """A trading account; money in ``base_currency`` unless a field names another.
+
+    ``owner`` None is the operator's account (staff only). Members may trade it (run their
+    strategies on it); only staff assign IBKR accounts and their members.
+    """
+
+    name = models.CharField(max_length=128)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="trading_accounts",
+        help_text="Who it belongs to; without one it is the operator's (staff only).",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="trading_account_memberships",
+        help_text="Users who may trade it besides the owner.",
+    )
+    broker = models.CharField(max_length=8, choices=BrokerKind.choices, default=BrokerKind.PAPER)
+    broker_account_id = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The broker's account id (IBKR: DU… paper, U… live); blank for the paper book.",
+    )
+    base_currency = models.CharField(max_length=3, default="USD")
+    position_mode = models.CharField(
+        max_length=8, choices=PositionMode.choices, default=PositionMode.NETTING
+    )
+    opposite_policy = models.CharField(
+        max_length=8, choices=OppositePolicy.choices, default=OppositePolicy.REJECT
+    )
+    same_direction_policy = models.CharField(
+        max_length=20, choices=SameDirectionPolicy.choices, default=SameDirectionPolicy.ACCUMULATE
+    )
+    max_position_per_symbol = models.DecimalField(
+        max_digits=20,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Most shares/contracts/units all strategies together may hold or work on "
+        "one side of a symbol; blank: no account limit (each strategy keeps its own).",
+    )
+    is_default = models.BooleanField(
+        default=False, help_text="The owner's paper account new strategies trade by default."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(broker__in=BrokerKind.values), name="account_broker_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(position_mode__in=PositionMode.values),
+                name="account_position_mode_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(broker=BrokerKind.PAPER) | ~Q(broker_account_id=""),
+                name="account_ibkr_has_account_id",
+            ),
+            models.UniqueConstraint(
+                fields=["owner"],
+                condition=Q(is_default=True),
+                name="account_one_default_per_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["broker", "broker_account_id"],
+                condition=~Q(broker_account_id=""),
+                name="account_broker_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def kind(self) -> str:
+        """``paper`` or ``live`` (``account_kind``)."""
+        return account_kind(broker=self.broker, broker_account_id=self.broker_account_id)
+
+    @property
+    def broker_key(self) -> str:
+        """How the broker knows the account: the IBKR account id, or ``paper-<id>`` for the
+        paper book (which keeps one book per account)."""
+        return self.broker_account_id or f"paper-{self.pk}"
+
+
+class AccountCash(models.Model):
+    """A paper account's starting cash in one currency (currencies are never added)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="cash")
+    currency = models.CharField(max_length=3)
+    starting_cash = models.DecimalField(max_digits=20, decimal_places=2)
+
+    class Meta:
+        ordering = ["currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "currency"], name="account_cash_unique"),
+            models.CheckConstraint(
+                condition=Q(starting_cash__gte=0), name="account_cash_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.currency} {self.starting_cash}"
+
+
+class AccountSymbol(models.Model):
+    """One symbol on one account: per-symbol overrides of the account's conflict policy
+    (blank = the account's), and the row the order step locks so two runs on the same
+    (account, symbol) decide one after the other."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="symbols")
+    symbol = models.ForeignKey("symbols.Symbol", on_delete=models.PROTECT, related_name="+")
+    opposite_policy = models.CharField(
+        max_length=8, choices=OppositePolicy.choices, blank=True, default=""
+    )
+    same_direction_policy = models.CharField(
+        max_length=20, choices=SameDirectionPolicy.choices, blank=True, default=""
+    )
+    max_position_per_symbol = models.DecimalField(
+        max_digits=20, decimal_places=4, null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["account", "symbol"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "symbol"], name="account_symbol_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.symbol_id}"
