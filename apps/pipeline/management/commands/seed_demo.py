@@ -5,6 +5,7 @@ import os
 import secrets
 from argparse import ArgumentParser
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -13,25 +14,67 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.analysis.models import PromptTemplate
+from apps.common.decimals import plain
 from apps.lineage.models import Run, RunStatus, RunTrigger
 from apps.pipeline.executor import strategy_run
 from apps.pipeline.report import run_report
+from apps.positions.models import StrategyPosition
 from apps.strategies.models import Strategy
+from apps.trading.models import Account
 
 DEMO_BARS = (
     ("GOOG_1d.csv", "GOOG", "1 day", "STK", "USD"),
     ("EURUSD_1h.csv", "EUR", "1 hour", "CASH", "USD"),
 )
 # Each run is (strategy slug, as-of UTC): a winning and a losing GOOG trade, a signal the
-# stricter strategy rejects, a EUR/USD trade and a HOLD (README, "The demo").
+# stricter strategy rejects, a EUR/USD trade and a HOLD, then two GOOG strategies holding their
+# own positions on one account (README, "What make demo shows").
 DEMO_RUNS = (
     ("goog-daily-swing", datetime(2010, 1, 15, 21, 30, tzinfo=UTC)),
     ("goog-daily-swing", datetime(2012, 5, 31, 20, 30, tzinfo=UTC)),
     ("goog-daily-strict", datetime(2012, 5, 31, 20, 30, tzinfo=UTC)),
     ("eurusd-hourly-momentum", datetime(2017, 10, 2, 12, 0, tzinfo=UTC)),
     ("eurusd-hourly-momentum", datetime(2017, 6, 1, 9, 0, tzinfo=UTC)),
+    # Two strategies holding GOOG on one paper account at once, each its own position.
+    ("goog-daily-swing", datetime(2013, 2, 6, 21, 30, tzinfo=UTC)),
+    ("goog-daily-trend", datetime(2013, 2, 11, 21, 30, tzinfo=UTC)),
 )
 DEMO_SLUGS = sorted({slug for slug, _ in DEMO_RUNS})
+
+
+def positions_report() -> str:
+    """Every account's strategy positions (open ones first, then closed lifetimes with their
+    P&L) and, per symbol, the account's net: the sum of its strategies' open positions."""
+    lines = []
+    for account in Account.objects.order_by("pk"):
+        positions = list(
+            StrategyPosition.objects.filter(account=account)
+            .select_related("strategy", "symbol")
+            .order_by("symbol__symbol", "status", "opened_at", "pk")
+        )
+        if not positions:
+            continue
+        lines.append(f"account {account.name} ({account.kind}, {account.position_mode}):")
+        net: dict[str, Decimal] = {}
+        for p in positions:
+            signed = p.quantity if p.side == "LONG" else -p.quantity
+            if p.status == "open":
+                net[p.symbol.symbol] = net.get(p.symbol.symbol, Decimal(0)) + signed
+                lines.append(
+                    f"  {p.symbol.symbol} {p.strategy.slug}: open {p.side} {plain(p.quantity)} "
+                    f"at average cost {plain(p.average_cost)}"
+                )
+            else:
+                r = f", R {p.r_multiple:+.2f}" if p.r_multiple is not None else ""
+                lines.append(
+                    f"  {p.symbol.symbol} {p.strategy.slug}: closed {p.side} "
+                    f"{plain(p.exit_quantity)} {plain(p.entry_price or 0)} → "
+                    f"{plain(p.exit_price or 0)}, "
+                    f"realized P&L {p.realized_pnl:+.2f} {p.symbol.currency} ({p.outcome}{r})"
+                )
+        for symbol, quantity in sorted(net.items()):
+            lines.append(f"  {symbol} account net (sum of its strategies): {plain(quantity)}")
+    return "\n".join(lines) + "\n"
 
 
 class Command(BaseCommand):
@@ -126,5 +169,6 @@ class Command(BaseCommand):
             if not (allow_failed and model_answered):
                 reason = "" if model_answered else " (the model was never reached)"
                 failed.append(f"run {run.pk} ({slug}){reason}: {run.error_message}")
+        self.stdout.write(positions_report())
         if failed:
             raise CommandError("demo runs failed: " + "; ".join(failed))
