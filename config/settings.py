@@ -246,6 +246,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets are both called `side` (an order's BUY/SELL, a position's LONG/SHORT).
+    "ENUM_NAME_OVERRIDES": {
+        "OrderSideEnum": "apps.orders.models.Side",
+        "PositionSideEnum": "apps.positions.models.PositionSide",
+        "AccountPositionSideEnum": "apps.positions.models.AccountPositionSide",
+    },
 }
 
 # --- Celery and Redis ----------------------------------------------------------------------

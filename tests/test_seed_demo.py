@@ -32,7 +32,7 @@ def test_owner_is_a_staff_user_with_the_demo_password_who_owns_the_demo_strategi
     user = User.objects.get(username="demo")
     assert user.is_staff and user.check_password("s3cret-demo")
     assert set(Strategy.objects.values_list("owner__username", flat=True)) == {"demo"}
-    assert Strategy.objects.count() == 3
+    assert Strategy.objects.count() == 4
     # their template goes with them: a strategy uses its owner's templates
     assert set(PromptTemplate.objects.values_list("name", "owner__username")) == {
         ("swing-default", "demo")
@@ -69,18 +69,24 @@ def test_if_empty_leaves_a_database_with_runs_alone() -> None:
 
 
 @pytest.mark.slow
-def test_runs_are_the_five_demo_runs_and_all_succeed() -> None:
+def test_runs_are_the_seven_demo_runs_and_all_succeed() -> None:
     output = seed("--runs")
     runs = Run.objects.order_by("id")
-    assert [r.status for r in runs] == ["succeeded"] * 5
+    assert [r.status for r in runs] == ["succeeded"] * 7
     assert [r.strategy.slug for r in runs] == [
         "goog-daily-swing",
         "goog-daily-swing",
         "goog-daily-strict",
         "eurusd-hourly-momentum",
         "eurusd-hourly-momentum",
+        "goog-daily-swing",
+        "goog-daily-trend",
     ]
-    assert output.count(": succeeded") == 5
+    assert output.count(": succeeded") == 7
+    # two strategies hold GOOG on one paper account, each its own position; the account the sum
+    assert "GOOG goog-daily-swing: open LONG 36 at average cost" in output
+    assert "GOOG goog-daily-trend: open LONG 37 at average cost 781.787" in output
+    assert "GOOG account net (sum of its strategies): 73" in output
 
 
 def test_allowing_failed_runs_does_not_hide_a_model_that_was_never_reached(
@@ -94,7 +100,7 @@ def test_allowing_failed_runs_does_not_hide_a_model_that_was_never_reached(
     settings.LLM_MAX_ATTEMPTS = 1
     with pytest.raises(CommandError, match=r"the model was never reached"):
         seed("--runs", "--allow-failed-runs")
-    assert Run.objects.filter(status="failed").count() == 5
+    assert Run.objects.filter(status="failed").count() == 7
 
 
 def test_allowing_failed_runs_excuses_runs_the_model_answered_badly(
@@ -103,5 +109,5 @@ def test_allowing_failed_runs_excuses_runs_the_model_answered_badly(
     llm_server.answer_with("this is not JSON at all")
     settings.LLM_MAX_ATTEMPTS = 1
     output = seed("--runs", "--allow-failed-runs")
-    assert Run.objects.filter(status="failed").count() == 5
-    assert output.count(": failed") == 5
+    assert Run.objects.filter(status="failed").count() == 7
+    assert output.count(": failed") == 7

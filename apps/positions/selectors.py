@@ -29,3 +29,10 @@ def strategy_position_summary(*, strategy_id: int, symbol_id: int) -> dict[str, 
         "average_cost": held[2] if held is not None and quantity else Decimal(0),
         "realized_pnl": Decimal(realized),
     }
+
+
+def strategy_has_open_positions(*, strategy_id: int) -> bool:
+    """Whether the strategy holds any open position (any symbol, side or account)."""
+    return StrategyPosition.objects.filter(
+        strategy_id=strategy_id, status=PositionStatus.OPEN
+    ).exists()

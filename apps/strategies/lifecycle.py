@@ -25,11 +25,13 @@ from apps.analysis.endpoints import llm_endpoint_model_problems, llm_endpoint_us
 from apps.common.errors import FieldProblemsError, SibylError
 from apps.lineage.models import Run, RunTrigger
 from apps.lineage.services import run_create
+from apps.positions.selectors import strategy_has_open_positions
 from apps.strategies.definitions import StrategyDefinition
 from apps.strategies.limits import StrategyLimitError, strategy_limits_check
 from apps.strategies.live_trading import LiveTradingNotAllowedError, live_trading_check
 from apps.strategies.models import Strategy
 from apps.strategies.schedule import SCHEDULE_FIELDS, next_slot_after, strategy_schedule_refresh
+from apps.trading.selectors import accounts_of
 from apps.trading.services import account_default_for
 
 # Model field -> where it sits in a StrategyDefinition (the strategies-file format).
@@ -181,6 +183,20 @@ def _schedule_changed(strategy: Strategy) -> bool:
     return any(stored[field] != getattr(strategy, field) for field in SCHEDULE_FIELDS)
 
 
+def _needs_default_account(strategy: Strategy, values: dict[str, Any]) -> bool:
+    """A strategy without an account trades its owner's default paper account; so does one
+    whose owner changed to a user who may not trade its account, when no account was given
+    and it holds no open position there (a strategy with open positions keeps its account,
+    and the save fails on ``account``)."""
+    if strategy.account_id is None:
+        return True
+    if "account" in values or "account_id" in values:
+        return False
+    if accounts_of(user_id=strategy.owner_id).filter(pk=strategy.account_id).exists():
+        return False
+    return strategy.pk is None or not strategy_has_open_positions(strategy_id=strategy.pk)
+
+
 def strategy_create(
     *, owner: User | None, values: dict[str, Any], now: datetime | None = None
 ) -> Strategy:
@@ -224,7 +240,7 @@ def strategy_update(
     with transaction.atomic():
         for field, value in values.items():
             setattr(strategy, field, value)
-        if strategy.account_id is None:
+        if _needs_default_account(strategy, values):
             strategy.account = account_default_for(owner=strategy.owner)
         try:
             strategy_rules_check(strategy=strategy, actor=actor)

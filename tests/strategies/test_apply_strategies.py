@@ -22,7 +22,8 @@ pytestmark = pytest.mark.django_db
 
 EUR_SLUG = "eurusd-hourly-momentum"
 STRICT_SLUG = "goog-daily-strict"
-ALL_SLUGS = [GOOG_SLUG, STRICT_SLUG, EUR_SLUG]
+TREND_SLUG = "goog-daily-trend"
+ALL_SLUGS = [GOOG_SLUG, STRICT_SLUG, TREND_SLUG, EUR_SLUG]
 
 
 def demo() -> Document:
@@ -49,11 +50,11 @@ def snapshot() -> list[Mapping[str, object]]:
     return rows
 
 
-def test_demo_file_creates_three_strategies_two_symbols_one_template() -> None:
+def test_demo_file_creates_four_strategies_two_symbols_one_template() -> None:
     report = strategies_apply(path=DEMO_FILE)
     assert report.created == ALL_SLUGS
     assert report.updated == [] and report.unchanged == []
-    assert counts() == (3, 2, 1)
+    assert counts() == (4, 2, 1)
     template = PromptTemplate.objects.get()
     assert (template.name, template.version) == ("swing-default", 1)
 
@@ -145,14 +146,15 @@ def test_applying_twice_is_unchanged_and_creates_nothing() -> None:
     report = strategies_apply(path=DEMO_FILE)
     assert report.unchanged == ALL_SLUGS
     assert report.created == [] and report.updated == []
-    assert counts() == (3, 2, 1)
+    assert counts() == (4, 2, 1)
     assert snapshot() == before
 
 
 def test_command_reports_created_then_unchanged() -> None:
-    assert apply_command(DEMO_FILE) == f"created: {GOOG_SLUG}, {STRICT_SLUG}, {EUR_SLUG}\n"
-    assert apply_command(DEMO_FILE) == f"unchanged: {GOOG_SLUG}, {STRICT_SLUG}, {EUR_SLUG}\n"
-    assert counts() == (3, 2, 1)
+    slugs = ", ".join(ALL_SLUGS)
+    assert apply_command(DEMO_FILE) == f"created: {slugs}\n"
+    assert apply_command(DEMO_FILE) == f"unchanged: {slugs}\n"
+    assert counts() == (4, 2, 1)
 
 
 def test_changed_field_updates_the_strategy_by_slug(tmp_path: Path) -> None:
@@ -165,14 +167,14 @@ def test_changed_field_updates_the_strategy_by_slug(tmp_path: Path) -> None:
     goog["active"] = False
 
     assert apply_command(write(tmp_path, document)) == (
-        f"updated: {GOOG_SLUG}\nunchanged: {STRICT_SLUG}, {EUR_SLUG}\n"
+        f"updated: {GOOG_SLUG}\nunchanged: {STRICT_SLUG}, {TREND_SLUG}, {EUR_SLUG}\n"
     )
     updated = Strategy.objects.get(slug=GOOG_SLUG)
     assert updated.pk == original.pk
     assert updated.name == "GOOG daily swing (tighter)"
     assert updated.min_confidence == Decimal("0.75")
     assert updated.is_active is False
-    assert counts() == (3, 2, 1)
+    assert counts() == (4, 2, 1)
 
 
 def test_changed_symbol_field_updates_the_symbol(tmp_path: Path) -> None:
@@ -221,7 +223,7 @@ def test_name_at_version_pins_that_version(tmp_path: Path) -> None:
 
     strategy_of(document, GOOG_SLUG)["prompt_template"] = "swing-default@2"
     report = strategies_apply(path=write(tmp_path, document))
-    assert report.updated == [GOOG_SLUG] and report.unchanged == [STRICT_SLUG, EUR_SLUG]
+    assert report.updated == [GOOG_SLUG] and report.unchanged == [STRICT_SLUG, TREND_SLUG, EUR_SLUG]
 
 
 def test_template_may_be_declared_in_an_earlier_apply(tmp_path: Path) -> None:

@@ -130,7 +130,8 @@ def test_admin_activate_action_refuses_a_strategy_over_the_limits(
 
 def test_apply_strategies_keeps_the_owners_limits(tmp_path: Path) -> None:
     document = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
-    assert len(document["strategies"]) == 3  # all active
+    # three active (the fourth, goog-daily-trend, is inactive: run by the demo only)
+    assert [s.get("active", True) for s in document["strategies"]].count(True) == 3
     UserFactory.create(username="trader")
     path = write(tmp_path, document)
     # three active strategies for one trader allowed two: nothing saved

@@ -68,8 +68,8 @@ def positions_report() -> str:
                 r = f", R {p.r_multiple:+.2f}" if p.r_multiple is not None else ""
                 lines.append(
                     f"  {p.symbol.symbol} {p.strategy.slug}: closed {p.side} "
-                    f"{plain(p.exit_quantity)} {plain(p.entry_price or 0)} → "
-                    f"{plain(p.exit_price or 0)}, "
+                    f"{plain(p.exit_quantity)} {plain(p.entry_price or Decimal(0))} → "
+                    f"{plain(p.exit_price or Decimal(0))}, "
                     f"realized P&L {p.realized_pnl:+.2f} {p.symbol.currency} ({p.outcome}{r})"
                 )
         for symbol, quantity in sorted(net.items()):
