@@ -215,11 +215,15 @@ def _curve(
     last_bar_days = [closes[p.symbol_id].days[-1] for p in positions if closes[p.symbol_id].days]
     end = max([*opened.values(), *closed.values(), *last_bar_days])
     booked: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    starts: dict[date, list[StrategyPosition]] = defaultdict(list)
     for p in positions:
         booked[closed.get(p.pk, end)] += p.realized_pnl
+        if p.pk not in closed or closed[p.pk] > opened[p.pk]:
+            starts[opened[p.pk]].append(p)
     # per symbol: index of the next daily close not yet reached, and the current mark
     cursor = {symbol_id: 0 for symbol_id in {p.symbol_id for p in positions}}
     mark = {symbol_id: closes[symbol_id].before for symbol_id in cursor}
+    active: dict[int, StrategyPosition] = {}  # open at the current day's close, by id
     realized = ZERO
     values: list[Decimal] = []
     days: list[date] = []
@@ -231,13 +235,12 @@ def _curve(
                 mark[symbol_id] = series.closes[index]
                 index += 1
             cursor[symbol_id] = index
+        active.update((p.pk, p) for p in starts.get(day, ()))
+        for pk in [pk for pk in active if pk in closed and closed[pk] <= day]:
+            del active[pk]
         realized += booked.get(day, ZERO)
         unrealized = sum(
-            (
-                _unrealized(p, mark[p.symbol_id], closed=p.pk in closed)
-                for p in positions
-                if opened[p.pk] <= day and (p.pk not in closed or closed[p.pk] > day)
-            ),
+            (_unrealized(p, mark[p.symbol_id], closed=p.pk in closed) for p in active.values()),
             ZERO,
         )
         values.append((starting + realized + unrealized).quantize(MONEY_QUANTUM))

@@ -136,3 +136,25 @@ def test_prompt_performance_per_version_model_and_currency(
     assert untracked.performance.unrealized_pnl == D(19)
     assert [e for _, e, _ in curve(untracked.performance)] == [D(-1), D(99), D(19)]
     assert untracked.performance.max_drawdown == MaxDrawdown(D(80), D("0.8081"))  # 80 / 99
+
+
+def test_a_same_day_trade_is_never_marked_and_partial_exits_are_booked_on_the_last_day() -> None:
+    symbol = SymbolFactory.create(currency="USD", timezone="UTC")
+    for n, close in [(1, "100"), (2, "150"), (3, "100")]:
+        BarFactory.create(symbol=symbol, ts=day(n), close=D(close))
+    strategy = StrategyFactory.create(symbol=symbol, capital=D(0))
+    # bought and sold on 06-02 for +5: booked that day, never open at a close
+    StrategyPositionFactory.create(
+        strategy=strategy, status="closed", quantity=D(0), average_cost=D(0),
+        realized_pnl=D(5), outcome="win", opened_at=day(2, 14), closed_at=day(2, 15),
+    )  # fmt: skip
+    # 4 left of a LONG bought at 100 on 06-01 with +7 realized by a partial exit
+    StrategyPositionFactory.create(
+        strategy=strategy, quantity=D(4), average_cost=D(100), realized_pnl=D(7),
+        opened_at=day(1),
+    )  # fmt: skip
+    (usd,) = strategy_performance(strategy)
+    # 06-01 4 × 0; 06-02 5 + 4 × 50; 06-03 5 + 7 + 4 × 0
+    assert [e for _, e, _ in curve(usd)] == [D(0), D(205), D(12)]
+    assert (usd.realized_pnl, usd.unrealized_pnl, usd.stats.trades) == (D(12), D(0), 1)
+    assert usd.max_drawdown == MaxDrawdown(D(193), D("0.9415"))  # 193 / 205
