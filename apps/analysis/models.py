@@ -125,8 +125,11 @@ class PromptScore(models.Model):
     strategies, and the scores computed before scores were per owner); a published version
     used by two users has one row per user, each from that user's signals only.
 
-    Shares are 0–1; ``avg_r_multiple`` is realized P&L over initial risk (quantity × |entry −
-    stop|) averaged over closed trades; ``win_rate`` counts closed trades with P&L > 0.
+    Shares are 0–1; a closed trade is a closed strategy position opened by a run of the
+    version; ``win_rate`` counts those whose realized P&L (after commissions) is > 0, and
+    ``avg_r_multiple`` averages their R multiples (realized P&L over the initial risk,
+    Σ entry fill quantity × |fill price − stop|) where the risk is known
+    (``apps.analysis.performance``).
     """
 
     template = models.ForeignKey(PromptTemplate, on_delete=models.CASCADE, related_name="scores")

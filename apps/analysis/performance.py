@@ -16,45 +16,40 @@ strategies, cumulative):
 - ``filled_share``: accepted BUY/SELL signals whose entry order has any execution
   (``filled_quantity > 0``, so a partial fill counts) ÷ accepted BUY/SELL signals. None when
   none was accepted.
-- ``closed_trades``: brackets whose entry has an execution and whose take-profit or stop-loss
-  child is fully filled (status ``filled``): the exit completed.
-- ``win_rate``: closed trades whose bracket P&L is > 0 ÷ closed trades; None without closed
-  trades. Bracket P&L is the sum of ``realized_pnl`` over the entry and its children, in the
-  symbol's currency, after commissions (positions carry commissions in their average cost).
-- ``avg_r_multiple``: the mean over closed trades of bracket P&L ÷ initial risk, the risk being
-  entry filled quantity × |signal.entry − signal.stop_loss| (the *planned* risk: slippage at
-  entry or exit shows as an R beyond ±1). A trade whose risk is 0 or unknown counts for
-  ``closed_trades`` and ``win_rate`` but not here; None when no trade has a known risk.
+- ``closed_trades``: closed strategy positions (``apps.positions``) whose ``prompt_template``
+  is the version — the version of the run that opened the position — of that owner's
+  strategies. One position is one trade, however many brackets added to or reduced it.
+- ``win_rate``: those positions whose outcome is ``win`` (realized P&L > 0 after every
+  commission, in the symbol's currency) ÷ closed trades; None without closed trades.
+- ``avg_r_multiple``: the mean of the positions' R multiples (realized P&L ÷ initial risk, the
+  risk being Σ entry fill quantity × |fill price − the signal's stop|: the risk actually taken
+  at the entry fills, so entry slippage changes the risk, not R); a position without a known
+  risk (no stop) counts for ``closed_trades`` and ``win_rate`` but not here; None when no
+  position has one.
 """
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Avg, Count, Q
 
 from apps.analysis.models import PromptScore
-from apps.orders.models import Order, OrderRole, OrderStatus
+from apps.orders.models import Order, OrderRole
+from apps.positions.models import Outcome, PositionStatus, StrategyPosition
 from apps.signals.models import Action, Signal, SignalStatus
-
-ZERO = Decimal(0)
-
 
 # (template version id, strategy owner id or None): what one PromptScore row is about.
 _Key = tuple[int, int | None]
 
 
-@dataclass
-class _Brackets:
-    """Per template version and owner: signals with a filled entry, and the closed trades'
-    outcomes."""
+@dataclass(frozen=True)
+class _Trades:
+    """Per template version and owner: closed strategy positions, the wins among them, and
+    the mean R multiple of those with a known risk (None without one)."""
 
-    filled: set[int] = field(default_factory=set)
     closed: int = 0
     wins: int = 0
-    r_multiples: list[Decimal] = field(default_factory=list)
+    avg_r_multiple: float | None = None
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -98,12 +93,9 @@ def _signal_counts() -> list[_Counts]:
     ]
 
 
-def _bracket_outcomes() -> dict[_Key, _Brackets]:
-    """Every filled entry order with its bracket's P&L and whether it closed (1 query)."""
-    children = Order.objects.filter(parent=OuterRef("pk"))
-    child_pnl = (
-        children.order_by().values("parent").annotate(total=Sum("realized_pnl")).values("total")
-    )
+def _filled_signals() -> dict[_Key, int]:
+    """Per (template version, owner): accepted BUY/SELL signals whose entry order has any
+    execution (1 query)."""
     rows = (
         Order.objects.filter(
             role=OrderRole.ENTRY,
@@ -112,46 +104,37 @@ def _bracket_outcomes() -> dict[_Key, _Brackets]:
             signal__status=SignalStatus.ACCEPTED,
         )
         .exclude(signal__action=Action.HOLD)
-        .annotate(
-            children_pnl=Coalesce(Subquery(child_pnl), ZERO),
-            closed=Exists(children.filter(status=OrderStatus.FILLED)),
-        )
-        .values_list(
-            "signal__prompt_template_id",
-            "signal__strategy__owner_id",
-            "signal_id",
-            "filled_quantity",
-            "realized_pnl",
-            "children_pnl",
-            "closed",
-            "signal__entry",
-            "signal__stop_loss",
-        )
+        .values("signal__prompt_template_id", "signal__strategy__owner_id")
+        .annotate(filled=Count("signal_id", distinct=True))
+        .order_by()
     )
-    outcomes: dict[_Key, _Brackets] = defaultdict(_Brackets)
-    for (
-        template_id,
-        owner_id,
-        signal_id,
-        quantity,
-        entry_pnl,
-        children_pnl,
-        closed,
-        entry,
-        stop,
-    ) in rows:
-        brackets = outcomes[(template_id, owner_id)]
-        brackets.filled.add(signal_id)
-        if not closed:
-            continue
-        pnl = entry_pnl + children_pnl
-        brackets.closed += 1
-        if pnl > 0:
-            brackets.wins += 1
-        risk = quantity * abs(entry - stop) if entry is not None and stop is not None else ZERO
-        if risk > 0:
-            brackets.r_multiples.append(pnl / risk)
-    return outcomes
+    return {
+        (row["signal__prompt_template_id"], row["signal__strategy__owner_id"]): row["filled"]
+        for row in rows
+    }
+
+
+def _position_outcomes() -> dict[_Key, _Trades]:
+    """Per (template version, owner): the closed strategy positions opened by runs of that
+    version, their wins and mean R (1 query)."""
+    rows = (
+        StrategyPosition.objects.filter(status=PositionStatus.CLOSED, prompt_template__isnull=False)
+        .values("prompt_template_id", "strategy__owner_id")
+        .annotate(
+            closed=Count("pk"),
+            wins=Count("pk", filter=Q(outcome=Outcome.WIN)),
+            avg_r=Avg("r_multiple"),
+        )
+        .order_by()
+    )
+    return {
+        (row["prompt_template_id"], row["strategy__owner_id"]): _Trades(
+            closed=row["closed"],
+            wins=row["wins"],
+            avg_r_multiple=None if row["avg_r"] is None else float(row["avg_r"]),
+        )
+        for row in rows
+    }
 
 
 def prompt_performance_compute(*, now: datetime) -> list[PromptScore]:
@@ -162,14 +145,15 @@ def prompt_performance_compute(*, now: datetime) -> list[PromptScore]:
     per version and owner (``owner`` None: ownerless strategies), ordered by template id then
     owner id; earlier scores are kept (history). Shares and win rate
     are fractions 0–1 and ``avg_r_multiple`` is in R (see the module docstring for every
-    definition); a ratio with nothing to divide by is None. Three queries whatever the number of
-    signals: signal counts, filled brackets, one bulk insert.
+    definition); a ratio with nothing to divide by is None. Four queries whatever the number of
+    signals: signal counts, filled entries, closed positions, one bulk insert.
     """
-    outcomes = _bracket_outcomes()
+    filled = _filled_signals()
+    outcomes = _position_outcomes()
     scores = []
     for counts in _signal_counts():
-        brackets = outcomes.get((counts.template_id, counts.owner_id), _Brackets())
-        r_multiples = brackets.r_multiples
+        key = (counts.template_id, counts.owner_id)
+        trades = outcomes.get(key, _Trades())
         scores.append(
             PromptScore(
                 template_id=counts.template_id,
@@ -177,12 +161,10 @@ def prompt_performance_compute(*, now: datetime) -> list[PromptScore]:
                 computed_at=now,
                 signals=counts.signals,
                 accepted_share=_share(counts.accepted, counts.proposals),
-                filled_share=_share(len(brackets.filled), counts.accepted),
-                closed_trades=brackets.closed,
-                win_rate=_share(brackets.wins, brackets.closed),
-                avg_r_multiple=(
-                    float(sum(r_multiples, ZERO) / len(r_multiples)) if r_multiples else None
-                ),
+                filled_share=_share(filled.get(key, 0), counts.accepted),
+                closed_trades=trades.closed,
+                win_rate=_share(trades.wins, trades.closed),
+                avg_r_multiple=trades.avg_r_multiple,
             )
         )
     return PromptScore.objects.bulk_create(scores)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F
 
 from apps.analysis.models import PromptScore, PromptTemplate
 from apps.analysis.performance import prompt_performance_compute
@@ -16,11 +17,17 @@ from apps.analysis.tasks import prompt_performance
 from apps.lineage.models import Run
 from apps.orders.models import Order
 from apps.pipeline.executor import strategy_run
+from apps.positions.models import StrategyPosition
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 from celery_app.app import app as celery_app
-from tests.factories import PromptTemplateFactory, StrategyFactory
+from tests.factories import (
+    PromptTemplateFactory,
+    SignalFactory,
+    StrategyFactory,
+    StrategyPositionFactory,
+)
 from tests.factories import decision_answer as decision
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +49,18 @@ def fills(done: Run) -> dict[str, tuple[str, Decimal | None, Decimal]]:
     return {
         o.role: (o.status, o.avg_fill_price, o.realized_pnl) for o in Order.objects.filter(run=done)
     }
+
+
+def positions(
+    template: PromptTemplate,
+) -> list[tuple[str, str, Decimal, Decimal, Decimal | None]]:
+    """(status, outcome, realized P&L, initial risk, R) of the strategy positions opened by
+    runs of ``template``, oldest first."""
+    return list(
+        StrategyPosition.objects.filter(prompt_template=template)
+        .order_by("opened_at", "id")
+        .values_list("status", "outcome", "realized_pnl", "initial_risk", "r_multiple")
+    )
 
 
 def score_of(scores: list[PromptScore], template: PromptTemplate) -> PromptScore:
@@ -94,22 +113,28 @@ def test_scores_per_template_version_checked_by_hand(
     # and a template version that produced no signal
     PromptTemplateFactory.create(name="idle")
 
-    # when the scores are computed (three queries: signal counts, filled brackets, insert)
-    with django_assert_num_queries(3):
+    # when the scores are computed (four queries: signal counts, filled entries, closed
+    # positions, insert)
+    with django_assert_num_queries(4):
         scores = prompt_performance_compute(now=NOW)
 
     # then each version that produced a tracked signal has one, computed at NOW
     assert {s.template_id for s in scores} == {swing1.pk, swing2.pk, scalp.pk}
     assert all(s.pk is not None and s.computed_at == NOW for s in scores)
-    # swing v1: 2 SELLs, both accepted and filled, one won (+1.606 R) and one lost (−1.366 R)
-    loss_r = -1333.64 / (36 * (607.98 - 580.86))
-    win_r = 1604.56 / (48 * (600.82 - 580.00))
+    # the trades are the closed strategy positions opened by each version, one per bracket
+    # here; R is over the risk taken at the entry fill: quantity × |fill price − stop|
+    assert positions(swing1) == [
+        ("closed", "win", Decimal("1604.56"), Decimal("942.24"), Decimal("1.7029")),  # 2010
+        ("closed", "loss", Decimal("-1333.64"), Decimal("1303.20"), Decimal("-1.0234")),
+    ]
+    loss_r = -1333.64 / (36 * (607.98 - 571.78))  # −1.0234
+    win_r = 1604.56 / (48 * (600.82 - 581.19))  # +1.7029
+    # swing v1: 2 SELLs, both accepted and filled, one won and one lost
     s = score_of(scores, swing1)
     assert (s.signals, s.accepted_share, s.filled_share) == (2, 1.0, 1.0)
     assert (s.closed_trades, s.win_rate) == (2, 0.5)
-    assert (
-        s.avg_r_multiple == pytest.approx((loss_r + win_r) / 2) == pytest.approx(0.1198, abs=1e-4)
-    )
+    assert s.avg_r_multiple == pytest.approx((loss_r + win_r) / 2, abs=1e-4)
+    assert s.avg_r_multiple == pytest.approx(0.33975)
     # swing v2: a HOLD is a signal, but not a trade proposal: no share to speak of
     s = score_of(scores, swing2)
     assert (s.signals, s.accepted_share, s.filled_share) == (1, None, None)
@@ -118,16 +143,25 @@ def test_scores_per_template_version_checked_by_hand(
     s = score_of(scores, scalp)
     assert (s.signals, s.accepted_share, s.filled_share) == (4, pytest.approx(2 / 3), 0.5)
     assert (s.closed_trades, s.win_rate) == (1, 0.0)
-    assert s.avg_r_multiple == pytest.approx(-168.52 / (92 * (580.86 - 570.0)))
+    # 92 bought at 571.80 with the stop at 570: risk 165.60
+    assert positions(scalp) == [
+        ("closed", "loss", Decimal("-168.52"), Decimal("165.60"), Decimal("-1.0176"))
+    ]
+    assert s.avg_r_multiple == pytest.approx(-1.0176)
 
 
 def test_an_open_trade_is_filled_but_not_closed(goog: Symbol) -> None:
-    # given a baseline SELL whose stop and target have not been reached yet
+    # given a baseline SELL whose stop and target have not been reached yet: its position is
+    # still open
     strategy = StrategyFactory.create(symbol=goog)
     done = run(strategy, LOSING_SELL)
     Order.objects.filter(run=done, role__in=["take_profit", "stop_loss"]).update(
         status="submitted", filled_quantity=0, realized_pnl=0
     )
+    StrategyPosition.objects.filter(strategy=strategy).update(
+        status="open", closed_at=None, quantity=F("entry_quantity"), exit_quantity=0,
+        exit_price=None, realized_pnl=0, r_multiple=None, outcome="",
+    )  # fmt: skip
     # when scored, then it counts as filled but not as a closed trade
     (score,) = prompt_performance_compute(now=NOW)
     assert (score.signals, score.accepted_share, score.filled_share) == (1, 1.0, 1.0)
@@ -182,7 +216,7 @@ def test_command_computes_and_prints_a_table(goog: Symbol) -> None:
         "template", "owner", "signals", "accepted", "filled", "closed", "win", "rate", "avg",
         "R", "computed", "at", "(UTC)",
     ]  # fmt: skip
-    assert lines[3].split()[:8] == ["swing@1", "-", "2", "100%", "100%", "2", "50%", "+0.12"]
+    assert lines[3].split()[:8] == ["swing@1", "-", "2", "100%", "100%", "2", "50%", "+0.34"]
 
 
 def test_command_without_scores_says_so(db: None) -> None:
@@ -200,3 +234,34 @@ def test_daily_task_stores_scores_and_is_on_the_beat_schedule(goog: Symbol) -> N
     schedule = entry["schedule"]
     assert (schedule.minute, schedule.hour) == ({30}, {5})
     assert schedule.day_of_week == set(range(7))
+
+
+def test_closed_trades_are_the_closed_positions_the_version_opened(db: None) -> None:
+    # given a version with one accepted BUY signal of a strategy, and strategy positions its
+    # runs opened (no bracket at all: the positions are the source of the trade figures)
+    template = PromptTemplateFactory.create(name="pos")
+    strategy = StrategyFactory.create(prompt_template=template)
+    SignalFactory.create(run__strategy=strategy, prompt_template=template)
+    closed = {"status": "closed", "quantity": 0, "closed_at": NOW, "prompt_template": template}
+    StrategyPositionFactory.create(
+        strategy=strategy, **closed, realized_pnl=Decimal(30), r_multiple=Decimal("1.5"),
+        outcome="win",
+    )  # fmt: skip
+    StrategyPositionFactory.create(
+        strategy=strategy, **closed, realized_pnl=Decimal(-10), r_multiple=Decimal("-0.5"),
+        outcome="loss",
+    )  # fmt: skip
+    # a closed position without a stop (no R), an open one, and another version's
+    StrategyPositionFactory.create(strategy=strategy, **closed, outcome="breakeven")
+    StrategyPositionFactory.create(strategy=strategy, prompt_template=template)
+    StrategyPositionFactory.create(
+        strategy=StrategyFactory.create(), **{**closed, "prompt_template": None}, outcome="win"
+    )
+
+    (score,) = prompt_performance_compute(now=NOW)
+
+    # 3 closed positions, 1 win; R over the 2 with a known risk: (1.5 − 0.5) / 2
+    assert (score.signals, score.closed_trades) == (1, 3)
+    assert score.win_rate == pytest.approx(1 / 3)
+    assert score.avg_r_multiple == pytest.approx(0.5)
+    assert score.filled_share == 0.0  # its signal has no filled entry order
