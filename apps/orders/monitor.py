@@ -87,9 +87,10 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     return report
 
 
-def _accounts_to_reconcile() -> QuerySet[Account]:
+def accounts_to_reconcile(*, broker: str = "") -> QuerySet[Account]:
     """Accounts that ever sent an order, hold an open strategy position or have an account
-    position on record; IBKR accounts only when this process trades at IBKR (``BROKER=ibkr``)."""
+    position on record (only those at ``broker`` when given); IBKR accounts only when this
+    process trades at IBKR (``BROKER=ibkr``)."""
     accounts = Account.objects.filter(
         Q(orders__isnull=False)
         | Q(strategy_positions__status=PositionStatus.OPEN)
@@ -97,6 +98,8 @@ def _accounts_to_reconcile() -> QuerySet[Account]:
     ).distinct()
     if settings.BROKER != "ibkr":
         accounts = accounts.exclude(broker=BrokerKind.IBKR)
+    if broker:
+        accounts = accounts.filter(broker=broker)
     return accounts.order_by("pk")
 
 
@@ -106,7 +109,7 @@ def positions_reconcile(*, now: datetime, report: MonitorReport) -> None:
     mismatch in ``position_mismatches`` (logged; a warning when first flagged), and one error
     per account whose broker could not be reached — the other accounts are reconciled
     regardless. Strategy positions are never changed."""
-    for account in _accounts_to_reconcile():
+    for account in accounts_to_reconcile():
         try:
             held = broker_named(account.broker).positions(account.broker_key)
             result = account_positions_reconcile(account_id=account.pk, positions=held, now=now)
