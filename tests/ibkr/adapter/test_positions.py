@@ -2,6 +2,7 @@
 account, one net position per account and symbol, a stop closing only its strategy's position,
 a manual trade in TWS flagged as unattributed, reconciliation on every (re)connect."""
 
+import socket
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,12 @@ from apps.positions.models import AccountPosition, StrategyPosition
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 from apps.trading.models import Account
-from tests.factories import AccountFactory, StrategyFactory, SymbolFactory
+from tests.factories import (
+    AccountFactory,
+    StrategyFactory,
+    StrategyPositionFactory,
+    SymbolFactory,
+)
 from tests.ibkr.adapter.helpers import AS_OF, GOOG_CONID, wait_for
 from tests.orders.helpers import make_bracket
 
@@ -179,3 +185,32 @@ def test_positions_are_reconciled_after_a_reconnect(
 
 async def _noop(ib: Any) -> None:
     return None
+
+
+def test_an_unreachable_broker_does_not_stop_the_other_accounts(
+    settings: Any, goog: Symbol
+) -> None:
+    # given an IBKR account with a strategy position, TWS down, and a paper account whose
+    # strategy holds a position the (empty) paper book does not
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.BROKER, settings.IBKR_READONLY = "ibkr", False
+    settings.IBKR_HOST, settings.IBKR_PORT = "127.0.0.1", closed_port
+    settings.IBKR_CONNECT_TIMEOUT_S = settings.IBKR_REQUEST_TIMEOUT_S = 1.0
+    ibkr_connection_close()
+    at_ibkr, paper = ibkr_account(), AccountFactory.create()
+    StrategyPositionFactory.create(strategy=live_strategy(at_ibkr, goog))
+    StrategyPositionFactory.create(
+        strategy=StrategyFactory.create(account=paper, symbol=goog, trading_mode="paper")
+    )
+    try:
+        report = orders_monitor(now=timezone.now())
+    finally:
+        ibkr_connection_close()
+
+    # then the IBKR account is an error of the pass, and the paper account is reconciled
+    assert [e for e in report.errors if f"({SIM_ACCOUNT})" in e] == report.errors != []
+    assert report.accounts_reconciled == 1
+    assert net_row(paper) == (D(0), D(10), D(-10), True)
+    assert not AccountPosition.objects.filter(account=at_ibkr).exists()
