@@ -3,7 +3,13 @@ and scheduling tests."""
 
 from dataclasses import dataclass, field
 
-from apps.orders.brokers import BracketSpec, BrokerOrderState, BrokerRejectedError, Execution
+from apps.orders.brokers import (
+    BracketSpec,
+    BrokerOrderState,
+    BrokerPosition,
+    BrokerRejectedError,
+    Execution,
+)
 
 
 @dataclass
@@ -25,6 +31,7 @@ class ScriptedBroker:
     executions: list[Execution] = field(default_factory=list)
     submits: int = 0
     submissions: list[BracketSpec] = field(default_factory=list)
+    held: dict[str, list[BrokerPosition]] = field(default_factory=dict)
 
     def lookup(self, refs: list[str]) -> dict[str, BrokerOrderState]:
         """The booked orders among ``refs`` (client order refs), by ref."""
@@ -59,3 +66,7 @@ class ScriptedBroker:
     def describe(self) -> dict[str, str]:
         """A paper account named ``scripted``."""
         return {"account": "scripted", "account_kind": "paper"}
+
+    def positions(self, account_key: str) -> list[BrokerPosition]:
+        """The positions a test scripted in ``held`` for ``account_key`` (none by default)."""
+        return list(self.held.get(account_key, []))

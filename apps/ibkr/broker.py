@@ -7,10 +7,12 @@ sent again. Sources: TWS API bracket orders, ``reqAllOpenOrders``, ``reqExecutio
 """
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from ib_async import IB, Contract, Trade
+from ib_async import IB, Contract, Position, Trade
 
 from apps.ibkr.connection import IbkrConnection, IbkrConnectionError
 from apps.ibkr.mapping import (
@@ -24,10 +26,13 @@ from apps.ibkr.mapping import (
 from apps.orders.brokers import (
     BracketSpec,
     BrokerOrderState,
+    BrokerPosition,
     BrokerRejectedError,
     Execution,
 )
 from apps.symbols.models import Symbol
+
+logger = logging.getLogger(__name__)
 
 # A fill whose commission report has not arrived after this long is recorded without it.
 COMMISSION_GRACE_S = 30.0
@@ -134,7 +139,7 @@ class IbkrBroker:
                     order_id=ids[spec.client_order_ref],
                     parent_id=ids.get(spec.parent_ref, 0),
                     transmit=index == last,
-                    account=self.connection.account,
+                    account=bracket.account_key or self.connection.account,
                 ),
             )
             for index, spec in enumerate(bracket.orders)
@@ -167,6 +172,17 @@ class IbkrBroker:
             return states, executions_for(ib, wanted)
 
         return self.connection.call(fetch)
+
+    def positions(self, account_key: str) -> list[BrokerPosition]:
+        """The account's non-zero positions at IBKR (``reqPositions``: every account of the
+        login), netted by nature (side ``NET``), mapped to Sibyl's symbols by conid. A position
+        in a contract no Sibyl symbol has is logged and left out. Raises IbkrConnectionError
+        when TWS cannot be reached."""
+
+        async def fetch(ib: IB) -> list[Position]:
+            return list(await ib.reqPositionsAsync())
+
+        return ibkr_positions(self.connection.call(fetch), account_key)
 
     def describe(self) -> dict[str, str]:
         """The connected IBKR account and whether it is a paper (``DU…``) or live account."""
@@ -201,3 +217,33 @@ def _settled(ib: IB, trades: list[Trade]) -> bool:
     if any(t.orderStatus.status not in WORKING for t in trades):
         return True
     return all(t.orderStatus.status != "PendingSubmit" for t in trades)
+
+
+def ibkr_positions(held: list[Position], account_key: str) -> list[BrokerPosition]:
+    """IBKR's positions of ``account_key`` among ``held`` as Sibyl's ``NET`` broker positions
+    (signed quantity in shares/units, ``avgCost`` per unit in the contract's currency); zero
+    positions and contracts without a Sibyl symbol (logged) are left out."""
+    mine = [p for p in held if p.account == account_key and p.position]
+    symbols = dict(
+        Symbol.objects.filter(conid__in=[p.contract.conId for p in mine]).values_list("conid", "pk")
+    )
+    positions = []
+    for held_position in mine:
+        symbol_id = symbols.get(held_position.contract.conId)
+        if symbol_id is None:
+            logger.warning(
+                "IBKR position of %s in conid %s (%s) matches no Sibyl symbol; not reconciled",
+                account_key,
+                held_position.contract.conId,
+                held_position.contract.localSymbol or held_position.contract.symbol,
+            )
+            continue
+        positions.append(
+            BrokerPosition(
+                symbol_id=symbol_id,
+                side="NET",
+                quantity=Decimal(str(held_position.position)),
+                average_cost=Decimal(str(held_position.avgCost)),
+            )
+        )
+    return positions

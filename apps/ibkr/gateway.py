@@ -1,7 +1,8 @@
 """The process-wide IBKR connection and broker (one long-lived connection per process).
 
 Created on first use from the ``IBKR_*`` settings, with the event recorders and the
-reconcile-on-connect hook attached; a forked child (Celery prefork) starts without it.
+reconcile-on-connect hooks (orders, then positions) attached; a forked child (Celery prefork)
+starts without it.
 """
 
 import os
@@ -11,7 +12,11 @@ from django.conf import settings
 
 from apps.ibkr.broker import IbkrBroker
 from apps.ibkr.connection import IbkrConfig, IbkrConnection
-from apps.ibkr.recording import attach_recorders, reconcile_on_connect
+from apps.ibkr.recording import (
+    attach_recorders,
+    reconcile_on_connect,
+    reconcile_positions_on_connect,
+)
 
 _lock = threading.Lock()
 _connection: IbkrConnection | None = None
@@ -25,6 +30,7 @@ def ibkr_connection() -> IbkrConnection:
             _connection = IbkrConnection(IbkrConfig.from_settings())
             attach_recorders(_connection)
             _connection.add_connect_hook(reconcile_on_connect)
+            _connection.add_connect_hook(reconcile_positions_on_connect)
         return _connection
 
 

@@ -14,14 +14,16 @@ from concurrent.futures import Future
 from typing import Any
 
 from django.utils import timezone
-from ib_async import Fill, Trade
+from ib_async import Fill, Position, Trade
 
-from apps.ibkr.broker import executions_for, refresh
+from apps.ibkr.broker import executions_for, ibkr_positions, refresh
 from apps.ibkr.connection import IbkrConnection
 from apps.ibkr.mapping import execution_of, order_state
 from apps.orders.brokers import BrokerOrderState, Execution
+from apps.orders.monitor import accounts_to_reconcile
 from apps.orders.run_notes import runs_note
 from apps.orders.services import orders_apply, orders_reconcile
+from apps.positions.reconciliation import account_positions_reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -164,3 +166,28 @@ async def reconcile_on_connect(connection: IbkrConnection) -> None:
         len(flagged),
         f" (first: {', '.join(flagged[:5])})" if flagged else "",
     )
+
+
+def reconcile_positions(held: list[Position]) -> list[str]:
+    """Reconcile every IBKR account Sibyl trades (``accounts_to_reconcile``) with the positions
+    IBKR reported (``held``, from reqPositions; sync ORM, the database thread). Returns one
+    line per mismatch (unattributed quantity, flagged; strategy positions are not changed)."""
+    lines = []
+    now = timezone.now()
+    for account in accounts_to_reconcile(broker=BROKER_NAME):
+        result = account_positions_reconcile(
+            account_id=account.pk, positions=ibkr_positions(held, account.broker_key), now=now
+        )
+        lines += [
+            f"account {account.pk} ({account.broker_key}) {m.describe()}" for m in result.mismatches
+        ]
+    return lines
+
+
+async def reconcile_positions_on_connect(connection: IbkrConnection) -> None:
+    """Connect hook (after ``reconcile_on_connect``): load IBKR's positions and reconcile them
+    with the strategies' (``reconcile_positions``); mismatches are logged as warnings."""
+    held = list(await connection.ib.reqPositionsAsync())
+    lines = await asyncio.wrap_future(connection.run_db(reconcile_positions, held))
+    for line in lines:
+        logger.warning("IBKR position mismatch after connect: %s", line)

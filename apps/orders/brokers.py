@@ -44,12 +44,19 @@ class BracketSpec:
     """A parent entry with its take-profit and stop-loss children, sent as one unit.
 
     ``market_time`` is when the order reaches the market (the run's as-of time, tz-aware UTC).
+    ``account_key`` is the account the orders are placed for (``Account.broker_key``: the IBKR
+    account id, or ``paper-<id>`` for the paper book). ``position_side`` is the side the
+    bracket's entry opens, ``LONG`` for a BUY entry and ``SHORT`` for a SELL entry; ``hedge``
+    says whether the account holds LONG and SHORT apart (hedge mode) or nets them.
     """
 
     symbol_id: int
     bar_size: str
     market_time: datetime
     orders: tuple[OrderSpec, ...]
+    account_key: str = ""
+    position_side: str = ""
+    hedge: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,23 @@ class Execution:
     quantity: Decimal
     price: Decimal
     commission: Decimal
+
+
+@dataclass(frozen=True)
+class BrokerPosition:
+    """The broker's position in one symbol of one account.
+
+    ``side`` is ``NET`` for a netting book (IBKR, the paper book in netting mode) or ``LONG`` /
+    ``SHORT`` for a book that holds the sides apart (the paper book in hedge mode).
+    ``quantity`` is signed in shares/contracts/units (negative is short, so a ``SHORT`` side's
+    is negative or zero); ``average_cost`` is per unit in the symbol's currency (IBKR
+    ``avgCost``; the paper book: fill prices, commissions excluded), None when unknown.
+    """
+
+    symbol_id: int
+    side: str
+    quantity: Decimal
+    average_cost: Decimal | None = None
 
 
 class Broker(Protocol):
@@ -98,4 +122,9 @@ class Broker(Protocol):
 
     def describe(self) -> dict[str, str]:
         """Where orders go, for lineage: ``account`` and ``account_kind`` (paper or live)."""
+        ...
+
+    def positions(self, account_key: str) -> list[BrokerPosition]:
+        """The broker's non-zero positions of the account ``account_key``
+        (``Account.broker_key``); raises BrokerUnavailableError when it cannot be reached."""
         ...

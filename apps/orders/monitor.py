@@ -3,8 +3,12 @@
 Everything is keyed by the client order reference: an order whose submission outcome is
 unknown (its run was abandoned mid-submit, or the submit call failed in transit) is looked up at
 the broker before anything is sent again.
+
+Every pass ends with a reconciliation of positions per account (``positions_reconcile``): the
+broker's positions beside the sum of the strategies' (``apps.positions.reconciliation``).
 """
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,11 +21,18 @@ from apps.orders.brokers import BrokerRejectedError
 from apps.orders.models import ACTIVE_ORDER_STATUSES, Order, OrderRole, OrderStatus
 from apps.orders.run_notes import run_note, runs_recover
 from apps.orders.services import bracket_submit, orders_adopt, orders_sync
+from apps.positions.models import PositionStatus
+from apps.positions.reconciliation import account_positions_reconcile
+from apps.trading.models import Account, BrokerKind
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
 class MonitorReport:
-    """Counts of what a monitor or retry pass did."""
+    """Counts of what a monitor or retry pass did. ``accounts_reconciled``: accounts whose
+    broker positions were compared with their strategies'; ``position_mismatches``: one line
+    per (account, symbol, side) where they disagree (unattributed quantity, flagged)."""
 
     brackets: int = 0
     new_fills: int = 0
@@ -29,6 +40,8 @@ class MonitorReport:
     adopted: int = 0
     resubmitted: int = 0
     recovered: int = 0
+    accounts_reconciled: int = 0
+    position_mismatches: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -53,8 +66,10 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     reached the broker: the worker died mid-submit) are reconciled by reference: adopted if the
     broker has them, otherwise marked failed for the retry pass.
 
-    Last, ``failed`` or ``abandoned`` runs whose bracket is at the broker become ``recovered``
+    Then ``failed`` or ``abandoned`` runs whose bracket is at the broker become ``recovered``
     (``runs_recover``; e.g. adopted by broker news while the run still looked running).
+
+    Last, every account's positions are reconciled (``positions_reconcile``).
     """
     report = MonitorReport()
     active = Order.objects.filter(status__in=ACTIVE_ORDER_STATUSES)
@@ -68,7 +83,47 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     for run_id in _brackets(pending):
         _reconcile(run_id, report)
     report.recovered = len(runs_recover())
+    positions_reconcile(now=now, report=report)
     return report
+
+
+def accounts_to_reconcile(*, broker: str = "") -> QuerySet[Account]:
+    """Accounts that ever sent an order, hold an open strategy position or have an account
+    position on record (only those at ``broker`` when given); IBKR accounts only when this
+    process trades at IBKR (``BROKER=ibkr``)."""
+    accounts = Account.objects.filter(
+        Q(orders__isnull=False)
+        | Q(strategy_positions__status=PositionStatus.OPEN)
+        | Q(account_positions__isnull=False)
+    ).distinct()
+    if settings.BROKER != "ibkr":
+        accounts = accounts.exclude(broker=BrokerKind.IBKR)
+    if broker:
+        accounts = accounts.filter(broker=broker)
+    return accounts.order_by("pk")
+
+
+def positions_reconcile(*, now: datetime, report: MonitorReport) -> None:
+    """Reconcile each account's broker positions with its strategy positions
+    (``account_positions_reconcile``), adding to ``report``: accounts compared, one line per
+    mismatch in ``position_mismatches`` (logged; a warning when first flagged), and one error
+    per account whose broker could not be reached — the other accounts are reconciled
+    regardless. Strategy positions are never changed."""
+    for account in accounts_to_reconcile():
+        try:
+            held = broker_named(account.broker).positions(account.broker_key)
+            result = account_positions_reconcile(account_id=account.pk, positions=held, now=now)
+        except Exception as error:  # one unreachable broker must not stop the other accounts
+            report.errors.append(
+                f"positions of account {account.pk} ({account.broker_key}): "
+                f"{type(error).__name__}: {error}"
+            )
+            continue
+        report.accounts_reconciled += 1
+        for mismatch in result.mismatches:
+            line = f"account {account.pk} ({account.broker_key}) {mismatch.describe()}"
+            report.position_mismatches.append(line)
+            logger.info("Position mismatch (still flagged): %s", line)
 
 
 def _sync_bracket(run_id: int, report: MonitorReport) -> None:

@@ -3,8 +3,25 @@
 Default broker. Orders are accepted into ``PaperOrder`` rows (unique by client order reference:
 the book itself refuses a second copy), and each poll replays the bars after the order's market
 time with ``paper_fills.simulate_bracket``, recording executions once each.
+
+The book keeps one set of positions and cash per account (``PaperOrder.account_key``, the
+account's ``broker_key``, e.g. ``paper-7``); one account never sees another's. Positions come
+from the account's executions: in netting mode one ``NET`` position per symbol; in hedge mode
+(orders stored with a ``position_side``) ``LONG`` and ``SHORT`` apart, as a futures exchange's
+hedge mode keeps them.
+
+Cash and buying power per currency (a cash account, IBKR-like; see ``account_cash``):
+- cash = the account's starting cash in the currency (``AccountCash``) + the realized P&L of
+  its executions in symbols quoted in that currency − their commissions;
+- buying power = cash − the cost of its open positions in that currency (long and short alike:
+  a cash account cannot borrow, so a short is fully collateralized) − the notional of its
+  working (unfilled) entry orders in that currency.
+An entry whose notional exceeds the buying power in the symbol's currency is rejected, and so
+is one in a currency the account holds no cash in.
 """
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -15,6 +32,7 @@ from apps.marketdata.models import Bar
 from apps.orders.brokers import (
     BracketSpec,
     BrokerOrderState,
+    BrokerPosition,
     BrokerRejectedError,
     Execution,
     OrderSpec,
@@ -22,6 +40,10 @@ from apps.orders.brokers import (
 from apps.orders.models import OrderRole, PaperExecution, PaperOrder
 from apps.orders.paper_fills import FillConfig, SimOrder, SimResult, simulate_bracket
 from apps.symbols.models import Symbol
+from apps.trading.models import AccountCash
+
+NET = "NET"
+PAPER_KEY_PREFIX = "paper-"
 
 
 def _state(order: PaperOrder) -> BrokerOrderState:
@@ -72,8 +94,9 @@ def fill_config(symbol: Symbol) -> FillConfig:
 class PaperBroker:
     """Paper trading against the Bar store, with slippage and IBKR-style commissions.
 
-    Rejects a bracket whose entry notional exceeds ``PAPER_BUYING_POWER`` or whose quantity is
-    not positive, as a real broker's pre-trade checks would.
+    Rejects a bracket whose entry notional exceeds the account's buying power in the symbol's
+    currency (module docstring), for an account that is not a paper account, or whose quantity
+    is not positive, as a real broker's pre-trade checks would.
     """
 
     name = "paper"
@@ -100,12 +123,24 @@ class PaperBroker:
         entry = next(spec for spec in bracket.orders if spec.role == OrderRole.ENTRY)
         if any(spec.quantity <= 0 for spec in bracket.orders):
             raise BrokerRejectedError("order quantity must be positive")
-        reference = self._reference_price(bracket, entry)
-        notional = entry.quantity * reference
-        if notional > settings.PAPER_BUYING_POWER:
+        account_id = paper_account_id(bracket.account_key)
+        if account_id is None:
             raise BrokerRejectedError(
-                f"insufficient buying power: order value {notional:.2f} exceeds "
-                f"{settings.PAPER_BUYING_POWER:.2f}"
+                f"the paper book places orders for a paper account, not {bracket.account_key!r}"
+            )
+        currency = Symbol.objects.values_list("currency", flat=True).get(pk=bracket.symbol_id)
+        cash = account_cash(bracket.account_key).get(currency)
+        if cash is None:
+            raise BrokerRejectedError(
+                f"insufficient buying power: the account holds no {currency} cash "
+                f"(the symbol trades in {currency})"
+            )
+        notional = entry.quantity * self._reference_price(bracket, entry)
+        if notional > cash.buying_power:
+            raise BrokerRejectedError(
+                f"insufficient buying power in {currency}: order value {notional:.2f} exceeds "
+                f"{cash.buying_power:.2f} {currency} (cash {cash.cash:.2f}, open positions "
+                f"{cash.open_positions_cost:.2f}, working entries {cash.working_entries:.2f})"
             )
 
     @staticmethod
@@ -125,6 +160,8 @@ class PaperBroker:
     def _accept(bracket: BracketSpec, spec: OrderSpec) -> PaperOrder:
         return PaperOrder.objects.create(
             client_order_ref=spec.client_order_ref,
+            account_key=bracket.account_key,
+            position_side=bracket.position_side if bracket.hedge else "",
             symbol_id=bracket.symbol_id,
             bar_size=bracket.bar_size,
             role=spec.role,
@@ -163,6 +200,16 @@ class PaperBroker:
     def describe(self) -> dict[str, str]:
         """The embedded book: always a paper account."""
         return {"account": "embedded", "account_kind": "paper"}
+
+    def positions(self, account_key: str) -> list[BrokerPosition]:
+        """The account's non-zero positions from its executions (no bars are replayed: poll
+        first for fresh fills): ``NET`` per symbol, or ``LONG``/``SHORT`` apart for orders
+        placed in hedge mode. Another account's executions never count."""
+        return [
+            BrokerPosition(symbol_id, side, holding.quantity, holding.average_cost)
+            for (symbol_id, side), holding in sorted(_holdings(account_key).items())
+            if holding.quantity
+        ]
 
     def cancel(self, ref: str) -> BrokerOrderState:
         """Cancel a working order (and, for a parent, its children)."""
@@ -220,3 +267,130 @@ class PaperBroker:
                         "commission": commission,
                     },
                 )
+
+
+def paper_account_id(account_key: str) -> int | None:
+    """The account id in a paper book key (``paper-7`` -> 7), or None for any other key."""
+    number = account_key.removeprefix(PAPER_KEY_PREFIX)
+    if number == account_key or not number.isdigit():
+        return None
+    return int(number)
+
+
+@dataclass
+class Holding:
+    """One position of the paper book: signed quantity (units), average cost per unit (fill
+    prices, commissions excluded) and what it has realized (fill prices, before commissions),
+    in the symbol's currency."""
+
+    quantity: Decimal = Decimal(0)
+    average_cost: Decimal = Decimal(0)
+    realized: Decimal = Decimal(0)
+
+    def apply(self, signed: Decimal, price: Decimal) -> None:
+        """Add a fill of ``signed`` units (negative sells) at ``price``: an opening fill moves
+        the average cost, a reducing one realizes (price − average cost) per unit closed, and
+        one that crosses zero opens the rest at ``price``."""
+        if self.quantity == 0 or (self.quantity > 0) == (signed > 0):
+            total = self.quantity + signed
+            self.average_cost = (self.quantity * self.average_cost + signed * price) / total
+            self.quantity = total
+            return
+        closed = min(abs(self.quantity), abs(signed))
+        direction = 1 if self.quantity > 0 else -1
+        self.realized += closed * (price - self.average_cost) * direction
+        self.quantity += signed
+        if self.quantity == 0:
+            self.average_cost = Decimal(0)
+        elif (self.quantity > 0) != (direction > 0):
+            self.average_cost = price
+
+
+def _holdings(account_key: str) -> dict[tuple[int, str], Holding]:
+    """(symbol id, NET|LONG|SHORT) -> holding, replaying the account's executions oldest
+    first."""
+    holdings: dict[tuple[int, str], Holding] = {}
+    executions = (
+        PaperExecution.objects.filter(paper_order__account_key=account_key)
+        .select_related("paper_order")
+        .order_by("executed_at", "id")
+    )
+    for execution in executions:
+        order = execution.paper_order
+        key = (order.symbol_id, order.position_side or NET)
+        signed = execution.quantity if order.side == "BUY" else -execution.quantity
+        holdings.setdefault(key, Holding()).apply(signed, execution.price)
+    return holdings
+
+
+@dataclass
+class CurrencyCash:
+    """An account's cash and buying power in one currency (module docstring), in that
+    currency: ``cash`` = starting cash + realized P&L − commissions; ``buying_power`` = cash −
+    ``open_positions_cost`` − ``working_entries``."""
+
+    starting_cash: Decimal
+    realized: Decimal = Decimal(0)
+    commissions: Decimal = Decimal(0)
+    open_positions_cost: Decimal = Decimal(0)
+    working_entries: Decimal = Decimal(0)
+
+    @property
+    def cash(self) -> Decimal:
+        """Starting cash + realized P&L − commissions."""
+        return self.starting_cash + self.realized - self.commissions
+
+    @property
+    def buying_power(self) -> Decimal:
+        """Cash − cost of open positions − notional of working entries."""
+        return self.cash - self.open_positions_cost - self.working_entries
+
+
+def account_cash(account_key: str) -> dict[str, CurrencyCash]:
+    """Cash and buying power per currency of the paper account ``account_key`` (currencies
+    it has starting cash in; the others hold nothing). Working entries count at their limit
+    price, or the last close before their market time for a market order."""
+    account_id = paper_account_id(account_key)
+    if account_id is None:
+        return {}
+    books = {
+        cash.currency: CurrencyCash(starting_cash=cash.starting_cash)
+        for cash in AccountCash.objects.filter(account_id=account_id)
+    }
+    currencies = dict(Symbol.objects.values_list("pk", "currency"))
+    for (symbol_id, _), holding in _holdings(account_key).items():
+        book = books.get(currencies[symbol_id])
+        if book is not None:
+            book.realized += holding.realized
+            book.open_positions_cost += abs(holding.quantity) * holding.average_cost
+    commissions = PaperExecution.objects.filter(paper_order__account_key=account_key)
+    for symbol_id, commission in commissions.values_list("paper_order__symbol_id", "commission"):
+        book = books.get(currencies[symbol_id])
+        if book is not None:
+            book.commissions += commission
+    for order in _working_entries(account_key):
+        book = books.get(currencies[order.symbol_id])
+        if book is not None:
+            book.working_entries += order.quantity * _order_reference_price(order)
+    return books
+
+
+def _working_entries(account_key: str) -> Iterable[PaperOrder]:
+    return PaperOrder.objects.filter(
+        account_key=account_key, role=OrderRole.ENTRY, status="submitted"
+    ).exclude(executions__isnull=False)
+
+
+def _order_reference_price(order: PaperOrder) -> Decimal:
+    if order.limit_price is not None:
+        return order.limit_price
+    if order.stop_price is not None:
+        return order.stop_price
+    last = (
+        Bar.objects.filter(
+            symbol_id=order.symbol_id, bar_size=order.bar_size, ts__lt=order.accepted_at
+        )
+        .order_by("-ts")
+        .first()
+    )
+    return last.close if last else Decimal(0)

@@ -21,6 +21,7 @@ from apps.orders.brokers import (
 from apps.orders.locks import orders_lock, orders_lock_available, orders_lock_by_ref
 from apps.orders.models import Fill, Order, OrderRole, OrderStatus, OrderType, Side
 from apps.orders.transitions import order_transition
+from apps.positions.models import PositionSide
 from apps.positions.services import (
     EntryFill,
     FillEffect,
@@ -30,6 +31,7 @@ from apps.positions.services import (
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.trading.locks import account_symbols_lock
+from apps.trading.models import PositionMode
 
 BROKER_STATUS = {
     "submitted": OrderStatus.SUBMITTED,
@@ -254,12 +256,7 @@ def bracket_submit(
         if known:
             _settle(claimed, known)
             return
-        spec = BracketSpec(
-            symbol_id=claimed[0].symbol_id,
-            bar_size=_bar_size(claimed[0]),
-            market_time=market_time,
-            orders=tuple(order_spec(o) for o in claimed),
-        )
+        spec = bracket_spec(claimed, market_time=market_time)
         states = broker.submit_bracket(spec)
     except BrokerRejectedError as error:
         _settle_failure(claimed, OrderStatus.REJECTED, str(error))
@@ -268,6 +265,24 @@ def bracket_submit(
         _settle_failure(claimed, OrderStatus.FAILED, f"{type(error).__name__}: {error}")
         raise BrokerUnavailableError(f"submission failed: {error}") from error
     _settle(claimed, {state.client_order_ref: state for state in states})
+
+
+def bracket_spec(orders: list[Order], *, market_time: datetime) -> BracketSpec:
+    """The broker-facing spec of a stored bracket (parent first): its symbol, bar size and
+    orders, the account it is placed for (``Account.broker_key``), the side the entry opens
+    (``LONG`` for a BUY entry, ``SHORT`` for a SELL entry) and whether the account is in hedge
+    mode. ``market_time`` is when it reaches the market (tz-aware UTC)."""
+    parent = next((o for o in orders if o.role == OrderRole.ENTRY), orders[0])
+    account = parent.account
+    return BracketSpec(
+        symbol_id=parent.symbol_id,
+        bar_size=_bar_size(parent),
+        market_time=market_time,
+        orders=tuple(order_spec(o) for o in orders),
+        account_key=account.broker_key,
+        position_side=PositionSide.LONG if parent.side == Side.BUY else PositionSide.SHORT,
+        hedge=account.position_mode == PositionMode.HEDGE,
+    )
 
 
 def _bar_size(order: Order) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from devtools.tws_simulator.orders import REJECTED_PREFIX
+from devtools.tws_simulator.orders import ACCOUNT, REJECTED_PREFIX
 
 if TYPE_CHECKING:
     from devtools.tws_simulator.server import TwsSimulator
@@ -161,6 +161,21 @@ class SimulatorHandle:
         ``errorCode=code``), the status message then makes it ``Inactive``."""
         self._call(lambda: self._simulator.book.arm_reject(code, message))
 
+    def manual_trade(
+        self,
+        con_id: int,
+        side: str,
+        quantity: Number,
+        price: Number,
+        account: str = ACCOUNT,
+    ) -> None:
+        """A trade made by hand in TWS, not by Sibyl (clientId 0, no orderRef): ``side``
+        BUY/SELL ``quantity`` units of ``con_id`` at ``price`` for ``account``; the account's
+        position changes and subscribers of reqPositions get the update. Raises ``KeyError``
+        for an unknown conId, ``ValueError`` for a bad side, quantity or price."""
+        amount, at = _decimal(quantity), _decimal(price)
+        self._call(lambda: self._simulator.manual_trade(con_id, side, amount, at, account))
+
     # --- transport faults -----------------------------------------------------------------
 
     def drop_after_next_place_order(self) -> None:
@@ -249,15 +264,18 @@ class SimulatorHandle:
 
         return self._call(collect)
 
-    def positions(self) -> dict[int, Decimal]:
-        """conId -> signed position (shares/units), zero positions left out."""
-        return self._call(
-            lambda: {
-                con_id: p.quantity
-                for con_id, p in self._simulator.book.positions.items()
-                if p.quantity
-            }
-        )
+    def positions(self, account: str | None = None) -> dict[int, Decimal]:
+        """conId -> signed position (shares/units) of ``account`` (None: summed over every
+        account), zero positions left out."""
+
+        def collect() -> dict[int, Decimal]:
+            totals: dict[int, Decimal] = {}
+            for (holder, con_id), p in self._simulator.book.positions.items():
+                if account is None or holder == account:
+                    totals[con_id] = totals.get(con_id, Decimal(0)) + p.quantity
+            return {con_id: quantity for con_id, quantity in totals.items() if quantity}
+
+        return self._call(collect)
 
     def place_count(self, order_ref: str) -> int:
         """How many placeOrder messages (new orders and modifications) carried ``order_ref``."""

@@ -1,7 +1,7 @@
 """The simulator's order book and execution model: pure state, no I/O.
 
 ``OrderBook`` keeps every order (keyed by ``(clientId, orderId)``, each with a unique permId),
-the executions, one position per conId (single account) and a market price per conId. Its
+the executions, one position per (account, conId) and a market price per conId. Its
 mutating methods return a list of events (``OrderEvent``, ``ExecutionEvent``,
 ``CommissionEvent``, ``PositionEvent``, ``ErrorEvent``) in the order the messages have to reach
 the client; ``TwsSimulator`` turns them into wire messages (``order_messages``) and routes them.
@@ -154,12 +154,13 @@ class SimExecution:
 
 @dataclass(frozen=True)
 class SimPosition:
-    """The signed position in one contract and its average cost per share/unit (fill prices
-    only, commissions excluded)."""
+    """The signed position of ``account`` in one contract and its average cost per
+    share/unit (fill prices only, commissions excluded)."""
 
     instrument: Instrument
     quantity: Decimal
     avg_cost: Decimal
+    account: str = ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,7 @@ class OrderBook:
         self.now = now
         self.orders: dict[tuple[int, int], SimOrder] = {}
         self.executions: list[SimExecution] = []
-        self.positions: dict[int, SimPosition] = {}
+        self.positions: dict[tuple[str, int], SimPosition] = {}
         self._max_order_id = 0
         self._next_perm_id = 900_000_001
         self._exec_seq = 0
@@ -366,6 +367,43 @@ class OrderBook:
             raise ValueError(f"price must be positive, got {price}")
         self.prices[con_id] = Decimal(price)
         return self._sweep()
+
+    def manual_trade(
+        self, con_id: int, side: str, quantity: Decimal, price: Decimal, account: str = ACCOUNT
+    ) -> list[Event]:
+        """An execution no API client placed (a trade typed into TWS by hand, clientId 0, no
+        orderRef): ``side`` BUY/SELL of ``quantity`` units of ``con_id`` at ``price`` for
+        ``account``, with its commission; the position changes like any fill. Raises
+        ``KeyError`` for an unknown conId, ``ValueError`` for a bad side, quantity or price."""
+        instrument = self.instruments[con_id]
+        if side not in ("BUY", "SELL") or quantity <= 0 or price <= 0:
+            raise ValueError(f"a manual trade needs BUY/SELL, quantity > 0, price > 0: {side}")
+        commission = commission_for(instrument, quantity, quantity * price)
+        signed = quantity if side == "BUY" else -quantity
+        realized, position = self._apply_position(instrument, signed, price, commission, account)
+        self._exec_seq += 1
+        perm_id = self._next_perm_id
+        self._next_perm_id += 1
+        execution = SimExecution(
+            exec_id=f"{con_id:08x}.{self._epoch:08x}.{self._exec_seq:02x}.01",
+            order_id=0,
+            perm_id=perm_id,
+            client_id=0,
+            instrument=instrument,
+            exchange=instrument.primary_exchange,
+            account=account,
+            side="BOT" if side == "BUY" else "SLD",
+            shares=quantity,
+            price=price,
+            time=self.now(),
+            cum_qty=quantity,
+            avg_price=price,
+            order_ref="",
+            commission=commission,
+            realized_pnl=realized,
+        )
+        self.executions.append(execution)
+        return [ExecutionEvent(execution), CommissionEvent(execution), PositionEvent(position)]
 
     def continue_fills(self) -> list[Event]:
         """Let orders waiting with split parts take their next part (if still marketable)."""
@@ -504,7 +542,9 @@ class OrderBook:
         commission = max(fee - order.commission_paid, ZERO)
         order.commission_paid += commission
         signed = quantity if order.action == "BUY" else -quantity
-        realized, position = self._apply_position(order.instrument, signed, price, commission)
+        realized, position = self._apply_position(
+            order.instrument, signed, price, commission, order.account
+        )
         self._exec_seq += 1
         execution = SimExecution(
             exec_id=f"{order.instrument.con_id:08x}.{self._epoch:08x}.{self._exec_seq:02x}.01",
@@ -556,9 +596,15 @@ class OrderBook:
         return events
 
     def _apply_position(
-        self, instrument: Instrument, signed: Decimal, price: Decimal, commission: Decimal
+        self,
+        instrument: Instrument,
+        signed: Decimal,
+        price: Decimal,
+        commission: Decimal,
+        account: str,
     ) -> tuple[Decimal | None, SimPosition]:
-        old = self.positions.get(instrument.con_id, SimPosition(instrument, ZERO, ZERO))
+        key = (account, instrument.con_id)
+        old = self.positions.get(key, SimPosition(instrument, ZERO, ZERO, account))
         realized: Decimal | None = None
         new_quantity = old.quantity + signed
         if old.quantity == 0 or (old.quantity > 0) == (signed > 0):
@@ -574,6 +620,6 @@ class OrderBook:
                 avg = old.avg_cost
             else:
                 avg = price
-        position = SimPosition(instrument, new_quantity, avg)
-        self.positions[instrument.con_id] = position
+        position = SimPosition(instrument, new_quantity, avg, account)
+        self.positions[key] = position
         return realized, position

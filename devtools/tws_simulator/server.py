@@ -110,7 +110,7 @@ class TwsSimulator:
             if isinstance(event, PositionEvent):
                 for session in list(self.sessions):
                     if session.positions_subscribed:
-                        session.send(position_fields(ACCOUNT, event.position))
+                        session.send(position_fields(event.position.account, event.position))
                 continue
             for session in self._client_sessions(self._client_of(event)):
                 if isinstance(event, OrderEvent):
@@ -148,6 +148,13 @@ class TwsSimulator:
         """Move the market price of ``con_id`` and send the resulting order messages.
         Raises ``KeyError`` (unknown conId) / ``ValueError`` (price <= 0)."""
         self.route(self.book.set_price(con_id, Decimal(price)))
+
+    def manual_trade(
+        self, con_id: int, side: str, quantity: Decimal, price: Decimal, account: str = ACCOUNT
+    ) -> None:
+        """Book a trade made by hand in TWS (``OrderBook.manual_trade``) and send its
+        messages: executions to clientId 0 connections, the position to subscribers."""
+        self.route(self.book.manual_trade(con_id, side, quantity, price, account))
 
     # --- lifecycle ------------------------------------------------------------------------
 

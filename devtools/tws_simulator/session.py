@@ -287,7 +287,7 @@ class Session:
         self.positions_subscribed = True
         for position in self.simulator.book.positions.values():
             if position.quantity:
-                self.send(position_fields(ACCOUNT, position))
+                self.send(position_fields(position.account, position))
         self.send([62, 1])
 
     async def on_cancel_positions(self, fields: list[str]) -> None:

@@ -342,3 +342,30 @@ def test_delayed_order_status_arrives_late(ib: IB, simulator: SimulatorHandle) -
     wait_until(ib, lambda: trade.order.permId)  # openOrder came at once
     assert status(trade) == "PendingSubmit"
     wait_until(ib, lambda: status(trade) == "Submitted")
+
+
+def test_a_manual_trade_changes_positions_of_its_account_only(
+    ib: IB, simulator: SimulatorHandle
+) -> None:
+    # given a position of 100 from an API order of account DU123456
+    trade = ib.placeOrder(goog(ib), MarketOrder("BUY", 100, account="DU123456"))
+    wait_until(ib, lambda: status(trade) == "Filled")
+    wait_until(ib, lambda: ib.positions("DU123456"))
+
+    # when 30 are sold by hand in TWS, and another account of the login buys 5 by hand
+    simulator.manual_trade(GOOG_ID, "SELL", 30, "806.19")
+    simulator.manual_trade(GOOG_ID, "BUY", 5, 800, account="DU7654321")
+
+    # then the subscribed client sees each account's own position, and reqPositions agrees
+    wait_until(ib, lambda: [p.position for p in ib.positions("DU123456")] == [70])
+    wait_until(ib, lambda: [p.position for p in ib.positions("DU7654321")] == [5])
+    held = {(p.account, p.contract.conId, p.position) for p in ib.reqPositions()}
+    assert held == {("DU123456", GOOG_ID, 70), ("DU7654321", GOOG_ID, 5)}
+    assert simulator.positions("DU123456") == {GOOG_ID: Decimal(70)}
+    assert simulator.positions() == {GOOG_ID: Decimal(75)}
+    # the hand-made executions carry no orderRef and no API client (clientId 0)
+    manual = [e for e in simulator.executions() if e.client_id == 0]
+    assert [(e.side, e.shares, e.order_ref) for e in manual] == [
+        ("SLD", Decimal(30), ""),
+        ("BOT", Decimal(5), ""),
+    ]

@@ -9,7 +9,7 @@ from apps.orders.brokers import BracketSpec, BrokerRejectedError, OrderSpec
 from apps.orders.models import PaperExecution, PaperOrder
 from apps.orders.paper_broker import PaperBroker
 from apps.symbols.models import Symbol
-from tests.factories import SymbolFactory, make_bars
+from tests.factories import AccountFactory, SymbolFactory, make_bars
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -18,8 +18,11 @@ MARKET_TIME = datetime(2020, 1, 3, tzinfo=UTC)  # bars 0, 1 before; bar 2 is the
 
 
 def bracket(symbol: Symbol) -> BracketSpec:
-    """Buy 10 at market; take profit at 110, stop at 95 (one OCA group)."""
+    """Buy 10 at market for a new paper account (USD 1,000,000); take profit at 110, stop at
+    95 (one OCA group)."""
     return BracketSpec(
+        account_key=AccountFactory.create().broker_key,
+        position_side="LONG",
         symbol_id=symbol.pk,
         bar_size="1 day",
         market_time=MARKET_TIME,

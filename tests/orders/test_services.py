@@ -20,9 +20,9 @@ from apps.orders.models import Fill, Order, PaperOrder
 from apps.orders.paper_broker import PaperBroker
 from apps.orders.services import (
     bracket_create,
+    bracket_spec,
     bracket_submit,
     client_order_ref,
-    order_spec,
     orders_adopt,
     orders_sync,
 )
@@ -156,14 +156,7 @@ def test_bracket_submit_twice_sends_the_bracket_once() -> None:
 
 
 def _held_by(broker: PaperBroker, strategy: Strategy, orders: list[Order]) -> None:
-    broker.submit_bracket(
-        BracketSpec(
-            symbol_id=strategy.symbol_id,
-            bar_size=strategy.bar_size,
-            market_time=AS_OF,
-            orders=tuple(order_spec(o) for o in orders),
-        )
-    )
+    broker.submit_bracket(bracket_spec(orders, market_time=AS_OF))
 
 
 def test_a_claimed_bracket_is_never_sent_again_and_is_adopted_in_doubt() -> None:
