@@ -21,6 +21,7 @@ from apps.pipeline.report import run_report
 from apps.positions.models import StrategyPosition
 from apps.strategies.models import Strategy
 from apps.trading.models import Account
+from apps.trading.services import account_default_for
 
 DEMO_BARS = (
     ("GOOG_1d.csv", "GOOG", "1 day", "STK", "USD"),
@@ -145,7 +146,10 @@ class Command(BaseCommand):
                 "from SIBYL_DEMO_PASSWORD" if os.environ.get("SIBYL_DEMO_PASSWORD") else password
             )
             self.stdout.write(f"user {username} created; sign in with password: {shown}")
-        Strategy.objects.filter(slug__in=DEMO_SLUGS).update(owner=user)
+        # They trade the user's default paper account (an account is traded by its owner).
+        Strategy.objects.filter(slug__in=DEMO_SLUGS).update(
+            owner=user, account=account_default_for(owner=user)
+        )
         # Their templates go with them (a strategy uses its owner's templates), unless the user
         # already has a template of that name.
         names = PromptTemplate.objects.filter(owner=None, strategies__slug__in=DEMO_SLUGS)
