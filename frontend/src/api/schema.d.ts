@@ -192,8 +192,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description ``GET /positions/``: the account's positions with last price and unrealized P&L. Staff
-         *     see every position; others the positions in symbols their strategies trade.
+         * @description ``GET /positions/``: open strategy positions with last price and unrealized P&L. Staff
+         *     see every position; others the positions on accounts they own or are members of.
          */
         get: operations["v1_positions_list"];
         put?: never;
@@ -833,7 +833,7 @@ export interface components {
             readonly broker: string;
             readonly broker_order_id: string;
             readonly role: components["schemas"]["RoleEnum"];
-            readonly side: components["schemas"]["SideEnum"];
+            readonly side: components["schemas"]["Side41eEnum"];
             readonly order_type: components["schemas"]["BrokerOrderTypeEnum"];
             /** Format: decimal */
             readonly quantity: string;
@@ -889,7 +889,7 @@ export interface components {
             readonly broker: string;
             readonly broker_order_id: string;
             readonly role: components["schemas"]["RoleEnum"];
-            readonly side: components["schemas"]["SideEnum"];
+            readonly side: components["schemas"]["Side41eEnum"];
             readonly order_type: components["schemas"]["BrokerOrderTypeEnum"];
             /** Format: decimal */
             readonly quantity: string;
@@ -1150,13 +1150,19 @@ export interface components {
             trading_mode?: components["schemas"]["TradingModeEnum"];
         };
         /**
-         * @description The account's position in a symbol: signed quantity (negative is short), average cost,
-         *     realized P&L; ``last_price`` is the close of the latest stored bar of the symbol's smallest
-         *     stored bar size (``last_price_at`` its open time, UTC), ``unrealized_pnl`` = (last price −
-         *     average cost) × quantity — both null when no bar is stored.
+         * @description A strategy's open position in a symbol on an account: ``quantity`` signed (negative is
+         *     short), ``side``, average cost (commissions included), realized P&L; ``last_price`` is the
+         *     close of the latest stored bar of the symbol's smallest stored bar size (``last_price_at``
+         *     its open time, UTC), ``unrealized_pnl`` = (last price − average cost) × quantity — both
+         *     null when no bar is stored.
          */
         PositionOutput: {
             readonly id: number;
+            readonly account_id: number;
+            readonly account: string;
+            readonly strategy_id: number;
+            readonly strategy: string;
+            readonly side: components["schemas"]["Side6bfEnum"];
             readonly symbol: string;
             readonly symbol_id: number;
             readonly currency: string;
@@ -1368,7 +1374,7 @@ export interface components {
             readonly broker: string;
             readonly broker_order_id: string;
             readonly role: components["schemas"]["RoleEnum"];
-            readonly side: components["schemas"]["SideEnum"];
+            readonly side: components["schemas"]["Side41eEnum"];
             readonly order_type: components["schemas"]["BrokerOrderTypeEnum"];
             /** Format: decimal */
             readonly quantity: string;
@@ -1428,7 +1434,13 @@ export interface components {
          *     * `SELL` - Sell
          * @enum {string}
          */
-        SideEnum: "BUY" | "SELL";
+        Side41eEnum: "BUY" | "SELL";
+        /**
+         * @description * `LONG` - Long
+         *     * `SHORT` - Short
+         * @enum {string}
+         */
+        Side6bfEnum: "LONG" | "SHORT";
         /**
          * @description One validation check of a signal: its name, whether it passed, and the numbers behind
          *     it (``detail``, e.g. ``"reward/risk 1.76 >= 1.5"``).

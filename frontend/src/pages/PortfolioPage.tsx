@@ -2,11 +2,17 @@ import { usePositions } from "../api/positions";
 import { PositionsTable } from "../components/positions/PositionsTable/PositionsTable";
 import { QueryState } from "../components/ui/QueryState/QueryState";
 
+/** Open strategy positions by account, with each account's net per symbol and P&L per currency. */
 export function PortfolioPage() {
   const positions = usePositions();
   return (
     <div className="page">
       <h1>Portfolio</h1>
+      <p className="muted">
+        Each strategy holds its own position; the account&apos;s net per symbol (the sum of its
+        strategies&apos; signed quantities) is what the broker holds. P&amp;L is totalled per
+        currency.
+      </p>
       <QueryState
         query={positions}
         isEmpty={(d) => d.results.length === 0}

@@ -282,6 +282,11 @@ export function makePosition(
 ): import("../api/types").Position {
   return {
     id: 1,
+    account_id: 1,
+    account: "Paper (alice)",
+    strategy_id: 7,
+    strategy: "SPY daily",
+    side: "LONG",
     symbol: "SPY",
     symbol_id: 1,
     currency: "USD",
