@@ -11,6 +11,8 @@ import { PortfolioPage } from "./pages/PortfolioPage";
 import { PromptsPage } from "./pages/PromptsPage";
 import { PromptTemplatePage } from "./pages/PromptTemplatePage";
 import { RunPage } from "./pages/RunPage";
+import { RunsPage } from "./pages/RunsPage";
+import { SignalsPage } from "./pages/SignalsPage";
 import { StrategyPage } from "./pages/StrategyPage";
 
 function Layout() {
@@ -24,6 +26,8 @@ function Layout() {
           <NavLink to="/" end>
             Dashboard
           </NavLink>
+          <NavLink to="/signals">Signals</NavLink>
+          <NavLink to="/runs">Runs</NavLink>
           <NavLink to="/orders">Orders</NavLink>
           <NavLink to="/portfolio">Portfolio</NavLink>
           <NavLink to="/prompts">Prompts</NavLink>
@@ -47,7 +51,9 @@ export function AppRoutes() {
         <Route path="strategies/new" element={<NewStrategyPage />} />
         <Route path="strategies/:id" element={<StrategyPage />} />
         <Route path="strategies/:id/edit" element={<EditStrategyPage />} />
+        <Route path="runs" element={<RunsPage />} />
         <Route path="runs/:id" element={<RunPage />} />
+        <Route path="signals" element={<SignalsPage />} />
         <Route path="orders" element={<OrdersPage />} />
         <Route path="orders/:id" element={<OrderPage />} />
         <Route path="portfolio" element={<PortfolioPage />} />

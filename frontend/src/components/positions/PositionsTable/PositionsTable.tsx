@@ -45,8 +45,16 @@ function StrategyRow({ p }: { p: Position }) {
  * the strategies' rows (quantity signed, negative is short) are followed by the account's net: the
  * sum of the strategies' signed quantities, what the broker holds. Each account's P&L totals are
  * per currency: amounts in different currencies never add.
+ * A shortened list must cut only between symbols (see `capPositions`), or a net is partial.
  */
-export function PositionsTable({ positions }: { positions: readonly Position[] }) {
+export function PositionsTable({
+  positions,
+  totals = true,
+}: {
+  positions: readonly Position[];
+  /** Show each account's P&L totals per currency (off when the list is cut short). */
+  totals?: boolean;
+}) {
   const accounts = groupPositions(positions);
   return (
     <div className="positions-accounts">
@@ -108,7 +116,7 @@ export function PositionsTable({ positions }: { positions: readonly Position[] }
               })}
             </tbody>
             <tfoot>
-              {a.totals.map((t) => (
+              {totals && a.totals.map((t) => (
                 <tr key={t.currency} aria-label={`Total ${t.currency}`}>
                   <td colSpan={COLUMNS - 3} data-label="">
                     Total {t.currency}

@@ -83,3 +83,26 @@ export function groupPositions(positions: readonly Position[]): AccountGroup[] {
 
 /** The side of a net quantity: LONG above zero, SHORT below, FLAT at zero. */
 export const netSide = (quantity: number) => (quantity > 0 ? "LONG" : quantity < 0 ? "SHORT" : "FLAT");
+
+/**
+ * The strategy positions that fill at most `cap` table rows (each symbol takes its strategies'
+ * rows plus the account-net row), in display order, cut only between symbols so that every shown
+ * account net is the whole net (the first symbol is kept even if larger than `cap`). `more` is
+ * true when positions were left out.
+ */
+export function capPositions(
+  positions: readonly Position[],
+  cap: number,
+): { shown: Position[]; more: boolean } {
+  const shown: Position[] = [];
+  let rows = 0;
+  for (const account of groupPositions(positions)) {
+    for (const group of account.symbols) {
+      const cost = group.positions.length + 1;
+      if (shown.length > 0 && rows + cost > cap) return { shown, more: true };
+      shown.push(...group.positions);
+      rows += cost;
+    }
+  }
+  return { shown, more: false };
+}
