@@ -1,5 +1,7 @@
 import { NavLink, Outlet, Route, Routes } from "react-router";
 import { SessionMenu } from "./components/session/SessionMenu/SessionMenu";
+import { AccountPage } from "./pages/AccountPage";
+import { AccountsPage } from "./pages/AccountsPage";
 import { DashboardPage } from "./pages/DashboardPage";
 import { EditStrategyPage } from "./pages/EditStrategyPage";
 import { LoginPage } from "./pages/LoginPage";
@@ -30,6 +32,7 @@ function Layout() {
           <NavLink to="/runs">Runs</NavLink>
           <NavLink to="/orders">Orders</NavLink>
           <NavLink to="/portfolio">Portfolio</NavLink>
+          <NavLink to="/accounts">Accounts</NavLink>
           <NavLink to="/prompts">Prompts</NavLink>
           <a href="/api/docs/">API</a>
         </nav>
@@ -57,6 +60,8 @@ export function AppRoutes() {
         <Route path="orders" element={<OrdersPage />} />
         <Route path="orders/:id" element={<OrderPage />} />
         <Route path="portfolio" element={<PortfolioPage />} />
+        <Route path="accounts" element={<AccountsPage />} />
+        <Route path="accounts/:id" element={<AccountPage />} />
         <Route path="prompts" element={<PromptsPage />} />
         <Route path="prompts/:name" element={<PromptTemplatePage />} />
         <Route path="*" element={<NotFoundPage />} />
