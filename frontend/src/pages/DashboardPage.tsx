@@ -61,6 +61,17 @@ export function DashboardPage() {
   const positions = usePositions();
   const fillsToday = useFills({ executed_after: since, page_size: 200 });
   const recentRuns = useRuns({ page_size: DASHBOARD_LIST_CAP });
+  // The positions API names strategies by slug; their names come from the strategies lists.
+  const strategyNames = useMemo(
+    () =>
+      new Map(
+        [...(strategies.data?.results ?? []), ...(inactive.data?.results ?? [])].map((s) => [
+          s.id,
+          s.name,
+        ]),
+      ),
+    [strategies.data, inactive.data],
+  );
   return (
     <div className="page">
       <div className="page-head">
@@ -131,7 +142,7 @@ export function DashboardPage() {
             const { shown, more } = capPositions(d.results, DASHBOARD_LIST_CAP);
             return (
               <>
-                <PositionsTable positions={shown} totals={!more} />
+                <PositionsTable positions={shown} totals={!more} strategyNames={strategyNames} />
                 <ShowAll to="/portfolio" noun="positions" more={more} total={d.count} />
               </>
             );

@@ -1,10 +1,18 @@
+import { useMemo } from "react";
 import { usePositions } from "../api/positions";
+import { useStrategies } from "../api/strategies";
 import { PositionsTable } from "../components/positions/PositionsTable/PositionsTable";
 import { QueryState } from "../components/ui/QueryState/QueryState";
 
 /** Open strategy positions by account, with each account's net per symbol and P&L per currency. */
 export function PortfolioPage() {
   const positions = usePositions();
+  // The positions API names strategies by slug; their names come from the strategies list.
+  const strategies = useStrategies({ page_size: 200 });
+  const names = useMemo(
+    () => new Map((strategies.data?.results ?? []).map((s) => [s.id, s.name])),
+    [strategies.data],
+  );
   return (
     <div className="page">
       <h1>Portfolio</h1>
@@ -19,7 +27,7 @@ export function PortfolioPage() {
         empty="No positions yet."
         errorTitle="Could not load positions"
       >
-        {(d) => <PositionsTable positions={d.results} />}
+        {(d) => <PositionsTable positions={d.results} strategyNames={names} />}
       </QueryState>
     </div>
   );

@@ -285,7 +285,7 @@ export function makePosition(
     account_id: 1,
     account: "Paper (alice)",
     strategy_id: 7,
-    strategy: "SPY daily",
+    strategy: "spy-daily",
     side: "LONG",
     symbol: "SPY",
     symbol_id: 1,

@@ -7,14 +7,14 @@ import { PositionsTable } from "./PositionsTable";
 const cells = (row: HTMLElement) => within(row).getAllByRole("cell").map((c) => c.textContent);
 
 describe("PositionsTable", () => {
-  it("groups strategy positions by account, with the account's net per symbol and P&L per currency", () => {
+  it("groups strategy positions by account, names strategies, adds the account's net per symbol and P&L per currency", () => {
     const positions = [
       makePosition({
         id: 1,
         account_id: 1,
         account: "Paper A",
         strategy_id: 7,
-        strategy: "GOOG swing",
+        strategy: "goog-swing",
         side: "LONG",
         symbol: "GOOG",
         symbol_id: 3,
@@ -29,7 +29,7 @@ describe("PositionsTable", () => {
         account_id: 1,
         account: "Paper A",
         strategy_id: 8,
-        strategy: "GOOG fade",
+        strategy: "goog-fade",
         side: "SHORT",
         symbol: "GOOG",
         symbol_id: 3,
@@ -44,7 +44,7 @@ describe("PositionsTable", () => {
         account_id: 1,
         account: "Paper A",
         strategy_id: 9,
-        strategy: "SAP daily",
+        strategy: "sap-daily",
         symbol: "SAP",
         symbol_id: 4,
         currency: "EUR",
@@ -56,7 +56,10 @@ describe("PositionsTable", () => {
     ];
     render(
       <MemoryRouter>
-        <PositionsTable positions={positions} />
+        <PositionsTable
+          positions={positions}
+          strategyNames={new Map([[7, "GOOG swing"], [8, "GOOG fade"]])}
+        />
       </MemoryRouter>,
     );
     const a = screen.getByRole("table", { name: "Positions on Paper A" });
@@ -84,7 +87,7 @@ describe("PositionsTable", () => {
       "GOOG fade",
       "GOOG swing",
       "GOOG account net",
-      "SAP daily",
+      "sap-daily", // no name known: the API's slug
       "SAP account net",
       "Total EUR",
       "Total USD",

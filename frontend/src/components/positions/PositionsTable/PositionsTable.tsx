@@ -6,11 +6,11 @@ import { groupPositions, netSide } from "./groupPositions";
 
 const COLUMNS = 9;
 
-function StrategyRow({ p }: { p: Position }) {
+function StrategyRow({ p, name }: { p: Position; name: string }) {
   return (
     <tr>
       <td data-label="Strategy">
-        <Link to={`/strategies/${p.strategy_id}`}>{p.strategy}</Link>
+        <Link to={`/strategies/${p.strategy_id}`}>{name}</Link>
       </td>
       <td data-label="Side">
         <span className={`badge side-${p.side}`}>{p.side}</span>
@@ -50,8 +50,14 @@ function StrategyRow({ p }: { p: Position }) {
 export function PositionsTable({
   positions,
   totals = true,
+  strategyNames,
 }: {
   positions: readonly Position[];
+  /**
+   * Strategy names by id: the positions API names a strategy by its slug (`strategy`); a name
+   * found here is shown instead.
+   */
+  strategyNames?: ReadonlyMap<number, string>;
   /** Show each account's P&L totals per currency (off when the list is cut short). */
   totals?: boolean;
 }) {
@@ -84,7 +90,7 @@ export function PositionsTable({
                 return (
                   <Fragment key={g.symbolId}>
                     {g.positions.map((p) => (
-                      <StrategyRow key={p.id} p={p} />
+                      <StrategyRow key={p.id} p={p} name={strategyNames?.get(p.strategy_id) ?? p.strategy} />
                     ))}
                     <tr className="net-row" aria-label={`${g.symbol} account net`}>
                       <td data-label="Strategy">
