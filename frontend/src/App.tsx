@@ -1,5 +1,7 @@
 import { NavLink, Outlet, Route, Routes } from "react-router";
 import { SessionMenu } from "./components/session/SessionMenu/SessionMenu";
+import { AccountPage } from "./pages/AccountPage";
+import { AccountsPage } from "./pages/AccountsPage";
 import { DashboardPage } from "./pages/DashboardPage";
 import { EditStrategyPage } from "./pages/EditStrategyPage";
 import { LoginPage } from "./pages/LoginPage";
@@ -11,6 +13,8 @@ import { PortfolioPage } from "./pages/PortfolioPage";
 import { PromptsPage } from "./pages/PromptsPage";
 import { PromptTemplatePage } from "./pages/PromptTemplatePage";
 import { RunPage } from "./pages/RunPage";
+import { RunsPage } from "./pages/RunsPage";
+import { SignalsPage } from "./pages/SignalsPage";
 import { StrategyPage } from "./pages/StrategyPage";
 
 function Layout() {
@@ -24,8 +28,11 @@ function Layout() {
           <NavLink to="/" end>
             Dashboard
           </NavLink>
+          <NavLink to="/signals">Signals</NavLink>
+          <NavLink to="/runs">Runs</NavLink>
           <NavLink to="/orders">Orders</NavLink>
           <NavLink to="/portfolio">Portfolio</NavLink>
+          <NavLink to="/accounts">Accounts</NavLink>
           <NavLink to="/prompts">Prompts</NavLink>
           <a href="/api/docs/">API</a>
         </nav>
@@ -47,10 +54,14 @@ export function AppRoutes() {
         <Route path="strategies/new" element={<NewStrategyPage />} />
         <Route path="strategies/:id" element={<StrategyPage />} />
         <Route path="strategies/:id/edit" element={<EditStrategyPage />} />
+        <Route path="runs" element={<RunsPage />} />
         <Route path="runs/:id" element={<RunPage />} />
+        <Route path="signals" element={<SignalsPage />} />
         <Route path="orders" element={<OrdersPage />} />
         <Route path="orders/:id" element={<OrderPage />} />
         <Route path="portfolio" element={<PortfolioPage />} />
+        <Route path="accounts" element={<AccountsPage />} />
+        <Route path="accounts/:id" element={<AccountPage />} />
         <Route path="prompts" element={<PromptsPage />} />
         <Route path="prompts/:name" element={<PromptTemplatePage />} />
         <Route path="*" element={<NotFoundPage />} />

@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/v1/accounts/{id}/performance/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The figures of the account ``pk``; 404 when the user may not see it. */
+        get: operations["v1_accounts_performance_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/artifacts/{id}/": {
         parameters: {
             query?: never;
@@ -178,6 +195,26 @@ export interface paths {
         put?: never;
         /** @description Cancel the order and answer with it as stored afterwards. */
         post: operations["v1_orders_cancel_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/performance/prompts/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description One row per (version, model, currency), ordered by template name, version, model
+         *     and currency.
+         */
+        get: operations["v1_performance_prompts_list"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -512,6 +549,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/strategies/{id}/performance/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The figures of the strategy ``pk``; 404 when the user may not see it. */
+        get: operations["v1_strategies_performance_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/strategies/{id}/run/": {
         parameters: {
             query?: never;
@@ -614,6 +668,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description An account's performance (all its strategy positions): one entry per currency. */
+        AccountPerformance: {
+            readonly account: number;
+            readonly currencies: components["schemas"]["CurrencyPerformance"][];
+        };
         /**
          * @description * `BUY` - Buy
          *     * `SELL` - Sell
@@ -658,6 +717,61 @@ export interface components {
          * @enum {string}
          */
         CatchUpEnum: "latest" | "none";
+        /** @description The figures in one currency with the daily equity curve. */
+        CurrencyPerformance: {
+            readonly currency: string;
+            /** @description Closed positions. */
+            readonly trades: number;
+            readonly wins: number;
+            readonly losses: number;
+            readonly breakevens: number;
+            /**
+             * Format: decimal
+             * @description Wins ÷ closed positions (0–1); null without closed positions.
+             */
+            readonly win_rate: string | null;
+            /**
+             * Format: decimal
+             * @description Mean R multiple of the closed positions with a known initial risk.
+             */
+            readonly average_r: string | null;
+            /** @description Closed positions with a known R. */
+            readonly r_trades: number;
+            /**
+             * Format: decimal
+             * @description Realized P&L of every position, net of commissions.
+             */
+            readonly realized_pnl: string;
+            /**
+             * Format: decimal
+             * @description Open positions marked at their symbol's last stored bar close.
+             */
+            readonly unrealized_pnl: string;
+            /**
+             * Format: decimal
+             * @description Commissions of every position.
+             */
+            readonly commission: string;
+            readonly open_positions: number;
+            /** @description Open positions whose symbol has no bar (not marked). */
+            readonly unpriced_positions: number;
+            /**
+             * Format: decimal
+             * @description Equity the curve starts from.
+             */
+            readonly starting_equity: string;
+            /**
+             * Format: decimal
+             * @description Largest peak-to-trough decline of the equity curve.
+             */
+            readonly max_drawdown: string;
+            /**
+             * Format: decimal
+             * @description Largest decline as a fraction of the running peak (0–1); null without a positive peak.
+             */
+            readonly max_drawdown_fraction: string | null;
+            readonly equity: components["schemas"]["EquityPoint"][];
+        };
         /**
          * @description The signed-in user: id, username and whether they are staff (staff see every
          *     strategy).
@@ -671,6 +785,24 @@ export interface components {
              * @description Designates whether the user can log into this admin site.
              */
             readonly is_staff: boolean;
+        };
+        /**
+         * @description One day of the equity curve: starting equity + realized P&L to the day + unrealized P&L
+         *     of the positions open at the day's close, and the drawdown (running peak − equity).
+         */
+        EquityPoint: {
+            /** Format: date */
+            readonly date: string;
+            /**
+             * Format: decimal
+             * @description Equity at the day's close.
+             */
+            readonly equity: string;
+            /**
+             * Format: decimal
+             * @description Running peak of equity minus equity (≥ 0).
+             */
+            readonly drawdown: string;
         };
         /**
          * @description A request that failed as a whole: ``{"detail": "<message>"}``, with ``code`` (the domain
@@ -1194,6 +1326,69 @@ export interface components {
          */
         PositionSideEnum: "LONG" | "SHORT";
         /**
+         * @description The figures of the positions opened by one prompt version and model in one currency;
+         *     the drawdown is of their P&L curve (starting equity 0).
+         */
+        PromptPerformance: {
+            readonly currency: string;
+            /** @description Closed positions. */
+            readonly trades: number;
+            readonly wins: number;
+            readonly losses: number;
+            readonly breakevens: number;
+            /**
+             * Format: decimal
+             * @description Wins ÷ closed positions (0–1); null without closed positions.
+             */
+            readonly win_rate: string | null;
+            /**
+             * Format: decimal
+             * @description Mean R multiple of the closed positions with a known initial risk.
+             */
+            readonly average_r: string | null;
+            /** @description Closed positions with a known R. */
+            readonly r_trades: number;
+            /**
+             * Format: decimal
+             * @description Realized P&L of every position, net of commissions.
+             */
+            readonly realized_pnl: string;
+            /**
+             * Format: decimal
+             * @description Open positions marked at their symbol's last stored bar close.
+             */
+            readonly unrealized_pnl: string;
+            /**
+             * Format: decimal
+             * @description Commissions of every position.
+             */
+            readonly commission: string;
+            readonly open_positions: number;
+            /** @description Open positions whose symbol has no bar (not marked). */
+            readonly unpriced_positions: number;
+            /**
+             * Format: decimal
+             * @description Equity the curve starts from.
+             */
+            readonly starting_equity: string;
+            /**
+             * Format: decimal
+             * @description Largest peak-to-trough decline of the equity curve.
+             */
+            readonly max_drawdown: string;
+            /**
+             * Format: decimal
+             * @description Largest decline as a fraction of the running peak (0–1); null without a positive peak.
+             */
+            readonly max_drawdown_fraction: string | null;
+            /** @description Prompt template version id; null: untracked. */
+            readonly template: number | null;
+            readonly template_name: string;
+            readonly template_version: number | null;
+            /** @description Model of the opening run; blank for the baseline analyst. */
+            readonly llm_model: string;
+        };
+        /**
          * @description ``run_id``: a run of one of your strategies (any status); its strategy and as-of time
          *     give the data the template is rendered with.
          */
@@ -1637,6 +1832,11 @@ export interface components {
             readonly time_in_force: components["schemas"]["TimeInForceEnum"];
             readonly trading_mode: components["schemas"]["TradingModeEnum"];
         };
+        /** @description A strategy's performance: one entry per currency of the symbols it traded. */
+        StrategyPerformance: {
+            readonly strategy: number;
+            readonly currencies: components["schemas"]["CurrencyPerformance"][];
+        };
         /**
          * @description A cached instrument: ``conid`` from IBKR (null when declared by hand), ``timezone`` an
          *     IANA name, ``min_tick`` in the symbol's currency, ``fetched_at`` when IBKR last sent its
@@ -1705,6 +1905,50 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    v1_accounts_performance_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountPerformance"];
+                };
+            };
+            /** @description No response body */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No response body */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     v1_artifacts_retrieve: {
         parameters: {
             query?: never;
@@ -2548,6 +2792,50 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    v1_performance_prompts_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptPerformance"][];
+                };
+            };
+            /** @description No response body */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
             };
         };
     };
@@ -3836,6 +4124,50 @@ export interface operations {
                 };
             };
             /** @description No such strategy, or not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_strategies_performance_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategyPerformance"];
+                };
+            };
+            /** @description No response body */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No response body */
             404: {
                 headers: {
                     [name: string]: unknown;

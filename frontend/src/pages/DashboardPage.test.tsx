@@ -123,4 +123,61 @@ describe("DashboardPage", () => {
     expect(alert).toHaveTextContent("Server trouble.");
     expect(within(section).queryByRole("status")).toBeNull();
   });
+
+  it("caps each list at a few rows, with a link to the full page", async () => {
+    const asked: URL[] = [];
+    const many = <T,>(make: (i: number) => T) => Array.from({ length: 50 }, (_, i) => make(i + 1));
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(
+        mockFetch((url) => {
+          asked.push(url);
+          const page = (results: unknown[], next: string | null = null) =>
+            jsonResponse({ count: results.length, next, previous: null, results });
+          if (url.pathname === "/api/v1/strategies/") return page([]);
+          if (url.pathname === "/api/v1/fills/") return page([]);
+          // The server answers more than asked for: the dashboard still shows at most the cap.
+          if (url.pathname === "/api/v1/signals/")
+            return page(many((i) => makeSignal({ id: i, symbol: `S${i}` })));
+          if (url.pathname === "/api/v1/runs/")
+            return page(
+              many((i) => makeRunListItem({ id: i })),
+              "http://testserver/api/v1/runs/?cursor=abc",
+            );
+          if (url.pathname === "/api/v1/positions/")
+            return page(
+              many((i) =>
+                makePosition({ id: i, symbol: `P${i}`, symbol_id: i, strategy: `Strategy ${i}` }),
+              ),
+            );
+          return undefined;
+        }),
+      ),
+    );
+    renderWithProviders(<DashboardPage />);
+    const section = (name: string) => screen.getByRole("heading", { name }).closest("section")!;
+    const bodyRows = (el: HTMLElement) =>
+      within(el)
+        .getAllByRole("row")
+        .filter((r) => r.closest("tbody"));
+
+    const signals = section("Today's signals");
+    const signalsLink = await within(signals).findByRole("link", { name: /Show all 50 signals today/ });
+    expect(signalsLink).toHaveAttribute("href", "/signals?today=1");
+    expect(bodyRows(signals).length).toBeLessThanOrEqual(10);
+    expect(asked.find((u) => u.pathname === "/api/v1/signals/")!.searchParams.get("page_size")).toBe("10");
+
+    const runs = section("Recent runs");
+    expect(await within(runs).findByRole("link", { name: /Show all runs/ })).toHaveAttribute("href", "/runs");
+    expect(bodyRows(runs).length).toBeLessThanOrEqual(10);
+
+    const positions = section("Positions");
+    expect(
+      await within(positions).findByRole("link", { name: /Show all 50 positions/ }),
+    ).toHaveAttribute("href", "/portfolio");
+    // Five symbols: each a strategy row and its account net.
+    expect(bodyRows(positions)).toHaveLength(10);
+    expect(within(positions).getAllByRole("row", { name: /account net$/ })).toHaveLength(5);
+    expect(within(positions).queryByRole("row", { name: /^Total/ })).toBeNull();
+  });
 });

@@ -2,7 +2,10 @@ import { Link, useParams } from "react-router";
 import { isCancellable, useCancelOrder, useOrder } from "../api/orders";
 import { FillsTable } from "../components/orders/FillsTable/FillsTable";
 import { ErrorState, QueryState } from "../components/ui/QueryState/QueryState";
-import { StatusBadge } from "../components/ui/StatusBadge/StatusBadge";
+import {
+  OrderMessage,
+  OrderStatusBadge,
+} from "../components/orders/OrderStatusBadge/OrderStatusBadge";
 import { formatDateTime, formatMoney, formatNumber, humanize, pnlClass } from "../lib/format";
 import { useNumericParam } from "./params";
 
@@ -20,7 +23,7 @@ export function OrderPage() {
           <>
             <div className="page-head">
               <h1>
-                Order #{o.id} <StatusBadge status={o.status} />
+                Order #{o.id} <OrderStatusBadge status={o.status} errorMessage={o.error_message} />
               </h1>
               {isCancellable(o.status) && (
                 <button
@@ -43,7 +46,7 @@ export function OrderPage() {
                 </>
               )}
             </p>
-            {o.error_message && <div className="step-error">{o.error_message}</div>}
+            <OrderMessage status={o.status} errorMessage={o.error_message} />
             {o.flagged_at && (
               <div className="step-error">
                 Flagged by reconciliation at {formatDateTime(o.flagged_at)}: the broker does not

@@ -283,9 +283,9 @@ export function makePosition(
   return {
     id: 1,
     account_id: 1,
-    account: "Paper",
+    account: "Paper (alice)",
     strategy_id: 7,
-    strategy: "spy-swing",
+    strategy: "spy-daily",
     side: "LONG",
     symbol: "SPY",
     symbol_id: 1,

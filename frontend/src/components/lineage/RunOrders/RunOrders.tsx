@@ -3,7 +3,7 @@ import type { RunOrder } from "../../../api/types";
 import { formatMoney, formatNumber, humanize, pnlClass } from "../../../lib/format";
 import { FillsTable } from "../../orders/FillsTable/FillsTable";
 import { Empty } from "../../ui/QueryState/QueryState";
-import { StatusBadge } from "../../ui/StatusBadge/StatusBadge";
+import { OrderMessage, OrderStatusBadge } from "../../orders/OrderStatusBadge/OrderStatusBadge";
 
 /** The run's bracket: each order (linking to /orders/:id) with its fills. */
 export function RunOrders({ orders }: { orders: readonly RunOrder[] }) {
@@ -21,11 +21,11 @@ export function RunOrders({ orders }: { orders: readonly RunOrder[] }) {
               {o.limit_price && <> @ {formatNumber(o.limit_price)}</>}
               {o.stop_price && <> stop {formatNumber(o.stop_price)}</>}
             </span>
-            <StatusBadge status={o.status} />
+            <OrderStatusBadge status={o.status} errorMessage={o.error_message} />
             <span className="muted">commission {formatMoney(o.commission)}</span>
             <span className={pnlClass(o.realized_pnl)}>P&amp;L {formatMoney(o.realized_pnl)}</span>
           </div>
-          {o.error_message && <div className="step-error">{o.error_message}</div>}
+          <OrderMessage status={o.status} errorMessage={o.error_message} />
           <FillsTable fills={o.fills} />
         </li>
       ))}

@@ -2,7 +2,7 @@ import { Link } from "react-router";
 import { isCancellable } from "../../../api/orders";
 import type { OrderListItem } from "../../../api/types";
 import { formatDateTime, formatMoney, formatNumber, humanize, pnlClass } from "../../../lib/format";
-import { StatusBadge } from "../../ui/StatusBadge/StatusBadge";
+import { OrderStatusBadge } from "../OrderStatusBadge/OrderStatusBadge";
 
 /** Orders with status, fills, commission and P&L; "Cancel" only on working orders. */
 export function OrdersTable({
@@ -62,7 +62,7 @@ export function OrdersTable({
                 {o.stop_price ? ` stop ${formatNumber(o.stop_price)}` : ""}
               </td>
               <td data-label="Status">
-                <StatusBadge status={o.status} />
+                <OrderStatusBadge status={o.status} errorMessage={o.error_message} />
               </td>
               <td data-label="Fills" className="num">
                 {o.fills_count}

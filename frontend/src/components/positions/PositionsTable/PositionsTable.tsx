@@ -1,55 +1,145 @@
+import { Fragment } from "react";
+import { Link } from "react-router";
 import type { Position } from "../../../api/types";
 import { formatDateTime, formatMoney, formatNumber, pnlClass } from "../../../lib/format";
+import { groupPositions, netSide } from "./groupPositions";
 
-/** Positions: quantity (negative is short), average cost, last price, unrealized/realized P&L. */
-export function PositionsTable({ positions }: { positions: readonly Position[] }) {
-  const totalUnrealized = positions.reduce((s, p) => s + Number(p.unrealized_pnl ?? 0), 0);
-  const totalRealized = positions.reduce((s, p) => s + Number(p.realized_pnl ?? 0), 0);
+const COLUMNS = 9;
+
+function StrategyRow({ p, name }: { p: Position; name: string }) {
   return (
-    <div className="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th>Symbol</th>
-            <th className="num">Quantity</th>
-            <th className="num">Avg cost</th>
-            <th className="num">Last price</th>
-            <th className="num">Unrealized P&amp;L</th>
-            <th className="num">Realized P&amp;L</th>
-            <th>Currency</th>
-          </tr>
-        </thead>
-        <tbody>
-          {positions.map((p) => (
-            <tr key={p.id}>
-              <td data-label="Symbol">{p.symbol}</td>
-              <td data-label="Quantity" className="num">{formatNumber(p.quantity)}</td>
-              <td data-label="Avg cost" className="num">{formatNumber(p.average_cost, 2)}</td>
-              <td data-label="Last price" className="num" title={p.last_price_at ? `as of ${formatDateTime(p.last_price_at)}` : "no stored bar"}>
-                {formatNumber(p.last_price, 2)}
-              </td>
-              <td data-label="Unrealized P&L" className={`num ${pnlClass(p.unrealized_pnl)}`}>
-                {formatMoney(p.unrealized_pnl)}
-              </td>
-              <td data-label="Realized P&L" className={`num ${pnlClass(p.realized_pnl)}`}>
-                {formatMoney(p.realized_pnl)}
-              </td>
-              <td data-label="Currency">{p.currency}</td>
-            </tr>
-          ))}
-        </tbody>
-        {/* Amounts in different currencies never add; the dashboard's P&L splits by currency. */}
-        {positions.length > 1 && new Set(positions.map((p) => p.currency)).size === 1 && (
-          <tfoot>
-            <tr>
-              <td colSpan={4}>Total</td>
-              <td className={`num ${pnlClass(totalUnrealized)}`}>{formatMoney(totalUnrealized)}</td>
-              <td className={`num ${pnlClass(totalRealized)}`}>{formatMoney(totalRealized)}</td>
-              <td />
-            </tr>
-          </tfoot>
-        )}
-      </table>
+    <tr>
+      <td data-label="Strategy">
+        <Link to={`/strategies/${p.strategy_id}`}>{name}</Link>
+      </td>
+      <td data-label="Side">
+        <span className={`badge side-${p.side}`}>{p.side}</span>
+      </td>
+      <td data-label="Symbol">{p.symbol}</td>
+      <td data-label="Quantity" className="num">
+        {formatNumber(p.quantity)}
+      </td>
+      <td data-label="Avg cost" className="num">
+        {formatNumber(p.average_cost, 2)}
+      </td>
+      <td
+        data-label="Last price"
+        className="num"
+        title={p.last_price_at ? `as of ${formatDateTime(p.last_price_at)}` : "no stored bar"}
+      >
+        {formatNumber(p.last_price, 2)}
+      </td>
+      <td data-label="Unrealized P&L" className={`num ${pnlClass(p.unrealized_pnl)}`}>
+        {formatMoney(p.unrealized_pnl)}
+      </td>
+      <td data-label="Realized P&L" className={`num ${pnlClass(p.realized_pnl)}`}>
+        {formatMoney(p.realized_pnl)}
+      </td>
+      <td data-label="Currency">{p.currency}</td>
+    </tr>
+  );
+}
+
+/**
+ * Open strategy positions, one table per account (captioned with the account's name). Per symbol
+ * the strategies' rows (quantity signed, negative is short) are followed by the account's net: the
+ * sum of the strategies' signed quantities, what the broker holds. Each account's P&L totals are
+ * per currency: amounts in different currencies never add.
+ * A shortened list must cut only between symbols (see `capPositions`), or a net is partial.
+ */
+export function PositionsTable({
+  positions,
+  totals = true,
+  strategyNames,
+}: {
+  positions: readonly Position[];
+  /**
+   * Strategy names by id: the positions API names a strategy by its slug (`strategy`); a name
+   * found here is shown instead.
+   */
+  strategyNames?: ReadonlyMap<number, string>;
+  /** Show each account's P&L totals per currency (off when the list is cut short). */
+  totals?: boolean;
+}) {
+  const accounts = groupPositions(positions);
+  return (
+    <div className="positions-accounts">
+      {accounts.map((a) => (
+        <div className="table-wrap" key={a.accountId}>
+          <table aria-label={`Positions on ${a.account}`}>
+            <caption className="account-caption">
+              <span className="muted">Account</span> {a.account}
+            </caption>
+            <thead>
+              <tr>
+                <th>Strategy</th>
+                <th>Side</th>
+                <th>Symbol</th>
+                <th className="num">Quantity</th>
+                <th className="num">Avg cost</th>
+                <th className="num">Last price</th>
+                <th className="num">Unrealized P&amp;L</th>
+                <th className="num">Realized P&amp;L</th>
+                <th>Currency</th>
+              </tr>
+            </thead>
+            <tbody>
+              {a.symbols.map((g) => {
+                const side = netSide(g.netQuantity);
+                const last = g.positions[0]?.last_price;
+                return (
+                  <Fragment key={g.symbolId}>
+                    {g.positions.map((p) => (
+                      <StrategyRow key={p.id} p={p} name={strategyNames?.get(p.strategy_id) ?? p.strategy} />
+                    ))}
+                    <tr className="net-row" aria-label={`${g.symbol} account net`}>
+                      <td data-label="Strategy">
+                        <em>Account net</em>
+                      </td>
+                      <td data-label="Side">
+                        <span className={`badge side-${side}`}>{side}</span>
+                      </td>
+                      <td data-label="Symbol">{g.symbol}</td>
+                      <td data-label="Net quantity" className="num">
+                        {formatNumber(g.netQuantity)}
+                      </td>
+                      <td data-label="Avg cost" className="num">
+                        —
+                      </td>
+                      <td data-label="Last price" className="num">
+                        {formatNumber(last, 2)}
+                      </td>
+                      <td data-label="Unrealized P&L" className={`num ${pnlClass(g.unrealized)}`}>
+                        {g.unrealized === null ? "—" : formatMoney(g.unrealized)}
+                      </td>
+                      <td data-label="Realized P&L" className={`num ${pnlClass(g.realized)}`}>
+                        {formatMoney(g.realized)}
+                      </td>
+                      <td data-label="Currency">{g.currency}</td>
+                    </tr>
+                  </Fragment>
+                );
+              })}
+            </tbody>
+            <tfoot>
+              {totals && a.totals.map((t) => (
+                <tr key={t.currency} aria-label={`Total ${t.currency}`}>
+                  <td colSpan={COLUMNS - 3} data-label="">
+                    Total {t.currency}
+                  </td>
+                  <td data-label="Unrealized P&L" className={`num ${pnlClass(t.unrealized)}`}>
+                    {t.unrealized === null ? "—" : formatMoney(t.unrealized)}
+                  </td>
+                  <td data-label="Realized P&L" className={`num ${pnlClass(t.realized)}`}>
+                    {formatMoney(t.realized)}
+                  </td>
+                  <td data-label="Currency">{t.currency}</td>
+                </tr>
+              ))}
+            </tfoot>
+          </table>
+        </div>
+      ))}
     </div>
   );
 }
