@@ -154,6 +154,12 @@ def _holding(positions: list[HeldPosition], entries: list[WorkingEntry], side: s
     return held + worked
 
 
+def _listed(phrases: list[str], limit: int = 3) -> str:
+    """The first ``limit`` phrases joined by ``; `` and how many more there are."""
+    more = f"; and {len(phrases) - limit} more" if len(phrases) > limit else ""
+    return "; ".join(phrases[:limit]) + more
+
+
 def conflict_decide(
     *,
     policy: ConflictPolicy,
@@ -196,13 +202,13 @@ def conflict_decide(
         return ConflictDecision(
             False,
             Decimal(0),
-            f"{side} refused: {'; '.join(against)} on the opposite side ({prefix})",
+            f"{side} refused: {_listed(against)} on the opposite side ({prefix})",
         )
     same = policy.same_direction_policy
     duplicates = _holding(others_positions, others_entries, side)
     if same == SameDirectionPolicy.REJECT_DUPLICATES and duplicates:
         return ConflictDecision(
-            False, Decimal(0), f"{side} refused: {'; '.join(duplicates)} ({prefix})"
+            False, Decimal(0), f"{side} refused: {_listed(duplicates)} ({prefix})"
         )
     if same == SameDirectionPolicy.STRONGEST_WINS and duplicates:
         return _strongest(side, confidence, quantity, others_positions, others_entries, prefix)
@@ -210,9 +216,9 @@ def conflict_decide(
         return _accumulate(
             policy.max_position_per_symbol, side, quantity, positions, entries, prefix
         )
-    note = f"; {'; '.join(duplicates)}" if duplicates else ""
+    note = f"; {_listed(duplicates)}" if duplicates else ""
     if against:
-        note += f"; {'; '.join(against)} on the opposite side"
+        note += f"; {_listed(against)} on the opposite side"
     return ConflictDecision(True, quantity, f"{side} {plain(quantity)} allowed ({prefix}){note}")
 
 
@@ -231,7 +237,7 @@ def _strongest(
         return ConflictDecision(
             False,
             Decimal(0),
-            f"{side} refused: {'; '.join(holders)}; a side another strategy holds is never "
+            f"{side} refused: {_listed(holders)}; a side another strategy holds is never "
             f"taken away ({prefix})",
         )
     strongest = max(same_entries, key=lambda e: (e.confidence, -e.order_id))
@@ -291,7 +297,9 @@ def conflict_facts(
         HeldPosition(row["strategy_id"], row["strategy__name"], row["side"], row["quantity"])
         for row in StrategyPosition.objects.filter(
             account_id=account_id, symbol_id=symbol_id, status=PositionStatus.OPEN
-        ).values("strategy_id", "strategy__name", "side", "quantity")
+        )
+        .order_by()  # no sort: the rules do not depend on the order
+        .values("strategy_id", "strategy__name", "side", "quantity")
     ]
     entries = [
         WorkingEntry(
