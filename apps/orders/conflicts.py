@@ -376,12 +376,11 @@ def entry_place(
     with transaction.atomic():
         locked = account_symbols_lock([(strategy.account_id, strategy.symbol_id)])
         override = locked[(strategy.account_id, strategy.symbol_id)]
-        account = Account.objects.get(pk=strategy.account_id)
         positions, entries = conflict_facts(
             account_id=strategy.account_id, symbol_id=strategy.symbol_id
         )
         decision = conflict_decide(
-            policy=conflict_policy_resolve(account=account, override=override),
+            policy=conflict_policy_resolve(account=override.account, override=override),
             strategy_id=strategy.pk,
             side=side,
             quantity=quantity,

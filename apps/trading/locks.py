@@ -16,13 +16,15 @@ def _locked(wanted: list[tuple[int, int]]) -> dict[tuple[int, int], AccountSymbo
     query = AccountSymbol.objects.none()
     for account_id, symbol_id in wanted:
         query |= AccountSymbol.objects.filter(account_id=account_id, symbol_id=symbol_id)
-    locked = query.select_for_update().order_by("pk")
+    # The account is read with it (not locked): callers decide by its policy.
+    locked = query.select_for_update(of=("self",)).select_related("account").order_by("pk")
     return {(row.account_id, row.symbol_id): row for row in locked}
 
 
 def account_symbols_lock(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], AccountSymbol]:
     """Lock the (account id, symbol id) rows in ``pairs`` (created when missing) in ascending
-    row id order, waiting for other holders; returns (account id, symbol id) -> fresh row.
+    row id order, waiting for other holders; returns (account id, symbol id) -> fresh row,
+    its ``account`` read with it (not locked).
 
     One query when every row exists (the usual case); otherwise the missing rows are created
     first and all are locked again, still in ascending row id order."""
