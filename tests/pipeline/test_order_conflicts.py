@@ -15,7 +15,8 @@ from apps.lineage.services import run_create, run_start, step_record
 from apps.orders.brokers import Execution
 from apps.orders.conflicts import conflict_facts, conflict_lost, entry_displace, entry_place
 from apps.orders.models import Order, PaperOrder
-from apps.orders.services import orders_apply
+from apps.orders.paper_broker import PaperBroker
+from apps.orders.services import bracket_submit, orders_apply
 from apps.orders.sizing import SizingResult
 from apps.pipeline.context import RunContext
 from apps.pipeline.executor import strategy_run
@@ -247,6 +248,28 @@ class TestOppositeDirection:
         ctx, step = order_step(a_strategy(account, symbol), action="BUY")
         assert_sent(ctx, step)
         assert "opposite allowed (hedge)" in conflict_check(ctx)["detail"]
+
+
+@pytest.mark.django_db
+def test_a_displaced_bracket_not_yet_sent_is_withdrawn_and_never_sent() -> None:
+    # given a weaker run that created its pending bracket but has not sent it yet
+    account, symbol = an_account(same_direction_policy="strongest_wins"), a_symbol()
+    weaker = a_strategy(account, symbol)
+    run = run_create(strategy_id=weaker.pk, as_of=AS_OF)
+    signal = SignalFactory.create(run=run, strategy=weaker, confidence=D("0.6"))
+    placement = entry_place(
+        run=run, signal=signal, strategy=weaker, quantity=D("10"), broker_name="paper"
+    )
+    assert [o.status for o in placement.orders] == ["pending"] * 3
+    # when a stronger run's order step goes out
+    ctx, step = order_step(a_strategy(account, symbol), confidence="0.9")
+    assert_sent(ctx, step)
+    # then the weaker bracket was withdrawn in the database, and its submission sends nothing
+    bracket_submit(orders=placement.orders, broker=PaperBroker(), market_time=AS_OF)
+    for order in Order.objects.filter(run=run):
+        assert order.status == "cancelled" and order.attempts == 0
+        assert "displaced by the stronger signal" in order.error_message
+    assert not PaperOrder.objects.filter(client_order_ref__startswith=f"sibyl-{run.pk}-").exists()
 
 
 @pytest.mark.django_db
