@@ -8,14 +8,19 @@ from contextlib import contextmanager
 from django.db import connection, connections
 
 
-def someone_waits_on_a_lock() -> bool:
-    """Whether any session of the test database is waiting on a lock (``pg_stat_activity``)."""
+def sessions_waiting_on_a_lock() -> int:
+    """How many sessions of the test database wait on a lock (``pg_stat_activity``)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
-        return bool(cursor.fetchone()[0])
+        return int(cursor.fetchone()[0])
+
+
+def someone_waits_on_a_lock() -> bool:
+    """Whether any session of the test database is waiting on a lock (``pg_stat_activity``)."""
+    return sessions_waiting_on_a_lock() > 0
 
 
 @contextmanager

@@ -11,6 +11,9 @@ the whole life of an order (openspec/specs/orders/spec.md, "Order status transit
 - ``submitting`` → ``rejected``/``failed``: the submission was refused / failed in transit;
 - ``pending``/``submitting`` → ``failed``: reconciliation found the broker does not hold it;
 - ``submitted``/``partially_filled`` → ``cancelled``/``rejected``: the broker ended it;
+- ``pending`` → ``cancelled``: withdrawn before it was ever sent (the account's conflict policy
+  refused the run after its bracket was created, or a stronger signal displaced it;
+  ``apps.orders.conflicts.bracket_withdraw``);
 - any status but ``filled`` → ``partially_filled``/``filled``: an execution was recorded. An
   order in doubt (``pending``, ``submitting``, ``failed``) is settled by its fill; a late
   execution report (the broker filled part before it cancelled or rejected the rest) moves a
@@ -31,7 +34,9 @@ from apps.orders.models import Order, OrderStatus
 _S = OrderStatus
 # from-status -> the statuses an order may move to from it. Nothing else is allowed.
 ORDER_TRANSITIONS: Mapping[str, frozenset[str]] = {
-    _S.PENDING: frozenset({_S.SUBMITTING, _S.SUBMITTED, _S.FAILED, _S.PARTIALLY_FILLED, _S.FILLED}),
+    _S.PENDING: frozenset(
+        {_S.SUBMITTING, _S.SUBMITTED, _S.FAILED, _S.CANCELLED, _S.PARTIALLY_FILLED, _S.FILLED}
+    ),
     _S.SUBMITTING: frozenset(
         {_S.SUBMITTED, _S.REJECTED, _S.FAILED, _S.PARTIALLY_FILLED, _S.FILLED}
     ),

@@ -10,18 +10,30 @@ from collections.abc import Iterable
 from apps.trading.models import AccountSymbol
 
 
-def account_symbols_lock(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], AccountSymbol]:
-    """Lock the (account id, symbol id) rows in ``pairs`` (created when missing) in ascending
-    row id order, waiting for other holders; returns (account id, symbol id) -> fresh row."""
-    wanted = sorted(set(pairs))
-    for account_id, symbol_id in wanted:
-        AccountSymbol.objects.get_or_create(account_id=account_id, symbol_id=symbol_id)
-    if not wanted:
-        return {}
+def _locked(wanted: list[tuple[int, int]]) -> dict[tuple[int, int], AccountSymbol]:
+    """SELECT … FOR UPDATE of the existing rows among ``wanted``, in ascending row id order
+    (PostgreSQL locks the rows as the sorted result returns them)."""
     query = AccountSymbol.objects.none()
     for account_id, symbol_id in wanted:
         query |= AccountSymbol.objects.filter(account_id=account_id, symbol_id=symbol_id)
-    locked = AccountSymbol.objects.select_for_update().filter(
-        pk__in=list(query.values_list("pk", flat=True))
-    )
-    return {(row.account_id, row.symbol_id): row for row in locked.order_by("pk")}
+    # The account is read with it (not locked): callers decide by its policy.
+    locked = query.select_for_update(of=("self",)).select_related("account").order_by("pk")
+    return {(row.account_id, row.symbol_id): row for row in locked}
+
+
+def account_symbols_lock(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], AccountSymbol]:
+    """Lock the (account id, symbol id) rows in ``pairs`` (created when missing) in ascending
+    row id order, waiting for other holders; returns (account id, symbol id) -> fresh row,
+    its ``account`` read with it (not locked).
+
+    One query when every row exists (the usual case); otherwise the missing rows are created
+    first and all are locked again, still in ascending row id order."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return {}
+    locked = _locked(wanted)
+    if len(locked) == len(wanted):
+        return locked
+    for account_id, symbol_id in wanted:
+        AccountSymbol.objects.get_or_create(account_id=account_id, symbol_id=symbol_id)
+    return _locked(wanted)
