@@ -2,16 +2,15 @@
 
 from django.db import models
 
+from apps.positions.models import PositionSide
+
+__all__ = ["Action", "PositionSide", "Signal", "SignalStatus"]
+
 
 class Action(models.TextChoices):
     BUY = "BUY"
     SELL = "SELL"
     HOLD = "HOLD"
-
-
-class PositionSide(models.TextChoices):
-    LONG = "LONG"
-    SHORT = "SHORT"
 
 
 class SignalStatus(models.TextChoices):

@@ -11,7 +11,7 @@ from apps.orders.models import Order, PaperOrder
 from apps.orders.monitor import orders_monitor
 from apps.orders.paper_broker import PaperBroker, account_cash
 from apps.orders.services import bracket_submit
-from apps.positions.models import AccountPosition, StrategyPosition
+from apps.positions.models import StrategyPosition
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 from apps.trading.models import Account
@@ -24,6 +24,7 @@ from tests.factories import (
     make_bars,
 )
 from tests.orders.helpers import AS_OF, make_bracket
+from tests.positions.helpers import account_rows
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -60,19 +61,6 @@ def open_long_and_short(account: Account, symbol: Symbol) -> tuple[Strategy, Str
         )
         bracket_submit(orders=orders, broker=PaperBroker(), market_time=AS_OF)
     return a, b
-
-
-def account_rows(account: Account) -> dict[str, tuple[Decimal, Decimal, Decimal, bool]]:
-    """side -> (broker, strategies, unattributed, flagged) of the account's positions."""
-    return {
-        p.side: (
-            p.broker_quantity,
-            p.strategy_quantity,
-            p.unattributed_quantity,
-            p.flagged_at is not None,
-        )
-        for p in AccountPosition.objects.filter(account=account)
-    }
 
 
 def open_quantity(strategy: Strategy) -> dict[str, Decimal]:

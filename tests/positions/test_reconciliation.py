@@ -11,6 +11,7 @@ from apps.positions.models import AccountPosition, StrategyPosition
 from apps.positions.reconciliation import account_positions_reconcile
 from apps.trading.models import Account
 from tests.factories import AccountFactory, StrategyFactory, StrategyPositionFactory, SymbolFactory
+from tests.positions.helpers import account_rows
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -43,19 +44,6 @@ def two_strategies(account: Account) -> tuple[int, list[StrategyPosition]]:
     return symbol.pk, positions
 
 
-def rows(account: Account) -> dict[str, tuple[Decimal, Decimal, Decimal, bool]]:
-    """side -> (broker, strategies, unattributed, flagged) of the account's rows."""
-    return {
-        p.side: (
-            p.broker_quantity,
-            p.strategy_quantity,
-            p.unattributed_quantity,
-            p.flagged_at is not None,
-        )
-        for p in AccountPosition.objects.filter(account=account)
-    }
-
-
 def test_netting_compares_the_net_with_long_minus_short() -> None:
     account = AccountFactory.create()
     symbol_id, _ = two_strategies(account)
@@ -64,7 +52,7 @@ def test_netting_compares_the_net_with_long_minus_short() -> None:
         account_id=account.pk, positions=[Reported(symbol_id, "NET", D(40), D(100))], now=T0
     )
 
-    assert rows(account) == {"NET": (D(40), D(40), D(0), False)}
+    assert account_rows(account) == {"NET": (D(40), D(40), D(0), False)}
     assert result.mismatches == [] and result.compared == 1
 
 
@@ -78,7 +66,7 @@ def test_hedge_mode_on_the_paper_book_compares_each_side() -> None:
         now=T0,
     )
 
-    assert rows(account) == {
+    assert account_rows(account) == {
         "LONG": (D(100), D(100), D(0), False),
         "SHORT": (D(-60), D(-60), D(0), False),
     }
@@ -120,9 +108,9 @@ def test_unattributed_quantity_is_flagged_while_it_lasts_and_never_fixed() -> No
         positions=[Reported(symbol_id, "NET", D(40))],
         now=T0 + timedelta(minutes=2),
     )
-    assert rows(account) == {"NET": (D(40), D(40), D(0), False)}
+    assert account_rows(account) == {"NET": (D(40), D(40), D(0), False)}
     account_positions_reconcile(account_id=account.pk, positions=[], now=T0 + timedelta(minutes=3))
-    assert rows(account) == {"NET": (D(0), D(40), D(-40), True)}
+    assert account_rows(account) == {"NET": (D(0), D(40), D(-40), True)}
 
 
 def test_accounts_are_reconciled_apart() -> None:
@@ -133,5 +121,5 @@ def test_accounts_are_reconciled_apart() -> None:
         account_id=theirs.pk, positions=[Reported(symbol_id, "NET", D(7))], now=T0
     )
 
-    assert rows(theirs) == {"NET": (D(7), D(0), D(7), True)}
+    assert account_rows(theirs) == {"NET": (D(7), D(0), D(7), True)}
     assert not AccountPosition.objects.filter(account=mine).exists()
