@@ -246,6 +246,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "side" with different values (an order's BUY/SELL, a position's
+    # LONG/SHORT): each choice set keeps one name.
+    "ENUM_NAME_OVERRIDES": {
+        "SideEnum": "apps.orders.models.Side",
+        "PositionSideEnum": "apps.positions.models.PositionSide",
+    },
 }
 
 # --- Celery and Redis ----------------------------------------------------------------------

@@ -26,6 +26,8 @@ from apps.strategies.lifecycle import (
 )
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
+from apps.trading.models import Account
+from apps.trading.selectors import accounts_of
 
 
 class StrategiesFileError(SibylError):
@@ -112,6 +114,27 @@ def llm_endpoint_named(*, name: str, owner: User | None, slug: str) -> LlmEndpoi
     return endpoint
 
 
+def account_named(*, name: str, owner: User | None, slug: str) -> Account:
+    """The trading account called ``name`` among those ``owner`` owns or is a member of
+    (``owner`` None: the operator's, ownerless accounts), for strategy ``slug``.
+
+    Raises StrategiesFileError naming the account when there is none of that name among them
+    (another user's account is unknown, as one that does not exist) or several."""
+    found = list(accounts_of(user_id=owner.pk if owner else None).filter(name=name)[:2])
+    whose = f"{owner.get_username()}'s" if owner is not None else "the operator's"
+    if not found:
+        raise StrategiesFileError(
+            f"strategy {slug}: no trading account named {name!r} among {whose} accounts and "
+            "those they are a member of (see /api/v1/accounts/)"
+        )
+    if len(found) > 1:
+        raise StrategiesFileError(
+            f"strategy {slug}: several trading accounts named {name!r} among {whose} "
+            "accounts; rename one"
+        )
+    return found[0]
+
+
 def _strategy_values(definition: StrategyDefinition, owner: User | None) -> dict[str, object]:
     try:
         symbol = Symbol.objects.get(
@@ -124,7 +147,13 @@ def _strategy_values(definition: StrategyDefinition, owner: User | None) -> dict
         ) from error
     template = prompt_template_latest(definition.prompt_template, definition.slug, owner)
     risk, llm = definition.risk, definition.llm
+    chosen: dict[str, object] = {}
+    if definition.account is not None:
+        chosen["account"] = account_named(
+            name=definition.account, owner=owner, slug=definition.slug
+        )
     return {
+        **chosen,
         "name": definition.name,
         "symbol": symbol,
         "bar_size": definition.bar_size,

@@ -1,32 +1,31 @@
-"""The positions API: last price from the smallest stored bar size, unrealized P&L and
-visibility by the symbols a user's strategies trade."""
+"""The positions API: open strategy positions with the last price from the smallest stored bar
+size, unrealized P&L, and visibility by the accounts a user owns or is a member of."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from apps.orders.positions import position_apply_fill
 from django.contrib.auth.models import User
-from django.db import transaction
 from rest_framework.test import APIClient
 
+from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 from tests.api.conftest import results
-from tests.factories import StrategyFactory, SymbolFactory, make_bars
+from tests.factories import StrategyFactory, StrategyPositionFactory, SymbolFactory, make_bars
 
 pytestmark = pytest.mark.django_db
 
 
-def hold(symbol: Symbol, side: str, quantity: str, price: str) -> None:
-    """Record a fill of ``quantity`` at ``price`` into the account's position in ``symbol``."""
-    with transaction.atomic():
-        position_apply_fill(
-            symbol_id=symbol.pk,
-            side=side,
-            quantity=Decimal(quantity),
-            price=Decimal(price),
-            commission=Decimal(0),
-        )
+def hold(strategy: Strategy, side: str, quantity: str, price: str) -> None:
+    """An open position of ``strategy`` on ``side`` (LONG/SHORT) of ``quantity`` at ``price``."""
+    StrategyPositionFactory.create(
+        strategy=strategy,
+        side=side,
+        quantity=Decimal(quantity),
+        average_cost=Decimal(price),
+        entry_quantity=Decimal(quantity),
+        entry_price=Decimal(price),
+    )
 
 
 @pytest.fixture
@@ -34,7 +33,7 @@ def traded(trader: User) -> Symbol:
     """A symbol the trader's strategy trades: long 10 at 100; daily bars closing at 110 and,
     later, hourly bars closing at 112 (the smaller bar size wins)."""
     symbol = SymbolFactory.create(symbol="AAA")
-    StrategyFactory.create(symbol=symbol, owner=trader)
+    strategy = StrategyFactory.create(symbol=symbol, owner=trader)
     make_bars(symbol, [105.0, 110.0])
     make_bars(
         symbol,
@@ -43,15 +42,15 @@ def traded(trader: User) -> Symbol:
         bar_size="1 hour",
         step=timedelta(hours=1),
     )
-    hold(symbol, "BUY", "10", "100")
+    hold(strategy, "LONG", "10", "100")
     return symbol
 
 
 @pytest.fixture
 def elsewhere() -> Symbol:
-    """A symbol no strategy of the trader trades: short 5 at 50, no bars."""
+    """A symbol traded on the operator's account only: short 5 at 50, no bars."""
     symbol = SymbolFactory.create(symbol="ZZZ")
-    hold(symbol, "SELL", "5", "50")
+    hold(StrategyFactory.create(symbol=symbol), "SHORT", "5", "50")
     return symbol
 
 
