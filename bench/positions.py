@@ -265,6 +265,8 @@ def run() -> dict[str, float]:
     again = positions_rebuild(account_ids=[fills_account.pk])
     noop_s = time.perf_counter() - began
     assert full.changed and not again.changed, (full, again)
+    with connection.cursor() as cursor:  # as the command does after replacing positions
+        cursor.execute(f"ANALYZE {StrategyPosition._meta.db_table}")
 
     portfolio = Account.objects.get(owner=owner, name="Bench portfolio")
     client = APIClient(SERVER_NAME="localhost")

@@ -26,6 +26,7 @@ from django.utils import timezone
 from apps.orders.models import Fill, Order, OrderRole
 from apps.positions.models import PositionStatus, StrategyPosition
 from apps.positions.replay import FillFact, ReplayedPosition, ReplayResult, replay
+from apps.trading.locks import account_symbols_lock
 
 POSITION_FIELDS = (
     "account_id",
@@ -270,11 +271,18 @@ def positions_rebuild(account_ids: Iterable[int] | None = None) -> RebuildReport
     Input: account ids, or None. Output: a ``RebuildReport`` of what changed (nothing the
     second time). Orders are matched to positions as live (an entry's own position, else its
     parent's for an exit); an order with no fill anywhere in its bracket gets none and realized
-    P&L 0. Rows are locked for the rebuild (``SELECT … FOR UPDATE`` on the positions), so a
-    concurrent fill waits for it rather than being lost. Raises nothing of its own.
+    P&L 0.
+
+    Locks: the (account, symbol) rows of every pair with orders (``account_symbols_lock``), then
+    the stored positions, so order decisions and fills of those symbols wait for the rebuild.
+    A fill already holding its order's lock when the rebuild updates that order can make
+    PostgreSQL abort one of the two as a deadlock (nothing half-written): run it while the
+    order monitor is quiet. Raises nothing of its own.
     """
     scope = None if account_ids is None else sorted(set(account_ids))
     with transaction.atomic():
+        pairs = _scoped(Order.objects, scope).values_list("account_id", "symbol_id").distinct()
+        account_symbols_lock(pairs.order_by())
         stored_positions = [
             _stored_row(row)
             for row in _scoped(StrategyPosition.objects, scope)

@@ -30,6 +30,7 @@ from apps.positions.models import (
     PositionStatus,
     StrategyPosition,
 )
+from apps.symbols.models import Symbol
 from apps.trading.selectors import accounts_of
 
 PRICE = DecimalField(max_digits=20, decimal_places=8)
@@ -82,6 +83,26 @@ def fill_list() -> QuerySet[Fill]:
 def _latest_bar(field: str, bar_size: str) -> Subquery:
     bars = Bar.objects.filter(symbol_id=OuterRef("symbol_id"), bar_size=bar_size)
     return Subquery(bars.order_by("-ts").values(field)[:1])
+
+
+def last_closes(*, symbol_ids: set[int]) -> dict[int, Decimal]:
+    """Per symbol id, the close of its latest stored bar of its smallest stored bar size (in
+    the symbol's currency); symbols without any bar are absent. One query over the symbols (a
+    few rows, so the planner keeps it cheap whatever the positions table holds)."""
+    if not symbol_ids:
+        return {}
+    closes = (
+        Bar.objects.filter(symbol_id=OuterRef("pk"), bar_size=size)
+        .order_by("-ts")
+        .values("close")[:1]
+        for size in BarSize.values  # smallest first
+    )
+    rows = (
+        Symbol.objects.filter(pk__in=symbol_ids)
+        .annotate(last_close=Coalesce(*(Subquery(c) for c in closes), output_field=PRICE))
+        .values_list("pk", "last_close")
+    )
+    return {pk: close for pk, close in rows if close is not None}
 
 
 def position_list() -> QuerySet[StrategyPosition]:
@@ -243,15 +264,24 @@ def account_portfolio(*, account_id: int, cash: dict[str, Decimal]) -> Portfolio
                 None if row["average_r"] is None else row["average_r"].quantize(Decimal("0.0001"))
             ),
         )
-    for position in position_list().filter(account_id=account_id):
-        book = books[(position.strategy_id, position.symbol.currency)]
+    open_rows = list(
+        StrategyPosition.objects.filter(
+            account_id=account_id, status=PositionStatus.OPEN
+        ).values_list(
+            "strategy_id", "symbol_id", "symbol__currency", "side", "quantity", "average_cost"
+        )
+    )
+    closes = last_closes(symbol_ids={row[1] for row in open_rows})
+    for strategy_id, symbol_id, currency, side, quantity, average_cost in open_rows:
+        book = books[(strategy_id, currency)]
+        signed = -quantity if side == PositionSide.SHORT else quantity
         book.open_positions += 1
-        book.open_quantity += position.signed_quantity  # type: ignore[attr-defined]
-        unrealized = position.unrealized_pnl  # type: ignore[attr-defined]
-        if unrealized is None:
+        book.open_quantity += signed
+        close = closes.get(symbol_id)
+        if close is None:
             book.unpriced_positions += 1
         else:
-            book.unrealized_pnl += unrealized.quantize(Decimal("0.0001"))
+            book.unrealized_pnl += ((close - average_cost) * signed).quantize(Decimal("0.0001"))
     currencies = {
         code: CurrencyBook(currency=code, starting_cash=amount) for code, amount in cash.items()
     }
