@@ -10,7 +10,9 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from apps.marketdata.models import Bar
-from apps.positions.models import AccountPosition
+from apps.orders.brokers import Execution
+from apps.orders.services import orders_apply
+from apps.positions.models import AccountPosition, StrategyPosition
 from apps.strategies.models import ACCOUNT_NOT_USABLE
 from apps.trading.models import Account
 from apps.trading.services import account_default_for
@@ -23,6 +25,7 @@ from tests.factories import (
     StrategyPositionFactory,
     SymbolFactory,
 )
+from tests.orders.helpers import AS_OF, make_bracket
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -289,3 +292,31 @@ def test_portfolio_numbers_per_currency_and_per_strategy(api: APIClient, trader:
         None,
         1,
     )
+
+
+def test_a_strategy_position_shows_its_orders_and_fills(api: APIClient, trader: User) -> None:
+    # given a bracket of the trader whose entry filled through the real fill path
+    strategy = StrategyFactory.create(
+        owner=trader,
+        order_type="MKT",
+        time_in_force="GTC",
+        symbol=SymbolFactory.create(timezone="America/New_York", min_tick=D("0.01")),
+    )
+    orders = make_bracket(strategy)
+    entry = next(o for o in orders if o.role == "entry")
+    orders_apply(
+        states=[],
+        executions=[Execution("x-1", entry.client_order_ref, AS_OF, D(10), D(100), D(1))],
+    )
+    position = StrategyPosition.objects.get(strategy=strategy)
+
+    body = api.get(f"/api/v1/strategy-positions/{position.pk}/").json()
+
+    assert (body["status"], body["quantity"], body["average_cost"]) == (
+        "open",
+        "10.0000",
+        "100.10000000",
+    )
+    assert sorted(o["role"] for o in body["orders"]) == ["entry", "stop_loss", "take_profit"]
+    [entry_row] = [o for o in body["orders"] if o["role"] == "entry"]
+    assert [f["execution_id"] for f in entry_row["fills"]] == ["x-1"]
