@@ -224,22 +224,34 @@ def _canonical(values: tuple[Any, ...], tiebreak: int) -> tuple[Any, ...]:
 
 def _write_positions(
     result: ReplayResult, stored: list[tuple[Any, ...]]
-) -> tuple[dict[int, int], int, int]:
+) -> tuple[dict[int, int], list[int], int]:
     """Position number → stored id: the stored rows when they equal the replayed ones (paired
-    in ``_canonical`` order), else new rows replacing them. Returns (ids, deleted, created)."""
+    in ``_canonical`` order), else new rows, inserted after the stale ones were set aside
+    (closed, so the one-open-per-side rule holds); the caller repoints the orders, then drops
+    the stale rows (``_drop_positions``). Returns (ids, stale ids, created)."""
     wanted = sorted(
         ((_position_values(p), p.number) for p in result.positions),
         key=lambda pair: _canonical(*pair),
     )
     have = sorted(((row[1:], row[0]) for row in stored), key=lambda pair: _canonical(*pair))
     if [values for values, _ in have] == [values for values, _ in wanted]:
-        return {number: pk for (_, number), (_, pk) in zip(wanted, have, strict=True)}, 0, 0
+        return {number: pk for (_, number), (_, pk) in zip(wanted, have, strict=True)}, [], 0
     stale = [row[0] for row in stored]
-    Order.objects.filter(strategy_position_id__in=stale).update(strategy_position=None)
-    with connection.cursor() as cursor:  # no cascade to collect: the orders let go above
-        cursor.execute(f"DELETE FROM {StrategyPosition._meta.db_table} WHERE id = ANY(%s)", [stale])
+    StrategyPosition.objects.filter(pk__in=stale, status=PositionStatus.OPEN).update(
+        status=PositionStatus.CLOSED, quantity=0, closed_at=timezone.now()
+    )
     ids = _insert_positions(result)
-    return ids, len(stale), len(ids)
+    return ids, stale, len(ids)
+
+
+def _drop_positions(stale: list[int]) -> None:
+    """Delete the replaced positions; an order still pointing at one (outside the rebuilt
+    accounts) lets go of it first."""
+    if not stale:
+        return
+    Order.objects.filter(strategy_position_id__in=stale).update(strategy_position=None)
+    with connection.cursor() as cursor:  # no cascade to collect: no order holds them now
+        cursor.execute(f"DELETE FROM {StrategyPosition._meta.db_table} WHERE id = ANY(%s)", [stale])
 
 
 def _insert_positions(result: ReplayResult) -> dict[int, int]:
@@ -296,7 +308,7 @@ def positions_rebuild(account_ids: Iterable[int] | None = None) -> RebuildReport
         ]
         facts, stored_fills = _fill_facts(scope)
         result = replay(facts)
-        ids, deleted, created = _write_positions(result, stored_positions)
+        ids, stale, created = _write_positions(result, stored_positions)
 
         changed_fills = [
             (fill_id, result.fill_realized[fill_id], result.fill_excess[fill_id])
@@ -328,15 +340,17 @@ def positions_rebuild(account_ids: Iterable[int] | None = None) -> RebuildReport
             want_realized = order_realized.get(order_id, Decimal(0))
             if position_id != want_position or realized != want_realized:
                 changed_orders.append((order_id, want_position, want_realized))
+        changed_orders.sort()  # the table's heap order: the update reads it front to back
         _update_from_rows(
             Order._meta.db_table,
             ("strategy_position_id", "realized_pnl"),
             ("bigint", "numeric"),
             changed_orders,
         )
+        _drop_positions(stale)
     return RebuildReport(
         fills_replayed=len(facts),
-        positions_deleted=deleted,
+        positions_deleted=len(stale),
         positions_created=created,
         fills_updated=len(changed_fills),
         orders_updated=len(changed_orders),

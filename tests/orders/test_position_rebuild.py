@@ -183,6 +183,12 @@ def test_random_fills_keep_the_books_and_the_rebuild_reproduces_them(
         assert _without_position_ids(rebuilt) == _without_position_ids(live)
         assert not positions_rebuild(account_ids=[account.pk]).changed
         assert _stored(account) == rebuilt
+
+        # stored positions that differ (open ones among them) are replaced, orders repointed
+        count = StrategyPosition.objects.filter(account=account).update(commission=D("123"))
+        report = positions_rebuild(account_ids=[account.pk])
+        assert (report.positions_deleted, report.positions_created) == (count, count)
+        assert _without_position_ids(_stored(account)) == _without_position_ids(live)
         transaction.set_rollback(True)
 
 
