@@ -38,6 +38,7 @@ from apps.orders.models import Fill, Order
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
+from apps.trading.services import account_default_for
 
 MARKER = "bench-api"
 RUNS = 100_000
@@ -99,11 +100,13 @@ def _strategies(owner: User) -> list[Strategy]:
         version=1,
         body="{{ symbol.symbol }} {{ bars.last.close }}",
     )
+    account = account_default_for(owner=owner)
     return [
         Strategy.objects.create(
             name=f"Bench API {i}",
             slug=MARKER if i == 0 else f"{MARKER}-{i}",
             owner=owner,
+            account=account,
             symbol=symbol,
             bar_size="1 hour",
             prompt_template=template,
@@ -196,6 +199,7 @@ def _chunk(
     orders: list[Row] = []
     fills: list[Row] = []
     symbol_id = strategies[0].symbol_id
+    account_id = strategies[0].account_id
     step_id, artifact_id, order_id, fill_id = ids[Step], ids[Artifact], ids[Order], ids[Fill]
     signal_id = ids[Signal]
     for n in numbers:
@@ -210,7 +214,7 @@ def _chunk(
         )
         runs.append(
             (run_id, strategy.pk, "schedule", created, created, status, created, started,
-             finished, finished, current, error)
+             finished, finished, current, error, 1)
         )  # fmt: skip
         for seq, name in enumerate(STEP_NAMES, start=1):
             step_status = "succeeded" if not failed or seq < 4 else ("failed", "skipped")[seq > 4]
@@ -232,7 +236,10 @@ def _chunk(
             step_id += 1
         calls.append(
             (ids[LlmCall] + n - numbers.start, run_id, strategy.pk, "gpt-4o-mini", "json_schema",
-             1830, 96, 812.5, 1, Decimal("0.000332"), not failed, error, started)
+             1830, 96, 812.5, 1, Decimal("0.000332"), not failed, error, started,
+             json.dumps([{"attempt": 1, "model": "gpt-4o-mini", "mode": "json_schema",
+                          "status": 503 if failed else 200, "duration_ms": 812.5}]),
+             "" if failed else "stop")
         )  # fmt: skip
         if failed or n % SIGNAL_EVERY > 1:
             continue
@@ -249,7 +256,7 @@ def _chunk(
                 ("stop_loss", "BUY", "STP", None, close + 3, False),
             ):
                 orders.append(
-                    (order_id, run_id, signal_id, symbol_id, "paper", role, side, kind,
+                    (order_id, run_id, signal_id, symbol_id, account_id, "paper", role, side, kind,
                      Decimal(92), limit, stop, "GTC", None if role == "entry" else parent,
                      f"sibyl-{run_id}-oca", f"bench-{run_id}-{role}", f"paper-{order_id}",
                      "filled" if fill_it else "cancelled", Decimal(92) if fill_it else 0,
@@ -260,7 +267,7 @@ def _chunk(
                 if fill_it:
                     fills.append(
                         (fill_id, order_id, f"bench-exec-{order_id}", finished, Decimal(92),
-                         limit, Decimal("1.00"), 0)
+                         limit, Decimal("1.00"), 0, 0)
                     )  # fmt: skip
                     fill_id += 1
                 order_id += 1
@@ -277,7 +284,8 @@ def _write(tables: tuple[list[Row], ...]) -> None:
     _copy(
         Run,
         ["id", "strategy_id", "trigger", "as_of", "scheduled_for", "status", "created_at",
-         "started_at", "finished_at", "heartbeat_at", "current_step", "error_message"],
+         "started_at", "finished_at", "heartbeat_at", "current_step", "error_message",
+         "enqueue_count"],
         runs,
     )  # fmt: skip
     _copy(
@@ -295,7 +303,7 @@ def _write(tables: tuple[list[Row], ...]) -> None:
         LlmCall,
         ["id", "run_id", "strategy_id", "model", "response_format", "prompt_tokens",
          "completion_tokens", "latency_ms", "attempts", "cost_usd", "succeeded", "error",
-         "created_at"],
+         "created_at", "attempt_log", "finish_reason"],
         calls,
     )  # fmt: skip
     _copy(
@@ -307,9 +315,9 @@ def _write(tables: tuple[list[Row], ...]) -> None:
     )  # fmt: skip
     _copy(
         Order,
-        ["id", "run_id", "signal_id", "symbol_id", "broker", "role", "side", "order_type",
-         "quantity", "limit_price", "stop_price", "time_in_force", "parent_id", "oca_group",
-         "client_order_ref", "broker_order_id", "status", "filled_quantity",
+        ["id", "run_id", "signal_id", "symbol_id", "account_id", "broker", "role", "side",
+         "order_type", "quantity", "limit_price", "stop_price", "time_in_force", "parent_id",
+         "oca_group", "client_order_ref", "broker_order_id", "status", "filled_quantity",
          "avg_fill_price", "commission", "realized_pnl", "error_message", "attempts",
          "created_at", "updated_at", "submitted_at", "filled_at", "cancelled_at",
          "flagged_at"],
@@ -318,7 +326,7 @@ def _write(tables: tuple[list[Row], ...]) -> None:
     _copy(
         Fill,
         ["id", "order_id", "execution_id", "executed_at", "quantity", "price", "commission",
-         "realized_pnl"],
+         "realized_pnl", "unattributed_quantity"],
         fills,
     )  # fmt: skip
 

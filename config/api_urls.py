@@ -6,6 +6,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.symbols.api.urls")),
+    path("", include("apps.trading.api.urls")),
     path("", include("apps.strategies.api.urls")),
     path("", include("apps.analysis.api.urls")),
     path("", include("apps.composition.api.urls")),

@@ -246,9 +246,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Two choice sets are both called `side` (an order's BUY/SELL, a position's LONG/SHORT).
+    # Several models have a "side" with different values (an order's BUY/SELL, a position's
+    # LONG/SHORT): each choice set keeps one name.
     "ENUM_NAME_OVERRIDES": {
-        "OrderSideEnum": "apps.orders.models.Side",
+        "SideEnum": "apps.orders.models.Side",
         "PositionSideEnum": "apps.positions.models.PositionSide",
         "AccountPositionSideEnum": "apps.positions.models.AccountPositionSide",
     },

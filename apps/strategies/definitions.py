@@ -168,6 +168,14 @@ class StrategyDefinition(_Strict):
     order: OrderDefinition = Field(default_factory=OrderDefinition)
     mode: Literal["paper", "live"] = "paper"
     active: bool = True
+    account: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="The name of the trading account it trades, among its owner's and those "
+        "the owner is a member of; absent: a new strategy trades the owner's default paper "
+        "account and an existing one keeps its account.",
+    )
 
     @field_validator("bar_size")
     @classmethod

@@ -26,6 +26,9 @@ from apps.strategies.lifecycle import (
 )
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
+from apps.trading.models import Account
+from apps.trading.selectors import accounts_of
+from apps.trading.services import DEFAULT_PAPER_ACCOUNT_NAME, account_default_for
 
 
 class StrategiesFileError(SibylError):
@@ -112,6 +115,32 @@ def llm_endpoint_named(*, name: str, owner: User | None, slug: str) -> LlmEndpoi
     return endpoint
 
 
+def account_named(*, name: str, owner: User | None, slug: str) -> Account:
+    """The trading account called ``name`` among those ``owner`` owns or is a member of
+    (``owner`` None: the operator's, ownerless accounts), for strategy ``slug``. The name of
+    the owner's default paper account (``Paper`` for the operator, ``<username> paper`` for a
+    user) finds it even before it exists (``account_default_for`` creates it).
+
+    Raises StrategiesFileError naming the account when there is none of that name among them
+    (another user's account is unknown, as one that does not exist) or several."""
+    found = list(accounts_of(user_id=owner.pk if owner else None).filter(name=name)[:2])
+    default_name = DEFAULT_PAPER_ACCOUNT_NAME if owner is None else f"{owner.get_username()} paper"
+    if not found and name == default_name:  # the default paper account, not created yet
+        found = [account_default_for(owner=owner)]
+    whose = f"{owner.get_username()}'s" if owner is not None else "the operator's"
+    if not found:
+        raise StrategiesFileError(
+            f"strategy {slug}: no trading account named {name!r} among {whose} accounts and "
+            "those they are a member of (see /api/v1/accounts/)"
+        )
+    if len(found) > 1:
+        raise StrategiesFileError(
+            f"strategy {slug}: several trading accounts named {name!r} among {whose} "
+            "accounts; rename one"
+        )
+    return found[0]
+
+
 def _strategy_values(definition: StrategyDefinition, owner: User | None) -> dict[str, object]:
     try:
         symbol = Symbol.objects.get(
@@ -124,7 +153,13 @@ def _strategy_values(definition: StrategyDefinition, owner: User | None) -> dict
         ) from error
     template = prompt_template_latest(definition.prompt_template, definition.slug, owner)
     risk, llm = definition.risk, definition.llm
+    chosen: dict[str, object] = {}
+    if definition.account is not None:
+        chosen["account"] = account_named(
+            name=definition.account, owner=owner, slug=definition.slug
+        )
     return {
+        **chosen,
         "name": definition.name,
         "symbol": symbol,
         "bar_size": definition.bar_size,
@@ -179,6 +214,15 @@ def _strategy_upsert(
     values = _strategy_values(definition, owner)
     if owner is not None:
         values["owner"] = owner
+    if (
+        "account" not in values
+        and strategy is not None
+        and not accounts_of(user_id=owner.pk if owner else None)
+        .filter(pk=strategy.account_id)
+        .exists()
+    ):
+        # Handed to an owner who may not trade its account: it moves to their default one.
+        values["account"] = account_default_for(owner=owner)
     if strategy is None:
         strategy = Strategy(slug=definition.slug)
         report.created.append(definition.slug)

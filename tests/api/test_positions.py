@@ -1,4 +1,4 @@
-"""The positions API: open strategy positions with last price from the smallest stored bar
+"""The positions API: open strategy positions with the last price from the smallest stored bar
 size, unrealized P&L, and visibility by the accounts a user owns or is a member of."""
 
 from datetime import UTC, datetime, timedelta
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def hold(strategy: Strategy, side: str, quantity: str, price: str) -> None:
-    """Give ``strategy`` an open ``side`` position of ``quantity`` at ``price``."""
+    """An open position of ``strategy`` on ``side`` (LONG/SHORT) of ``quantity`` at ``price``."""
     StrategyPositionFactory.create(
         strategy=strategy,
         side=side,
@@ -48,8 +48,7 @@ def traded(trader: User) -> Symbol:
 
 @pytest.fixture
 def elsewhere() -> Symbol:
-    """A symbol an operator's strategy trades on the operator's account: short 5 at 50, no
-    bars."""
+    """A symbol traded on the operator's account only: short 5 at 50, no bars."""
     symbol = SymbolFactory.create(symbol="ZZZ")
     hold(StrategyFactory.create(symbol=symbol), "SHORT", "5", "50")
     return symbol

@@ -16,6 +16,8 @@ from apps.analysis.models import PromptTemplate
 from apps.strategies.models import Strategy
 from apps.strategies.services import StrategiesFileError, strategies_apply
 from apps.symbols.models import Symbol
+from apps.trading.services import account_default_for
+from tests.factories import AccountFactory, UserFactory
 from tests.strategies.helpers import DEMO_FILE, GOOG_SLUG, Document, strategy_of, write
 
 pytestmark = pytest.mark.django_db
@@ -558,3 +560,26 @@ def test_a_cron_with_a_seconds_field_is_refused() -> None:
     with pytest.raises(ValidationError, match="five fields"):
         ScheduleDefinition(cron="* * * * * */10")
     assert ScheduleDefinition(cron="@daily").cron == "@daily"
+
+
+def test_account_names_a_trading_account_of_the_owner(tmp_path: Path) -> None:
+    # given a trader with a second account of their own and another user's account
+    trader = UserFactory.create(username="filetrader")
+    book = AccountFactory.create(owner=trader, name="Swing book")
+    AccountFactory.create(owner=UserFactory.create(username="stranger"), name="Their book")
+    document = demo()
+    strategy_of(document, GOOG_SLUG)["account"] = "Swing book"
+
+    # when the file is applied for the trader, the strategy trades the named account; the
+    # others (no account named) trade the trader's default paper account
+    strategies_apply(path=write(tmp_path, document), owner=trader)
+    assert Strategy.objects.get(slug=GOOG_SLUG).account == book
+    assert Strategy.objects.get(slug=EUR_SLUG).account == account_default_for(owner=trader)
+
+    # then naming another user's account is refused with the name, and nothing changes
+    before = snapshot()
+    strategy_of(document, GOOG_SLUG)["account"] = "Their book"
+    with pytest.raises(StrategiesFileError) as caught:
+        strategies_apply(path=write(tmp_path, document), owner=trader)
+    assert "no trading account named 'Their book' among filetrader's accounts" in str(caught.value)
+    assert snapshot() == before

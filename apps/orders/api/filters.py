@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 
 from apps.common.api_filters import UtcIsoDateTimeFilter
 from apps.orders.models import Fill, Order, OrderRole, OrderStatus, Side
+from apps.positions.models import PositionSide, PositionStatus, StrategyPosition
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -42,3 +43,18 @@ class FillFilter(django_filters.FilterSet):
     class Meta:
         model = Fill
         fields = ["order", "strategy", "run", "executed_after", "executed_before"]
+
+
+class StrategyPositionFilter(django_filters.FilterSet):
+    """``account``, ``strategy`` and ``symbol`` (ids), ``status`` (open, closed) and ``side``
+    (LONG, SHORT)."""
+
+    account = django_filters.NumberFilter(field_name="account_id")
+    strategy = django_filters.NumberFilter(field_name="strategy_id")
+    symbol = django_filters.NumberFilter(field_name="symbol_id")
+    status = django_filters.ChoiceFilter(choices=PositionStatus.choices)
+    side = django_filters.ChoiceFilter(choices=PositionSide.choices)
+
+    class Meta:
+        model = StrategyPosition
+        fields = ["account", "strategy", "symbol", "status", "side"]

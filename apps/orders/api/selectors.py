@@ -1,8 +1,12 @@
 """Reads of orders, fills and positions for the API, with their joins already applied."""
 
+from dataclasses import dataclass, field
+from decimal import Decimal
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import (
+    Avg,
     Case,
     Count,
     DecimalField,
@@ -10,15 +14,23 @@ from django.db.models import (
     F,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
+    Sum,
     When,
 )
 from django.db.models.functions import Coalesce
 
 from apps.marketdata.models import Bar, BarSize
 from apps.orders.models import Fill, Order
-from apps.positions.models import PositionSide, PositionStatus, StrategyPosition
+from apps.positions.models import (
+    AccountPosition,
+    PositionSide,
+    PositionStatus,
+    StrategyPosition,
+)
+from apps.symbols.models import Symbol
 from apps.trading.selectors import accounts_of
 
 PRICE = DecimalField(max_digits=20, decimal_places=8)
@@ -73,6 +85,26 @@ def _latest_bar(field: str, bar_size: str) -> Subquery:
     return Subquery(bars.order_by("-ts").values(field)[:1])
 
 
+def last_closes(*, symbol_ids: set[int]) -> dict[int, Decimal]:
+    """Per symbol id, the close of its latest stored bar of its smallest stored bar size (in
+    the symbol's currency); symbols without any bar are absent. One query over the symbols (a
+    few rows, so the planner keeps it cheap whatever the positions table holds)."""
+    if not symbol_ids:
+        return {}
+    closes = (
+        Bar.objects.filter(symbol_id=OuterRef("pk"), bar_size=size)
+        .order_by("-ts")
+        .values("close")[:1]
+        for size in BarSize.values  # smallest first
+    )
+    rows = (
+        Symbol.objects.filter(pk__in=symbol_ids)
+        .annotate(last_close=Coalesce(*(Subquery(c) for c in closes), output_field=PRICE))
+        .values_list("pk", "last_close")
+    )
+    return {pk: close for pk, close in rows if close is not None}
+
+
 def position_list() -> QuerySet[StrategyPosition]:
     """Open strategy positions with their symbol and the latest stored bar of the symbol's
     smallest stored bar size: ``last_price`` (its close, in the symbol's currency),
@@ -107,3 +139,167 @@ def positions_visible_to(
 ) -> QuerySet[StrategyPosition]:
     """``queryset`` cut to the accounts the user owns or is a member of."""
     return queryset.filter(account_id__in=accounts_of(user_id=user.pk).values("pk"))
+
+
+def strategy_position_list() -> QuerySet[StrategyPosition]:
+    """Strategy positions (open and closed) with their account, strategy and symbol, newest
+    first by id."""
+    return StrategyPosition.objects.select_related("account", "strategy", "symbol").order_by("-id")
+
+
+def strategy_position_detail() -> QuerySet[StrategyPosition]:
+    """Strategy positions with their account, strategy, symbol and orders (by id, each with
+    its fills in execution order)."""
+    orders = _with_row_fields(Order.objects.select_related("symbol")).prefetch_related(
+        Prefetch("fills", queryset=Fill.objects.order_by("executed_at", "id"))
+    )
+    return StrategyPosition.objects.select_related(
+        "account", "strategy", "symbol"
+    ).prefetch_related(Prefetch("orders", queryset=orders.order_by("id")))
+
+
+def account_positions(*, account_id: int) -> QuerySet[AccountPosition]:
+    """The account's positions at its broker beside the strategies' sum, by symbol and side."""
+    return (
+        AccountPosition.objects.filter(account_id=account_id)
+        .select_related("symbol")
+        .order_by("symbol__symbol", "side", "id")
+    )
+
+
+@dataclass
+class StrategyBook:
+    """One strategy's numbers on an account (money in ``currency``, its symbol's): signed
+    open quantity (units), realized P&L (every lifetime, commissions included), unrealized P&L
+    of the open positions priced by the last stored bar close (``unpriced_positions``: open
+    ones without any bar, left out), commissions, closed lifetimes, win rate (wins / closed,
+    0–1; None before the first close) and average R of the closed lifetimes with a known
+    risk."""
+
+    strategy_id: int
+    strategy: str
+    strategy_name: str
+    currency: str
+    open_positions: int = 0
+    open_quantity: Decimal = Decimal(0)
+    realized_pnl: Decimal = Decimal(0)
+    unrealized_pnl: Decimal = Decimal(0)
+    unpriced_positions: int = 0
+    commission: Decimal = Decimal(0)
+    closed_positions: int = 0
+    wins: int = 0
+    average_r: Decimal | None = None
+
+    @property
+    def win_rate(self) -> Decimal | None:
+        """Wins / closed lifetimes (0–1, four places); None before the first close."""
+        if not self.closed_positions:
+            return None
+        return (Decimal(self.wins) / self.closed_positions).quantize(Decimal("0.0001"))
+
+
+@dataclass
+class CurrencyBook:
+    """An account's numbers in one currency (never converted or added across currencies):
+    starting cash (None: no cash in it), realized and unrealized P&L, commissions, open and
+    closed lifetimes and win rate, over the strategies trading symbols in it."""
+
+    currency: str
+    starting_cash: Decimal | None
+    open_positions: int = 0
+    realized_pnl: Decimal = Decimal(0)
+    unrealized_pnl: Decimal = Decimal(0)
+    unpriced_positions: int = 0
+    commission: Decimal = Decimal(0)
+    closed_positions: int = 0
+    wins: int = 0
+
+    @property
+    def win_rate(self) -> Decimal | None:
+        """Wins / closed lifetimes (0–1, four places); None before the first close."""
+        if not self.closed_positions:
+            return None
+        return (Decimal(self.wins) / self.closed_positions).quantize(Decimal("0.0001"))
+
+
+@dataclass
+class Portfolio:
+    """An account's portfolio: per currency and per strategy (``StrategyBook``)."""
+
+    account_id: int
+    currencies: list[CurrencyBook] = field(default_factory=list)
+    strategies: list[StrategyBook] = field(default_factory=list)
+
+
+def account_portfolio(*, account_id: int, cash: dict[str, Decimal]) -> Portfolio:
+    """The portfolio of account ``account_id`` whose starting cash per currency is ``cash``:
+    one aggregate query over its strategy positions, one over its open positions priced by
+    the last stored bar (``position_list``). Currencies are those of the cash and of the
+    traded symbols, alphabetically; strategies by name."""
+    closed = Q(status=PositionStatus.CLOSED)
+    rows = (
+        StrategyPosition.objects.filter(account_id=account_id)
+        .values("strategy_id", "strategy__slug", "strategy__name", "symbol__currency")
+        .annotate(
+            realized=Sum("realized_pnl"),
+            commissions=Sum("commission"),
+            closed_count=Count("id", filter=closed),
+            win_count=Count("id", filter=closed & Q(outcome="win")),
+            average_r=Avg("r_multiple", filter=closed),
+        )
+        .order_by()
+    )
+    books: dict[tuple[int, str], StrategyBook] = {}
+    for row in rows:
+        books[(row["strategy_id"], row["symbol__currency"])] = StrategyBook(
+            strategy_id=row["strategy_id"],
+            strategy=row["strategy__slug"],
+            strategy_name=row["strategy__name"],
+            currency=row["symbol__currency"],
+            realized_pnl=row["realized"],
+            commission=row["commissions"],
+            closed_positions=row["closed_count"],
+            wins=row["win_count"],
+            average_r=(
+                None if row["average_r"] is None else row["average_r"].quantize(Decimal("0.0001"))
+            ),
+        )
+    open_rows = list(
+        StrategyPosition.objects.filter(
+            account_id=account_id, status=PositionStatus.OPEN
+        ).values_list(
+            "strategy_id", "symbol_id", "symbol__currency", "side", "quantity", "average_cost"
+        )
+    )
+    closes = last_closes(symbol_ids={row[1] for row in open_rows})
+    for strategy_id, symbol_id, currency, side, quantity, average_cost in open_rows:
+        book = books[(strategy_id, currency)]
+        signed = -quantity if side == PositionSide.SHORT else quantity
+        book.open_positions += 1
+        book.open_quantity += signed
+        close = closes.get(symbol_id)
+        if close is None:
+            book.unpriced_positions += 1
+        else:
+            book.unrealized_pnl += ((close - average_cost) * signed).quantize(Decimal("0.0001"))
+    currencies = {
+        code: CurrencyBook(currency=code, starting_cash=amount) for code, amount in cash.items()
+    }
+    for book in books.values():
+        total = currencies.setdefault(
+            book.currency, CurrencyBook(currency=book.currency, starting_cash=None)
+        )
+        total.open_positions += book.open_positions
+        total.realized_pnl += book.realized_pnl
+        total.unrealized_pnl += book.unrealized_pnl
+        total.unpriced_positions += book.unpriced_positions
+        total.commission += book.commission
+        total.closed_positions += book.closed_positions
+        total.wins += book.wins
+    return Portfolio(
+        account_id=account_id,
+        currencies=[currencies[code] for code in sorted(currencies)],
+        strategies=sorted(
+            books.values(), key=lambda b: (b.strategy_name, b.strategy_id, b.currency)
+        ),
+    )

@@ -4,11 +4,18 @@ Prices and money (commission, P&L) are in the symbol's currency, quantities in s
 contracts / units, times in UTC.
 """
 
+from typing import Any
+
 from rest_framework import serializers
 
 from apps.common.api_fields import choice_field
 from apps.orders.models import Fill, Order, OrderStatus, OrderType
-from apps.positions.models import StrategyPosition
+from apps.positions.models import (
+    AccountPosition,
+    AccountPositionSide,
+    PositionStatus,
+    StrategyPosition,
+)
 
 
 class FillOutputSerializer(serializers.ModelSerializer[Fill]):
@@ -172,3 +179,183 @@ class PositionOutputSerializer(serializers.ModelSerializer[StrategyPosition]):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+STRATEGY_POSITION_FIELDS = [
+    "id",
+    "account_id",
+    "account",
+    "strategy_id",
+    "strategy",
+    "strategy_name",
+    "symbol_id",
+    "symbol",
+    "currency",
+    "side",
+    "status",
+    "quantity",
+    "average_cost",
+    "realized_pnl",
+    "commission",
+    "entry_quantity",
+    "entry_price",
+    "exit_quantity",
+    "exit_price",
+    "initial_risk",
+    "r_multiple",
+    "outcome",
+    "opened_at",
+    "closed_at",
+    "opening_run_id",
+    "prompt_template_id",
+    "llm_model",
+    "updated_at",
+]
+
+
+class StrategyPositionOutputSerializer(serializers.ModelSerializer[StrategyPosition]):
+    """One lifetime of a strategy's position on one side (``LONG``/``SHORT``) of a symbol in an
+    account: ``quantity`` unsigned (units; 0 once closed), ``average_cost`` IBKR-style
+    (commissions included), realized P&L net of commissions, entry and exit average prices
+    (commissions excluded), ``initial_risk`` (money at risk when opened), ``r_multiple``
+    (realized / initial risk, once closed with a known risk) and ``outcome`` (win, loss,
+    breakeven; blank while open). Money in ``currency`` (the symbol's); times UTC."""
+
+    account = serializers.CharField(source="account.name", read_only=True)
+    strategy = serializers.CharField(source="strategy.slug", read_only=True)
+    strategy_name = serializers.CharField(source="strategy.name", read_only=True)
+    symbol = serializers.CharField(source="symbol.symbol", read_only=True)
+    currency = serializers.CharField(source="symbol.currency", read_only=True)
+    status = choice_field(PositionStatus, "StrategyPositionStatusEnum")
+    outcome = serializers.CharField(read_only=True)
+    account_id = serializers.IntegerField(read_only=True)
+    strategy_id = serializers.IntegerField(read_only=True)
+    symbol_id = serializers.IntegerField(read_only=True)
+    opening_run_id = serializers.IntegerField(read_only=True, allow_null=True)
+    prompt_template_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = StrategyPosition
+        fields = STRATEGY_POSITION_FIELDS
+        read_only_fields = fields
+
+
+class StrategyPositionDetailOutputSerializer(StrategyPositionOutputSerializer):
+    """A strategy position with its orders (entries and the exits of their brackets, by id),
+    each with its fills."""
+
+    orders = OrderDetailOutputSerializer(many=True, read_only=True)
+
+    class Meta(StrategyPositionOutputSerializer.Meta):
+        fields = [*STRATEGY_POSITION_FIELDS, "orders"]
+        read_only_fields = fields
+
+
+class AccountPositionOutputSerializer(serializers.ModelSerializer[AccountPosition]):
+    """The broker's position in a symbol (``side`` ``NET`` when netting; ``LONG``/``SHORT``
+    apart in the paper broker's hedge mode) beside the strategies' sum: quantities signed
+    (negative is short, units); ``unattributed_quantity`` = broker − strategies, flagged since
+    ``flagged_at`` while not zero; ``reported_at``: the broker's last report (UTC)."""
+
+    symbol = serializers.CharField(source="symbol.symbol", read_only=True)
+    symbol_id = serializers.IntegerField(read_only=True)
+    currency = serializers.CharField(source="symbol.currency", read_only=True)
+    side = choice_field(AccountPositionSide, "AccountPositionSideEnum")
+
+    class Meta:
+        model = AccountPosition
+        fields = [
+            "id",
+            "symbol_id",
+            "symbol",
+            "currency",
+            "side",
+            "broker_quantity",
+            "broker_average_cost",
+            "strategy_quantity",
+            "unattributed_quantity",
+            "reported_at",
+            "flagged_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class SymbolStrategyPositionsSerializer(serializers.Serializer[Any]):
+    """The open strategy positions in one symbol of the account: ``net_quantity`` their signed
+    sum (units, negative is short) and each position (``PositionOutputSerializer``: signed
+    quantity, last price, unrealized P&L)."""
+
+    symbol_id = serializers.IntegerField()
+    symbol = serializers.CharField()
+    currency = serializers.CharField()
+    net_quantity = serializers.DecimalField(max_digits=20, decimal_places=4)
+    positions = PositionOutputSerializer(many=True)
+
+
+class AccountPositionsOutputSerializer(serializers.Serializer[Any]):
+    """Both levels of an account's positions: ``account_positions`` (the broker's, per
+    reconciliation) and ``symbols`` (the open strategy positions grouped per symbol)."""
+
+    account_id = serializers.IntegerField()
+    account_positions = AccountPositionOutputSerializer(many=True)
+    symbols = SymbolStrategyPositionsSerializer(many=True)
+
+
+def _money(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=28, decimal_places=4, **kwargs)
+
+
+class StrategyBookSerializer(serializers.Serializer[Any]):
+    """One strategy on the account; money in ``currency`` (its symbol's)."""
+
+    strategy_id = serializers.IntegerField()
+    strategy = serializers.CharField(help_text="The strategy's slug.")
+    strategy_name = serializers.CharField()
+    currency = serializers.CharField()
+    open_positions = serializers.IntegerField()
+    open_quantity = serializers.DecimalField(
+        max_digits=20, decimal_places=4, help_text="Signed (negative is short), units."
+    )
+    realized_pnl = _money(help_text="Every lifetime, net of commissions.")
+    unrealized_pnl = _money(
+        help_text="Open positions at the last stored bar close − average cost (commissions "
+        "included); open positions without any stored bar are left out (unpriced_positions)."
+    )
+    unpriced_positions = serializers.IntegerField()
+    commission = _money()
+    closed_positions = serializers.IntegerField()
+    win_rate = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        allow_null=True,
+        help_text="Wins / closed positions, 0–1; null before the first close.",
+    )
+    average_r = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        allow_null=True,
+        help_text="Mean R multiple of the closed positions with a known risk; null without.",
+    )
+
+
+class CurrencyBookSerializer(serializers.Serializer[Any]):
+    """The account in one currency: never converted, never added to another."""
+
+    currency = serializers.CharField()
+    starting_cash = _money(allow_null=True, help_text="Null: no starting cash in it.")
+    open_positions = serializers.IntegerField()
+    realized_pnl = _money()
+    unrealized_pnl = _money()
+    unpriced_positions = serializers.IntegerField()
+    commission = _money()
+    closed_positions = serializers.IntegerField()
+    win_rate = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True)
+
+
+class PortfolioOutputSerializer(serializers.Serializer[Any]):
+    """An account's portfolio per currency and per strategy."""
+
+    account_id = serializers.IntegerField()
+    currencies = CurrencyBookSerializer(many=True)
+    strategies = StrategyBookSerializer(many=True)

@@ -1,10 +1,15 @@
-"""Orders API: orders (list, detail, cancel), fills and positions.
+"""Orders API: orders (list, detail, cancel), fills and positions; an account's positions and
+portfolio; strategy positions (list, detail with orders and fills).
 
 Every read is cut to what hangs off the caller's strategies (staff: everything); another
 user's order is a 404. Cancelling needs the strategy's owner or staff.
 """
 
+from decimal import Decimal
+from typing import Any
+
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.permissions import IsAuthenticated
@@ -13,16 +18,22 @@ from rest_framework.response import Response
 
 from apps.common.api import IsOwnerOrStaff, NewestFirstCursorPagination, is_staff, owned_by
 from apps.orders.api import selectors
-from apps.orders.api.filters import FillFilter, OrderFilter
+from apps.orders.api.filters import FillFilter, OrderFilter, StrategyPositionFilter
 from apps.orders.api.serializers import (
+    AccountPositionsOutputSerializer,
     FillListOutputSerializer,
     OrderDetailOutputSerializer,
     OrderListOutputSerializer,
+    PortfolioOutputSerializer,
     PositionOutputSerializer,
+    StrategyPositionDetailOutputSerializer,
+    StrategyPositionOutputSerializer,
 )
 from apps.orders.cancellation import order_cancel
 from apps.orders.models import Fill, Order
 from apps.positions.models import StrategyPosition
+from apps.trading.models import Account
+from apps.trading.selectors import accounts_visible_to
 
 OWNER = "run__strategy__owner"
 
@@ -117,3 +128,112 @@ class PositionListApi(generics.ListAPIView[StrategyPosition]):
         if is_staff(self.request):
             return positions
         return selectors.positions_visible_to(positions, user=self.request.user)
+
+
+ACCOUNT_NOT_FOUND = OpenApiResponse(
+    description="No such account, or not one you own or are a member of."
+)
+POSITION_NOT_FOUND = OpenApiResponse(
+    description="No such strategy position, or not on an account you own or are a member of."
+)
+
+
+def _visible_account(request: Request, pk: int) -> Account:
+    """The account ``pk`` if the requesting user may see it (staff: any), else 404."""
+    return get_object_or_404(accounts_visible_to(request.user), pk=pk)
+
+
+@extend_schema(
+    tags=["accounts"],
+    responses={200: AccountPositionsOutputSerializer, 404: ACCOUNT_NOT_FOUND},
+)
+class AccountPositionsApi(generics.GenericAPIView[Account]):
+    """``GET /accounts/{id}/positions/``: the account's positions at both levels — the broker's
+    (``AccountPosition``: broker quantity, strategies' sum, unattributed quantity,
+    ``flagged_at``) and the open strategy positions grouped per symbol."""
+
+    serializer_class = AccountPositionsOutputSerializer
+    pagination_class = None
+    filterset_class = None
+
+    def get(self, request: Request, pk: int) -> Response:
+        """Both levels, by symbol."""
+        account = _visible_account(request, pk)
+        groups: dict[int, dict[str, Any]] = {}
+        for position in selectors.position_list().filter(account_id=account.pk):
+            group = groups.setdefault(
+                position.symbol_id,
+                {
+                    "symbol_id": position.symbol_id,
+                    "symbol": position.symbol.symbol,
+                    "currency": position.symbol.currency,
+                    "net_quantity": Decimal(0),
+                    "positions": [],
+                },
+            )
+            group["net_quantity"] += position.signed_quantity  # type: ignore[attr-defined]
+            group["positions"].append(position)
+        body = {
+            "account_id": account.pk,
+            "account_positions": list(selectors.account_positions(account_id=account.pk)),
+            "symbols": list(groups.values()),
+        }
+        return Response(AccountPositionsOutputSerializer(body).data)
+
+
+@extend_schema(
+    tags=["accounts"], responses={200: PortfolioOutputSerializer, 404: ACCOUNT_NOT_FOUND}
+)
+class AccountPortfolioApi(generics.GenericAPIView[Account]):
+    """``GET /accounts/{id}/portfolio/``: per currency (never converted or added together) and
+    per strategy: open quantity, realized P&L, unrealized P&L at the last stored bar close,
+    commissions, closed positions, win rate and average R."""
+
+    serializer_class = PortfolioOutputSerializer
+    pagination_class = None
+    filterset_class = None
+
+    def get(self, request: Request, pk: int) -> Response:
+        """The portfolio, computed from the stored strategy positions and bars."""
+        account = _visible_account(request, pk)
+        cash = dict(account.cash.values_list("currency", "starting_cash"))
+        portfolio = selectors.account_portfolio(account_id=account.pk, cash=cash)
+        return Response(PortfolioOutputSerializer(portfolio).data)
+
+
+def _visible_positions(request: Request, positions: QuerySet[StrategyPosition]) -> Any:
+    if is_staff(request):
+        return positions
+    return positions.filter(account_id__in=accounts_visible_to(request.user).values("pk"))
+
+
+@extend_schema(tags=["positions"], responses={200: StrategyPositionOutputSerializer(many=True)})
+class StrategyPositionListApi(generics.ListAPIView[StrategyPosition]):
+    """``GET /strategy-positions/``: strategy positions, open and closed, newest first by
+    cursor (``?cursor=``, ``?page_size=``); filters ``account``, ``strategy``, ``symbol``,
+    ``status``, ``side``. Only positions on accounts you own or are a member of (staff: all)."""
+
+    serializer_class = StrategyPositionOutputSerializer
+    filterset_class = StrategyPositionFilter
+    pagination_class = NewestFirstCursorPagination
+
+    def get_queryset(self) -> QuerySet[StrategyPosition]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return StrategyPosition.objects.none()
+        return _visible_positions(self.request, selectors.strategy_position_list())  # type: ignore[no-any-return]
+
+
+@extend_schema(
+    tags=["positions"],
+    responses={200: StrategyPositionDetailOutputSerializer, 404: POSITION_NOT_FOUND},
+)
+class StrategyPositionDetailApi(generics.RetrieveAPIView[StrategyPosition]):
+    """``GET /strategy-positions/{id}/``: one strategy position with its orders and their
+    fills; 404 unless it is on an account you own or are a member of (staff: any)."""
+
+    serializer_class = StrategyPositionDetailOutputSerializer
+
+    def get_queryset(self) -> QuerySet[StrategyPosition]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return StrategyPosition.objects.none()
+        return _visible_positions(self.request, selectors.strategy_position_detail())  # type: ignore[no-any-return]

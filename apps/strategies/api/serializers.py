@@ -12,11 +12,14 @@ from apps.analysis.models import LlmEndpoint, PromptTemplate
 from apps.analysis.selectors import prompt_templates_usable
 from apps.orders.models import ENTRY_ORDER_TYPE_CHOICES, ENTRY_ORDER_TYPES
 from apps.strategies.lifecycle import MAX_NEXT_SLOTS, UNKNOWN_ENDPOINT, strategy_problems
-from apps.strategies.models import Strategy
+from apps.strategies.models import ACCOUNT_NOT_USABLE, Strategy
+from apps.trading.models import Account
+from apps.trading.selectors import accounts_of
 
 CONFIGURATION_FIELDS = (
     "name",
     "slug",
+    "account",
     "symbol",
     "bar_size",
     "lookback",
@@ -97,6 +100,15 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
         "/api/v1/llm-endpoints/); null: the operator's default endpoint (LLM_BASE_URL).",
         error_messages={"does_not_exist": UNKNOWN_ENDPOINT},
     )
+    # Only accounts the owner may trade; any other id (another user's, or none at all) gets
+    # the model's one message, so the answer never tells whether that account exists.
+    account = serializers.PrimaryKeyRelatedField(
+        queryset=Account.objects.all(),
+        required=False,
+        help_text="The trading account id its orders go to (one you own or are a member of, "
+        "see /api/v1/accounts/); default: your default paper account.",
+        error_messages={"does_not_exist": ACCOUNT_NOT_USABLE},
+    )
 
     class Meta:
         model = Strategy
@@ -119,6 +131,9 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
         field.queryset = prompt_templates_usable(  # type: ignore[attr-defined]
             owner_id=owner_id
         ) | PromptTemplate.objects.filter(current)
+        self.fields["account"].queryset = accounts_of(  # type: ignore[attr-defined]
+            user_id=owner_id
+        )
 
     def to_internal_value(self, data: Any) -> Any:
         """DRF's, refusing the removed ``llm_base_url`` / ``llm_api_key_env`` with a field error
@@ -156,6 +171,9 @@ class StrategyOutputSerializer(serializers.ModelSerializer[Strategy]):
 
     order_type = EntryOrderTypeField(read_only=True)
     symbol_code = serializers.CharField(source="symbol.symbol", read_only=True)
+    account_name = serializers.CharField(
+        source="account.name", read_only=True, help_text="The trading account's name."
+    )
     llm_endpoint_name = serializers.CharField(
         source="llm_endpoint.name",
         read_only=True,
@@ -166,7 +184,13 @@ class StrategyOutputSerializer(serializers.ModelSerializer[Strategy]):
 
     class Meta:
         model = Strategy
-        fields = (*READ_ONLY_FIELDS, "symbol_code", "llm_endpoint_name", *CONFIGURATION_FIELDS)
+        fields = (
+            *READ_ONLY_FIELDS,
+            "symbol_code",
+            "account_name",
+            "llm_endpoint_name",
+            *CONFIGURATION_FIELDS,
+        )
         read_only_fields = fields
 
 

@@ -67,7 +67,9 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
         """Visible strategies, with the rows validation reads (symbol, template) joined."""
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Strategy.objects.none()
-        strategies = Strategy.objects.select_related("symbol", "prompt_template", "llm_endpoint")
+        strategies = Strategy.objects.select_related(
+            "symbol", "prompt_template", "llm_endpoint", "account"
+        )
         return owned_by(strategies, self.request, "owner")
 
     def owner_of(self, obj: Strategy) -> int | None:

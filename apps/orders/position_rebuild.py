@@ -1,0 +1,357 @@
+"""Rebuilding strategy positions from the stored fills (``manage.py rebuild_positions``).
+
+The fills are replayed in memory by the rules the live fill service applies them
+(``apps.positions.replay``), in execution order (time, then id, as they were recorded). The
+result is compared with what is stored — the strategy positions of the accounts concerned,
+each fill's realized P&L and unattributed quantity, each order's strategy position and
+realized P&L — and only what differs is written, in one transaction: running the rebuild twice
+changes nothing the second time (the same position ids stay). When the positions differ, the
+accounts' strategy positions are replaced (new ids); fills and orders are updated in place.
+
+It reads ``Fill`` rows, so it lives in ``apps.orders`` (``apps.positions`` must not import
+``apps.orders``). Deterministic: the same fills give the same rows.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Model
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from apps.orders.models import Fill, Order, OrderRole
+from apps.positions.models import PositionStatus, StrategyPosition
+from apps.positions.replay import FillFact, ReplayedPosition, ReplayResult, replay
+from apps.trading.locks import account_symbols_lock
+
+POSITION_FIELDS = (
+    "account_id",
+    "strategy_id",
+    "symbol_id",
+    "side",
+    "status",
+    "quantity",
+    "average_cost",
+    "realized_pnl",
+    "commission",
+    "entry_quantity",
+    "entry_price",
+    "exit_quantity",
+    "exit_price",
+    "initial_risk",
+    "r_multiple",
+    "outcome",
+    "opened_at",
+    "closed_at",
+    "opening_run_id",
+    "prompt_template_id",
+    "llm_model",
+)
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    """What a rebuild changed: strategy positions deleted and created (both 0 when the stored
+    ones already matched), fills and orders updated, and how many fills were replayed."""
+
+    fills_replayed: int
+    positions_deleted: int
+    positions_created: int
+    fills_updated: int
+    orders_updated: int
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was written."""
+        return bool(
+            self.positions_deleted
+            or self.positions_created
+            or self.fills_updated
+            or self.orders_updated
+        )
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+TIMELESS_FIELDS = tuple(f for f in POSITION_FIELDS if f not in ("opened_at", "closed_at"))
+
+
+def _microseconds(model: type[Model], column: str) -> RawSQL:
+    """``column`` of ``model``'s table as integer microseconds since the Unix epoch: read far
+    faster than a timestamp, which Django parses in Python for every row."""
+    table = model._meta.db_table
+    return RawSQL(f'(EXTRACT(EPOCH FROM "{table}"."{column}") * 1000000)::bigint', [])
+
+
+def _at(microseconds: int | None) -> datetime | None:
+    """The UTC time ``microseconds`` after the Unix epoch (None stays None)."""
+    return None if microseconds is None else EPOCH + timedelta(microseconds=microseconds)
+
+
+def _stored_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A stored position read as (id, TIMELESS_FIELDS…, opened µs, closed µs) as (id,
+    POSITION_FIELDS…)."""
+    values = dict(zip(TIMELESS_FIELDS, row[1:-2], strict=True))
+    values["opened_at"], values["closed_at"] = _at(row[-2]), _at(row[-1])
+    return (row[0], *(values[f] for f in POSITION_FIELDS))
+
+
+def _fill_facts(account_ids: Sequence[int] | None) -> tuple[list[FillFact], dict[int, tuple]]:
+    """The fills of the accounts (all when None) as replay input, in execution order, and per
+    fill id its stored (order id, realized P&L, unattributed quantity)."""
+    fills = Fill.objects.order_by("executed_at", "id")
+    if account_ids is not None:
+        fills = fills.filter(order__account_id__in=account_ids)
+    rows = fills.annotate(executed_us=_microseconds(Fill, "executed_at")).values_list(
+        "id",
+        "order_id",
+        "order__parent_id",
+        "order__role",
+        "order__side",
+        "order__account_id",
+        "order__run__strategy_id",
+        "order__symbol_id",
+        "quantity",
+        "price",
+        "commission",
+        "executed_us",
+        "order__signal__stop_loss",
+        "order__run_id",
+        "order__signal__prompt_template_id",
+        "order__run__strategy__llm_model",
+        "order__run__strategy__analyst",
+        "realized_pnl",
+        "unattributed_quantity",
+    )
+    facts: list[FillFact] = []
+    stored: dict[int, tuple] = {}
+    for row in rows.iterator(chunk_size=10_000):
+        (fill_id, order_id, parent_id, role, side, account_id, strategy_id, symbol_id) = row[:8]
+        quantity, price, commission, executed_us, stop, run_id, template_id = row[8:15]
+        llm_model, analyst, realized, unattributed = row[15:]
+        facts.append(
+            FillFact(
+                fill_id=fill_id,
+                order_id=order_id,
+                parent_id=parent_id,
+                is_entry=role == OrderRole.ENTRY,
+                order_side=side,
+                account_id=account_id,
+                strategy_id=strategy_id,
+                symbol_id=symbol_id,
+                quantity=quantity,
+                price=price,
+                commission=commission,
+                executed_at=EPOCH + timedelta(microseconds=executed_us),
+                stop=stop,
+                run_id=run_id,
+                prompt_template_id=template_id,
+                llm_model=llm_model or analyst,
+            )
+        )
+        stored[fill_id] = (order_id, realized, unattributed)
+    return facts, stored
+
+
+def _position_values(position: ReplayedPosition) -> tuple[Any, ...]:
+    """A replayed position as the stored row's ``POSITION_FIELDS`` values."""
+    book = position.book
+    return (
+        position.account_id,
+        position.strategy_id,
+        position.symbol_id,
+        book.side,
+        PositionStatus.OPEN if position.is_open else PositionStatus.CLOSED,
+        book.quantity,
+        book.average_cost,
+        book.realized,
+        book.commission,
+        book.entry_quantity,
+        book.entry_price,
+        book.exit_quantity,
+        book.exit_price,
+        book.initial_risk,
+        None if position.is_open else book.r_multiple,
+        position.outcome,
+        position.opened_at,
+        position.closed_at,
+        position.run_id,
+        position.prompt_template_id,
+        position.llm_model,
+    )
+
+
+def _scoped(queryset: Any, account_ids: Sequence[int] | None) -> Any:
+    return queryset if account_ids is None else queryset.filter(account_id__in=account_ids)
+
+
+def _update_from_rows(table: str, columns: Sequence[str], types: Sequence[str], rows: Any) -> None:
+    """``UPDATE table SET columns… FROM`` a temporary table COPY-filled with ``rows`` (id
+    first): one statement whatever the number of rows."""
+    if not rows:
+        return
+    temp = f"rebuild_{table}"
+    definitions = ", ".join(
+        f"{c} {t}" for c, t in zip(("id", *columns), ("bigint", *types), strict=True)
+    )
+    assignments = ", ".join(f"{c} = {temp}.{c}" for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {temp} ({definitions}) ON COMMIT DROP")
+        with cursor.cursor.copy(f"COPY {temp} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f"ANALYZE {temp}")
+        cursor.execute(f"UPDATE {table} SET {assignments} FROM {temp} WHERE {table}.id = {temp}.id")
+        cursor.execute(f"DROP TABLE {temp}")
+
+
+def _canonical(values: tuple[Any, ...], tiebreak: int) -> tuple[Any, ...]:
+    """Sort key of a position's values: opened at, account, strategy, symbol, side, then
+    creation (stored id, or replay number: both follow the fills within one strategy)."""
+    fields = dict(zip(POSITION_FIELDS, values, strict=True))
+    return (
+        fields["opened_at"],
+        fields["account_id"],
+        fields["strategy_id"],
+        fields["symbol_id"],
+        fields["side"],
+        tiebreak,
+    )
+
+
+def _write_positions(
+    result: ReplayResult, stored: list[tuple[Any, ...]]
+) -> tuple[dict[int, int], list[int], int]:
+    """Position number → stored id: the stored rows when they equal the replayed ones (paired
+    in ``_canonical`` order), else new rows, inserted after the stale ones were set aside
+    (closed, so the one-open-per-side rule holds); the caller repoints the orders, then drops
+    the stale rows (``_drop_positions``). Returns (ids, stale ids, created)."""
+    wanted = sorted(
+        ((_position_values(p), p.number) for p in result.positions),
+        key=lambda pair: _canonical(*pair),
+    )
+    have = sorted(((row[1:], row[0]) for row in stored), key=lambda pair: _canonical(*pair))
+    if [values for values, _ in have] == [values for values, _ in wanted]:
+        return {number: pk for (_, number), (_, pk) in zip(wanted, have, strict=True)}, [], 0
+    stale = [row[0] for row in stored]
+    StrategyPosition.objects.filter(pk__in=stale, status=PositionStatus.OPEN).update(
+        status=PositionStatus.CLOSED, quantity=0, closed_at=timezone.now()
+    )
+    ids = _insert_positions(result)
+    return ids, stale, len(ids)
+
+
+def _drop_positions(stale: list[int]) -> None:
+    """Delete the replaced positions; an order still pointing at one (outside the rebuilt
+    accounts) lets go of it first."""
+    if not stale:
+        return
+    Order.objects.filter(strategy_position_id__in=stale).update(strategy_position=None)
+    with connection.cursor() as cursor:  # no cascade to collect: no order holds them now
+        cursor.execute(f"DELETE FROM {StrategyPosition._meta.db_table} WHERE id = ANY(%s)", [stale])
+
+
+def _insert_positions(result: ReplayResult) -> dict[int, int]:
+    """COPY the replayed positions in creation order, with ids drawn from the table's
+    sequence in that order; returns position number → id."""
+    table = StrategyPosition._meta.db_table
+    count = len(result.positions)
+    if not count:
+        return {}
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+            "FROM generate_series(1, %s) ORDER BY 1",
+            [count],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        columns = ", ".join(("id", "updated_at", *POSITION_FIELDS))
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for pk, position in zip(ids, result.positions, strict=True):
+                copy.write_row((pk, now, *_position_values(position)))
+    return {position.number: pk for pk, position in zip(ids, result.positions, strict=True)}
+
+
+def positions_rebuild(account_ids: Iterable[int] | None = None) -> RebuildReport:
+    """Rebuild the strategy positions of the accounts ``account_ids`` (None: every account)
+    from their fills, writing only what differs from the stored state, in one transaction.
+
+    Input: account ids, or None. Output: a ``RebuildReport`` of what changed (nothing the
+    second time). Orders are matched to positions as live (an entry's own position, else its
+    parent's for an exit); an order with no fill anywhere in its bracket gets none and realized
+    P&L 0.
+
+    Locks: the (account, symbol) rows of every pair with orders (``account_symbols_lock``), then
+    the stored positions, so order decisions and fills of those symbols wait for the rebuild.
+    A fill already holding its order's lock when the rebuild updates that order can make
+    PostgreSQL abort one of the two as a deadlock (nothing half-written): run it while the
+    order monitor is quiet. Raises nothing of its own.
+    """
+    scope = None if account_ids is None else sorted(set(account_ids))
+    with transaction.atomic():
+        pairs = _scoped(Order.objects, scope).values_list("account_id", "symbol_id").distinct()
+        account_symbols_lock(pairs.order_by())
+        stored_positions = [
+            _stored_row(row)
+            for row in _scoped(StrategyPosition.objects, scope)
+            .select_for_update()
+            .order_by("id")
+            .annotate(
+                opened_us=_microseconds(StrategyPosition, "opened_at"),
+                closed_us=_microseconds(StrategyPosition, "closed_at"),
+            )
+            .values_list("id", *TIMELESS_FIELDS, "opened_us", "closed_us")
+        ]
+        facts, stored_fills = _fill_facts(scope)
+        result = replay(facts)
+        ids, stale, created = _write_positions(result, stored_positions)
+
+        changed_fills = [
+            (fill_id, result.fill_realized[fill_id], result.fill_excess[fill_id])
+            for fill_id, (_, realized, unattributed) in stored_fills.items()
+            if realized != result.fill_realized[fill_id]
+            or unattributed != result.fill_excess[fill_id]
+        ]
+        _update_from_rows(
+            Fill._meta.db_table,
+            ("realized_pnl", "unattributed_quantity"),
+            ("numeric", "numeric"),
+            changed_fills,
+        )
+
+        order_realized: dict[int, Decimal] = {}
+        for fill_id, (order_id, _, _) in stored_fills.items():
+            order_realized[order_id] = (
+                order_realized.get(order_id, Decimal(0)) + result.fill_realized[fill_id]
+            )
+        changed_orders = []
+        orders = _scoped(Order.objects, scope).values_list(
+            "id", "parent_id", "strategy_position_id", "realized_pnl"
+        )
+        for order_id, parent_id, position_id, realized in orders.iterator(chunk_size=10_000):
+            number = result.order_position.get(order_id)
+            if number is None and parent_id is not None:
+                number = result.order_position.get(parent_id)
+            want_position = ids.get(number) if number is not None else None
+            want_realized = order_realized.get(order_id, Decimal(0))
+            if position_id != want_position or realized != want_realized:
+                changed_orders.append((order_id, want_position, want_realized))
+        changed_orders.sort()  # the table's heap order: the update reads it front to back
+        _update_from_rows(
+            Order._meta.db_table,
+            ("strategy_position_id", "realized_pnl"),
+            ("bigint", "numeric"),
+            changed_orders,
+        )
+        _drop_positions(stale)
+    return RebuildReport(
+        fills_replayed=len(facts),
+        positions_deleted=len(stale),
+        positions_created=created,
+        fills_updated=len(changed_fills),
+        orders_updated=len(changed_orders),
+    )

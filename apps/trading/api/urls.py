@@ -1,0 +1,10 @@
+"""REST API routes of the trading app (mounted under /api/v1/)."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from apps.trading.api.views import AccountDetailApi, AccountListApi
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("accounts/", AccountListApi.as_view(), name="account-list"),
+    path("accounts/<int:pk>/", AccountDetailApi.as_view(), name="account-detail"),
+]
