@@ -26,9 +26,9 @@ describe("equityFigure", () => {
     // Each currency's own values: the EUR curve is not summed into the USD one.
     expect(traces[0]!.x).toEqual(["2025-01-02", "2025-01-03", "2025-01-06", "2025-01-07"]);
     expect(traces[0]!.y).toEqual([10000, 10900, 10600, 11210.5]);
-    expect(traces[1]!.y).toEqual([-0, -0, -300, -0]);
+    expect(traces[1]!.y).toEqual([0, 0, 300, 0]);
     expect(traces[2]!.y).toEqual([5000, 4900]);
-    expect(traces[3]!.y).toEqual([-0, -100]);
+    expect(traces[3]!.y).toEqual([0, 100]);
 
     const layout = figure.layout as Record<string, { title: { text: string }; domain: number[] }>;
     expect(layout.yaxis!.title.text).toBe("Equity (USD)");
@@ -39,6 +39,8 @@ describe("equityFigure", () => {
       expect(domains[i]![1]).toBeLessThanOrEqual(domains[i - 1]![0]!);
     expect(domains[0]![1]).toBe(1);
     expect(domains[3]![0]).toBe(0);
+    // Taller with each currency, so each keeps a readable block.
+    expect(layout.height).toBe(880);
   });
 
   it("skips a currency without equity points", () => {

@@ -2,11 +2,14 @@ import type { CurrencyPerformance } from "../../../api/performance";
 import type { Figure } from "../../lineage/ChartView/PlotlyFigure";
 
 /** Pixel height of one currency's block (equity above, drawdown below) in the figure. */
-export const BLOCK_HEIGHT = 280;
+export const BLOCK_HEIGHT = 400;
+/** Pixels for the legend above and the date axis below (one currency: 480 px, the card's). */
+const FRAME_HEIGHT = 80;
 
 /**
  * The Plotly figure of the equity curves: for each currency (in the input's order), its equity
- * (a line, in that currency) and its drawdown below it (drawn as −drawdown, filled to zero), on
+ * (a line, in that currency) and its drawdown below it (≥ 0, on a reversed axis so it hangs
+ * from zero like an underwater chart, filled), on
  * the currency's own y axes — currencies are never added nor share an axis. All blocks share
  * the date axis. Input: the API's currencies (decimal strings); values are converted to numbers
  * for drawing only. Currencies without equity points draw nothing.
@@ -16,9 +19,9 @@ export function equityFigure(currencies: readonly CurrencyPerformance[]): Figure
   const n = drawn.length;
   const data: Record<string, unknown>[] = [];
   const layout: Record<string, unknown> = {
-    height: Math.max(1, n) * BLOCK_HEIGHT + 40,
+    height: Math.max(1, n) * BLOCK_HEIGHT + FRAME_HEIGHT,
     showlegend: true,
-    legend: { orientation: "h", y: -0.08 },
+    legend: { orientation: "h", x: 0, y: 1, yanchor: "bottom" },
     hovermode: "x unified",
     xaxis: { type: "date", anchor: n > 0 ? `y${2 * n}` : "y" },
   };
@@ -48,7 +51,7 @@ export function equityFigure(currencies: readonly CurrencyPerformance[]): Figure
       name: `Drawdown ${c.currency}`,
       legendgroup: c.currency,
       x: dates,
-      y: c.equity.map((p) => -Number(p.drawdown)),
+      y: c.equity.map((p) => Number(p.drawdown)),
       fill: "tozeroy",
       line: { color: "#c0392b", width: 1 },
       xaxis: "x",
@@ -59,12 +62,15 @@ export function equityFigure(currencies: readonly CurrencyPerformance[]): Figure
       title: { text: `Equity (${c.currency})` },
       domain: [bottom + 0.4 * h, bottom + (i === 0 ? h : 0.95 * h)],
       anchor: "x",
+      automargin: true,
     };
     layout[axis(dd)] = {
       title: { text: `Drawdown (${c.currency})` },
       domain: [bottom + (i === n - 1 ? 0 : 0.1 * h), bottom + 0.35 * h],
       anchor: "x",
+      automargin: true,
       rangemode: "tozero",
+      autorange: "reversed",
     };
   });
   return { data, layout };
