@@ -1,9 +1,18 @@
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { Account } from "../api/accounts";
+import type { Figure } from "../components/lineage/ChartView/PlotlyFigure";
+import { makeCurrencyPerformance } from "../test/fixtures";
 import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
 import { AccountPage } from "./AccountPage";
 import { AccountsPage } from "./AccountsPage";
+
+// Plotly itself does not run in jsdom: the figure it would draw is shown as JSON instead.
+vi.mock("../components/lineage/ChartView/PlotlyFigure", () => ({
+  default: ({ figure }: { figure: Figure }) => (
+    <pre data-testid="plotly-figure">{JSON.stringify(figure)}</pre>
+  ),
+}));
 
 const paper: Account = {
   id: 1,
@@ -91,6 +100,8 @@ describe("AccountPage", () => {
           if (url.pathname === "/api/v1/accounts/") return jsonResponse([paper, live]);
           if (url.pathname === "/api/v1/accounts/2/portfolio/")
             return jsonResponse({ account_id: 2, equity: "1000.00" });
+          if (url.pathname === "/api/v1/accounts/2/performance/")
+            return jsonResponse({ account: 2, currencies: [] });
           return undefined;
         }),
       ),
@@ -99,5 +110,73 @@ describe("AccountPage", () => {
     expect(await screen.findByRole("heading", { name: "IBKR main" })).toBeInTheDocument();
     expect(screen.getByTestId("account-row-2")).toBeInTheDocument();
     expect(await screen.findByText(/"1000\.00"/)).toBeInTheDocument();
+  });
+  /** Accounts 1 and 2; account 2's performance answers `body`. */
+  function stubPerformance(body: unknown) {
+    const seen: string[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(
+        mockFetch((url) => {
+          seen.push(url.pathname);
+          if (url.pathname === "/api/v1/accounts/") return jsonResponse([paper, live]);
+          if (url.pathname === "/api/v1/accounts/2/portfolio/") return jsonResponse({});
+          if (url.pathname === "/api/v1/accounts/2/performance/") return jsonResponse(body);
+          return undefined;
+        }),
+      ),
+    );
+    return seen;
+  }
+
+  it("shows the performance per currency, kept apart, and the equity curve", async () => {
+    const seen = stubPerformance({
+      account: 2,
+      currencies: [
+        makeCurrencyPerformance({ currency: "EUR", realized_pnl: "-10.0000", trades: 1 }),
+        makeCurrencyPerformance({ currency: "USD" }),
+      ],
+    });
+    renderWithProviders(<AccountPage />, { route: "/accounts/2", path: "/accounts/:id" });
+    const table = await screen.findByRole("table", { name: "Account performance by currency" });
+    const eur = within(table).getByTestId("performance-EUR");
+    expect(eur.querySelector('td[data-label="Realized"]')).toHaveTextContent("-10.00");
+    expect(eur.querySelector('td[data-label="Trades"]')).toHaveTextContent("1 (+1 open)");
+    const usd = within(table).getByTestId("performance-USD");
+    expect(usd.querySelector('td[data-label="Realized"]')).toHaveTextContent("1,250.50");
+    expect(usd.querySelector('td[data-label="Max drawdown"]')).toHaveTextContent("300.00 (3%)");
+    const figure = JSON.parse((await screen.findByTestId("plotly-figure")).textContent!) as Figure;
+    const traces = figure.data as { name: string; yaxis: string }[];
+    expect(traces.map((t) => `${t.name} ${t.yaxis}`)).toEqual([
+      "Equity EUR y",
+      "Drawdown EUR y2",
+      "Equity USD y3",
+      "Drawdown USD y4",
+    ]);
+    expect(seen).toContain("/api/v1/accounts/2/performance/");
+  });
+
+  it("shows the empty state when the account has no positions", async () => {
+    stubPerformance({ account: 2, currencies: [] });
+    renderWithProviders(<AccountPage />, { route: "/accounts/2", path: "/accounts/:id" });
+    expect(await screen.findByText("No positions on this account yet.")).toBeInTheDocument();
+    expect(screen.queryByTestId("plotly-figure")).toBeNull();
+  });
+
+  it("shows the API's error when the performance cannot be loaded", async () => {
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(
+        mockFetch((url) => {
+          if (url.pathname === "/api/v1/accounts/") return jsonResponse([paper, live]);
+          if (url.pathname === "/api/v1/accounts/2/portfolio/") return jsonResponse({});
+          return undefined;
+        }),
+      ),
+    );
+    renderWithProviders(<AccountPage />, { route: "/accounts/2", path: "/accounts/:id" });
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("Could not load the performance");
+    expect(alert).toHaveTextContent("Not found.");
   });
 });

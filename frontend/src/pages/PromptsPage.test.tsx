@@ -4,7 +4,7 @@ import userEvent from "@testing-library/user-event";
 import { Route, Routes, useParams } from "react-router";
 import { describe, expect, it, vi } from "vitest";
 import "../components/prompts/JinjaEditor/jsdomRanges";
-import { makePromptScore, makePromptTemplate } from "../test/fixtures";
+import { makePromptPerformance, makePromptScore, makePromptTemplate } from "../test/fixtures";
 import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
 import { PromptsPage } from "./PromptsPage";
 
@@ -47,7 +47,9 @@ describe("PromptsPage", () => {
       ),
     );
     renderWithProviders(<PromptsPage />);
-    expect(screen.getByRole("status")).toHaveTextContent("Loading templates…");
+    expect(
+      screen.getAllByRole("status").find((s) => s.textContent?.includes("Loading templates…")),
+    ).toBeDefined();
 
     const swing = await screen.findByTestId("template-row-swing");
     expect(within(swing).getByRole("link", { name: "swing" })).toHaveAttribute(
@@ -81,12 +83,14 @@ describe("PromptsPage", () => {
         mockFetch((url) => {
           if (url.pathname === "/api/v1/prompt-templates/scores/") return jsonResponse([]);
           if (url.pathname === "/api/v1/prompt-templates/") return page([]);
+          if (url.pathname === "/api/v1/performance/prompts/") return jsonResponse([]);
           return undefined;
         }),
       ),
     );
     renderWithProviders(<PromptsPage />);
     expect(await screen.findByText("No prompt templates yet.")).toBeInTheDocument();
+    expect(await screen.findByText("No positions opened by a prompt yet.")).toBeInTheDocument();
     expect(screen.queryByRole("table")).toBeNull();
   });
 
@@ -227,6 +231,85 @@ describe("PromptsPage", () => {
       // Cancel closes the form.
       await user.click(within(form).getByRole("button", { name: "Cancel" }));
       expect(screen.queryByRole("form", { name: "New template" })).toBeNull();
+    });
+  });
+
+  describe("Prompt performance", () => {
+    function stub(performance: () => Response) {
+      vi.stubGlobal(
+        "fetch",
+        vi.fn(
+          mockFetch((url) => {
+            if (url.pathname === "/api/v1/prompt-templates/scores/") return jsonResponse([]);
+            if (url.pathname === "/api/v1/prompt-templates/")
+              return page([makePromptTemplate({ id: 3, version: 2 })]);
+            if (url.pathname === "/api/v1/performance/prompts/") return performance();
+            return undefined;
+          }),
+        ),
+      );
+    }
+    const cell = (row: HTMLElement, label: string) =>
+      row.querySelector(`td[data-label="${label}"]`)!.textContent;
+
+    it("shows a row per prompt version, model and currency, currencies kept apart", async () => {
+      stub(() =>
+        jsonResponse([
+          makePromptPerformance({ currency: "EUR", realized_pnl: "-20.0000", trades: 1 }),
+          makePromptPerformance({ currency: "USD" }),
+          makePromptPerformance({
+            llm_model: "",
+            win_rate: null,
+            average_r: null,
+            trades: 0,
+            realized_pnl: "0.0000",
+          }),
+          makePromptPerformance({
+            template: null,
+            template_name: "",
+            template_version: null,
+            llm_model: "claude-x",
+            average_r: "-0.2500",
+          }),
+        ]),
+      );
+      renderWithProviders(<PromptsPage />);
+      const table = await screen.findByRole("table", { name: "Prompt performance" });
+      expect(within(table).getAllByRole("row")).toHaveLength(5);
+
+      const eur = within(table).getByTestId("prompt-performance-3-gpt-4o-EUR");
+      expect(within(eur).getByRole("link", { name: "swing v2" })).toHaveAttribute(
+        "href",
+        "/prompts/swing",
+      );
+      expect(cell(eur, "Model")).toBe("gpt-4o");
+      expect(cell(eur, "Trades")).toBe("1");
+      expect(cell(eur, "Realized")).toBe("-20.00");
+
+      const usd = within(table).getByTestId("prompt-performance-3-gpt-4o-USD");
+      expect(cell(usd, "Trades")).toBe("4");
+      expect(cell(usd, "Win rate")).toBe("75%");
+      expect(cell(usd, "Avg R")).toBe("+1.25 R");
+      expect(cell(usd, "Realized")).toBe("1,250.50");
+
+      const baseline = within(table).getByTestId("prompt-performance-3-baseline-USD");
+      expect(cell(baseline, "Model")).toBe("baseline analyst");
+      expect(cell(baseline, "Win rate")).toBe("—");
+      expect(cell(baseline, "Avg R")).toBe("—");
+
+      const untracked = within(table).getByTestId("prompt-performance-untracked-claude-x-USD");
+      expect(cell(untracked, "Prompt version")).toBe("untracked");
+      expect(within(untracked).queryByRole("link")).toBeNull();
+      expect(cell(untracked, "Avg R")).toBe("−0.25 R");
+    });
+
+    it("shows the API's error without hiding the templates", async () => {
+      stub(() => jsonResponse({ detail: "Server error." }, 500));
+      renderWithProviders(<PromptsPage />);
+      const alert = await screen.findByRole("alert");
+      expect(alert).toHaveTextContent("Could not load prompt performance");
+      expect(alert).toHaveTextContent("Server error.");
+      expect(await screen.findByTestId("template-row-swing")).toBeInTheDocument();
     });
   });
 });

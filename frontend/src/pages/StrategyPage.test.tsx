@@ -1,9 +1,25 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
-import { makePromptTemplate, makeStrategy, makeSymbol } from "../test/fixtures";
+import type { Figure } from "../components/lineage/ChartView/PlotlyFigure";
+import {
+  makeCurrencyPerformance,
+  makePromptTemplate,
+  makeStrategy,
+  makeSymbol,
+} from "../test/fixtures";
 import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
 import { StrategyPage } from "./StrategyPage";
+
+// Plotly itself does not run in jsdom: the figure it would draw is shown as JSON instead.
+vi.mock("../components/lineage/ChartView/PlotlyFigure", () => ({
+  default: ({ figure }: { figure: Figure }) => (
+    <pre data-testid="plotly-figure">{JSON.stringify(figure)}</pre>
+  ),
+}));
+
+/** The performance of a strategy without positions. */
+const noPerformance = () => jsonResponse({ strategy: 7, currencies: [] });
 
 describe("StrategyPage", () => {
   it("deactivates and activates the strategy, and links Edit to the form", async () => {
@@ -28,6 +44,7 @@ describe("StrategyPage", () => {
           }
           if (url.pathname === "/api/v1/runs/")
             return jsonResponse({ next: null, previous: null, results: [] });
+          if (url.pathname === "/api/v1/strategies/7/performance/") return noPerformance();
           if (url.pathname === "/api/v1/symbols/1/") return jsonResponse(makeSymbol({ id: 1 }));
           if (url.pathname === "/api/v1/prompt-templates/11/")
             return jsonResponse(makePromptTemplate({ id: 11, name: "swing", version: 2 }));
@@ -77,6 +94,7 @@ describe("StrategyPage", () => {
             return jsonResponse({ detail: "You do not have permission to perform this action." }, 403);
           if (url.pathname === "/api/v1/runs/")
             return jsonResponse({ next: null, previous: null, results: [] });
+          if (url.pathname === "/api/v1/strategies/7/performance/") return noPerformance();
           return undefined;
         }),
       ),
@@ -131,6 +149,7 @@ describe("StrategyPage", () => {
             }
             if (url.pathname === "/api/v1/runs/")
               return jsonResponse({ next: null, previous: null, results: [] });
+            if (url.pathname === "/api/v1/strategies/7/performance/") return noPerformance();
             return undefined;
           }),
         ),
@@ -191,6 +210,59 @@ describe("StrategyPage", () => {
       expect(await screen.findByRole("button", { name: "Deactivate" })).toBeInTheDocument();
       expect(posts).toEqual(["/api/v1/strategies/7/activate/"]);
       expect(screen.queryByRole("alertdialog")).toBeNull();
+    });
+  });
+
+  describe("Performance", () => {
+    function stubPerformance(body: unknown) {
+      vi.stubGlobal(
+        "fetch",
+        vi.fn(
+          mockFetch((url) => {
+            if (url.pathname === "/api/v1/strategies/7/")
+              return jsonResponse(makeStrategy({ id: 7 }));
+            if (url.pathname === "/api/v1/runs/")
+              return jsonResponse({ next: null, previous: null, results: [] });
+            if (url.pathname === "/api/v1/strategies/7/performance/") return jsonResponse(body);
+            return undefined;
+          }),
+        ),
+      );
+    }
+
+    it("shows the figures per currency and the equity curve from the performance API", async () => {
+      stubPerformance({
+        strategy: 7,
+        currencies: [
+          makeCurrencyPerformance(),
+          makeCurrencyPerformance({ currency: "CAD", realized_pnl: "12.0000" }),
+        ],
+      });
+      renderWithProviders(<StrategyPage />, { route: "/strategies/7", path: "/strategies/:id" });
+      const table = await screen.findByRole("table", { name: "Strategy performance by currency" });
+      const usd = within(table).getByTestId("performance-USD");
+      expect(usd.querySelector('td[data-label="Realized"]')).toHaveTextContent("1,250.50");
+      expect(usd.querySelector('td[data-label="Win rate"]')).toHaveTextContent("75%");
+      const cad = within(table).getByTestId("performance-CAD");
+      expect(cad.querySelector('td[data-label="Realized"]')).toHaveTextContent("12.00");
+      const figure = JSON.parse((await screen.findByTestId("plotly-figure")).textContent!) as Figure;
+      expect((figure.data as { name: string }[]).map((t) => t.name)).toEqual([
+        "Equity USD",
+        "Drawdown USD",
+        "Equity CAD",
+        "Drawdown CAD",
+      ]);
+    });
+
+    it("shows the empty state before the strategy has positions", async () => {
+      stubPerformance({ strategy: 7, currencies: [] });
+      renderWithProviders(<StrategyPage />, { route: "/strategies/7", path: "/strategies/:id" });
+      expect(
+        await screen.findByText(
+          "No positions yet: the figures appear once the strategy has opened a position.",
+        ),
+      ).toBeInTheDocument();
+      expect(screen.queryByTestId("plotly-figure")).toBeNull();
     });
   });
 });

@@ -1,7 +1,9 @@
 import { useState } from "react";
 import { Link, useParams } from "react-router";
+import { useStrategyPerformance } from "../api/performance";
 import { useRuns } from "../api/runs";
 import { useRunStrategyNow, useSetStrategyActive, useStrategy } from "../api/strategies";
+import { PerformancePanel } from "../components/performance/PerformancePanel/PerformancePanel";
 import { RunsTable } from "../components/runs/RunsTable/RunsTable";
 import { LiveConfirm } from "../components/strategies/LiveConfirm/LiveConfirm";
 import { StrategySettings } from "../components/strategies/StrategySettings/StrategySettings";
@@ -11,7 +13,8 @@ import { formatDateTime } from "../lib/format";
 import { useNumericParam } from "./params";
 
 /**
- * A strategy: Edit, Activate/Deactivate, Run now, its run history and its settings. For a
+ * A strategy: Edit, Activate/Deactivate, Run now, its performance (P&L per currency and equity
+ * curve, `GET /strategies/{id}/performance/`), its run history and its settings. For a
  * live strategy, Run now and Activate ask for an explicit confirmation first.
  */
 export function StrategyPage() {
@@ -19,6 +22,7 @@ export function StrategyPage() {
   const strategy = useStrategy(id);
   const [cursor, setCursor] = useState<string | undefined>();
   const runs = useRuns({ strategy: id, page_size: 25, cursor });
+  const performance = useStrategyPerformance(id);
   const runNow = useRunStrategyNow(id);
   const setActive = useSetStrategyActive(id);
   // A live strategy's "Run now" and "Activate" send real orders: each asks first.
@@ -108,6 +112,22 @@ export function StrategyPage() {
                 ? `next run ${formatDateTime(s.next_run_at)}`
                 : "not scheduled while inactive"}
             </p>
+            <section>
+              <h2>Performance</h2>
+              <QueryState
+                query={performance}
+                loadingLabel="Loading performance…"
+                errorTitle="Could not load the performance"
+              >
+                {(p) => (
+                  <PerformancePanel
+                    currencies={p.currencies}
+                    label="Strategy performance by currency"
+                    empty="No positions yet: the figures appear once the strategy has opened a position."
+                  />
+                )}
+              </QueryState>
+            </section>
             <section>
               <h2>Run history</h2>
               <QueryState query={runs} isEmpty={(d) => d.results.length === 0} empty="No runs yet.">

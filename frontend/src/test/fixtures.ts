@@ -300,3 +300,50 @@ export function makePosition(
     ...overrides,
   };
 }
+
+// ---- Performance (strategy / account P&L per currency, prompt performance) ----
+
+export function makeCurrencyPerformance(
+  overrides: Partial<import("../api/performance").CurrencyPerformance> = {},
+): import("../api/performance").CurrencyPerformance {
+  return {
+    currency: "USD",
+    trades: 4,
+    wins: 3,
+    losses: 1,
+    breakevens: 0,
+    win_rate: "0.7500",
+    average_r: "1.2500",
+    r_trades: 4,
+    realized_pnl: "1250.5000",
+    unrealized_pnl: "-40.0000",
+    commission: "8.0000",
+    open_positions: 1,
+    unpriced_positions: 0,
+    starting_equity: "10000.0000",
+    max_drawdown: "300.0000",
+    max_drawdown_fraction: "0.0275",
+    equity: [
+      { date: "2025-01-02", equity: "10000.0000", drawdown: "0.0000" },
+      { date: "2025-01-03", equity: "10900.0000", drawdown: "0.0000" },
+      { date: "2025-01-06", equity: "10600.0000", drawdown: "300.0000" },
+      { date: "2025-01-07", equity: "11210.5000", drawdown: "0.0000" },
+    ],
+    ...overrides,
+  };
+}
+
+export function makePromptPerformance(
+  overrides: Partial<import("../api/performance").PromptPerformance> = {},
+): import("../api/performance").PromptPerformance {
+  const { equity: _equity, ...figures } = makeCurrencyPerformance();
+  return {
+    ...figures,
+    starting_equity: "0.0000",
+    template: 3,
+    template_name: "swing",
+    template_version: 2,
+    llm_model: "gpt-4o",
+    ...overrides,
+  };
+}
