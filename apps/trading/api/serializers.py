@@ -49,10 +49,12 @@ class AccountOutputSerializer(serializers.ModelSerializer[Account]):
     ``broker_account_id`` (IBKR: ``DU…`` paper, ``U…`` live; blank for the paper book),
     ``kind`` (``paper`` or ``live``), base currency, position mode and conflict policies,
     ``max_position_per_symbol`` (units; null: no account limit), ``owner_id`` (null: the
-    operator's) and whether it is the owner's default paper account."""
+    operator's), whether it is the owner's default paper account, and its starting cash per
+    currency (never added across currencies)."""
 
     kind = serializers.ChoiceField(choices=["paper", "live"], read_only=True)
     owner_id = serializers.IntegerField(read_only=True, allow_null=True)
+    cash = AccountCashSerializer(many=True, read_only=True)
 
     class Meta:
         model = Account
@@ -66,6 +68,7 @@ class AccountOutputSerializer(serializers.ModelSerializer[Account]):
             "base_currency",
             *POLICY_FIELDS,
             "is_default",
+            "cash",
             "created_at",
             "updated_at",
         ]
@@ -75,11 +78,10 @@ class AccountOutputSerializer(serializers.ModelSerializer[Account]):
 class AccountDetailOutputSerializer(AccountOutputSerializer):
     """One account with its starting cash per currency and its members."""
 
-    cash = AccountCashSerializer(many=True, read_only=True)
     members = AccountMemberSerializer(many=True, read_only=True)
 
     class Meta(AccountOutputSerializer.Meta):
-        fields = [*AccountOutputSerializer.Meta.fields, "cash", "members"]
+        fields = [*AccountOutputSerializer.Meta.fields, "members"]
         read_only_fields = fields
 
 

@@ -50,7 +50,9 @@ class AccountListApi(generics.ListCreateAPIView[Account]):
     def get_queryset(self) -> QuerySet[Account]:
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return Account.objects.none()
-        return visible_accounts(self.request)
+        return visible_accounts(self.request).prefetch_related(
+            Prefetch("cash", queryset=AccountCash.objects.order_by("currency"))
+        )
 
     @extend_schema(
         request=AccountCreateInputSerializer,

@@ -4,6 +4,48 @@
  */
 
 export interface paths {
+    "/api/v1/accounts/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description ``GET /accounts/``: the accounts you own or are a member of (staff: all), by name, page
+         *     by page. ``POST /accounts/``: a new paper account of yours.
+         */
+        get: operations["v1_accounts_list"];
+        put?: never;
+        /** @description Create a paper account owned by you with starting cash per currency; 201 with it. */
+        post: operations["v1_accounts_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description ``GET /accounts/{id}/``: one account with its cash per currency and its members.
+         *     ``PATCH``: change its name, position mode, policies or max position per symbol.
+         */
+        get: operations["v1_accounts_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description Change the account: its owner for a paper account, staff for any; 403 otherwise. */
+        patch: operations["v1_accounts_partial_update"];
+        trace?: never;
+    };
     "/api/v1/accounts/{id}/performance/": {
         parameters: {
             query?: never;
@@ -13,6 +55,40 @@ export interface paths {
         };
         /** @description The figures of the account ``pk``; 404 when the user may not see it. */
         get: operations["v1_accounts_performance_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{id}/portfolio/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The portfolio, computed from the stored strategy positions and bars. */
+        get: operations["v1_accounts_portfolio_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{id}/positions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Both levels, by symbol. */
+        get: operations["v1_accounts_positions_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -587,6 +663,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/strategy-positions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description ``GET /strategy-positions/``: strategy positions, open and closed, newest first by
+         *     cursor (``?cursor=``, ``?page_size=``); filters ``account``, ``strategy``, ``symbol``,
+         *     ``status``, ``side``. Only positions on accounts you own or are a member of (staff: all).
+         */
+        get: operations["v1_strategy_positions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategy-positions/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description ``GET /strategy-positions/{id}/``: one strategy position with its orders and their
+         *     fills; 404 unless it is on an account you own or are a member of (staff: any).
+         */
+        get: operations["v1_strategy_positions_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/symbols/": {
         parameters: {
             query?: never;
@@ -668,10 +785,155 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description A paper account's starting cash in one currency (ISO 4217 code, three letters). */
+        AccountCash: {
+            currency: string;
+            /** Format: decimal */
+            starting_cash: string;
+        };
+        /** @description A paper account's starting cash in one currency (ISO 4217 code, three letters). */
+        AccountCashRequest: {
+            currency: string;
+            /** Format: decimal */
+            starting_cash: string;
+        };
+        /**
+         * @description A new paper account of the requesting user: a name, base currency (default USD), the
+         *     policies, and its starting cash per currency (default: ``PAPER_BUYING_POWER`` in the base
+         *     currency; each currency once).
+         */
+        AccountCreateInputRequest: {
+            name: string;
+            /** @default USD */
+            base_currency: string;
+            position_mode?: components["schemas"]["PositionModeEnum"];
+            opposite_policy?: components["schemas"]["OppositePolicyEnum"];
+            same_direction_policy?: components["schemas"]["SameDirectionPolicyEnum"];
+            /** Format: decimal */
+            max_position_per_symbol?: string | null;
+            cash?: components["schemas"]["AccountCashRequest"][];
+        };
+        /** @description One account with its starting cash per currency and its members. */
+        AccountDetailOutput: {
+            readonly id: number;
+            readonly name: string;
+            readonly owner_id: number | null;
+            /** @default paper */
+            readonly broker: components["schemas"]["BrokerEnum"];
+            /**
+             * @description The broker's account id (IBKR: DU… paper, U… live); blank for the paper book.
+             * @default
+             */
+            readonly broker_account_id: string;
+            readonly kind: components["schemas"]["KindEnum"];
+            readonly base_currency: string;
+            readonly position_mode: components["schemas"]["PositionModeEnum"];
+            readonly opposite_policy: components["schemas"]["OppositePolicyEnum"];
+            readonly same_direction_policy: components["schemas"]["SameDirectionPolicyEnum"];
+            /**
+             * Format: decimal
+             * @description Most shares/contracts/units all strategies together may hold or work on one side of a symbol; blank: no account limit (each strategy keeps its own).
+             */
+            readonly max_position_per_symbol: string | null;
+            /** @description The owner's paper account new strategies trade by default. */
+            readonly is_default: boolean;
+            readonly cash: components["schemas"]["AccountCash"][];
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+            readonly members: components["schemas"]["AccountMember"][];
+        };
+        /** @description A user who may trade the account besides its owner. */
+        AccountMember: {
+            readonly id: number;
+            readonly username: string;
+        };
+        /**
+         * @description An account as listed: broker (``paper``: the embedded paper broker, ``ibkr``),
+         *     ``broker_account_id`` (IBKR: ``DU…`` paper, ``U…`` live; blank for the paper book),
+         *     ``kind`` (``paper`` or ``live``), base currency, position mode and conflict policies,
+         *     ``max_position_per_symbol`` (units; null: no account limit), ``owner_id`` (null: the
+         *     operator's), whether it is the owner's default paper account, and its starting cash per
+         *     currency (never added across currencies).
+         */
+        AccountOutput: {
+            readonly id: number;
+            readonly name: string;
+            readonly owner_id: number | null;
+            /** @default paper */
+            readonly broker: components["schemas"]["BrokerEnum"];
+            /**
+             * @description The broker's account id (IBKR: DU… paper, U… live); blank for the paper book.
+             * @default
+             */
+            readonly broker_account_id: string;
+            readonly kind: components["schemas"]["KindEnum"];
+            readonly base_currency: string;
+            readonly position_mode: components["schemas"]["PositionModeEnum"];
+            readonly opposite_policy: components["schemas"]["OppositePolicyEnum"];
+            readonly same_direction_policy: components["schemas"]["SameDirectionPolicyEnum"];
+            /**
+             * Format: decimal
+             * @description Most shares/contracts/units all strategies together may hold or work on one side of a symbol; blank: no account limit (each strategy keeps its own).
+             */
+            readonly max_position_per_symbol: string | null;
+            /** @description The owner's paper account new strategies trade by default. */
+            readonly is_default: boolean;
+            readonly cash: components["schemas"]["AccountCash"][];
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
         /** @description An account's performance (all its strategy positions): one entry per currency. */
         AccountPerformance: {
             readonly account: number;
             readonly currencies: components["schemas"]["CurrencyPerformance"][];
+        };
+        /**
+         * @description The broker's position in a symbol (``side`` ``NET`` when netting; ``LONG``/``SHORT``
+         *     apart in the paper broker's hedge mode) beside the strategies' sum: quantities signed
+         *     (negative is short, units); ``unattributed_quantity`` = broker − strategies, flagged since
+         *     ``flagged_at`` while not zero; ``reported_at``: the broker's last report (UTC).
+         */
+        AccountPositionOutput: {
+            readonly id: number;
+            readonly symbol_id: number;
+            readonly symbol: string;
+            readonly currency: string;
+            readonly side: components["schemas"]["AccountPositionSideEnum"];
+            /** Format: decimal */
+            readonly broker_quantity: string;
+            /** Format: decimal */
+            readonly broker_average_cost: string | null;
+            /** Format: decimal */
+            readonly strategy_quantity: string;
+            /** Format: decimal */
+            readonly unattributed_quantity: string;
+            /**
+             * Format: date-time
+             * @description When the broker last reported it.
+             */
+            readonly reported_at: string | null;
+            /**
+             * Format: date-time
+             * @description Since when broker and strategies disagree.
+             */
+            readonly flagged_at: string | null;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        /** @enum {string} */
+        AccountPositionSideEnum: "NET" | "LONG" | "SHORT";
+        /**
+         * @description Both levels of an account's positions: ``account_positions`` (the broker's, per
+         *     reconciliation) and ``symbols`` (the open strategy positions grouped per symbol).
+         */
+        AccountPositionsOutput: {
+            account_id: number;
+            account_positions: components["schemas"]["AccountPositionOutput"][];
+            symbols: components["schemas"]["SymbolStrategyPositions"][];
         };
         /**
          * @description * `BUY` - Buy
@@ -709,6 +971,12 @@ export interface components {
         };
         /** @enum {unknown} */
         BlankEnum: "";
+        /**
+         * @description * `paper` - embedded paper broker
+         *     * `ibkr` - Interactive Brokers
+         * @enum {string}
+         */
+        BrokerEnum: "paper" | "ibkr";
         /** @enum {string} */
         BrokerOrderTypeEnum: "MKT" | "LMT" | "STP" | "STPLMT";
         /**
@@ -717,6 +985,26 @@ export interface components {
          * @enum {string}
          */
         CatchUpEnum: "latest" | "none";
+        /** @description The account in one currency: never converted, never added to another. */
+        CurrencyBook: {
+            currency: string;
+            /**
+             * Format: decimal
+             * @description Null: no starting cash in it.
+             */
+            starting_cash: string | null;
+            open_positions: number;
+            /** Format: decimal */
+            realized_pnl: string;
+            /** Format: decimal */
+            unrealized_pnl: string;
+            unpriced_positions: number;
+            /** Format: decimal */
+            commission: string;
+            closed_positions: number;
+            /** Format: decimal */
+            win_rate: string | null;
+        };
         /** @description The figures in one currency with the daily equity curve. */
         CurrencyPerformance: {
             readonly currency: string;
@@ -853,6 +1141,12 @@ export interface components {
             readonly realized_pnl: string;
         };
         /**
+         * @description * `paper` - paper
+         *     * `live` - live
+         * @enum {string}
+         */
+        KindEnum: "paper" | "live";
+        /**
          * @description One HTTP attempt of a language-model call: its number (from 1), the model and response
          *     format tried, the HTTP status (absent without a response), the error (absent on success) and
          *     its duration in milliseconds.
@@ -955,6 +1249,12 @@ export interface components {
         NextSlotsOutput: {
             slots: string[];
         };
+        /**
+         * @description * `reject` - Reject
+         *     * `allow` - Allow
+         * @enum {string}
+         */
+        OppositePolicyEnum: "reject" | "allow";
         /** @description One order with its fills, oldest first. */
         OrderDetailOutput: {
             readonly id: number;
@@ -965,7 +1265,7 @@ export interface components {
             readonly broker: string;
             readonly broker_order_id: string;
             readonly role: components["schemas"]["RoleEnum"];
-            readonly side: components["schemas"]["OrderSideEnum"];
+            readonly side: components["schemas"]["SideEnum"];
             readonly order_type: components["schemas"]["BrokerOrderTypeEnum"];
             /** Format: decimal */
             readonly quantity: string;
@@ -1021,7 +1321,7 @@ export interface components {
             readonly broker: string;
             readonly broker_order_id: string;
             readonly role: components["schemas"]["RoleEnum"];
-            readonly side: components["schemas"]["OrderSideEnum"];
+            readonly side: components["schemas"]["SideEnum"];
             readonly order_type: components["schemas"]["BrokerOrderTypeEnum"];
             /** Format: decimal */
             readonly quantity: string;
@@ -1063,16 +1363,25 @@ export interface components {
             readonly strategy_name: string;
             readonly fills_count: number;
         };
-        /**
-         * @description * `BUY` - Buy
-         *     * `SELL` - Sell
-         * @enum {string}
-         */
-        OrderSideEnum: "BUY" | "SELL";
         /** @enum {string} */
         OrderStatusEnum: "pending" | "submitting" | "submitted" | "partially_filled" | "filled" | "cancelled" | "rejected" | "failed";
         /** @enum {string} */
         OrderTypeEnum: "MKT" | "LMT";
+        PaginatedAccountOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["AccountOutput"][];
+        };
         PaginatedFillListOutputList: {
             /** @example 123 */
             count: number;
@@ -1189,6 +1498,19 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["StrategyOutput"][];
         };
+        PaginatedStrategyPositionOutputList: {
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cD00ODY%3D"
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cj0xJnA9NDg3
+             */
+            previous?: string | null;
+            results: components["schemas"]["StrategyPositionOutput"][];
+        };
         PaginatedSymbolList: {
             /** @example 123 */
             count: number;
@@ -1203,6 +1525,18 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["Symbol"][];
+        };
+        /**
+         * @description What may change on an account: its name, position mode and conflict policies, and the
+         *     account's max position per symbol (units, > 0; null: no account limit).
+         */
+        PatchedAccountUpdateInputRequest: {
+            name?: string;
+            position_mode?: components["schemas"]["PositionModeEnum"];
+            opposite_policy?: components["schemas"]["OppositePolicyEnum"];
+            same_direction_policy?: components["schemas"]["SameDirectionPolicyEnum"];
+            /** Format: decimal */
+            max_position_per_symbol?: string | null;
         };
         /**
          * @description An endpoint's settings (POST, PUT, PATCH). ``base_url`` must pass the outbound URL
@@ -1237,6 +1571,8 @@ export interface components {
         PatchedStrategyInputRequest: {
             name?: string;
             slug?: string;
+            /** @description The trading account id its orders go to (one you own or are a member of, see /api/v1/accounts/); default: your default paper account. */
+            account?: number;
             symbol?: number;
             bar_size?: string;
             /** @description Bars given to the analysis. */
@@ -1287,6 +1623,18 @@ export interface components {
             time_in_force?: components["schemas"]["TimeInForceEnum"];
             trading_mode?: components["schemas"]["TradingModeEnum"];
         };
+        /** @description An account's portfolio per currency and per strategy. */
+        PortfolioOutput: {
+            account_id: number;
+            currencies: components["schemas"]["CurrencyBook"][];
+            strategies: components["schemas"]["StrategyBook"][];
+        };
+        /**
+         * @description * `netting` - Netting
+         *     * `hedge` - Hedge
+         * @enum {string}
+         */
+        PositionModeEnum: "netting" | "hedge";
         /**
          * @description A strategy's open position in a symbol on an account: ``quantity`` signed (negative is
          *     short), ``side``, average cost (commissions included), realized P&L; ``last_price`` is the
@@ -1575,7 +1923,7 @@ export interface components {
             readonly broker: string;
             readonly broker_order_id: string;
             readonly role: components["schemas"]["RoleEnum"];
-            readonly side: components["schemas"]["OrderSideEnum"];
+            readonly side: components["schemas"]["SideEnum"];
             readonly order_type: components["schemas"]["BrokerOrderTypeEnum"];
             /** Format: decimal */
             readonly quantity: string;
@@ -1622,6 +1970,13 @@ export interface components {
             readonly name: string;
         };
         /**
+         * @description * `accumulate` - accumulate (up to the account's max position per symbol)
+         *     * `reject_duplicates` - refuse while another strategy holds or works it
+         *     * `strongest_wins` - the higher confidence keeps an unfilled entry's slot
+         * @enum {string}
+         */
+        SameDirectionPolicyEnum: "accumulate" | "reject_duplicates" | "strongest_wins";
+        /**
          * @description * `STK` - Stock
          *     * `CASH` - Forex
          *     * `CRYPTO` - Crypto
@@ -1630,6 +1985,12 @@ export interface components {
          * @enum {string}
          */
         SecTypeEnum: "STK" | "CASH" | "CRYPTO" | "FUT" | "IND";
+        /**
+         * @description * `BUY` - Buy
+         *     * `SELL` - Sell
+         * @enum {string}
+         */
+        SideEnum: "BUY" | "SELL";
         /**
          * @description One validation check of a signal: its name, whether it passed, and the numbers behind
          *     it (``detail``, e.g. ``"reward/risk 1.76 >= 1.5"``).
@@ -1695,6 +2056,44 @@ export interface components {
         };
         /** @enum {string} */
         StepStatusEnum: "running" | "succeeded" | "failed" | "skipped";
+        /** @description One strategy on the account; money in ``currency`` (its symbol's). */
+        StrategyBook: {
+            strategy_id: number;
+            /** @description The strategy's slug. */
+            strategy: string;
+            strategy_name: string;
+            currency: string;
+            open_positions: number;
+            /**
+             * Format: decimal
+             * @description Signed (negative is short), units.
+             */
+            open_quantity: string;
+            /**
+             * Format: decimal
+             * @description Every lifetime, net of commissions.
+             */
+            realized_pnl: string;
+            /**
+             * Format: decimal
+             * @description Open positions at the last stored bar close − average cost (commissions included); open positions without any stored bar are left out (unpriced_positions).
+             */
+            unrealized_pnl: string;
+            unpriced_positions: number;
+            /** Format: decimal */
+            commission: string;
+            closed_positions: number;
+            /**
+             * Format: decimal
+             * @description Wins / closed positions, 0–1; null before the first close.
+             */
+            win_rate: string | null;
+            /**
+             * Format: decimal
+             * @description Mean R multiple of the closed positions with a known risk; null without.
+             */
+            average_r: string | null;
+        };
         /**
          * @description A strategy's configuration, as created (POST) or changed (PUT, PATCH).
          *
@@ -1709,6 +2108,8 @@ export interface components {
         StrategyInputRequest: {
             name: string;
             slug: string;
+            /** @description The trading account id its orders go to (one you own or are a member of, see /api/v1/accounts/); default: your default paper account. */
+            account?: number;
             symbol: number;
             bar_size: string;
             /** @description Bars given to the analysis. */
@@ -1778,10 +2179,14 @@ export interface components {
             /** Format: date-time */
             readonly updated_at: string;
             readonly symbol_code: string;
+            /** @description The trading account's name. */
+            readonly account_name: string;
             /** @description The LLM endpoint's name; null: the operator's default endpoint. */
             readonly llm_endpoint_name: string | null;
             readonly name: string;
             readonly slug: string;
+            /** @description The trading account its orders go to and its positions are held in. */
+            readonly account: number;
             readonly symbol: number;
             readonly bar_size: string;
             /** @description Bars given to the analysis. */
@@ -1838,6 +2243,121 @@ export interface components {
             readonly currencies: components["schemas"]["CurrencyPerformance"][];
         };
         /**
+         * @description A strategy position with its orders (entries and the exits of their brackets, by id),
+         *     each with its fills.
+         */
+        StrategyPositionDetailOutput: {
+            readonly id: number;
+            readonly account_id: number;
+            readonly account: string;
+            readonly strategy_id: number;
+            readonly strategy: string;
+            readonly strategy_name: string;
+            readonly symbol_id: number;
+            readonly symbol: string;
+            readonly currency: string;
+            readonly side: components["schemas"]["PositionSideEnum"];
+            readonly status: components["schemas"]["StrategyPositionStatusEnum"];
+            /** Format: decimal */
+            readonly quantity: string;
+            /** Format: decimal */
+            readonly average_cost: string;
+            /** Format: decimal */
+            readonly realized_pnl: string;
+            /** Format: decimal */
+            readonly commission: string;
+            /** Format: decimal */
+            readonly entry_quantity: string;
+            /**
+             * Format: decimal
+             * @description Average price of the entry fills, commissions excluded.
+             */
+            readonly entry_price: string | null;
+            /** Format: decimal */
+            readonly exit_quantity: string;
+            /**
+             * Format: decimal
+             * @description Average price of the exit fills, commissions excluded.
+             */
+            readonly exit_price: string | null;
+            /** Format: decimal */
+            readonly initial_risk: string;
+            /** Format: decimal */
+            readonly r_multiple: string | null;
+            readonly outcome: string;
+            /** Format: date-time */
+            readonly opened_at: string;
+            /** Format: date-time */
+            readonly closed_at: string | null;
+            readonly opening_run_id: number | null;
+            readonly prompt_template_id: number | null;
+            /** @description The model of the run that opened it. */
+            readonly llm_model: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+            readonly orders: components["schemas"]["OrderDetailOutput"][];
+        };
+        /**
+         * @description One lifetime of a strategy's position on one side (``LONG``/``SHORT``) of a symbol in an
+         *     account: ``quantity`` unsigned (units; 0 once closed), ``average_cost`` IBKR-style
+         *     (commissions included), realized P&L net of commissions, entry and exit average prices
+         *     (commissions excluded), ``initial_risk`` (money at risk when opened), ``r_multiple``
+         *     (realized / initial risk, once closed with a known risk) and ``outcome`` (win, loss,
+         *     breakeven; blank while open). Money in ``currency`` (the symbol's); times UTC.
+         */
+        StrategyPositionOutput: {
+            readonly id: number;
+            readonly account_id: number;
+            readonly account: string;
+            readonly strategy_id: number;
+            readonly strategy: string;
+            readonly strategy_name: string;
+            readonly symbol_id: number;
+            readonly symbol: string;
+            readonly currency: string;
+            readonly side: components["schemas"]["PositionSideEnum"];
+            readonly status: components["schemas"]["StrategyPositionStatusEnum"];
+            /** Format: decimal */
+            readonly quantity: string;
+            /** Format: decimal */
+            readonly average_cost: string;
+            /** Format: decimal */
+            readonly realized_pnl: string;
+            /** Format: decimal */
+            readonly commission: string;
+            /** Format: decimal */
+            readonly entry_quantity: string;
+            /**
+             * Format: decimal
+             * @description Average price of the entry fills, commissions excluded.
+             */
+            readonly entry_price: string | null;
+            /** Format: decimal */
+            readonly exit_quantity: string;
+            /**
+             * Format: decimal
+             * @description Average price of the exit fills, commissions excluded.
+             */
+            readonly exit_price: string | null;
+            /** Format: decimal */
+            readonly initial_risk: string;
+            /** Format: decimal */
+            readonly r_multiple: string | null;
+            readonly outcome: string;
+            /** Format: date-time */
+            readonly opened_at: string;
+            /** Format: date-time */
+            readonly closed_at: string | null;
+            readonly opening_run_id: number | null;
+            readonly prompt_template_id: number | null;
+            /** @description The model of the run that opened it. */
+            readonly llm_model: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        /** @enum {string} */
+        StrategyPositionStatusEnum: "open" | "closed";
+        /**
          * @description A cached instrument: ``conid`` from IBKR (null when declared by hand), ``timezone`` an
          *     IANA name, ``min_tick`` in the symbol's currency, ``fetched_at`` when IBKR last sent its
          *     contract details (null: never).
@@ -1860,6 +2380,19 @@ export interface components {
             readonly min_tick: string;
             /** Format: date-time */
             readonly fetched_at: string | null;
+        };
+        /**
+         * @description The open strategy positions in one symbol of the account: ``net_quantity`` their signed
+         *     sum (units, negative is short) and each position (``PositionOutputSerializer``: signed
+         *     quantity, last price, unrealized P&L).
+         */
+        SymbolStrategyPositions: {
+            symbol_id: number;
+            symbol: string;
+            currency: string;
+            /** Format: decimal */
+            net_quantity: string;
+            positions: components["schemas"]["PositionOutput"][];
         };
         /**
          * @description * `DAY` - Day
@@ -1905,6 +2438,239 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    v1_accounts_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedAccountOutputList"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_accounts_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountCreateInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AccountCreateInputRequest"];
+                "multipart/form-data": components["schemas"]["AccountCreateInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountDetailOutput"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>", …]}. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_accounts_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountDetailOutput"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_accounts_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedAccountUpdateInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedAccountUpdateInputRequest"];
+                "multipart/form-data": components["schemas"]["PatchedAccountUpdateInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountDetailOutput"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>", …]}. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Only the owner changes a paper account; only staff change an IBKR account or another user's. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such account, or not one you own or are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
     v1_accounts_performance_retrieve: {
         parameters: {
             query?: never;
@@ -1941,6 +2707,98 @@ export interface operations {
                 };
             };
             /** @description No response body */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_accounts_portfolio_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortfolioOutput"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such account, or not one you own or are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_accounts_positions_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountPositionsOutput"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such account, or not one you own or are a member of. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4240,6 +5098,125 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
+            };
+        };
+    };
+    v1_strategy_positions_list: {
+        parameters: {
+            query?: {
+                account?: number;
+                /** @description The pagination cursor value. */
+                cursor?: string;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+                /**
+                 * @description * `LONG` - Long
+                 *     * `SHORT` - Short
+                 */
+                side?: "LONG" | "SHORT";
+                /**
+                 * @description * `open` - Open
+                 *     * `closed` - Closed
+                 */
+                status?: "closed" | "open";
+                strategy?: number;
+                symbol?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedStrategyPositionOutputList"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_strategy_positions_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategyPositionDetailOutput"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such strategy position, or not on an account you own or are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -193,6 +193,8 @@ export function makeStrategy(
     created_at: "2025-01-01T10:00:00Z",
     updated_at: "2025-01-01T10:00:00Z",
     symbol_code: "SPY",
+    account: 1,
+    account_name: "ada paper",
     name: "SPY daily",
     slug: "spy-daily",
     symbol: 1,
