@@ -25,6 +25,10 @@ const paper: Account = {
   opposite_policy: "reject",
   same_direction_policy: "accumulate",
   max_position_per_symbol: null,
+  owner_id: 7,
+  is_default: true,
+  created_at: "2026-01-05T09:00:00Z",
+  updated_at: "2026-01-05T09:00:00Z",
   cash: [
     { currency: "USD", starting_cash: "100000.00" },
     { currency: "EUR", starting_cash: "5000.00" },
@@ -40,8 +44,13 @@ const live: Account = {
   position_mode: "hedge",
   same_direction_policy: "strongest_wins",
   max_position_per_symbol: "500.0000",
+  owner_id: null,
+  is_default: false,
   cash: [],
 };
+
+/** The accounts list as the API pages it. */
+const page = <T,>(results: T[]) => ({ count: results.length, next: null, previous: null, results });
 
 const cells = (row: HTMLElement) => within(row).getAllByRole("cell").map((c) => c.textContent);
 
@@ -97,7 +106,7 @@ describe("AccountPage", () => {
       "fetch",
       vi.fn(
         mockFetch((url) => {
-          if (url.pathname === "/api/v1/accounts/") return jsonResponse([paper, live]);
+          if (url.pathname === "/api/v1/accounts/") return jsonResponse(page([paper, live]));
           if (url.pathname === "/api/v1/accounts/2/portfolio/")
             return jsonResponse({ account_id: 2, equity: "1000.00" });
           if (url.pathname === "/api/v1/accounts/2/performance/")
@@ -119,7 +128,7 @@ describe("AccountPage", () => {
       vi.fn(
         mockFetch((url) => {
           seen.push(url.pathname);
-          if (url.pathname === "/api/v1/accounts/") return jsonResponse([paper, live]);
+          if (url.pathname === "/api/v1/accounts/") return jsonResponse(page([paper, live]));
           if (url.pathname === "/api/v1/accounts/2/portfolio/") return jsonResponse({});
           if (url.pathname === "/api/v1/accounts/2/performance/") return jsonResponse(body);
           return undefined;
@@ -168,7 +177,7 @@ describe("AccountPage", () => {
       "fetch",
       vi.fn(
         mockFetch((url) => {
-          if (url.pathname === "/api/v1/accounts/") return jsonResponse([paper, live]);
+          if (url.pathname === "/api/v1/accounts/") return jsonResponse(page([paper, live]));
           if (url.pathname === "/api/v1/accounts/2/portfolio/") return jsonResponse({});
           return undefined;
         }),
