@@ -1,33 +1,66 @@
+import { useMemo } from "react";
 import { Link, useParams } from "react-router";
-import { useAccountPortfolio, useAccounts } from "../api/accounts";
+import { useAccount, useAccountPortfolio, useAccountPositions } from "../api/accounts";
 import { useAccountPerformance } from "../api/performance";
+import { AccountPortfolio } from "../components/accounts/AccountPortfolio/AccountPortfolio";
+import { AccountPositions } from "../components/accounts/AccountPositions/AccountPositions";
 import { AccountsTable } from "../components/accounts/AccountsTable/AccountsTable";
 import { PerformancePanel } from "../components/performance/PerformancePanel/PerformancePanel";
-import { JsonViewer } from "../components/lineage/JsonViewer/JsonViewer";
 import { QueryState } from "../components/ui/QueryState/QueryState";
 import { useNumericParam } from "./params";
 
 /**
- * One account: its settings (from the accounts list), its performance over every strategy
- * position on it (`GET /accounts/{id}/performance/`: P&L per currency and equity curve from its
- * starting cash) and its portfolio (`GET /accounts/{id}/portfolio/`), shown as JSON until the
- * endpoint's shape is in the schema.
+ * One account (`GET /accounts/{id}/`): its settings and members; its positions at both levels
+ * (`GET /accounts/{id}/positions/`: the broker's per symbol beside the strategies' sum, flagged
+ * when they differ, with the strategies' open positions); its performance over every strategy
+ * position on it (`GET /accounts/{id}/performance/`); and its portfolio per currency with each
+ * strategy's share (`GET /accounts/{id}/portfolio/`).
  */
 export function AccountPage() {
   const id = useNumericParam(useParams().id);
-  const accounts = useAccounts();
+  const account = useAccount(id);
+  const positions = useAccountPositions(id);
   const performance = useAccountPerformance(id);
   const portfolio = useAccountPortfolio(id);
-  const account = accounts.data?.find((a) => a.id === id);
+  // The positions carry strategy slugs; the portfolio names every strategy on the account.
+  const names = useMemo(
+    () => new Map((portfolio.data?.strategies ?? []).map((s) => [s.strategy_id, s.strategy_name])),
+    [portfolio.data],
+  );
   return (
     <div className="page">
       <p>
         <Link to="/accounts">← Accounts</Link>
       </p>
-      <h1>{account ? account.name : `Account #${id}`}</h1>
-      <QueryState query={accounts} errorTitle="Could not load accounts">
-        {() => (account ? <AccountsTable accounts={[account]} /> : null)}
+      <h1>{account.data ? account.data.name : `Account #${id}`}</h1>
+      <QueryState query={account} errorTitle="Could not load the account">
+        {(a) => (
+          <>
+            <AccountsTable accounts={[a]} />
+            <p className="muted">
+              Members:{" "}
+              {a.members.length === 0 ? "none besides the owner" : a.members.map((m) => m.username).join(", ")}
+            </p>
+          </>
+        )}
       </QueryState>
+      <section>
+        <h2>Positions</h2>
+        <p className="muted">
+          Per symbol, the broker&apos;s position beside the sum of the strategies&apos; positions;
+          a difference is flagged as unattributed. Quantities signed (negative is short).
+        </p>
+        <QueryState
+          query={positions}
+          loadingLabel="Loading positions…"
+          errorTitle="Could not load the positions"
+        >
+          {(p) => <AccountPositions data={p} strategyNames={names} />}
+        </QueryState>
+        <p>
+          <Link to={`/positions/history?account=${id}`}>Position history →</Link>
+        </p>
+      </section>
       <section>
         <h2>Performance</h2>
         <QueryState
@@ -47,7 +80,7 @@ export function AccountPage() {
       <section>
         <h2>Portfolio</h2>
         <QueryState query={portfolio} errorTitle="Could not load the portfolio">
-          {(p) => <JsonViewer value={p} label="portfolio" expandDepth={2} />}
+          {(p) => <AccountPortfolio portfolio={p} />}
         </QueryState>
       </section>
     </div>

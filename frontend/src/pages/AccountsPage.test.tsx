@@ -1,6 +1,6 @@
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import type { Account } from "../api/accounts";
+import type { Account, AccountDetail, AccountPortfolio, AccountPositions } from "../api/accounts";
 import type { Figure } from "../components/lineage/ChartView/PlotlyFigure";
 import { makeCurrencyPerformance } from "../test/fixtures";
 import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
@@ -49,8 +49,37 @@ const live: Account = {
   cash: [],
 };
 
-/** The accounts list as the API pages it. */
-const page = <T,>(results: T[]) => ({ count: results.length, next: null, previous: null, results });
+const currencyBook = (
+  currency: string,
+  over: Partial<AccountPortfolio["currencies"][number]> = {},
+): AccountPortfolio["currencies"][number] => ({
+  currency,
+  starting_cash: null,
+  open_positions: 0,
+  realized_pnl: "0.0000",
+  unrealized_pnl: "0.0000",
+  unpriced_positions: 0,
+  commission: "0.0000",
+  closed_positions: 0,
+  win_rate: null,
+  ...over,
+});
+const strategyBook = (currency: string, id: number): AccountPortfolio["strategies"][number] => ({
+  strategy_id: id,
+  strategy: `s-${id}`,
+  strategy_name: `Strategy ${id}`,
+  currency,
+  open_positions: 0,
+  open_quantity: "0.0000",
+  realized_pnl: "0.0000",
+  unrealized_pnl: "0.0000",
+  unpriced_positions: 0,
+  commission: "0.0000",
+  closed_positions: 0,
+  win_rate: null,
+  average_r: null,
+});
+const liveDetail: AccountDetail = { ...live, members: [{ id: 9, username: "bob" }] };
 
 const cells = (row: HTMLElement) => within(row).getAllByRole("cell").map((c) => c.textContent);
 
@@ -101,26 +130,140 @@ describe("AccountsPage", () => {
 });
 
 describe("AccountPage", () => {
-  it("shows the account's settings and its portfolio from /accounts/{id}/portfolio/", async () => {
+  /** Account 2 with these positions and this portfolio (its performance is empty). */
+  function stubAccount(positions: AccountPositions, portfolio: AccountPortfolio) {
     vi.stubGlobal(
       "fetch",
       vi.fn(
         mockFetch((url) => {
-          if (url.pathname === "/api/v1/accounts/") return jsonResponse(page([paper, live]));
-          if (url.pathname === "/api/v1/accounts/2/portfolio/")
-            return jsonResponse({ account_id: 2, equity: "1000.00" });
+          if (url.pathname === "/api/v1/accounts/2/") return jsonResponse(liveDetail);
+          if (url.pathname === "/api/v1/accounts/2/positions/") return jsonResponse(positions);
+          if (url.pathname === "/api/v1/accounts/2/portfolio/") return jsonResponse(portfolio);
           if (url.pathname === "/api/v1/accounts/2/performance/")
             return jsonResponse({ account: 2, currencies: [] });
           return undefined;
         }),
       ),
     );
+  }
+  const noPositions: AccountPositions = { account_id: 2, account_positions: [], symbols: [] };
+  const emptyPortfolio: AccountPortfolio = { account_id: 2, currencies: [], strategies: [] };
+
+  it("shows the account's settings and members from /accounts/{id}/", async () => {
+    stubAccount(noPositions, emptyPortfolio);
     renderWithProviders(<AccountPage />, { route: "/accounts/2", path: "/accounts/:id" });
     expect(await screen.findByRole("heading", { name: "IBKR main" })).toBeInTheDocument();
     expect(screen.getByTestId("account-row-2")).toBeInTheDocument();
-    expect(await screen.findByText(/"1000\.00"/)).toBeInTheDocument();
+    expect(screen.getByText(/Members: bob/)).toBeInTheDocument();
+    expect(await screen.findByText("No positions on this account.")).toBeInTheDocument();
   });
-  /** Accounts 1 and 2; account 2's performance answers `body`. */
+
+  it("flags a symbol whose broker position differs from the strategies' sum, with since when", async () => {
+    const strategyPosition = (id: number, strategyId: number, quantity: string) => ({
+      id,
+      account_id: 2,
+      account: "IBKR main",
+      strategy_id: strategyId,
+      strategy: `s-${strategyId}`,
+      side: "LONG" as const,
+      symbol: "AAPL",
+      symbol_id: 11,
+      currency: "USD",
+      quantity,
+      average_cost: "180.0000",
+      realized_pnl: "0.0000",
+      last_price: "185.0000",
+      last_price_at: "2026-03-02T20:00:00Z",
+      unrealized_pnl: "50.0000",
+      updated_at: "2026-03-02T20:00:00Z",
+    });
+    const accountPosition = (id: number, symbol: string, symbolId: number, broker: string, strategies: string) => ({
+      id,
+      symbol_id: symbolId,
+      symbol,
+      currency: "USD",
+      side: "NET" as const,
+      broker_quantity: broker,
+      broker_average_cost: "180.0000",
+      strategy_quantity: strategies,
+      unattributed_quantity: String(Number(broker) - Number(strategies)),
+      reported_at: "2026-03-02T20:00:00Z",
+      flagged_at: broker === strategies ? null : "2026-03-01T14:30:00Z",
+      updated_at: "2026-03-02T20:00:00Z",
+    });
+    stubAccount(
+      {
+        account_id: 2,
+        account_positions: [
+          accountPosition(1, "AAPL", 11, "15.0000", "10.0000"),
+          accountPosition(2, "MSFT", 12, "4.0000", "4.0000"),
+        ],
+        symbols: [
+          {
+            symbol_id: 11,
+            symbol: "AAPL",
+            currency: "USD",
+            net_quantity: "10.0000",
+            positions: [strategyPosition(31, 5, "6.0000"), strategyPosition(32, 6, "4.0000")],
+          },
+        ],
+      },
+      {
+        account_id: 2,
+        currencies: [],
+        strategies: [
+          { ...strategyBook("USD", 5), strategy_name: "Momentum" },
+          { ...strategyBook("USD", 6), strategy_name: "Mean reversion" },
+        ],
+      },
+    );
+    renderWithProviders(<AccountPage />, { route: "/accounts/2", path: "/accounts/:id" });
+    const aapl = await screen.findByTestId("account-position-AAPL");
+    expect(aapl.querySelector('td[data-label="Broker"]')).toHaveTextContent("15");
+    expect(aapl.querySelector('td[data-label="Strategies"]')).toHaveTextContent("10");
+    const flag = within(aapl).getByRole("status");
+    expect(flag).toHaveTextContent(/Unattributed 5 since/);
+    expect(flag).toHaveTextContent("2026");
+    // The strategies' open positions follow their symbol's line, named from the portfolio.
+    expect(aapl.nextElementSibling).toHaveAttribute("data-testid", "strategy-position-31");
+    expect(await screen.findByRole("link", { name: "Momentum" })).toBeInTheDocument();
+    const msft = screen.getByTestId("account-position-MSFT");
+    expect(within(msft).queryByRole("status")).toBeNull();
+    expect(msft).toHaveTextContent("matches");
+    expect(within(msft.nextElementSibling as HTMLElement).getByText("No strategy holds it.")).toBeInTheDocument();
+  });
+
+  it("keeps the portfolio's currencies apart, each with its strategies", async () => {
+    stubAccount(noPositions, {
+      account_id: 2,
+      currencies: [
+        currencyBook("EUR", { starting_cash: "5000.0000", realized_pnl: "-10.0000" }),
+        currencyBook("USD", { starting_cash: "100000.0000", realized_pnl: "250.0000" }),
+      ],
+      strategies: [
+        { ...strategyBook("EUR", 5), strategy_name: "Momentum", realized_pnl: "-10.0000" },
+        { ...strategyBook("USD", 5), strategy_name: "Momentum", realized_pnl: "100.0000" },
+        { ...strategyBook("USD", 6), strategy_name: "Mean reversion", realized_pnl: "150.0000", average_r: "1.5000", win_rate: "0.5000" },
+      ],
+    });
+    renderWithProviders(<AccountPage />, { route: "/accounts/2", path: "/accounts/:id" });
+    const table = await screen.findByRole("table", { name: "Portfolio by currency" });
+    const eur = within(table).getByTestId("portfolio-EUR");
+    const usd = within(table).getByTestId("portfolio-USD");
+    expect(eur.querySelector('td[data-label="Starting cash"]')).toHaveTextContent("5,000.00 EUR");
+    expect(eur.querySelector('td[data-label="Realized"]')).toHaveTextContent("-10.00");
+    expect(within(eur).getAllByRole("row")).toHaveLength(2);
+    expect(usd.querySelector('td[data-label="Realized"]')).toHaveTextContent("250.00");
+    expect(within(usd).getAllByRole("row")).toHaveLength(3);
+    const mr = within(usd).getByTestId("portfolio-USD-strategy-6");
+    expect(mr.querySelector('td[data-label="Avg R"]')).toHaveTextContent("1.50");
+    expect(mr.querySelector('td[data-label="Win rate"]')).toHaveTextContent("50%");
+    // No total across currencies anywhere, and no raw JSON.
+    expect(table).not.toHaveTextContent("240");
+    expect(screen.queryByText(/"account_id"/)).toBeNull();
+  });
+
+  /** Account 2; its performance answers `body`. */
   function stubPerformance(body: unknown) {
     const seen: string[] = [];
     vi.stubGlobal(
@@ -128,8 +271,11 @@ describe("AccountPage", () => {
       vi.fn(
         mockFetch((url) => {
           seen.push(url.pathname);
-          if (url.pathname === "/api/v1/accounts/") return jsonResponse(page([paper, live]));
-          if (url.pathname === "/api/v1/accounts/2/portfolio/") return jsonResponse({});
+          if (url.pathname === "/api/v1/accounts/2/") return jsonResponse(liveDetail);
+          if (url.pathname === "/api/v1/accounts/2/portfolio/")
+            return jsonResponse({ account_id: 2, currencies: [], strategies: [] });
+          if (url.pathname === "/api/v1/accounts/2/positions/")
+            return jsonResponse({ account_id: 2, account_positions: [], symbols: [] });
           if (url.pathname === "/api/v1/accounts/2/performance/") return jsonResponse(body);
           return undefined;
         }),
@@ -177,8 +323,11 @@ describe("AccountPage", () => {
       "fetch",
       vi.fn(
         mockFetch((url) => {
-          if (url.pathname === "/api/v1/accounts/") return jsonResponse(page([paper, live]));
-          if (url.pathname === "/api/v1/accounts/2/portfolio/") return jsonResponse({});
+          if (url.pathname === "/api/v1/accounts/2/") return jsonResponse(liveDetail);
+          if (url.pathname === "/api/v1/accounts/2/portfolio/")
+            return jsonResponse({ account_id: 2, currencies: [], strategies: [] });
+          if (url.pathname === "/api/v1/accounts/2/positions/")
+            return jsonResponse({ account_id: 2, account_positions: [], symbols: [] });
           return undefined;
         }),
       ),
