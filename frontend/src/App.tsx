@@ -10,6 +10,7 @@ import { NotFoundPage } from "./pages/NotFoundPage";
 import { OrderPage } from "./pages/OrderPage";
 import { OrdersPage } from "./pages/OrdersPage";
 import { PortfolioPage } from "./pages/PortfolioPage";
+import { PositionHistoryPage } from "./pages/PositionHistoryPage";
 import { PromptsPage } from "./pages/PromptsPage";
 import { PromptTemplatePage } from "./pages/PromptTemplatePage";
 import { RunPage } from "./pages/RunPage";
@@ -60,6 +61,7 @@ export function AppRoutes() {
         <Route path="orders" element={<OrdersPage />} />
         <Route path="orders/:id" element={<OrderPage />} />
         <Route path="portfolio" element={<PortfolioPage />} />
+        <Route path="positions/history" element={<PositionHistoryPage />} />
         <Route path="accounts" element={<AccountsPage />} />
         <Route path="accounts/:id" element={<AccountPage />} />
         <Route path="prompts" element={<PromptsPage />} />

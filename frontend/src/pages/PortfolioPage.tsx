@@ -1,4 +1,5 @@
 import { useMemo } from "react";
+import { Link } from "react-router";
 import { usePositions } from "../api/positions";
 import { useStrategies } from "../api/strategies";
 import { PositionsTable } from "../components/positions/PositionsTable/PositionsTable";
@@ -20,6 +21,9 @@ export function PortfolioPage() {
         Each strategy holds its own position; the account&apos;s net per symbol (the sum of its
         strategies&apos; signed quantities) is what the broker holds. P&amp;L is totalled per
         currency.
+      </p>
+      <p>
+        <Link to="/positions/history">Position history (open and closed lifetimes) →</Link>
       </p>
       <QueryState
         query={positions}
