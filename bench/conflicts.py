@@ -35,7 +35,7 @@ from apps.positions.models import PositionStatus, StrategyPosition
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
-from apps.trading.models import Account
+from apps.trading.models import Account, AccountCash
 
 WARMUP = 5
 REPETITIONS = 50
@@ -63,6 +63,10 @@ def _setup() -> Strategy:
             "same_direction_policy": "accumulate",
             "max_position_per_symbol": Decimal(10**9),
         },
+    )
+    # The paper book checks buying power against the account's cash in the symbol's currency.
+    AccountCash.objects.update_or_create(
+        account=account, currency="USD", defaults={"starting_cash": Decimal(10**12)}
     )
     template = prompt_template_save(owner=None, name="bench-conflicts", body="{{ symbol.symbol }}")
     common = {
