@@ -35,6 +35,7 @@ from apps.orders.services import bracket_create, bracket_submit
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
+from apps.trading.models import Account
 
 WARMUP = 5
 REPETITIONS = 100
@@ -52,6 +53,10 @@ def _strategy() -> Strategy:
         defaults={"conid": GOOG_CONID, "timezone": "America/New_York"},
     )
     template = prompt_template_save(owner=None, name="bench-ibkr", body="{{ symbol.symbol }}")
+    # A live strategy trades an IBKR account: the simulator's paper account.
+    account, _ = Account.objects.get_or_create(
+        broker="ibkr", broker_account_id="DU123456", defaults={"name": "bench IBKR (simulator)"}
+    )
     strategy, _ = Strategy.objects.update_or_create(
         slug="bench-ibkr-roundtrip",
         defaults={
@@ -62,6 +67,7 @@ def _strategy() -> Strategy:
             "order_type": "MKT",
             "time_in_force": "GTC",
             "trading_mode": "live",
+            "account": account,
         },
     )
     # Each bench starts a fresh simulator: earlier benches' brackets are not at this broker.

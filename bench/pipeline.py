@@ -20,11 +20,25 @@ from apps.marketdata.models import Bar
 from apps.pipeline.executor import strategy_run
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
+from apps.trading.models import Account, AccountCash
 
 WARMUP = 3
 REPETITIONS = 25
 STEPS = ("data", "indicators", "charts", "llm", "signal", "order")
 NON_LLM = ("data", "indicators", "charts", "signal", "order")
+
+
+def _bench_account() -> Account:
+    """The benches' paper account, with USD 10^12 of starting cash: the burst's 500 strategies
+    share it, and the paper book checks buying power per account and currency (a bench of
+    dispatch and pipeline latency must not turn into one of running out of cash)."""
+    account, _ = Account.objects.get_or_create(
+        name="bench", owner=None, broker="paper", defaults={"is_default": False}
+    )
+    AccountCash.objects.update_or_create(
+        account=account, currency="USD", defaults={"starting_cash": Decimal(10**12)}
+    )
+    return account
 
 
 def bench_strategy() -> Strategy:
@@ -55,6 +69,7 @@ def bench_strategy() -> Strategy:
                 {"name": "ATR"},
             ],
             "prompt_template": template,
+            "account": _bench_account(),
             "analyst": "baseline",
             "order_type": "LMT",
             "time_in_force": "GTC",
