@@ -53,6 +53,85 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 Row = Sequence[Any]
 
 
+# The columns each COPY writes, in the order the seeding rows hold them (shared with
+# bench/positions.py).
+RUN_COLUMNS = [
+    "id",
+    "strategy_id",
+    "trigger",
+    "as_of",
+    "scheduled_for",
+    "status",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "heartbeat_at",
+    "current_step",
+    "error_message",
+    "enqueue_count",
+]
+SIGNAL_COLUMNS = [
+    "id",
+    "strategy_id",
+    "run_id",
+    "action",
+    "position_side",
+    "confidence",
+    "entry",
+    "stop_loss",
+    "take_profit",
+    "reward_risk",
+    "reasoning",
+    "status",
+    "checks",
+    "rejection_reasons",
+    "created_at",
+]
+ORDER_COLUMNS = [
+    "id",
+    "run_id",
+    "signal_id",
+    "symbol_id",
+    "account_id",
+    "broker",
+    "role",
+    "side",
+    "order_type",
+    "quantity",
+    "limit_price",
+    "stop_price",
+    "time_in_force",
+    "parent_id",
+    "oca_group",
+    "client_order_ref",
+    "broker_order_id",
+    "status",
+    "filled_quantity",
+    "avg_fill_price",
+    "commission",
+    "realized_pnl",
+    "error_message",
+    "attempts",
+    "created_at",
+    "updated_at",
+    "submitted_at",
+    "filled_at",
+    "cancelled_at",
+    "flagged_at",
+]
+FILL_COLUMNS = [
+    "id",
+    "order_id",
+    "execution_id",
+    "executed_at",
+    "quantity",
+    "price",
+    "commission",
+    "realized_pnl",
+    "unattributed_quantity",
+]
+
+
 def _percentiles(samples: list[float]) -> tuple[float, float]:
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
     return round(statistics.median(samples), 2), round(cuts[94], 2)
@@ -281,13 +360,7 @@ def _chunk(
 
 def _write(tables: tuple[list[Row], ...]) -> None:
     runs, steps, artifacts, calls, signals, orders, fills = tables
-    _copy(
-        Run,
-        ["id", "strategy_id", "trigger", "as_of", "scheduled_for", "status", "created_at",
-         "started_at", "finished_at", "heartbeat_at", "current_step", "error_message",
-         "enqueue_count"],
-        runs,
-    )  # fmt: skip
+    _copy(Run, RUN_COLUMNS, runs)
     _copy(
         Step,
         ["id", "run_id", "name", "sequence", "status", "started_at", "finished_at",
@@ -306,29 +379,9 @@ def _write(tables: tuple[list[Row], ...]) -> None:
          "created_at", "attempt_log", "finish_reason"],
         calls,
     )  # fmt: skip
-    _copy(
-        Signal,
-        ["id", "strategy_id", "run_id", "action", "position_side", "confidence", "entry",
-         "stop_loss", "take_profit", "reward_risk", "reasoning", "status", "checks",
-         "rejection_reasons", "created_at"],
-        signals,
-    )  # fmt: skip
-    _copy(
-        Order,
-        ["id", "run_id", "signal_id", "symbol_id", "account_id", "broker", "role", "side",
-         "order_type", "quantity", "limit_price", "stop_price", "time_in_force", "parent_id",
-         "oca_group", "client_order_ref", "broker_order_id", "status", "filled_quantity",
-         "avg_fill_price", "commission", "realized_pnl", "error_message", "attempts",
-         "created_at", "updated_at", "submitted_at", "filled_at", "cancelled_at",
-         "flagged_at"],
-        orders,
-    )  # fmt: skip
-    _copy(
-        Fill,
-        ["id", "order_id", "execution_id", "executed_at", "quantity", "price", "commission",
-         "realized_pnl", "unattributed_quantity"],
-        fills,
-    )  # fmt: skip
+    _copy(Signal, SIGNAL_COLUMNS, signals)
+    _copy(Order, ORDER_COLUMNS, orders)
+    _copy(Fill, FILL_COLUMNS, fills)
 
 
 def seed() -> float:

@@ -32,7 +32,17 @@ from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 from apps.trading.models import Account, AccountCash
-from bench.api import Row, _copy, _next_id, _percentiles, _reset_sequence
+from bench.api import (
+    FILL_COLUMNS,
+    ORDER_COLUMNS,
+    RUN_COLUMNS,
+    SIGNAL_COLUMNS,
+    Row,
+    _copy,
+    _next_id,
+    _percentiles,
+    _reset_sequence,
+)
 
 MARKER = "bench-positions"
 BRACKETS = 50_000
@@ -135,36 +145,10 @@ def _seed_fills(strategies: list[Strategy]) -> None:
             order_id += 1
         run_id += 1
         signal_id += 1
-    _copy(
-        Run,
-        ["id", "strategy_id", "trigger", "as_of", "scheduled_for", "status", "created_at",
-         "started_at", "finished_at", "heartbeat_at", "current_step", "error_message",
-         "enqueue_count"],
-        runs,
-    )  # fmt: skip
-    _copy(
-        Signal,
-        ["id", "strategy_id", "run_id", "action", "position_side", "confidence", "entry",
-         "stop_loss", "take_profit", "reward_risk", "reasoning", "status", "checks",
-         "rejection_reasons", "created_at"],
-        signals,
-    )  # fmt: skip
-    _copy(
-        Order,
-        ["id", "run_id", "signal_id", "symbol_id", "account_id", "broker", "role", "side",
-         "order_type", "quantity", "limit_price", "stop_price", "time_in_force", "parent_id",
-         "oca_group", "client_order_ref", "broker_order_id", "status", "filled_quantity",
-         "avg_fill_price", "commission", "realized_pnl", "error_message", "attempts",
-         "created_at", "updated_at", "submitted_at", "filled_at", "cancelled_at",
-         "flagged_at"],
-        orders,
-    )  # fmt: skip
-    _copy(
-        Fill,
-        ["id", "order_id", "execution_id", "executed_at", "quantity", "price", "commission",
-         "realized_pnl", "unattributed_quantity"],
-        fills,
-    )  # fmt: skip
+    _copy(Run, RUN_COLUMNS, runs)
+    _copy(Signal, SIGNAL_COLUMNS, signals)
+    _copy(Order, ORDER_COLUMNS, orders)
+    _copy(Fill, FILL_COLUMNS, fills)
     for model in (Run, Signal, Order, Fill):
         _reset_sequence(model)
 

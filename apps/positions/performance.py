@@ -60,6 +60,12 @@ class TradeStats:
     commission: Decimal
 
 
+def win_rate(wins: int, trades: int) -> Decimal | None:
+    """wins ÷ trades (0–1, four places; breakevens count as trades, not wins); None without
+    trades."""
+    return (Decimal(wins) / trades).quantize(RATIO_QUANTUM) if trades else None
+
+
 def trade_stats(trades: Iterable[ClosedTrade]) -> TradeStats:
     """Count, win rate, average R, realized P&L and commissions of ``trades`` (closed
     positions in one currency). Win rate and average R are rounded to 4 places."""
@@ -72,7 +78,7 @@ def trade_stats(trades: Iterable[ClosedTrade]) -> TradeStats:
         wins=wins,
         losses=losses,
         breakevens=len(rows) - wins - losses,
-        win_rate=(Decimal(wins) / len(rows)).quantize(RATIO_QUANTUM) if rows else None,
+        win_rate=win_rate(wins, len(rows)),
         average_r=(
             (sum(known_r, ZERO) / len(known_r)).quantize(RATIO_QUANTUM) if known_r else None
         ),

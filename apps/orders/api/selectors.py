@@ -30,6 +30,7 @@ from apps.positions.models import (
     PositionStatus,
     StrategyPosition,
 )
+from apps.positions.performance import win_rate
 from apps.symbols.models import Symbol
 from apps.trading.selectors import accounts_of
 
@@ -193,9 +194,7 @@ class StrategyBook:
     @property
     def win_rate(self) -> Decimal | None:
         """Wins / closed lifetimes (0–1, four places); None before the first close."""
-        if not self.closed_positions:
-            return None
-        return (Decimal(self.wins) / self.closed_positions).quantize(Decimal("0.0001"))
+        return win_rate(self.wins, self.closed_positions)
 
 
 @dataclass
@@ -217,9 +216,7 @@ class CurrencyBook:
     @property
     def win_rate(self) -> Decimal | None:
         """Wins / closed lifetimes (0–1, four places); None before the first close."""
-        if not self.closed_positions:
-            return None
-        return (Decimal(self.wins) / self.closed_positions).quantize(Decimal("0.0001"))
+        return win_rate(self.wins, self.closed_positions)
 
 
 @dataclass
