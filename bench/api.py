@@ -86,6 +86,8 @@ SIGNAL_COLUMNS = [
     "checks",
     "rejection_reasons",
     "created_at",
+    "intent",
+    "position_action",
 ]
 ORDER_COLUMNS = [
     "id",
@@ -118,6 +120,9 @@ ORDER_COLUMNS = [
     "filled_at",
     "cancelled_at",
     "flagged_at",
+    "strategy_id",
+    "reason",
+    "version",
 ]
 FILL_COLUMNS = [
     "id",
@@ -325,7 +330,7 @@ def _chunk(
         signals.append(
             (signal_id, strategy.pk, run_id, "SELL", "SHORT", Decimal("0.72"), close,
              close + 3, close - 6, Decimal("2.0"), "Momentum fades under the 50-bar mean.",
-             "accepted", _checks(close), "[]", finished)
+             "accepted", _checks(close), "[]", finished, "", "open")
         )  # fmt: skip
         if n % ORDERS_EVERY == 0:
             parent = order_id
@@ -341,7 +346,7 @@ def _chunk(
                      "filled" if fill_it else "cancelled", Decimal(92) if fill_it else 0,
                      (limit or stop) if fill_it else None, Decimal("1.00"), 0, "", 1, finished,
                      finished, finished, finished if fill_it else None,
-                     None if fill_it else finished, None)
+                     None if fill_it else finished, None, strategy.pk, "signal", 0)
                 )  # fmt: skip
                 if fill_it:
                     fills.append(

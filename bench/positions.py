@@ -115,7 +115,7 @@ def _seed_fills(strategies: list[Strategy]) -> None:
         )
         signals.append(
             (signal_id, strategy.pk, run_id, side, "LONG" if buy else "SHORT", Decimal("0.7"),
-             entry, stop, target, Decimal("2"), "bench", "accepted", "[]", "[]", at)
+             entry, stop, target, Decimal("2"), "bench", "accepted", "[]", "[]", at, "", "open")
         )  # fmt: skip
         exit_role = "take_profit" if n % 2 else "stop_loss"
         parent = order_id
@@ -133,7 +133,7 @@ def _seed_fills(strategies: list[Strategy]) -> None:
                  f"bp-{run_id}-oca", f"bp-{run_id}-{role}", "", "filled" if filled else
                  "cancelled", Decimal(10) if filled else 0, price if filled else None,
                  Decimal(1) if filled else 0, 0, "", 1, at, at, at, at if filled else None,
-                 None if filled else at, None)
+                 None if filled else at, None, strategy.pk, "signal", 0)
             )  # fmt: skip
             if filled:
                 executed = at if role == "entry" else at + timedelta(minutes=10 * 7 + 5)

@@ -5,6 +5,7 @@ Prices and money are in the symbol's currency, quantities in shares/contracts/un
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -35,6 +36,23 @@ class OrderRole(models.TextChoices):
     ENTRY = "entry"
     TAKE_PROFIT = "take_profit"
     STOP_LOSS = "stop_loss"
+    # A lone order that reduces (closes) a strategy position: a close, a reverse's first leg,
+    # an end-of-day or a person's close. It has no parent and no children.
+    EXIT = "exit"
+
+
+class OrderReason(models.TextChoices):
+    """Why an order exists: a run's signal opened it (a bracket), a position action a run's
+    signal or a schedule asked for, or a person's action (who, when and their note are on its
+    ``PositionAction``)."""
+
+    SIGNAL = "signal"
+    CLOSE = "close"
+    REVERSE = "reverse"
+    SCALE_IN = "scale_in"
+    TRAIL = "trail"
+    END_OF_DAY = "end_of_day"
+    PERSON = "person"
 
 
 class OrderStatus(models.TextChoices):
@@ -61,8 +79,34 @@ TERMINAL_ORDER_STATUSES = (
 class Order(models.Model):
     """One order sent (or to be sent) to a broker; ``client_order_ref`` is the idempotency key."""
 
-    run = models.ForeignKey("lineage.Run", on_delete=models.CASCADE, related_name="orders")
-    signal = models.ForeignKey("signals.Signal", on_delete=models.CASCADE, related_name="orders")
+    run = models.ForeignKey(
+        "lineage.Run",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="orders",
+        help_text="The run whose signal asked for it; none for a person's or a schedule's action.",
+    )
+    signal = models.ForeignKey(
+        "signals.Signal", on_delete=models.CASCADE, null=True, blank=True, related_name="orders"
+    )
+    reason = models.CharField(
+        max_length=16, choices=OrderReason.choices, default=OrderReason.SIGNAL, db_index=True
+    )
+    action = models.ForeignKey(
+        "orders.PositionAction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        help_text="The position action it was sent for (close, reverse, scale-in, …).",
+    )
+    strategy = models.ForeignKey(
+        "strategies.Strategy",
+        on_delete=models.PROTECT,
+        related_name="orders",
+        help_text="The strategy the order trades for (its fills belong to its positions).",
+    )
     symbol = models.ForeignKey("symbols.Symbol", on_delete=models.PROTECT, related_name="+")
     account = models.ForeignKey("trading.Account", on_delete=models.PROTECT, related_name="orders")
     strategy_position = models.ForeignKey(
@@ -96,6 +140,10 @@ class Order(models.Model):
     realized_pnl = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"))
     error_message = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    version = models.PositiveIntegerField(
+        default=0,
+        help_text="Modifications the broker acknowledged (quantity, limit, stop changed in place).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -126,9 +174,9 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(order_type__in=OrderType.values), name="order_type_known"
             ),
-            # An entry has no parent; a take-profit or stop-loss child always has one.
+            # An entry or exit has no parent; a take-profit or stop-loss child always has one.
             models.CheckConstraint(
-                condition=Q(role=OrderRole.ENTRY, parent__isnull=True)
+                condition=Q(role__in=(OrderRole.ENTRY, OrderRole.EXIT), parent__isnull=True)
                 | Q(role__in=(OrderRole.TAKE_PROFIT, OrderRole.STOP_LOSS), parent__isnull=False),
                 name="order_child_has_parent",
             ),
@@ -146,6 +194,127 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_order_ref} {self.side} {self.quantity} {self.order_type}"
+
+
+class PositionActionStatus(models.TextChoices):
+    REQUESTED = "requested"
+    DONE = "done"
+    FAILED = "failed"
+    REFUSED = "refused"
+
+
+class PositionAction(models.Model):
+    """One decision to change a held position other than opening a bracket: close, reverse,
+    scale in, trail the stop, the end-of-day close, or a person's close / close-all.
+
+    It records who or what asked (a run and its signal, the end-of-day schedule, or a user with
+    a note), the scope (one strategy position, a strategy, an account's symbol, a whole account),
+    what it did (``detail``: orders cancelled, sent and modified) and how it ended. Every order
+    it sends points back to it (``Order.action``).
+    """
+
+    kind = models.CharField(max_length=16, choices=OrderReason.choices)
+    status = models.CharField(
+        max_length=10,
+        choices=PositionActionStatus.choices,
+        default=PositionActionStatus.REQUESTED,
+    )
+    account = models.ForeignKey(
+        "trading.Account", on_delete=models.PROTECT, related_name="position_actions"
+    )
+    strategy = models.ForeignKey(
+        "strategies.Strategy",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="position_actions",
+    )
+    symbol = models.ForeignKey(
+        "symbols.Symbol", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    strategy_position = models.ForeignKey(
+        "positions.StrategyPosition",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="actions",
+    )
+    run = models.ForeignKey(
+        "lineage.Run",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="position_actions",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True, help_text="Why, in the words of whoever asked.")
+    market_time = models.DateTimeField(
+        help_text="When its orders reach the market: the run's as-of, or when it was asked."
+    )
+    detail = models.JSONField(default=dict, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pk} ({self.status})"
+
+
+class ModificationStatus(models.TextChoices):
+    REQUESTED = "requested"
+    ACKNOWLEDGED = "acknowledged"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class OrderModification(models.Model):
+    """One change of a working order's quantity, limit or stop at its broker (IBKR: placeOrder
+    again with the same orderId).
+
+    ``version`` is the order's version this modification makes (1 for the first); at most one
+    per (order, version), so a modification is sent once: a retry after a lost answer asks the
+    broker which version it holds before sending again. Prices in the symbol's currency,
+    quantity in units; ``previous`` keeps what it replaced.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="modifications")
+    version = models.PositiveIntegerField()
+    quantity = models.DecimalField(max_digits=20, decimal_places=4)
+    limit_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    stop_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    previous = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=12, choices=ModificationStatus.choices, default=ModificationStatus.REQUESTED
+    )
+    action = models.ForeignKey(
+        PositionAction,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="modifications",
+    )
+    error_message = models.TextField(blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["order", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "version"], name="order_modification_once_per_version"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="order_modification_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} v{self.version} ({self.status})"
 
 
 class Fill(models.Model):

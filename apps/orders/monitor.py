@@ -15,12 +15,17 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from apps.lineage.models import Run
 from apps.orders.broker_selection import broker_named
 from apps.orders.brokers import BrokerRejectedError
 from apps.orders.models import ACTIVE_ORDER_STATUSES, Order, OrderRole, OrderStatus
 from apps.orders.run_notes import run_note, runs_recover
-from apps.orders.services import bracket_submit, orders_adopt, orders_sync
+from apps.orders.services import (
+    bracket_submit,
+    order_market_time,
+    orders_adopt,
+    orders_sync,
+    position_action_event,
+)
 from apps.positions.models import PositionStatus
 from apps.positions.reconciliation import account_positions_reconcile
 from apps.trading.models import Account, BrokerKind
@@ -46,15 +51,32 @@ class MonitorReport:
 
 
 def _brackets(orders: QuerySet[Order]) -> dict[int, list[Order]]:
-    """Orders grouped by run (one bracket per run), oldest first."""
+    """Orders grouped by unit — a bracket (keyed by its entry's id) or a lone order (an exit,
+    a scale-in entry: its own id) — oldest first."""
     grouped: dict[int, list[Order]] = {}
-    for order in orders.select_related("parent", "run").order_by("run_id", "pk"):
-        grouped.setdefault(order.run_id, []).append(order)
+    for order in orders.select_related("parent", "run").order_by("pk"):
+        grouped.setdefault(order.parent_id or order.pk, []).append(order)
     return grouped
 
 
-def _bracket_of(run_id: int) -> list[Order]:
-    return list(Order.objects.filter(run_id=run_id).select_related("parent").order_by("pk"))
+def _bracket_of(unit_id: int) -> list[Order]:
+    """The orders of the unit ``unit_id``: the entry (or lone order) and its children."""
+    return list(
+        Order.objects.filter(Q(pk=unit_id) | Q(parent_id=unit_id))
+        .select_related("parent", "run", "action")
+        .order_by("pk")
+    )
+
+
+def _unit_note(orders: list[Order], name: str, output: dict[str, object], error: str = "") -> None:
+    """Lineage of a unit's later news: a note on the run that owns it (``run_note``), or, for
+    a position action without a run (a person's close, the end-of-day close), an event on the
+    action (``position_action_event``)."""
+    head = orders[0]
+    if head.run is not None:
+        run_note(run=head.run, name=name, output=output, error=error)
+    elif head.action is not None:
+        position_action_event(action=head.action, name=name, output=output, error=error)
 
 
 def orders_monitor(*, now: datetime) -> MonitorReport:
@@ -73,15 +95,15 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     """
     report = MonitorReport()
     active = Order.objects.filter(status__in=ACTIVE_ORDER_STATUSES)
-    for run_id in _brackets(active):
-        _sync_bracket(run_id, report)
+    for unit_id in _brackets(active):
+        _sync_bracket(unit_id, report)
     in_doubt_before = now - timedelta(seconds=settings.ORDER_IN_DOUBT_AFTER_S)
     pending = Order.objects.filter(
         Q(status=OrderStatus.PENDING, created_at__lt=in_doubt_before)
         | Q(status=OrderStatus.SUBMITTING, updated_at__lt=in_doubt_before)
     )
-    for run_id in _brackets(pending):
-        _reconcile(run_id, report)
+    for unit_id in _brackets(pending):
+        _reconcile(unit_id, report)
     report.recovered = len(runs_recover())
     positions_reconcile(now=now, report=report)
     return report
@@ -126,33 +148,38 @@ def positions_reconcile(*, now: datetime, report: MonitorReport) -> None:
             logger.info("Position mismatch (still flagged): %s", line)
 
 
-def _sync_bracket(run_id: int, report: MonitorReport) -> None:
-    orders = _bracket_of(run_id)
+def _unit_name(orders: list[Order]) -> str:
+    head = orders[0]
+    return f"run {head.run_id}" if head.run_id else f"order {head.client_order_ref}"
+
+
+def _sync_bracket(unit_id: int, report: MonitorReport) -> None:
+    orders = _bracket_of(unit_id)
     report.brackets += 1
     try:
         sync = orders_sync(orders=orders, broker=broker_named(orders[0].broker))
     except Exception as error:  # one broken bracket must not stop the others
-        report.errors.append(f"run {run_id}: {type(error).__name__}: {error}")
+        report.errors.append(f"{_unit_name(orders)}: {type(error).__name__}: {error}")
         return
     report.new_fills += sync.new_fills
     report.status_changes += sync.status_changes
     if sync.new_fills or sync.status_changes:
-        run_note(
-            run=Run.objects.get(pk=run_id),
-            name="monitor",
-            output={"new_fills": sync.new_fills, "status_changes": sync.status_changes},
+        _unit_note(
+            orders,
+            "monitor",
+            {"new_fills": sync.new_fills, "status_changes": sync.status_changes},
         )
 
 
-def _reconcile(run_id: int, report: MonitorReport) -> None:
-    orders = _bracket_of(run_id)
+def _reconcile(unit_id: int, report: MonitorReport) -> None:
+    orders = _bracket_of(unit_id)
     try:
         adopted = orders_adopt(orders=orders, broker=broker_named(orders[0].broker))
     except Exception as error:  # one broken bracket must not stop the others
-        report.errors.append(f"run {run_id}: {type(error).__name__}: {error}")
+        report.errors.append(f"{_unit_name(orders)}: {type(error).__name__}: {error}")
         return
     report.adopted += len(adopted)
-    run_note(run=Run.objects.get(pk=run_id), name="reconcile", output={"adopted": adopted})
+    _unit_note(orders, "reconcile", {"adopted": adopted})
 
 
 def _retry_due(parent: Order, now: datetime) -> bool:
@@ -166,32 +193,34 @@ def orders_retry(*, now: datetime) -> MonitorReport:
     Rejected orders are never retried."""
     report = MonitorReport()
     parents = Order.objects.filter(
-        role=OrderRole.ENTRY, status=OrderStatus.FAILED, attempts__lt=settings.ORDER_MAX_ATTEMPTS
+        role__in=(OrderRole.ENTRY, OrderRole.EXIT),
+        status=OrderStatus.FAILED,
+        attempts__lt=settings.ORDER_MAX_ATTEMPTS,
     )
-    for parent in parents.select_related("run"):
+    for parent in parents.select_related("run", "action"):
         if not _retry_due(parent, now):
             continue
         try:
             _retry_bracket(parent, report)
         except Exception as error:  # one unreachable broker must not stop the other retries
-            report.errors.append(f"run {parent.run_id}: {type(error).__name__}: {error}")
+            report.errors.append(f"{_unit_name([parent])}: {type(error).__name__}: {error}")
     return report
 
 
 def _retry_bracket(parent: Order, report: MonitorReport) -> None:
-    orders = _bracket_of(parent.run_id)
+    orders = _bracket_of(parent.pk)
     broker = broker_named(parent.broker)
     adopted = orders_adopt(orders=orders, broker=broker)
     if adopted:
         report.adopted += 1
-        run_note(run=parent.run, name="reconcile", output={"adopted": adopted})
+        _unit_note(orders, "reconcile", {"adopted": adopted})
         return
     error = ""
     try:
         bracket_submit(
-            orders=_bracket_of(parent.run_id),
+            orders=_bracket_of(parent.pk),
             broker=broker,
-            market_time=parent.run.as_of,
+            market_time=order_market_time(parent),
             claim_from=OrderStatus.FAILED,
         )
         report.resubmitted += 1
@@ -199,4 +228,4 @@ def _retry_bracket(parent: Order, report: MonitorReport) -> None:
         error = f"rejected on retry: {rejected}"
     except Exception as failed:  # still transient: the next pass tries again, later
         error = f"retry failed: {failed}"
-    run_note(run=parent.run, name="retry", output={"attempt": parent.attempts + 1}, error=error)
+    _unit_note(orders, "retry", {"attempt": parent.attempts + 1}, error=error)

@@ -120,7 +120,7 @@ class PaperBroker:
         return [_state(row) for row in rows]
 
     def _pre_trade_checks(self, bracket: BracketSpec) -> None:
-        entry = next(spec for spec in bracket.orders if spec.role == OrderRole.ENTRY)
+        entry = next((spec for spec in bracket.orders if spec.role == OrderRole.ENTRY), None)
         if any(spec.quantity <= 0 for spec in bracket.orders):
             raise BrokerRejectedError("order quantity must be positive")
         account_id = paper_account_id(bracket.account_key)
@@ -128,6 +128,8 @@ class PaperBroker:
             raise BrokerRejectedError(
                 f"the paper book places orders for a paper account, not {bracket.account_key!r}"
             )
+        if entry is None:  # a lone exit reduces a position: it needs no buying power
+            return
         currency = Symbol.objects.values_list("currency", flat=True).get(pk=bracket.symbol_id)
         cash = account_cash(bracket.account_key).get(currency)
         if cash is None:
@@ -179,7 +181,7 @@ class PaperBroker:
     def poll(self, refs: list[str]) -> tuple[list[BrokerOrderState], list[Execution]]:
         """Replay bars over the brackets of ``refs`` and return states and all executions."""
         orders = list(PaperOrder.objects.filter(client_order_ref__in=refs))
-        for parent in [o for o in orders if o.role == OrderRole.ENTRY]:
+        for parent in [o for o in orders if not o.parent_ref]:  # brackets and lone orders
             self._advance(parent)
         fresh = list(PaperOrder.objects.filter(client_order_ref__in=refs))
         executions = [

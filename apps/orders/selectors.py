@@ -25,7 +25,7 @@ def working_entry_quantity(*, strategy_id: int, symbol_id: int, side: str) -> De
         output_field=DecimalField(max_digits=20, decimal_places=4),
     )
     total = Order.objects.filter(
-        run__strategy_id=strategy_id,
+        strategy_id=strategy_id,
         symbol_id=symbol_id,
         role=OrderRole.ENTRY,
         side=side,

@@ -1,8 +1,10 @@
 """Order services: build a bracket, submit it once, and bring broker news into the database."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,7 +21,15 @@ from apps.orders.brokers import (
     OrderSpec,
 )
 from apps.orders.locks import orders_lock, orders_lock_available, orders_lock_by_ref
-from apps.orders.models import Fill, Order, OrderRole, OrderStatus, OrderType, Side
+from apps.orders.models import (
+    Fill,
+    Order,
+    OrderRole,
+    OrderStatus,
+    OrderType,
+    PositionAction,
+    Side,
+)
 from apps.orders.transitions import order_transition
 from apps.positions.models import PositionSide
 from apps.positions.services import (
@@ -102,6 +112,7 @@ def bracket_create(
     common = {
         "run": run,
         "signal": signal,
+        "strategy": strategy,
         "symbol_id": strategy.symbol_id,
         "account_id": strategy.account_id,
         "broker": broker_name,
@@ -272,28 +283,59 @@ def bracket_spec(orders: list[Order], *, market_time: datetime) -> BracketSpec:
     orders, the account it is placed for (``Account.broker_key``), the side the entry opens
     (``LONG`` for a BUY entry, ``SHORT`` for a SELL entry) and whether the account is in hedge
     mode. ``market_time`` is when it reaches the market (tz-aware UTC)."""
-    parent = next((o for o in orders if o.role == OrderRole.ENTRY), orders[0])
+    parent = next((o for o in orders if o.parent_id is None), orders[0])
     account = parent.account
+    # An entry's side opens its position side; an exit's closes it (a SELL exit closes a LONG).
+    opens_long = parent.side == Side.BUY
+    long_side = opens_long if parent.role != OrderRole.EXIT else not opens_long
     return BracketSpec(
         symbol_id=parent.symbol_id,
         bar_size=_bar_size(parent),
         market_time=market_time,
         orders=tuple(order_spec(o) for o in orders),
         account_key=account.broker_key,
-        position_side=PositionSide.LONG if parent.side == Side.BUY else PositionSide.SHORT,
+        position_side=PositionSide.LONG if long_side else PositionSide.SHORT,
         hedge=account.position_mode == PositionMode.HEDGE,
     )
 
 
+def order_market_time(order: Order) -> datetime:
+    """When ``order`` reaches the market (tz-aware UTC): its run's as-of, or its position
+    action's market time for an order without a run. Raises ValueError for an order with
+    neither (none is ever created)."""
+    if order.run is not None:
+        return order.run.as_of
+    if order.action is not None:
+        return order.action.market_time
+    raise ValueError(f"order {order.client_order_ref} has neither a run nor a position action")
+
+
+def position_action_event(
+    *, action: PositionAction, name: str, output: Mapping[str, Any], error: str = ""
+) -> None:
+    """Append one event (``at`` UTC ISO time, ``name``, ``output``, ``error``) to the
+    action's lineage (``detail["events"]``), under its row lock: broker news, a retry or a
+    reconciliation of its orders after it was decided."""
+    with transaction.atomic():
+        locked = PositionAction.objects.select_for_update().get(pk=action.pk)
+        events = list(locked.detail.get("events", []))
+        events.append(
+            {"at": timezone.now().isoformat(), "name": name, "output": dict(output), "error": error}
+        )
+        locked.detail = {**locked.detail, "events": events}
+        locked.save(update_fields=["detail"])
+
+
 def _bar_size(order: Order) -> str:
-    return order.run.strategy.bar_size
+    return order.strategy.bar_size
 
 
 def _apply_to_position(order: Order, execution: Execution) -> FillEffect:
     """Apply an execution to the strategy position of its order: an entry opens or adds to
     the strategy's position on its side; an exit reduces the position its bracket opened."""
     if order.role == OrderRole.ENTRY:
-        strategy = order.run.strategy
+        strategy = order.strategy
+        signal = order.signal
         effect = strategy_position_open_add(
             fill=EntryFill(
                 account_id=order.account_id,
@@ -304,9 +346,9 @@ def _apply_to_position(order: Order, execution: Execution) -> FillEffect:
                 price=execution.price,
                 commission=execution.commission,
                 executed_at=execution.executed_at,
-                stop=order.signal.stop_loss,
+                stop=signal.stop_loss if signal else None,
                 run_id=order.run_id,
-                prompt_template_id=order.signal.prompt_template_id,
+                prompt_template_id=signal.prompt_template_id if signal else None,
                 llm_model=strategy.llm_model or strategy.analyst,
             ),
             position_id=order.strategy_position_id,
@@ -392,6 +434,11 @@ def _apply_locked(
     """Executions first (a fill's status follows from it), then states; a status change is
     one a state made. Adopted: orders in doubt before that work or fill after."""
     runs: dict[int, RunNews] = {}
+    unowned = RunNews()  # orders of a position action without a run (a person's, end of day)
+
+    def news_of(order: Order) -> RunNews:
+        return unowned if order.run_id is None else runs.setdefault(order.run_id, RunNews())
+
     in_doubt = {ref for ref, order in by_ref.items() if order.status in IN_DOUBT}
     # (Account, symbol) locks after orders, all at once (fills come in time order).
     account_symbols_lock(
@@ -402,18 +449,19 @@ def _apply_locked(
     for execution in sorted(executions, key=lambda e: e.executed_at):
         order = by_ref.get(execution.client_order_ref)
         if order is not None and _record_execution(order, execution):
-            runs.setdefault(order.run_id, RunNews()).new_fills += 1
+            news_of(order).new_fills += 1
     for state in states:
         order = by_ref.get(state.client_order_ref)
         if order is not None and _apply_state(order, state):
-            runs.setdefault(order.run_id, RunNews()).status_changes += 1
+            news_of(order).status_changes += 1
     for ref in sorted(in_doubt, key=lambda ref: by_ref[ref].pk):
         order = by_ref[ref]
         if order.status not in IN_DOUBT:
-            runs.setdefault(order.run_id, RunNews()).adopted.append(ref)
+            news_of(order).adopted.append(ref)
+    every = [*runs.values(), unowned]
     return SyncReport(
-        new_fills=sum(n.new_fills for n in runs.values()),
-        status_changes=sum(n.status_changes for n in runs.values()),
+        new_fills=sum(n.new_fills for n in every),
+        status_changes=sum(n.status_changes for n in every),
         runs=runs,
     )
 
@@ -482,6 +530,7 @@ def orders_reconcile(
     """
     known = {s.client_order_ref: s for s in states}
     known_refs = set(known) | {e.client_order_ref for e in executions}
+    # By run id; 0 holds the orders of a position action without a run (never returned).
     runs: dict[int, RunNews] = {}
     with transaction.atomic():
         ours = orders_lock_available(broker_name=broker_name, statuses=RECONCILED_STATUSES)
@@ -491,19 +540,20 @@ def orders_reconcile(
                 # open order left): working, fills follow.
                 state = known.get(ref) or BrokerOrderState(ref, "", "submitted")
                 _apply_state(order, state, adopt=True)
-                news = runs.setdefault(order.run_id, RunNews())
+                news = runs.setdefault(order.run_id or 0, RunNews())
                 news.adopted.append(ref)
                 news.status_changes += 1
             elif order.status not in IN_DOUBT and ref not in known_refs and not order.flagged_at:
                 order.flagged_at = now
                 order.error_message = "working in Sibyl but unknown to the broker at reconciliation"
                 order.save(update_fields=["flagged_at", "error_message", "updated_at"])
-                runs.setdefault(order.run_id, RunNews()).unknown_at_broker.append(ref)
+                runs.setdefault(order.run_id or 0, RunNews()).unknown_at_broker.append(ref)
         report = _apply_locked(
             ours,
             [s for s in states if s.client_order_ref in ours],
             [e for e in executions if e.client_order_ref in ours],
         )
+    local_changes = sum(news.status_changes for news in runs.values())
     for run_id, news in report.runs.items():
         mine = runs.setdefault(run_id, RunNews())
         mine.new_fills += news.new_fills
@@ -512,7 +562,7 @@ def orders_reconcile(
     return ReconcileReport(
         adopted=[ref for news in runs.values() for ref in news.adopted],
         new_fills=report.new_fills,
-        status_changes=sum(news.status_changes for news in runs.values()),
+        status_changes=local_changes + report.status_changes,
         unknown_at_broker=[ref for news in runs.values() for ref in news.unknown_at_broker],
-        runs=runs,
+        runs={run_id: news for run_id, news in runs.items() if run_id},
     )

@@ -4,13 +4,22 @@ from django.db import models
 
 from apps.positions.models import PositionSide
 
-__all__ = ["Action", "PositionSide", "Signal", "SignalStatus"]
+__all__ = ["Action", "Intent", "PositionSide", "Signal", "SignalStatus"]
 
 
 class Action(models.TextChoices):
     BUY = "BUY"
     SELL = "SELL"
     HOLD = "HOLD"
+
+
+class Intent(models.TextChoices):
+    """What the model meant for the strategy's position (optional in the decision)."""
+
+    OPEN = "open"
+    CLOSE = "close"
+    REVERSE = "reverse"
+    ADJUST = "adjust"
 
 
 class SignalStatus(models.TextChoices):
@@ -35,6 +44,18 @@ class Signal(models.Model):
     )
     action = models.CharField(max_length=4, choices=Action.choices)
     position_side = models.CharField(max_length=5, choices=PositionSide.choices, blank=True)
+    intent = models.CharField(
+        max_length=8,
+        choices=Intent.choices,
+        blank=True,
+        help_text="The model's intent for the held position, when it gave one.",
+    )
+    position_action = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="What the signal does to the strategy's position: open, close, reverse, "
+        "scale_in, trail, or none.",
+    )
     confidence = models.DecimalField(max_digits=4, decimal_places=3)
     entry = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     stop_loss = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)

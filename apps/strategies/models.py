@@ -31,6 +31,21 @@ class AnalystKind(models.TextChoices):
     OPENAI = "openai"
 
 
+class OppositeSignal(models.TextChoices):
+    """What a signal against the strategy's own open position does."""
+
+    CLOSE = "close", "close the position"
+    REVERSE = "reverse", "close, then open the opposite bracket once the close fills"
+
+
+class ScaleInExits(models.TextChoices):
+    """The protective orders after a scale-in fills: always resized to the whole quantity;
+    their prices moved to the newest signal's stop and target, or kept."""
+
+    NEWEST = "newest", "move stop and target to the newest signal's"
+    KEEP = "keep", "keep the stop and target prices"
+
+
 class CatchUp(models.TextChoices):
     """What the dispatcher does with slots missed while it was down."""
 
@@ -125,6 +140,37 @@ class Strategy(models.Model):
     )
     time_in_force = models.CharField(
         max_length=8, choices=TimeInForce.choices, default=TimeInForce.DAY
+    )
+    opposite_signal = models.CharField(
+        max_length=8,
+        choices=OppositeSignal.choices,
+        default=OppositeSignal.CLOSE,
+        help_text="A SELL while long (or BUY while short): close, or reverse.",
+    )
+    close_order_type = models.CharField(
+        max_length=8,
+        choices=ENTRY_ORDER_TYPE_CHOICES,
+        default=OrderType.MARKET,
+        help_text="A signal's close: at market, or a limit at the signal's entry.",
+    )
+    scale_in = models.BooleanField(
+        default=False, help_text="A signal in the direction already held adds to the position."
+    )
+    max_scale_ins = models.PositiveSmallIntegerField(
+        default=1, help_text="Added entries per position lifetime, at most."
+    )
+    scale_in_exits = models.CharField(
+        max_length=8, choices=ScaleInExits.choices, default=ScaleInExits.NEWEST
+    )
+    trail_stop = models.BooleanField(
+        default=False,
+        help_text="A HOLD whose stop only tightens moves the position's stop to it.",
+    )
+    close_before_session_end_min = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Close positions and cancel working orders this many minutes before the "
+        "exchange's session ends (blank: never).",
     )
     trading_mode = models.CharField(
         max_length=8, choices=TradingMode.choices, default=TradingMode.PAPER

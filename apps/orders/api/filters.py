@@ -14,7 +14,7 @@ class OrderFilter(django_filters.FilterSet):
     orders reconciliation flagged; false: only the others)."""
 
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
-    strategy = django_filters.NumberFilter(field_name="run__strategy_id")
+    strategy = django_filters.NumberFilter(field_name="strategy_id")
     symbol = django_filters.NumberFilter(field_name="symbol_id")
     run = django_filters.NumberFilter(field_name="run_id")
     role = django_filters.ChoiceFilter(choices=OrderRole.choices)
@@ -35,7 +35,7 @@ class FillFilter(django_filters.FilterSet):
     """``order``, ``strategy`` and ``run`` (ids) and an execution range (ISO 8601, UTC)."""
 
     order = django_filters.NumberFilter(field_name="order_id")
-    strategy = django_filters.NumberFilter(field_name="order__run__strategy_id")
+    strategy = django_filters.NumberFilter(field_name="order__strategy_id")
     run = django_filters.NumberFilter(field_name="order__run_id")
     executed_after = UtcIsoDateTimeFilter(field_name="executed_at", lookup_expr="gte")
     executed_before = UtcIsoDateTimeFilter(field_name="executed_at", lookup_expr="lt")

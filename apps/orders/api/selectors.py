@@ -46,11 +46,10 @@ def _fills_count() -> Subquery:
 
 def _with_row_fields(orders: QuerySet[Order]) -> QuerySet[Order]:
     """``orders`` annotated with what an order row shows besides its own columns: its number
-    of fills and its run's strategy id and name."""
+    of fills and its strategy's name."""
     return orders.annotate(
         fills_count=Coalesce(_fills_count(), 0),
-        strategy_id=F("run__strategy_id"),
-        strategy_name=F("run__strategy__name"),
+        strategy_name=F("strategy__name"),
     )
 
 
@@ -64,7 +63,7 @@ def order_detail() -> QuerySet[Order]:
     """Orders with their symbol, strategy id and name, owner (for write permissions) and their
     fills (oldest first): three queries per order fetched."""
     return _with_row_fields(
-        Order.objects.select_related("symbol", "run__strategy")
+        Order.objects.select_related("symbol", "strategy", "action")
     ).prefetch_related(
         Prefetch("fills", queryset=Fill.objects.order_by("executed_at", "id")),
     )
@@ -75,7 +74,7 @@ def fill_list() -> QuerySet[Fill]:
     symbol (``symbol`` ticker, ``currency``), in execution order."""
     return Fill.objects.annotate(
         run_id=F("order__run_id"),
-        strategy_id=F("order__run__strategy_id"),
+        strategy_id=F("order__strategy_id"),
         symbol=F("order__symbol__symbol"),
         currency=F("order__symbol__currency"),
     ).order_by("executed_at", "id")

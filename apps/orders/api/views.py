@@ -35,7 +35,7 @@ from apps.positions.models import StrategyPosition
 from apps.trading.models import Account
 from apps.trading.selectors import accounts_visible_to
 
-OWNER = "run__strategy__owner"
+OWNER = "strategy__owner"
 
 
 @extend_schema(tags=["orders"], responses={200: OrderListOutputSerializer(many=True), 401: None})
@@ -92,7 +92,7 @@ class OrderCancelApi(generics.GenericAPIView[Order]):
 
     def owner_of(self, order: Order) -> int | None:
         """The id of the user owning the order's strategy (None: staff only)."""
-        return order.run.strategy.owner_id
+        return order.strategy.owner_id
 
     def post(self, request: Request, pk: int) -> Response:
         """Cancel the order and answer with it as stored afterwards."""
