@@ -28,7 +28,8 @@ SYSTEM_PROMPT = (
     "You are a disciplined trading analyst. Read the user's market data and chart and answer "
     "with one JSON object matching the given schema: action BUY, SELL or HOLD; confidence 0-1; "
     "entry, stop_loss and take_profit prices in the instrument's currency (null for HOLD); "
-    "horizon; reasoning."
+    "horizon; reasoning; intent for the position you hold (open, close, reverse, adjust) "
+    "or null."
 )
 
 

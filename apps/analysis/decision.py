@@ -56,6 +56,11 @@ class Decision(BaseModel):
         max_length=HORIZON_MAX_CHARS, description="Expected holding period, e.g. '5 bars'"
     )
     reasoning: str = Field(max_length=REASONING_MAX_CHARS, description="Why, in a few sentences")
+    intent: Literal["open", "close", "reverse", "adjust"] | None = Field(
+        default=None,
+        description="For the position you hold: open (a new position), close it, reverse it, "
+        "or adjust it (add to it, or move its stop with HOLD); null when unsure",
+    )
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,10 @@ def decision_json_schema() -> dict[str, Any]:
     """The JSON Schema sent to models: every field required, no extra fields, string lengths
     but no numeric ranges (those are checked on the answer by ``parse_decision``)."""
     schema: dict[str, Any] = _without_limits(Decision.model_json_schema())
+    # Strict endpoints want every property required: ``intent`` is sent as required and
+    # nullable, and stays optional when an answer is parsed (older prompts omit it).
+    schema["required"] = list(schema["properties"])
+    schema["properties"]["intent"].pop("default", None)
     return schema
 
 

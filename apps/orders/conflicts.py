@@ -24,7 +24,7 @@ from apps.lineage.models import Run
 from apps.orders.brokers import BrokerUnavailableError
 from apps.orders.cancellation import OrderNotWorkingError, order_cancel
 from apps.orders.locks import orders_lock
-from apps.orders.models import Order, OrderRole, OrderStatus
+from apps.orders.models import Order, OrderReason, OrderRole, OrderStatus, PositionAction
 from apps.orders.selectors import WORKING_ENTRY_STATUSES
 from apps.orders.services import bracket_create
 from apps.orders.transitions import order_transition
@@ -355,7 +355,15 @@ class EntryPlacement:
 
 
 def entry_place(
-    *, run: Run, signal: Signal, strategy: Strategy, quantity: Decimal, broker_name: str
+    *,
+    run: Run,
+    signal: Signal,
+    strategy: Strategy,
+    quantity: Decimal,
+    broker_name: str,
+    reason: str = OrderReason.SIGNAL,
+    action: PositionAction | None = None,
+    scale_in_position: StrategyPosition | None = None,
 ) -> EntryPlacement:
     """Decide the conflict policy for the run's accepted ``signal`` and create its pending
     bracket (``bracket_create``) for the allowed quantity, in one transaction under the
@@ -365,8 +373,10 @@ def entry_place(
     The decision is recorded on the signal as the ``account_conflict_policy`` check (failed:
     in its rejection reasons too, and the signal rejected); refused, no order is created. A run
     that already has its bracket gets it back without a new decision (idempotent per run).
+    ``reason``, ``action`` and ``scale_in_position`` go to ``bracket_create`` (a reverse's
+    second leg; a scale-in's lone entry).
     """
-    existing = list(Order.objects.filter(run=run).order_by("pk"))
+    existing = list(Order.objects.filter(run=run).exclude(role=OrderRole.EXIT).order_by("pk"))
     if existing:
         check = next((c for c in signal.checks if c.get("name") == CHECK_NAME), None)
         detail = check["detail"] if check else "bracket already created"
@@ -397,6 +407,9 @@ def entry_place(
             strategy=strategy,
             quantity=decision.quantity,
             broker_name=broker_name,
+            reason=reason,
+            action=action,
+            scale_in_position=scale_in_position,
         )
     return EntryPlacement(decision, orders)
 

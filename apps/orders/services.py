@@ -24,6 +24,7 @@ from apps.orders.locks import orders_lock, orders_lock_available, orders_lock_by
 from apps.orders.models import (
     Fill,
     Order,
+    OrderReason,
     OrderRole,
     OrderStatus,
     OrderType,
@@ -31,7 +32,7 @@ from apps.orders.models import (
     Side,
 )
 from apps.orders.transitions import order_transition
-from apps.positions.models import PositionSide
+from apps.positions.models import PositionSide, StrategyPosition
 from apps.positions.services import (
     EntryFill,
     FillEffect,
@@ -91,14 +92,26 @@ def client_order_ref(run_id: int, role: str) -> str:
 
 
 def bracket_create(
-    *, run: Run, signal: Signal, strategy: Strategy, quantity: Decimal, broker_name: str
+    *,
+    run: Run,
+    signal: Signal,
+    strategy: Strategy,
+    quantity: Decimal,
+    broker_name: str,
+    reason: str = OrderReason.SIGNAL,
+    action: PositionAction | None = None,
+    scale_in_position: StrategyPosition | None = None,
 ) -> list[Order]:
     """Create (or return the existing) pending parent, take-profit and stop-loss orders.
 
     The parent buys (BUY signal) or sells (SELL) at market or at the signal's entry limit; the
-    children are the opposite side, GTC, in one OCA group. Idempotent per run.
+    children are the opposite side, GTC, in one OCA group. Idempotent per run (a run's exit
+    order — the close of a reverse — is not part of its bracket). ``reason`` and ``action``
+    say why the bracket exists (a signal; the second leg of a reverse). With
+    ``scale_in_position`` only the entry is created — a scale-in adding to that open position,
+    whose stop and target are resized once it fills (``apps.orders.followups``).
     """
-    existing = list(Order.objects.filter(run=run).order_by("pk"))
+    existing = list(Order.objects.filter(run=run).exclude(role=OrderRole.EXIT).order_by("pk"))
     if existing:
         return existing
     assert signal.entry and signal.stop_loss and signal.take_profit
@@ -117,6 +130,8 @@ def bracket_create(
         "account_id": strategy.account_id,
         "broker": broker_name,
         "quantity": quantity,
+        "reason": OrderReason.SCALE_IN if scale_in_position is not None else reason,
+        "action": action,
     }
     with transaction.atomic():
         parent = Order.objects.create(
@@ -127,7 +142,10 @@ def bracket_create(
             limit_price=entry if strategy.order_type == OrderType.LIMIT else None,
             time_in_force=strategy.time_in_force,
             client_order_ref=client_order_ref(run.pk, OrderRole.ENTRY),
+            strategy_position=scale_in_position,
         )
+        if scale_in_position is not None:
+            return [parent]
         children = [
             Order.objects.create(
                 **common,

@@ -135,6 +135,7 @@ class TickedDecision:
     stop_loss: Decimal | None
     take_profit: Decimal | None
     reasoning: str
+    intent: str = ""
 
 
 def _storable(value: float | None) -> bool:
@@ -169,6 +170,7 @@ def on_tick(decision: Decision, tick: Decimal) -> TickedDecision:
         stop_loss=_ticked(decision.stop_loss, tick),
         take_profit=_ticked(decision.take_profit, tick),
         reasoning=decision.reasoning,
+        intent=decision.intent or "",
     )
 
 

@@ -5,30 +5,73 @@ from decimal import Decimal
 
 from apps.common.decimals import to_decimal
 from apps.lineage.models import Run
-from apps.orders.selectors import working_entry_quantity
+from apps.orders.models import OrderType
+from apps.orders.selectors import position_protection, working_entry_quantity
 from apps.orders.sizing import SizingResult, size_position
-from apps.positions.selectors import strategy_position_summary
+from apps.positions.models import PositionStatus, StrategyPosition
 from apps.signals.checks import (
     Check,
     TickedDecision,
     TradeLimits,
-    position_side_check,
     price_checks,
     quantity_check,
     reward_risk,
     trade_checks,
 )
 from apps.signals.models import Action, PositionSide, Signal, SignalStatus
+from apps.signals.position_plan import (
+    CLOSE,
+    NO_PLAN,
+    SCALE_IN,
+    HeldPosition,
+    PlanSettings,
+    PositionPlan,
+    position_plan,
+)
 from apps.strategies.models import Strategy
 
 
 @dataclass(frozen=True)
 class SignalJudgement:
-    """Every check evaluated for a decision, in order, and the sizing when the decision got as
-    far as being sized (None for HOLD or when an earlier check already failed)."""
+    """Every check evaluated for a decision, in order, the sizing when the decision got as
+    far as being sized (None for HOLD, a close, or when an earlier check already failed), and
+    the position action it asks for (``apps.signals.position_plan``)."""
 
     checks: list[Check]
     sizing: SizingResult | None = None
+    plan: PositionPlan = NO_PLAN
+
+
+def held_position(*, strategy: Strategy) -> HeldPosition:
+    """The strategy's open position in its symbol for the position plan: signed quantity,
+    id, the stop of its working stop-loss and its scale-ins so far (``HeldPosition``)."""
+    row = (
+        StrategyPosition.objects.filter(
+            strategy_id=strategy.pk, symbol_id=strategy.symbol_id, status=PositionStatus.OPEN
+        )
+        .order_by("-quantity")
+        .values("pk", "side", "quantity")
+        .first()
+    )
+    if row is None or not row["quantity"]:
+        return HeldPosition(Decimal(0))
+    sign = 1 if row["side"] == PositionSide.LONG else -1
+    protection = position_protection(position_id=row["pk"])
+    return HeldPosition(
+        quantity=row["quantity"] * sign,
+        position_id=row["pk"],
+        stop=protection.stop,
+        scale_ins=protection.scale_ins,
+    )
+
+
+def _plan_settings(strategy: Strategy) -> PlanSettings:
+    return PlanSettings(
+        opposite_signal=strategy.opposite_signal,
+        scale_in=strategy.scale_in,
+        max_scale_ins=strategy.max_scale_ins,
+        trail_stop=strategy.trail_stop,
+    )
 
 
 def _sizing(
@@ -52,17 +95,44 @@ def signal_judge(
     *, strategy: Strategy, decision: TickedDecision, last_close: Decimal
 ) -> SignalJudgement:
     """Run the signal checks on ``decision`` (prices already on the tick grid, ``last_close``
-    in the instrument's currency): price presence and order first, and only when those pass
-    reward/risk, confidence, entry distance, the strategy's own position side and the sized
-    quantity (reading the strategy's own position and working entries in its symbol; other
-    strategies on the account are the order step's conflict policy). HOLD needs
-    no check. Raises nothing for a bad decision: a failed check says what is wrong."""
+    in the instrument's currency) against the strategy's own position in its symbol (other
+    strategies on the account are the order step's conflict policy).
+
+    First the position plan (``position_plan``: open, close, reverse, scale-in, trail or
+    nothing, the model's intent checked against the position), then by plan:
+    - HOLD: no check but the plan's (a trail, or why the stop is kept);
+    - close: confidence (and an entry when the strategy closes with a limit); not sized —
+      the whole position is closed;
+    - open, reverse, scale-in: price presence and order, reward/risk, confidence, entry
+      distance and the sized quantity (a reverse sized as if flat; a scale-in with the
+      position counted toward the position limit).
+    Raises nothing for a bad decision: a failed check says what is wrong."""
+    held = held_position(strategy=strategy)
+    plan = position_plan(
+        action=decision.action,
+        intent=decision.intent,
+        held=held,
+        settings=_plan_settings(strategy),
+        symbol=strategy.symbol.symbol,
+        stop=decision.stop_loss,
+        last_close=last_close,
+    )
     if decision.action == "HOLD":
-        return SignalJudgement([])
+        return SignalJudgement([plan.check] if plan.check else [], plan=plan)
+    assert plan.check is not None
+    checks = [plan.check]
+    if not plan.check.passed:
+        return SignalJudgement(checks, plan=plan)
+    confidence = to_decimal(decision.confidence)
+    if plan.action == CLOSE:
+        checks.append(_confidence_check(confidence, strategy.min_confidence))
+        if strategy.close_order_type == OrderType.LIMIT and decision.entry is None:
+            checks.append(Check("prices_present", False, "a limit close needs an entry price"))
+        return SignalJudgement(checks, plan=plan)
     entry, stop, target = decision.entry, decision.stop_loss, decision.take_profit
-    checks = price_checks(action=decision.action, entry=entry, stop=stop, target=target)
+    checks += price_checks(action=decision.action, entry=entry, stop=stop, target=target)
     if not all(check.passed for check in checks):
-        return SignalJudgement(checks)
+        return SignalJudgement(checks, plan=plan)
     assert entry is not None and stop is not None and target is not None
     limits = TradeLimits(
         strategy.min_confidence, strategy.min_reward_risk, strategy.max_entry_deviation_pct
@@ -71,23 +141,24 @@ def signal_judge(
         entry=entry,
         stop=stop,
         target=target,
-        confidence=to_decimal(decision.confidence),
+        confidence=confidence,
         last_close=last_close,
         limits=limits,
-    )
-    held = strategy_position_summary(strategy_id=strategy.pk, symbol_id=strategy.symbol_id)[
-        "quantity"
-    ]
-    checks.append(
-        position_side_check(action=decision.action, held=held, symbol=strategy.symbol.symbol)
     )
     direction = 1 if decision.action == "BUY" else -1
     working = working_entry_quantity(
         strategy_id=strategy.pk, symbol_id=strategy.symbol_id, side=decision.action
     )
-    sizing = _sizing(strategy, entry, stop, held * direction, working)
+    counted = held.quantity * direction if plan.action == SCALE_IN else Decimal(0)
+    sizing = _sizing(strategy, entry, stop, counted, working)
     checks.append(quantity_check(sizing, working))
-    return SignalJudgement(checks, sizing)
+    return SignalJudgement(checks, sizing, plan)
+
+
+def _confidence_check(confidence: Decimal, minimum: Decimal) -> Check:
+    return Check(
+        "confidence", confidence >= minimum, f"confidence {confidence} vs minimum {minimum}"
+    )
 
 
 def _price(value: Decimal | None) -> Decimal | None:
@@ -95,12 +166,19 @@ def _price(value: Decimal | None) -> Decimal | None:
 
 
 def signal_create(
-    *, run: Run, strategy: Strategy, decision: TickedDecision, checks: list[Check]
+    *,
+    run: Run,
+    strategy: Strategy,
+    decision: TickedDecision,
+    checks: list[Check],
+    position_action: str = "",
 ) -> Signal:
     """Record the run's signal: accepted when every check passed (HOLD needs none).
 
     ``decision`` is the decision on the tick grid (``apps.signals.checks.on_tick``); ``checks``
-    is every check evaluated, kept on the signal; the failed ones become ``rejection_reasons``.
+    is every check evaluated, kept on the signal; the failed ones become ``rejection_reasons``;
+    ``position_action`` is what it does to the strategy's position (``PositionPlan.action``;
+    kept only when the signal is accepted).
     Raises django's ValidationError when the signal breaks a field rule.
     """
     entry, stop, target = (
@@ -125,6 +203,8 @@ def signal_create(
         take_profit=target,
         reward_risk=ratio.quantize(Decimal("0.0001")) if ratio is not None else None,
         reasoning=decision.reasoning,
+        intent=decision.intent,
+        position_action="" if failed else position_action,
         status=SignalStatus.REJECTED if failed else SignalStatus.ACCEPTED,
         checks=[check.as_json() for check in checks],
         rejection_reasons=failed,

@@ -303,30 +303,6 @@ def test_absurd_prices_are_rejected_not_a_failure(goog: Symbol, llm_server: Any)
     assert not Order.objects.exists()
 
 
-def test_a_sell_while_long_is_rejected_not_netted(goog: Symbol, llm_server: Any) -> None:
-    # given the strategy holds 50 GOOG long
-    # when the model says SELL (a short bracket: its BUY stop would re-open what it closed)
-    answer = decision(action="SELL", entry=580.86, stop_loss=590.0, take_profit=560.0)
-    run = run_with_answer(goog, llm_server, answer, held_long=Decimal("50"))
-    # then the signal is rejected with the reason, and nothing is sent
-    signal = Signal.objects.get(run=run)
-    assert signal.status == "rejected"
-    assert "SELL against the long position of 50 GOOG; close it first" in (signal.rejection_reasons)
-    assert not Order.objects.exists()
-
-
-def test_a_buy_while_long_adds_within_the_position_limit(goog: Symbol, llm_server: Any) -> None:
-    run = run_with_answer(
-        goog, llm_server, decision(), held_long=Decimal("50"), max_position_quantity=Decimal("80")
-    )
-    signal = Signal.objects.get(run=run)
-    assert signal.status == "accepted", signal.rejection_reasons
-    checks = {c["name"]: c for c in signal.checks}
-    assert checks["no_opposite_position"]["detail"] == "position long 50"
-    # the limit counts what is held: 80 − 50 = 30 more at most
-    assert Order.objects.get(run=run, role="entry").quantity == Decimal("30")
-
-
 def test_working_entries_count_toward_the_position_limit(goog: Symbol, llm_server: Any) -> None:
     # given a BUY entry of 41 still working (as of after the last stored bar nothing fills;
     # the answer sits at that bar's close 806.19), and a position limit of 60

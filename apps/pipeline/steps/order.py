@@ -1,25 +1,39 @@
-"""Step 6, order: decide the account's conflict policy and build the bracket under the
-(account, symbol) lock, submit it once, record what the broker reports."""
+"""Step 6, order: carry out the signal's position action — open a bracket (the account's
+conflict policy decided under the (account, symbol) lock), close the strategy's position,
+reverse it (close; the new bracket once the close filled), or scale in (a lone entry) — send
+each order once and record what the broker reports."""
 
 from typing import Any
 
 from apps.common.deadlines import deadline_check
 from apps.lineage.services import StepRecorder
 from apps.orders.broker_selection import broker_for
+from apps.orders.brokers import Broker
 from apps.orders.conflicts import ConflictDecision, conflict_lost, entry_displace, entry_place
+from apps.orders.followups import REFUSED, reverse_continue, reverse_plan
+from apps.orders.models import Order, OrderReason
+from apps.orders.position_actions import (
+    CloseRequest,
+    PositionCloseInProgressError,
+    PositionNotOpenError,
+    position_close,
+)
 from apps.orders.services import bracket_submit, orders_sync
 from apps.pipeline.context import RunContext
+from apps.positions.models import PositionStatus, StrategyPosition
+from apps.signals.position_plan import CLOSE, OPEN, REVERSE, SCALE_IN, TRAIL
 from apps.strategies.live_trading import live_trading_check
 
 NAME = "order"
 
 
 def step_input(ctx: RunContext) -> dict[str, Any]:
-    """The accepted signal and the sized quantity."""
-    assert ctx.signal is not None and ctx.sizing is not None
+    """The accepted signal, its position action and the sized quantity (None for a close)."""
+    assert ctx.signal is not None
     return {
         "signal_id": ctx.signal.pk,
-        "quantity": str(ctx.sizing.quantity),
+        "position_action": ctx.signal.position_action or OPEN,
+        "quantity": str(ctx.sizing.quantity) if ctx.sizing else None,
         "order_type": ctx.strategy.order_type,
         "time_in_force": ctx.strategy.time_in_force,
         "trading_mode": ctx.strategy.trading_mode,
@@ -32,6 +46,7 @@ def _order_json(ctx: RunContext) -> list[dict[str, Any]]:
             "id": o.pk,
             "ref": o.client_order_ref,
             "role": o.role,
+            "reason": o.reason,
             "side": o.side,
             "type": o.order_type,
             "quantity": str(o.quantity),
@@ -72,25 +87,71 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     out: it is checked right before the orders are created, and once created they are sent in
     full (a bracket is never half-submitted because of the budget).
 
-    The account's conflict policy (``apps.orders.conflicts``) is decided under the (account,
-    symbol) lock together with creating the pending bracket; refused, the signal becomes
-    rejected with the ``account_conflict_policy`` check and the run ends without an order
-    (``stop_reason``), successfully. Under ``strongest_wins`` the weaker strategies' unfilled
-    entries are cancelled before this bracket is sent; if one filled first, this bracket is
-    withdrawn unsent and the run ends the same way.
+    By the signal's position action (``apps.signals.position_plan``):
+    - ``open`` (and ``scale_in``, a lone entry added to the held position): the account's
+      conflict policy (``apps.orders.conflicts``) is decided under the (account, symbol) lock
+      together with creating the pending orders; refused, the signal becomes rejected with the
+      ``account_conflict_policy`` check and the run ends without an order (``stop_reason``),
+      successfully. Under ``strongest_wins`` the weaker strategies' unfilled entries are
+      cancelled before this bracket is sent; if one filled first, this bracket is withdrawn
+      unsent and the run ends the same way.
+    - ``close``: the strategy's position is closed (``position_close``: its stop and target
+      cancelled, one exit for the whole quantity, at market or a limit at the signal's entry).
+    - ``reverse``: the close, and the new bracket once the close filled — now if it filled at
+      once, else by a later monitor pass (``apps.orders.followups``).
     """
-    assert ctx.signal is not None and ctx.sizing is not None
+    assert ctx.signal is not None
     live_trading_check(strategy=ctx.strategy, actor=None)
     broker = broker_for(
         trading_mode=ctx.strategy.trading_mode, account_broker=ctx.strategy.account.broker
     )
     deadline_check("creating and sending orders")  # the last point a run may stop unsent
+    plan = ctx.signal.position_action or OPEN
+    if plan in (CLOSE, REVERSE):
+        _close(ctx, recorder, broker, reverse=plan == REVERSE)
+        return
+    if plan == TRAIL:
+        ctx.stop_reason = "trailing the stop is not available yet: the stop was kept"
+        recorder.output = {"broker": broker.name, "stopped": ctx.stop_reason, "orders": []}
+        return
+    assert ctx.sizing is not None
+    held = None
+    if plan == SCALE_IN:
+        held = _open_position(ctx)
+        if held is None:
+            _nothing_held(ctx, recorder, broker.name, "scale in")
+            return
+    _open(ctx, recorder, broker, held)
+
+
+def _open_position(ctx: RunContext) -> StrategyPosition | None:
+    return (
+        StrategyPosition.objects.filter(
+            strategy=ctx.strategy, symbol_id=ctx.strategy.symbol_id, status=PositionStatus.OPEN
+        )
+        .order_by("-quantity")
+        .first()
+    )
+
+
+def _nothing_held(ctx: RunContext, recorder: StepRecorder, broker: str, what: str) -> None:
+    """The position went flat between the signal and this step: nothing to act on."""
+    ctx.stop_reason = f"nothing to {what}: the strategy's position is flat by now"
+    recorder.output = {"broker": broker, "stopped": ctx.stop_reason, "orders": []}
+
+
+def _open(
+    ctx: RunContext, recorder: StepRecorder, broker: Broker, held: StrategyPosition | None
+) -> None:
+    """Open a bracket (or, with ``held``, a scale-in entry) under the conflict policy."""
+    assert ctx.signal is not None and ctx.sizing is not None
     placement = entry_place(
         run=ctx.run,
         signal=ctx.signal,
         strategy=ctx.strategy,
         quantity=ctx.sizing.quantity,
         broker_name=broker.name,
+        scale_in_position=held,
     )
     if not placement.decision.allowed:
         _refused(ctx, recorder, broker.name, placement.decision)
@@ -120,3 +181,52 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
             "orders": _order_json(ctx),
         }
     recorder.output["new_fills"] = report.new_fills
+
+
+def _close(ctx: RunContext, recorder: StepRecorder, broker: Broker, *, reverse: bool) -> None:
+    """Close the strategy's position (``position_close``); for a reverse, then the new bracket
+    once the close filled (``reverse_continue``)."""
+    assert ctx.signal is not None
+    position = _open_position(ctx)
+    kind = OrderReason.REVERSE if reverse else OrderReason.CLOSE
+    if position is None:
+        _nothing_held(ctx, recorder, broker.name, kind)
+        return
+    request = CloseRequest(
+        kind=kind,
+        market_time=ctx.run.as_of,
+        run=ctx.run,
+        signal=ctx.signal,
+        order_type=ctx.strategy.close_order_type,
+        limit_price=ctx.signal.entry,
+    )
+    recorder.output = {"broker": broker.name, **broker.describe(), "position": position.pk}
+    try:
+        action = position_close(position=position, request=request, broker=broker)
+    except (PositionNotOpenError, PositionCloseInProgressError) as error:
+        ctx.stop_reason = f"no {kind}: {error}"
+        recorder.output.update({"stopped": ctx.stop_reason, "orders": []})
+        return
+    finally:
+        ctx.orders = list(Order.objects.filter(run=ctx.run).order_by("pk"))
+        recorder.output["orders"] = _order_json(ctx)
+    recorder.output.update(
+        {
+            "position_action": action.pk,
+            "cancelled": action.detail.get("cancelled", []),
+            "flat_before_close": action.detail.get("flat_before_close", False),
+        }
+    )
+    if not reverse or action.detail.get("flat_before_close"):
+        return
+    assert ctx.sizing is not None
+    reverse_plan(action=action, quantity=ctx.sizing.quantity)
+    try:
+        state = reverse_continue(action=action, note=False)
+    finally:
+        ctx.orders = list(Order.objects.filter(run=ctx.run).order_by("pk"))
+        recorder.output["orders"] = _order_json(ctx)
+    action.refresh_from_db()
+    recorder.output["reverse"] = action.detail.get("then", {})
+    if state == REFUSED:
+        ctx.stop_reason = f"closed; not reversed: {action.detail['then'].get('detail', '')}"

@@ -10,6 +10,7 @@ from apps.lineage.services import StepRecorder
 from apps.pipeline.context import RunContext
 from apps.signals.checks import on_tick, out_of_range_check
 from apps.signals.models import SignalStatus
+from apps.signals.position_plan import NO_PLAN, TRAIL
 from apps.signals.services import signal_create, signal_judge
 
 NAME = "signal"
@@ -22,22 +23,30 @@ def step_input(ctx: RunContext) -> dict[str, Any]:
 
 
 def run(ctx: RunContext, recorder: StepRecorder) -> None:
-    """Record the signal; HOLD or a rejection ends the run without an order."""
+    """Record the signal and the position action it asks for; a rejection, or a HOLD that
+    does not trail the stop, ends the run without an order."""
     assert ctx.answer is not None and ctx.bars is not None
     decision = on_tick(ctx.answer.decision, ctx.strategy.symbol.min_tick)
     wild = out_of_range_check(ctx.answer.decision) if decision.action != "HOLD" else None
+    plan = NO_PLAN
     if wild:
         checks = [wild]
     else:
         judgement = signal_judge(
             strategy=ctx.strategy, decision=decision, last_close=ctx.bars.last_close
         )
-        checks = judgement.checks
+        checks, plan = judgement.checks, judgement.plan
         if judgement.sizing is not None:
             ctx.sizing = judgement.sizing
-    signal = signal_create(run=ctx.run, strategy=ctx.strategy, decision=decision, checks=checks)
+    signal = signal_create(
+        run=ctx.run,
+        strategy=ctx.strategy,
+        decision=decision,
+        checks=checks,
+        position_action=plan.action,
+    )
     ctx.signal = signal
-    if signal.action == "HOLD":
+    if signal.action == "HOLD" and signal.position_action != TRAIL:
         ctx.stop_reason = "HOLD: no order"
     elif signal.status == SignalStatus.REJECTED:
         ctx.stop_reason = "signal rejected: no order"
@@ -45,6 +54,7 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
         "signal_id": signal.pk,
         "action": signal.action,
         "status": signal.status,
+        "position_action": signal.position_action,
         "checks": signal.checks,
         "rejection_reasons": signal.rejection_reasons,
         "quantity": str(ctx.sizing.quantity) if ctx.sizing else None,

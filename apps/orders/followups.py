@@ -1,0 +1,132 @@
+"""What a position action does after its first orders: a reverse's new bracket once its close
+filled.
+
+A reverse closes the strategy's position and only then opens the opposite bracket, so the two
+are never at the broker together (a netting account would otherwise see the new entry net
+against the old position while the old stop still works). The run's order step tries right
+after sending the close; every monitor pass tries again for reverses still waiting
+(``reverses_continue``). Placing is idempotent per run (``entry_place``) and sending is
+submit-once (``bracket_submit``): two callers racing send nothing twice.
+
+Prices in the symbol's currency, quantities in units, times tz-aware UTC.
+"""
+
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+
+from apps.orders.broker_selection import broker_named
+from apps.orders.conflicts import entry_place
+from apps.orders.models import (
+    Order,
+    OrderReason,
+    OrderRole,
+    OrderStatus,
+    PositionAction,
+)
+from apps.orders.run_notes import run_note
+from apps.orders.services import bracket_submit, orders_sync
+
+logger = logging.getLogger(__name__)
+
+WAITING, SENT, REFUSED, ABANDONED = "waiting", "sent", "refused", "abandoned"
+# A close that ended without filling all: the reverse does not go on.
+UNFILLED_ENDS = (OrderStatus.CANCELLED, OrderStatus.REJECTED)
+
+
+def reverse_plan(*, action: PositionAction, quantity: Decimal) -> None:
+    """Record on a reverse's action that its new bracket of ``quantity`` (units, sized by the
+    run's signal) waits for the close to fill."""
+    with transaction.atomic():
+        locked = PositionAction.objects.select_for_update().get(pk=action.pk)
+        if "then" not in locked.detail:
+            locked.detail = {
+                **locked.detail,
+                "then": {"state": WAITING, "quantity": str(quantity)},
+            }
+            locked.save(update_fields=["detail"])
+    action.refresh_from_db()
+
+
+def _set_then(action: PositionAction, **then: object) -> None:
+    with transaction.atomic():
+        locked = PositionAction.objects.select_for_update().get(pk=action.pk)
+        locked.detail = {**locked.detail, "then": {**locked.detail.get("then", {}), **then}}
+        locked.save(update_fields=["detail"])
+    action.refresh_from_db()
+
+
+def reverse_continue(*, action: PositionAction, note: bool = True) -> str:
+    """Go on with a reverse whose new bracket waits (``reverse_plan``): once the close's exit
+    order filled, decide the account's conflict policy and create the run's bracket
+    (``entry_place``, reason ``reverse``), then send it once, at the later of the run's as-of
+    and the close's fill time. A close that ended unfilled (cancelled, rejected) abandons
+    the reverse; a close still working waits.
+
+    Returns the state afterwards: ``waiting``, ``sent``, ``refused`` (the conflict policy
+    said no; the reason is on the signal) or ``abandoned``. A note goes on the run when the
+    state changed (``note`` False: the run's own order step is calling and reports it). Raises
+    what sending raised (BrokerRejectedError, BrokerUnavailableError:
+    the bracket keeps its status for the retry pass; the state is ``sent`` — it is the
+    bracket's to finish).
+    """
+    then = action.detail.get("then")
+    if not then or then.get("state") != WAITING:
+        return str(then.get("state")) if then else ""
+    exit_order = Order.objects.filter(action=action, role=OrderRole.EXIT).order_by("pk").first()
+    run, signal = action.run, exit_order.signal if exit_order else None
+    if exit_order is None or run is None or signal is None:
+        _set_then(action, state=ABANDONED, detail="no close order, run or signal to go on from")
+        return ABANDONED
+    if exit_order.status in UNFILLED_ENDS or (
+        exit_order.status == OrderStatus.FAILED and exit_order.attempts == 0
+    ):
+        detail = f"the close ended {exit_order.status} unfilled: not reversed"
+        _set_then(action, state=ABANDONED, detail=detail)
+        if note:
+            run_note(run=run, name="reverse", output={"state": ABANDONED, "detail": detail})
+        return ABANDONED
+    if exit_order.status != OrderStatus.FILLED:
+        return WAITING
+    strategy = exit_order.strategy
+    placement = entry_place(
+        run=run,
+        signal=signal,
+        strategy=strategy,
+        quantity=Decimal(then["quantity"]),
+        broker_name=exit_order.broker,
+        reason=OrderReason.REVERSE,
+        action=action,
+    )
+    if not placement.decision.allowed:
+        _set_then(action, state=REFUSED, detail=placement.decision.detail)
+        if note:
+            output = {"state": REFUSED, "detail": placement.decision.detail}
+            run_note(run=run, name="reverse", output=output)
+        return REFUSED
+    _set_then(action, state=SENT, orders=[o.pk for o in placement.orders])
+    market_time = max(run.as_of, exit_order.filled_at or run.as_of)
+    broker = broker_named(exit_order.broker)
+    bracket_submit(orders=placement.orders, broker=broker, market_time=market_time)
+    orders_sync(orders=placement.orders, broker=broker)
+    if note:
+        bracket = [o.client_order_ref for o in placement.orders]
+        run_note(run=run, name="reverse", output={"state": SENT, "bracket": bracket})
+    return SENT
+
+
+def reverses_continue() -> list[str]:
+    """``reverse_continue`` for every reverse still waiting for its close (monitor pass).
+    Returns one error line per reverse that could not go on (the others are not stopped)."""
+    errors = []
+    waiting = PositionAction.objects.filter(
+        kind=OrderReason.REVERSE, detail__then__state=WAITING
+    ).select_related("run")
+    for action in waiting.order_by("pk"):
+        try:
+            reverse_continue(action=action)
+        except Exception as error:  # one broker failure must not stop the other reverses
+            logger.warning("reverse %s could not go on: %s", action.pk, error)
+            errors.append(f"reverse {action.pk}: {type(error).__name__}: {error}")
+    return errors
