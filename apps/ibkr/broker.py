@@ -77,6 +77,46 @@ def executions_for(ib: IB, refs: set[str]) -> list[Execution]:
     ]
 
 
+def oca_filled_sibling(ib: IB, trade: Trade) -> str:
+    """The ``orderRef`` of a filled order in the same OCA group as ``trade`` (another order of
+    the session), or "" when there is none: a cancelled order with one was cancelled by OCA
+    because its sibling filled."""
+    group = trade.order.ocaGroup
+    if not group:
+        return ""
+    return next(
+        (
+            other.order.orderRef
+            for other in ib.trades()
+            if other is not trade
+            and other.order.ocaGroup == group
+            and other.order.orderRef
+            and other.orderStatus.status == "Filled"
+        ),
+        "",
+    )
+
+
+def state_of(ib: IB, trade: Trade) -> BrokerOrderState:
+    """``order_state`` of ``trade`` with its filled OCA sibling (``oca_filled_sibling``), so an
+    OCA cancellation reads as the normal outcome (``OCA: <ref> filled``), not as error 202."""
+    return order_state(trade, oca_filled_ref=oca_filled_sibling(ib, trade))
+
+
+def managed_account_check(ib: IB, account: str) -> None:
+    """Refuse, before anything is sent, an order for an account the gateway does not manage:
+    with the connection up, ``account`` (the IBKR account id, ``DU…``/``U…``) must be one of
+    ``IB.managedAccounts()`` (the accounts TWS/IB Gateway reported for this login). Raises
+    BrokerRejectedError naming the id and the managed accounts. An empty ``account`` (TWS
+    picks the login's account) or a login that reported none is not checked."""
+    managed = list(ib.managedAccounts())
+    if account and managed and account not in managed:
+        raise BrokerRejectedError(
+            f"IBKR account {account} is not managed by this gateway (it manages "
+            f"{', '.join(managed)}); nothing was sent"
+        )
+
+
 async def refresh(ib: IB) -> None:
     """Load every client's open orders and today's executions into the session (both
     requests in flight at once)."""
@@ -103,7 +143,7 @@ class IbkrBroker:
 
         async def fetch(ib: IB) -> dict[str, BrokerOrderState]:
             await refresh(ib)
-            found = {ref: order_state(t) for ref, t in trades_by_ref(ib, wanted).items()}
+            found = {ref: state_of(ib, t) for ref, t in trades_by_ref(ib, wanted).items()}
             for fill in ib.fills():
                 ref = fill.execution.orderRef
                 if ref in wanted and ref not in found:
@@ -128,6 +168,8 @@ class IbkrBroker:
     async def _place(
         self, ib: IB, contract: Contract, bracket: BracketSpec
     ) -> list[BrokerOrderState]:
+        account = bracket.account_key or self.connection.account
+        managed_account_check(ib, account)
         qualified = await self._qualified(contract)
         ids = {spec.client_order_ref: ib.client.getReqId() for spec in bracket.orders}
         last = len(bracket.orders) - 1
@@ -139,13 +181,13 @@ class IbkrBroker:
                     order_id=ids[spec.client_order_ref],
                     parent_id=ids.get(spec.parent_ref, 0),
                     transmit=index == last,
-                    account=bracket.account_key or self.connection.account,
+                    account=account,
                 ),
             )
             for index, spec in enumerate(bracket.orders)
         ]
         acknowledged = await wait_until(ib, lambda: _settled(ib, trades), self.ack_timeout_s)
-        states = [order_state(t) for t in trades]
+        states = [state_of(ib, t) for t in trades]
         rejected = [s for s in states if s.status == "rejected"]
         if rejected:
             raise BrokerRejectedError(rejected[0].reason or "rejected by IBKR")
@@ -168,7 +210,7 @@ class IbkrBroker:
 
         async def fetch(ib: IB) -> tuple[list[BrokerOrderState], list[Execution]]:
             await ib.reqExecutionsAsync()
-            states = [order_state(t) for t in trades_by_ref(ib, wanted).values()]
+            states = [state_of(ib, t) for t in trades_by_ref(ib, wanted).values()]
             return states, executions_for(ib, wanted)
 
         return self.connection.call(fetch)
@@ -204,7 +246,7 @@ class IbkrBroker:
             if not trade.isDone():
                 ib.cancelOrder(trade.order)
                 await wait_until(ib, trade.isDone, self.ack_timeout_s)
-            return order_state(trade)
+            return state_of(ib, trade)
 
         return self.connection.call(cancel)
 

@@ -76,14 +76,25 @@ def ib_order(
     )
 
 
+def oca_cancel_reason(filled_ref: str) -> str:
+    """The reason of an order cancelled by OCA because ``filled_ref`` filled, worded as the
+    paper broker words it (``apps.orders.paper_fills``)."""
+    return f"OCA: {filled_ref} filled"
+
+
 def _error_entries(trade: Trade) -> list[tuple[int, str]]:
     return [(entry.errorCode, entry.message) for entry in trade.log if entry.errorCode]
 
 
-def order_state(trade: Trade) -> BrokerOrderState:
+def order_state(trade: Trade, *, oca_filled_ref: str = "") -> BrokerOrderState:
     """A trade's state in Sibyl's terms: ``submitted`` while working, ``filled``,
     ``cancelled`` (by us, by OCA, at expiry) or ``rejected`` (any other error code, or
-    Inactive); the reason is the last error TWS sent. ``broker_order_id`` is the permId."""
+    Inactive); the reason is the last error TWS sent. ``broker_order_id`` is the permId.
+
+    ``oca_filled_ref``: the reference of a filled order of the same OCA group, if any. A
+    cancelled order with one, and no error but 202 ("Order Canceled - reason:"), was cancelled
+    because its sibling filled: its reason is ``OCA: <ref> filled``, the paper broker's wording
+    of that normal outcome, not TWS's error text."""
     status = trade.orderStatus.status
     errors = _error_entries(trade)
     reason = errors[-1][1] if errors else ""
@@ -92,6 +103,8 @@ def order_state(trade: Trade) -> BrokerOrderState:
     elif status in ENDED:
         rejected = status == "Inactive" or any(code not in CANCEL_CODES for code, _ in errors)
         mapped = "rejected" if rejected else "cancelled"
+        if mapped == "cancelled" and oca_filled_ref and all(code == 202 for code, _ in errors):
+            reason = oca_cancel_reason(oca_filled_ref)
     else:
         mapped = "submitted"
     perm_id = trade.order.permId or trade.orderStatus.permId

@@ -16,9 +16,9 @@ from typing import Any
 from django.utils import timezone
 from ib_async import Fill, Position, Trade
 
-from apps.ibkr.broker import executions_for, ibkr_positions, refresh
+from apps.ibkr.broker import executions_for, ibkr_positions, refresh, state_of
 from apps.ibkr.connection import IbkrConnection
-from apps.ibkr.mapping import execution_of, order_state
+from apps.ibkr.mapping import execution_of
 from apps.orders.brokers import BrokerOrderState, Execution
 from apps.orders.monitor import accounts_to_reconcile
 from apps.orders.run_notes import runs_note
@@ -114,7 +114,7 @@ def attach_recorders(connection: IbkrConnection) -> None:
     batcher = NewsBatcher(connection)
 
     def on_status(trade: Trade) -> None:
-        state = order_state(trade)
+        state = state_of(connection.ib, trade)
         if trade.order.orderRef and news.new_state(state):
             batcher.add(states=[state], executions=[])
 
@@ -150,7 +150,7 @@ async def reconcile_on_connect(connection: IbkrConnection) -> None:
     orders by orderRef (adopt, record missed fills, flag orders IBKR does not know)."""
     ib = connection.ib
     await refresh(ib)
-    states = [order_state(t) for t in ib.trades() if t.order.orderRef]
+    states = [state_of(ib, t) for t in ib.trades() if t.order.orderRef]
     refs = {f.execution.orderRef for f in ib.fills() if f.execution.orderRef}
     executions = executions_for(ib, refs)
     summary = await asyncio.wrap_future(connection.run_db(reconcile, states, executions))

@@ -25,6 +25,7 @@ from apps.orders.brokers import BrokerUnavailableError
 from apps.orders.cancellation import OrderNotWorkingError, order_cancel
 from apps.orders.locks import orders_lock
 from apps.orders.models import Order, OrderReason, OrderRole, OrderStatus, PositionAction
+from apps.orders.run_notes import run_note
 from apps.orders.selectors import WORKING_ENTRY_STATUSES
 from apps.orders.services import bracket_create
 from apps.orders.transitions import order_transition
@@ -442,22 +443,58 @@ def _bracket_of(entry_id: int) -> list[Order]:
     return list(Order.objects.filter(pk=entry_id) | Order.objects.filter(parent_id=entry_id))
 
 
+def displacement_reason(*, by: str, confidence: Decimal | None, entry: WorkingEntry) -> str:
+    """The cancellation reason of a displaced ``entry``: ``displaced by the stronger signal of
+    <by> (strongest_wins, confidence 0.9 vs 0.7)`` (the stronger signal's ``confidence``
+    first, then the displaced entry's; without ``confidence`` only the policy)."""
+    versus = (
+        f", confidence {plain(confidence)} vs {plain(entry.confidence)}"
+        if confidence is not None
+        else ""
+    )
+    return f"displaced by the stronger signal of {by} (strongest_wins{versus})"
+
+
+def _displaced_note(entry: WorkingEntry, *, by: str, confidence: Decimal | None) -> None:
+    """Note on the displaced entry's run why its bracket was cancelled: a ``displaced`` step
+    naming the stronger strategy and both confidences (``run_note``)."""
+    run = Run.objects.get(orders__pk=entry.order_id)
+    run_note(
+        run=run,
+        name="displaced",
+        output={
+            "reason": displacement_reason(by=by, confidence=confidence, entry=entry),
+            "displaced_by": by,
+            "confidence": plain(confidence) if confidence is not None else None,
+            "displaced_confidence": plain(entry.confidence),
+            "entry_order": entry.order_id,
+        },
+    )
+
+
 def entry_displace(
-    *, entries: tuple[WorkingEntry, ...], by: str, wait_s: float = 5.0, poll_s: float = 0.05
+    *,
+    entries: tuple[WorkingEntry, ...],
+    by: str,
+    confidence: Decimal | None = None,
+    wait_s: float = 5.0,
+    poll_s: float = 0.05,
 ) -> Displacement:
     """Cancel the unfilled entries ``strongest_wins`` displaced (``by`` names the stronger
-    strategy for their error text); call it outside any transaction.
+    strategy, ``confidence`` its signal's, for their cancellation reason:
+    ``displacement_reason``); call it outside any transaction.
 
     A ``pending`` bracket (never sent) is withdrawn in the database; a ``submitted`` entry is
     cancelled at its broker through ``order_cancel`` (its children with it); a ``submitting``
     one (its submission in flight) is waited for up to ``wait_s`` seconds, then cancelled. An
     entry with any fill, or one that could not be cancelled, is kept and reported with the
-    reason: the caller must not add its own entry on top of it.
+    reason: the caller must not add its own entry on top of it. Each displaced run gets a
+    ``displaced`` lineage note saying by whom and at which confidences (``run_note``).
     """
     cancelled: list[int] = []
     kept: dict[int, str] = {}
-    reason = f"displaced by the stronger signal of {by} (strongest_wins)"
     for entry in entries:
+        reason = displacement_reason(by=by, confidence=confidence, entry=entry)
         deadline = time.monotonic() + wait_s
         order = Order.objects.get(pk=entry.order_id)
         while order.status == OrderStatus.SUBMITTING and time.monotonic() < deadline:
@@ -467,6 +504,7 @@ def entry_displace(
             orders=_bracket_of(order.pk), reason=reason
         ):
             cancelled.append(order.pk)
+            _displaced_note(entry, by=by, confidence=confidence)
             continue
         order.refresh_from_db()
         if order.status in (OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED):
@@ -483,6 +521,7 @@ def entry_displace(
             kept[order.pk] = f"{entry.strategy_name}'s entry (order {order.pk}) filled first"
         elif order.status == OrderStatus.CANCELLED:
             cancelled.append(order.pk)
+            _displaced_note(entry, by=by, confidence=confidence)
         else:
             kept[order.pk] = f"{entry.strategy_name}'s entry (order {order.pk}) is {order.status}"
     return Displacement(cancelled, kept)

@@ -8,7 +8,7 @@ from django.db import models
 
 from apps.analysis.selectors import prompt_template_usable
 from apps.orders.models import ENTRY_ORDER_TYPE_CHOICES, OrderType
-from apps.trading.selectors import accounts_of
+from apps.trading.selectors import account_exposure, accounts_of
 
 ACCOUNT_NOT_USABLE = "No such trading account among the owner's and those they are a member of."
 PROMPT_TEMPLATE_NOT_USABLE = (
@@ -220,3 +220,27 @@ class Strategy(models.Model):
             return
         if not accounts_of(user_id=self.owner_id).filter(pk=self.account_id).exists():
             raise ValidationError({"account": ACCOUNT_NOT_USABLE})
+        self._clean_account_move()
+
+    def _clean_account_move(self) -> None:
+        """Raise ValidationError on ``account`` when a stored strategy moves to another
+        account while it has an open strategy position or an unfinished order (pending,
+        submitting, submitted, partially filled) on the old one: its positions and protective
+        orders belong to the old account, so they are closed or cancelled first. The message
+        names them (``apps.trading.selectors.account_exposure``)."""
+        if self.pk is None:
+            return
+        stored = Strategy.objects.filter(pk=self.pk).values_list("account_id", flat=True).first()
+        if stored is None or stored == self.account_id:
+            return
+        open_now = account_exposure(account_id=stored, strategy_id=self.pk)
+        if open_now:
+            raise ValidationError(
+                {
+                    "account": (
+                        f"{self.name} cannot move to another account while it has open "
+                        f"positions or working orders on its account: {'; '.join(open_now)}. "
+                        "Close the positions and cancel the orders first."
+                    )
+                }
+            )

@@ -7,6 +7,7 @@ for one symbol and is the row the order step locks per (account, symbol).
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -49,6 +50,25 @@ def account_kind(*, broker: str, broker_account_id: str) -> str:
     if broker != BrokerKind.IBKR:
         return "paper"
     return "paper" if broker_account_id.upper().startswith("DU") else "live"
+
+
+def position_mode_change_refusal(*, account_id: int, stored: str, new: str) -> str:
+    """Why the account's position mode may not change from ``stored`` to ``new`` now, or ""
+    when it may (unchanged, or nothing open). Netting and hedge book the same fills into
+    different positions (one net per symbol vs LONG and SHORT apart), so the mode changes only
+    while no strategy position is open and no order is pending or working on the account."""
+    if stored == new:
+        return ""
+    from apps.trading.selectors import account_exposure  # selectors read these models
+
+    open_now = account_exposure(account_id=account_id)
+    if not open_now:
+        return ""
+    return (
+        f"position mode cannot change from {stored} to {new} while the account has open "
+        f"strategy positions or working orders: {'; '.join(open_now)}. Close the positions "
+        "and cancel the orders first."
+    )
 
 
 class Account(models.Model):
@@ -131,6 +151,19 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Raise ValidationError on ``position_mode`` when it changes while the account has
+        open strategy positions or unfinished orders (``position_mode_change_refusal``)."""
+        super().clean()
+        if self.pk is None:
+            return
+        stored = Account.objects.filter(pk=self.pk).values_list("position_mode", flat=True)
+        refusal = position_mode_change_refusal(
+            account_id=self.pk, stored=stored.first() or self.position_mode, new=self.position_mode
+        )
+        if refusal:
+            raise ValidationError({"position_mode": refusal})
 
     @property
     def kind(self) -> str:

@@ -176,6 +176,14 @@ class SimulatorHandle:
         amount, at = _decimal(quantity), _decimal(price)
         self._call(lambda: self._simulator.manual_trade(con_id, side, amount, at, account))
 
+    def set_managed_accounts(self, *accounts: str) -> None:
+        """The accounts the login manages (default ``DU123456``), reported as managedAccounts
+        to every client that connects from now on (a connected client keeps its list).
+        Raises ``ValueError`` without an account."""
+        if not accounts:
+            raise ValueError("a login manages at least one account")
+        self._call(lambda: setattr(self._simulator, "managed_accounts", tuple(accounts)))
+
     # --- transport faults -----------------------------------------------------------------
 
     def drop_after_next_place_order(self) -> None:

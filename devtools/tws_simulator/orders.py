@@ -14,7 +14,8 @@ Execution model (prices in the instrument's currency, quantities in shares/units
   and its held ancestors/descendants (one bracket). A released root is ``Submitted``; a child is
   ``PreSubmitted`` until its parent is completely filled, then ``Submitted`` and evaluated.
 - A complete fill cancels the other working orders of the same ocaGroup and the working
-  siblings under the same parent (TWS treats bracket children as one-cancels-all).
+  siblings under the same parent (TWS treats bracket children as one-cancels-all), each with
+  error 202 "Order Canceled - reason:" sent before its Cancelled status.
   Cancelling an order cancels its working/held children.
 - ``arm_split(parts)``: the next order that fills does so in executions of those quantities.
   The first part executes at once; each further part waits for ``continue_fills()`` (the
@@ -476,18 +477,25 @@ class OrderBook:
             return self._transmit(order) if request.transmit else []
         return [OrderEvent(order.snapshot()), *self._sweep()]
 
-    def _cancel_tree(self, order: SimOrder, *, with_error: bool) -> list[Event]:
+    def _cancel_tree(
+        self, order: SimOrder, *, with_error: bool, error_first: bool = False
+    ) -> list[Event]:
+        """Cancel ``order`` and its working/held children; ``with_error``: each with error 202
+        "Order Canceled - reason:" after its Cancelled status, or before it with
+        ``error_first`` (as TWS reports an OCA cancellation)."""
         events: list[Event] = []
         if order.status in WORKING or order.status == HELD:
             order.status = CANCELLED
             order.plan.clear()
             order.waiting_part = False
-            events.append(OrderEvent(order.snapshot()))
+            cancelled: list[Event] = [OrderEvent(order.snapshot())]
             if with_error:
                 message = "Order Canceled - reason:"
-                events.append(ErrorEvent(order.client_id, order.order_id, 202, message))
+                error = ErrorEvent(order.client_id, order.order_id, 202, message)
+                cancelled = [error, *cancelled] if error_first else [*cancelled, error]
+            events += cancelled
         for child in self._children(order):
-            events += self._cancel_tree(child, with_error=with_error)
+            events += self._cancel_tree(child, with_error=with_error, error_first=error_first)
         return events
 
     def _marketable(self, order: SimOrder, price: Decimal) -> bool:
@@ -588,7 +596,8 @@ class OrderBook:
                 and other.parent_id == order.parent_id
             )
             if other is not order and (same_oca or sibling):
-                events += self._cancel_tree(other, with_error=False)
+                # TWS reports an OCA cancellation as error 202, then the Cancelled status
+                events += self._cancel_tree(other, with_error=True, error_first=True)
         for child in self._children(order):
             if child.status == PRE_SUBMITTED:
                 child.status = SUBMITTED

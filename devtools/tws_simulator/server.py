@@ -62,6 +62,8 @@ class TwsSimulator:
         self.book = OrderBook(INSTRUMENTS, {**default_prices(), **(prices or {})})
         self.faults = Faults()
         self.place_counts: Counter[str] = Counter()
+        # The accounts the login manages, sent as managedAccounts at every startApi.
+        self.managed_accounts: tuple[str, ...] = (ACCOUNT,)
         self.sessions: set[Session] = set()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()

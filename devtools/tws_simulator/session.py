@@ -195,7 +195,7 @@ class Session:
             return
         self.client_id = client_id
         self.send([9, 1, self.simulator.book.next_valid_id])
-        self.send([15, 1, ACCOUNT])
+        self.send([15, 1, ",".join(self.simulator.managed_accounts)])
 
     async def on_req_ids(self, fields: list[str]) -> None:
         """reqIds ``[8, 1, n]`` -> nextValidId (9), above every order id seen."""

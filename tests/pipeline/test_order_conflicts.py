@@ -250,6 +250,52 @@ class TestOppositeDirection:
         assert "opposite allowed (hedge)" in conflict_check(ctx)["detail"]
 
 
+def _unsent_bracket(strategy: Strategy, confidence: str) -> Run:
+    """A run of ``strategy`` whose pending bracket was created but not sent yet."""
+    run = run_create(strategy_id=strategy.pk, as_of=AS_OF)
+    signal = SignalFactory.create(run=run, strategy=strategy, confidence=D(confidence))
+    placement = entry_place(
+        run=run, signal=signal, strategy=strategy, quantity=D("10"), broker_name="paper"
+    )
+    assert [o.status for o in placement.orders] == ["pending"] * 3
+    return run
+
+
+@pytest.mark.django_db
+def test_a_displaced_run_says_in_its_lineage_who_displaced_it_and_at_which_confidences() -> None:
+    account = an_account(same_direction_policy="strongest_wins")
+    # given one symbol where a weaker entry works at the broker (confidence 0.7), and another
+    # where a weaker bracket is not sent yet (0.6)
+    working_symbol, unsent_symbol = a_symbol(), a_symbol()
+    working, _ = order_step(a_strategy(account, working_symbol), confidence="0.7")
+    unsent_run = _unsent_bracket(a_strategy(account, unsent_symbol), "0.6")
+    for symbol, run, weak in (
+        (working_symbol, working.run, "0.7"),
+        (unsent_symbol, unsent_run, "0.6"),
+    ):
+        # when a stronger strategy's run goes out at 0.9
+        stronger = a_strategy(account, symbol)
+        ctx, step = order_step(stronger, confidence="0.9")
+        assert_sent(ctx, step)
+        # then the displaced run's orders and its "displaced" note name the stronger strategy
+        # and both confidences
+        reason = (
+            f"displaced by the stronger signal of {stronger.name} "
+            f"(strongest_wins, confidence 0.9 vs {weak})"
+        )
+        orders = list(Order.objects.filter(run=run))
+        assert len(orders) == 3
+        for order in orders:
+            assert order.status == "cancelled" and reason in order.error_message, order
+        note = Step.objects.get(run=run, name="displaced")
+        assert note.status == "succeeded"
+        assert note.output["reason"] == reason
+        assert (note.output["displaced_by"], note.output["confidence"]) == (stronger.name, "0.9")
+        assert note.output["displaced_confidence"] == weak
+        assert set(note.output["orders"].values()) == {"cancelled"}
+        assert not Step.objects.filter(run=ctx.run, name="displaced").exists()
+
+
 @pytest.mark.django_db
 def test_a_displaced_bracket_not_yet_sent_is_withdrawn_and_never_sent() -> None:
     # given a weaker run that created its pending bracket but has not sent it yet

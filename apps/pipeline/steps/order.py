@@ -159,7 +159,11 @@ def _open(
     orders = placement.orders
     ctx.orders = orders
     if placement.decision.displaced:
-        outcome = entry_displace(entries=placement.decision.displaced, by=ctx.strategy.name)
+        outcome = entry_displace(
+            entries=placement.decision.displaced,
+            by=ctx.strategy.name,
+            confidence=ctx.signal.confidence,
+        )
         if outcome.kept:
             lost = conflict_lost(
                 signal=ctx.signal, orders=orders, why="; ".join(outcome.kept.values())

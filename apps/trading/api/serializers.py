@@ -16,6 +16,7 @@ from apps.trading.models import (
     OppositePolicy,
     PositionMode,
     SameDirectionPolicy,
+    position_mode_change_refusal,
 )
 
 POLICY_FIELDS = (
@@ -105,6 +106,18 @@ class AccountUpdateInputSerializer(serializers.ModelSerializer[Account]):
     class Meta:
         model = Account
         fields = ["name", *POLICY_FIELDS]
+
+    def validate_position_mode(self, value: str) -> str:
+        """An existing account's mode changes only while nothing is open on it
+        (``position_mode_change_refusal``)."""
+        account = self.instance
+        if isinstance(account, Account):
+            refusal = position_mode_change_refusal(
+                account_id=account.pk, stored=account.position_mode, new=value
+            )
+            if refusal:
+                raise serializers.ValidationError(refusal)
+        return value
 
 
 class AccountCreateInputSerializer(AccountUpdateInputSerializer):

@@ -15,8 +15,9 @@ from apps.orders.models import Fill, Order
 from apps.orders.monitor import orders_retry
 from apps.orders.services import bracket_submit, orders_sync
 from apps.symbols.models import Symbol
-from tests.factories import SymbolFactory
+from tests.factories import AccountFactory, StrategyFactory, SymbolFactory
 from tests.ibkr.adapter.helpers import AS_OF, GOOG_CONID, live_bracket, wait_for
+from tests.orders.helpers import make_bracket
 from tests.positions.helpers import last_position, net_position
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,8 +73,11 @@ def test_bracket_fills_parent_then_take_profit_and_oca_cancels_the_stop(
     wait_for(lambda: statuses(orders)["entry"] == "filled")
     simulator.set_price(GOOG_CONID, D("821.00"))
     wait_for(lambda: statuses(orders)["take_profit"] == "filled")
-    # then the stop is cancelled by OCA, each execution is recorded once, the position is flat
+    # then the stop is cancelled by OCA (TWS's error 202 recorded in the paper broker's neutral
+    # wording), each execution is recorded once, the position is flat
     wait_for(lambda: statuses(orders)["stop_loss"] == "cancelled")
+    stop = Order.objects.get(pk=orders[2].pk)
+    assert stop.error_message == f"OCA: {orders[1].client_order_ref} filled"
     fills = list(Fill.objects.filter(order__in=orders).order_by("executed_at"))
     assert [(f.order.role, f.quantity, f.price) for f in fills] == [
         ("entry", D(10), D("799.5")),
@@ -84,6 +88,30 @@ def test_bracket_fills_parent_then_take_profit_and_oca_cancels_the_stop(
     assert position.quantity == 0
     assert position.realized_pnl == D("215.00") - D("2.00")
     assert all(sent_order["status"] != "PendingSubmit" for sent_order in simulator.orders())
+
+
+def test_an_order_for_an_account_the_gateway_does_not_manage_is_refused_unsent(
+    simulator: Any, connection: IbkrConnection, goog_listing: Symbol
+) -> None:
+    # given a live strategy on an IBKR account the simulator's login does not manage
+    account = AccountFactory.create(broker="ibkr", broker_account_id="DU7777777")
+    strategy = StrategyFactory.create(
+        account=account, symbol=goog_listing, order_type="LMT", trading_mode="live"
+    )
+    orders = make_bracket(
+        strategy, entry="800", stop="780", target="820", as_of=AS_OF, broker_name="ibkr"
+    )
+    # when it is submitted, then it is refused naming the id and the managed accounts
+    with pytest.raises(BrokerRejectedError) as caught:
+        submit(orders)
+    assert str(caught.value) == (
+        "IBKR account DU7777777 is not managed by this gateway (it manages DU123456); "
+        "nothing was sent"
+    )
+    # and nothing reached TWS; the orders are rejected with the reason
+    assert simulator.orders() == []
+    assert set(statuses(orders).values()) == {"rejected"}
+    assert "DU7777777" in Order.objects.get(pk=orders[0].pk).error_message
 
 
 def test_partial_then_full_fill_recorded_once_each(

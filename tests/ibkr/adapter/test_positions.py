@@ -144,9 +144,11 @@ def test_a_manual_trade_in_tws_is_flagged_as_unattributed_and_never_fixed(
 
 
 def test_orders_carry_their_account_and_accounts_keep_their_own_positions(
-    simulator: Any, connection: IbkrConnection, goog: Symbol
+    simulator: Any, ibkr_settings: Any, goog: Symbol
 ) -> None:
-    # given two IBKR accounts of the login, one strategy each, opposite sides
+    # given two IBKR accounts of the login (it manages both), one strategy each, opposite sides
+    simulator.set_managed_accounts(SIM_ACCOUNT, "DU7654321")
+    assert ibkr_connection().call(_managed) == [SIM_ACCOUNT, "DU7654321"]
     mine, theirs = ibkr_account(SIM_ACCOUNT), ibkr_account("DU7654321")
     a, b = live_strategy(mine, goog), live_strategy(theirs, goog)
     enter(a, "BUY", "100", stop="780", target="820")
@@ -181,6 +183,10 @@ def test_positions_are_reconciled_after_a_reconnect(
     # then the 4 sold by hand show as unattributed, flagged
     assert net_row(account) == (D(6), D(10), D(-4), True)
     assert open_quantity(a) == 10
+
+
+async def _managed(ib: Any) -> list[str]:
+    return list(ib.managedAccounts())
 
 
 async def _noop(ib: Any) -> None:
