@@ -234,7 +234,8 @@ class PositionAction(models.Model):
     )
     strategy_position = models.ForeignKey(
         "positions.StrategyPosition",
-        on_delete=models.PROTECT,
+        # A rebuild replaces positions and points the action at its exit's new position.
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="actions",

@@ -100,3 +100,8 @@ def outcome(realized: Decimal) -> str:
 def entry_side(order_side: str) -> str:
     """The position side an entry order opens: BUY → LONG, SELL → SHORT."""
     return "LONG" if order_side == "BUY" else "SHORT"
+
+
+def opposite_side(side: str) -> str:
+    """The other position side: LONG ↔ SHORT."""
+    return "SHORT" if side == "LONG" else "LONG"

@@ -6,8 +6,9 @@ are computed by the same rules.
 Rules (the same as live): an entry fill goes to the position its order already filled into
 while that is open, else to the strategy's open position on that side (BUY → LONG,
 SELL → SHORT), opened when there is none; the bracket's exits reduce the position their
-entry filled into; an exit with no open position to reduce, or beyond it, is excess
-(unattributed quantity).
+entry filled into; a lone exit (a close) the strategy's open position on the side it reduces,
+and a scale-in entry the open position on its side; an exit with no open position to reduce,
+or beyond it, is excess (unattributed quantity).
 """
 
 from collections.abc import Iterable
@@ -15,7 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from apps.positions.accounting import Book, book_add, book_reduce, entry_side, outcome
+from apps.positions.accounting import (
+    Book,
+    book_add,
+    book_reduce,
+    entry_side,
+    opposite_side,
+    outcome,
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,14 @@ def replay(fills: Iterable[FillFact]) -> ReplayResult:
         number = result.order_position.get(fill.order_id)
         if number is None and fill.parent_id is not None:
             number = result.order_position.get(fill.parent_id)
+        if number is None and fill.parent_id is None:
+            # A lone exit (a close) reduces the strategy's open position on the side it sells
+            # or buys back, as it named that position when it was created.
+            reduced = opposite_side(entry_side(fill.order_side))
+            held = open_by_key.get((fill.strategy_id, fill.symbol_id, reduced))
+            if held is not None:
+                number = held.number
+                result.order_position[fill.order_id] = number
         target = result.positions[number] if number is not None else None
         result.fill_position[fill.fill_id] = number
         if target is None or not target.is_open:

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from apps.orders.models import Order, OrderReason, OrderRole, PaperOrder, PositionAction
+from apps.orders.models import Fill, Order, OrderReason, OrderRole, PaperOrder, PositionAction
 from apps.orders.monitor import orders_monitor
 from apps.orders.paper_broker import PaperBroker
 from apps.orders.position_actions import (
@@ -15,6 +15,7 @@ from apps.orders.position_actions import (
     position_close,
     positions_close_all,
 )
+from apps.orders.position_rebuild import positions_rebuild
 from apps.orders.services import bracket_submit
 from apps.positions.models import StrategyPosition
 from apps.strategies.models import Strategy
@@ -173,3 +174,27 @@ def test_close_all_of_one_strategy_leaves_the_others(symbol: Symbol) -> None:
     assert not StrategyPosition.objects.filter(strategy=mine, status="open").exists()
     assert StrategyPosition.objects.get(strategy=other, status="open").quantity == D(100)
     assert Order.objects.filter(strategy=other, status="submitted").count() == 2
+
+
+def test_the_rebuild_reproduces_positions_closed_by_a_person(symbol: Symbol) -> None:
+    account = AccountFactory.create()
+    strategy = strategy_on(account, symbol)
+    position = opened(strategy)
+    make_bars(symbol, [103.0], start=CLOSE_AT)
+    position_close(
+        position=position, request=CloseRequest(kind=OrderReason.PERSON, market_time=CLOSE_AT)
+    )
+    before = list(StrategyPosition.objects.values_list("status", "quantity", "realized_pnl"))
+    exit_fill = Fill.objects.get(order__role=OrderRole.EXIT)
+
+    assert not positions_rebuild(account_ids=[account.pk]).changed
+    Order.objects.filter(account=account).update(strategy_position=None)
+    StrategyPosition.objects.filter(account=account).delete()
+    positions_rebuild(account_ids=[account.pk])
+
+    after = list(StrategyPosition.objects.values_list("status", "quantity", "realized_pnl"))
+    assert after == before == [("closed", D(0), D("296"))]
+    rebuilt = StrategyPosition.objects.get()
+    assert Order.objects.get(role=OrderRole.EXIT).strategy_position == rebuilt
+    exit_fill.refresh_from_db()
+    assert (exit_fill.realized_pnl, exit_fill.unattributed_quantity) == (D("296"), D(0))
