@@ -29,7 +29,8 @@ def test_a_note_racing_another_append_to_the_run_takes_the_next_sequence() -> No
     # given a finished run with a bracket, and another process that has just inserted the
     # run's next step (sequence 1) in a transaction it has not committed yet
     orders = make_bracket(make_strategy())
-    run = Run.objects.get(pk=orders[0].run_id)
+    assert orders[0].run is not None
+    run = orders[0].run
     Run.objects.filter(pk=run.pk).update(status="succeeded", finished_at=timezone.now())
     inserted, release = threading.Event(), threading.Event()
 

@@ -64,9 +64,11 @@ def test_bracket_create_builds_an_entry_with_oco_children_once() -> None:
 
     # when the bracket is built twice for the same run
     orders = make_bracket(strategy)
+    run, signal = orders[0].run, orders[0].signal
+    assert run is not None and signal is not None
     again = bracket_create(
-        run=orders[0].run,
-        signal=orders[0].signal,
+        run=run,
+        signal=signal,
         strategy=strategy,
         quantity=D("99"),
         broker_name="paper",

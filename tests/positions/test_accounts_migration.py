@@ -138,7 +138,7 @@ def test_owners_get_paper_accounts_and_positions_are_rebuilt_from_fills() -> Non
         "b1": "bob",
         "op": None,
     }
-    assert all(o.account_id == o.run.strategy.account_id for o in Order.objects.all())
+    assert all(o.account_id == o.strategy.account_id for o in Order.objects.all())
     # and positions are per strategy: a1's closed at a loss, a2's short open, b1's won
     a1_position = StrategyPosition.objects.get(strategy__slug="a1")
     assert (a1_position.status, a1_position.side, a1_position.quantity) == ("closed", "LONG", 0)
@@ -152,5 +152,5 @@ def test_owners_get_paper_accounts_and_positions_are_rebuilt_from_fills() -> Non
     # every fill belongs to its strategy's position through its order
     for fill in Fill.objects.select_related("order__strategy_position", "order__run"):
         position = fill.order.strategy_position
-        assert position is not None and position.strategy_id == fill.order.run.strategy_id
+        assert position is not None and position.strategy_id == fill.order.strategy_id
     assert Fill.objects.get(execution_id__endswith="stop_loss").realized_pnl == D("-501")

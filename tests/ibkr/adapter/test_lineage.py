@@ -46,7 +46,9 @@ def refs(orders: list[Order]) -> set[str]:
 
 
 def run_of(orders: list[Order]) -> Run:
-    return Run.objects.get(pk=orders[0].run_id)
+    run = orders[0].run
+    assert run is not None
+    return run
 
 
 def died_in_order_step(orders: list[Order]) -> Run:
