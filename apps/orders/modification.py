@@ -275,32 +275,37 @@ def modification_resolve(
 def _acknowledge(
     modification: OrderModification, state: BrokerOrderState, *, resolved: bool = False
 ) -> OrderModification:
-    """Record the broker's acknowledgement: the order takes the values and the version."""
+    """Record the broker's acknowledgement, with its lineage note, in one transaction: the
+    modification ``acknowledged``, the order takes the values and the version (unless a later
+    version is already recorded)."""
     with transaction.atomic():
         [order] = orders_lock([modification.order_id])
-        modification.refresh_from_db()
-        if modification.status == ModificationStatus.REQUESTED:
-            modification.status = ModificationStatus.ACKNOWLEDGED
-            modification.acknowledged_at = timezone.now()
-            modification.error_message = ""
-            modification.save(update_fields=["status", "acknowledged_at", "error_message"])
-            if modification.version > order.version:
-                order.quantity = modification.quantity
-                order.limit_price = modification.limit_price
-                order.stop_price = modification.stop_price
-                order.version = modification.version
-                order.broker_order_id = state.broker_order_id or order.broker_order_id
-                order.save(
-                    update_fields=[
-                        "quantity",
-                        "limit_price",
-                        "stop_price",
-                        "version",
-                        "broker_order_id",
-                        "updated_at",
-                    ]
-                )
-    _note(modification, "read back from the broker" if resolved else "")
+        now = timezone.now()
+        changed = OrderModification.objects.filter(
+            pk=modification.pk, status=ModificationStatus.REQUESTED
+        ).update(status=ModificationStatus.ACKNOWLEDGED, acknowledged_at=now, error_message="")
+        if not changed:  # another caller settled it meanwhile
+            modification.refresh_from_db()
+            return modification
+        modification.status = ModificationStatus.ACKNOWLEDGED
+        modification.acknowledged_at, modification.error_message = now, ""
+        if modification.version > order.version:
+            order.quantity = modification.quantity
+            order.limit_price = modification.limit_price
+            order.stop_price = modification.stop_price
+            order.version = modification.version
+            order.broker_order_id = state.broker_order_id or order.broker_order_id
+            order.save(
+                update_fields=[
+                    "quantity",
+                    "limit_price",
+                    "stop_price",
+                    "version",
+                    "broker_order_id",
+                    "updated_at",
+                ]
+            )
+        _note(modification, order, "read back from the broker" if resolved else "")
     return modification
 
 
@@ -313,7 +318,7 @@ def _settle(modification: OrderModification, status: str, message: str) -> Order
             locked.status, locked.error_message = status, message
             locked.save(update_fields=["status", "error_message"])
     modification.refresh_from_db()
-    _note(modification, "", error=message)
+    _note(modification, Order.objects.get(pk=modification.order_id), "", error=message)
     return modification
 
 
@@ -324,13 +329,13 @@ def _unknown(modification: OrderModification, message: str) -> None:
         pk=modification.pk, status=ModificationStatus.REQUESTED
     ).update(error_message=UNKNOWN_PREFIX + message)
     modification.refresh_from_db()
-    _note(modification, "", error=modification.error_message)
+    order = Order.objects.get(pk=modification.order_id)
+    _note(modification, order, "", error=modification.error_message)
 
 
-def _note(modification: OrderModification, how: str, *, error: str = "") -> None:
+def _note(modification: OrderModification, order: Order, how: str, *, error: str = "") -> None:
     """The modification in the lineage of its order: a step on the order's run, or an event on
     its position action (the modification's own, else the order's)."""
-    order = Order.objects.select_related("run", "action").get(pk=modification.order_id)
     output = {
         "order": order.client_order_ref,
         "modification": modification.pk,
@@ -342,10 +347,12 @@ def _note(modification: OrderModification, how: str, *, error: str = "") -> None
         "previous": modification.previous,
         **({"how": how} if how else {}),
     }
-    action = modification.action or order.action
-    if order.run is not None:
+    if order.run_id is not None:
         run_note(run=order.run, name="modification", output=output, error=error)
-    if action is not None and (order.run is None or modification.action is not None):
+    action = modification.action if modification.action_id is not None else None
+    if action is None and order.run_id is None and order.action_id is not None:
+        action = order.action
+    if action is not None:
         position_action_event(action=action, name="modification", output=output, error=error)
 
 
