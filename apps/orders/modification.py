@@ -347,7 +347,7 @@ def _note(modification: OrderModification, order: Order, how: str, *, error: str
         "previous": modification.previous,
         **({"how": how} if how else {}),
     }
-    if order.run_id is not None:
+    if order.run is not None:
         run_note(run=order.run, name="modification", output=output, error=error)
     action = modification.action if modification.action_id is not None else None
     if action is None and order.run_id is None and order.action_id is not None:
