@@ -1,7 +1,8 @@
 """A scripted test double of the ``apps.orders.brokers.Broker`` protocol, shared by the order
 and scheduling tests."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from apps.orders.brokers import (
     BracketSpec,
@@ -9,6 +10,7 @@ from apps.orders.brokers import (
     BrokerPosition,
     BrokerRejectedError,
     Execution,
+    OrderSpec,
 )
 
 
@@ -31,6 +33,7 @@ class ScriptedBroker:
     executions: list[Execution] = field(default_factory=list)
     submits: int = 0
     submissions: list[BracketSpec] = field(default_factory=list)
+    modifies: int = 0
     held: dict[str, list[BrokerPosition]] = field(default_factory=dict)
 
     def lookup(self, refs: list[str]) -> dict[str, BrokerOrderState]:
@@ -62,6 +65,26 @@ class ScriptedBroker:
     def cancel(self, ref: str) -> BrokerOrderState:
         """Not scripted: raises ``NotImplementedError``."""
         raise NotImplementedError
+
+    def modify(
+        self, spec: OrderSpec, *, version: int, market_time: datetime, account_key: str
+    ) -> BrokerOrderState:
+        """Book ``spec``'s quantity and prices for a booked order (counted in ``modifies``);
+        raises ``error`` if given, a ``BrokerRejectedError`` with ``reject`` or for an order
+        not booked."""
+        self.modifies += 1
+        if self.error is not None:
+            raise self.error
+        held = self.book.get(spec.client_order_ref)
+        if self.reject or held is None:
+            raise BrokerRejectedError(f"104: can't modify order {spec.client_order_ref}")
+        self.book[spec.client_order_ref] = replace(
+            held,
+            quantity=spec.quantity,
+            limit_price=spec.limit_price,
+            stop_price=spec.stop_price,
+        )
+        return self.book[spec.client_order_ref]
 
     def describe(self) -> dict[str, str]:
         """A paper account named ``scripted``."""

@@ -16,11 +16,13 @@ from ib_async import IB, Contract, Position, Trade
 
 from apps.ibkr.connection import IbkrConnection, IbkrConnectionError
 from apps.ibkr.mapping import (
+    IB_ORDER_TYPES,
     WORKING,
     contract_for,
     execution_of,
     has_commission,
     ib_order,
+    modified_order,
     order_state,
 )
 from apps.orders.brokers import (
@@ -29,6 +31,7 @@ from apps.orders.brokers import (
     BrokerPosition,
     BrokerRejectedError,
     Execution,
+    OrderSpec,
 )
 from apps.symbols.models import Symbol
 
@@ -40,13 +43,19 @@ COMMISSION_GRACE_S = 30.0
 
 async def wait_until(ib: IB, done: Callable[[], bool], timeout: float) -> bool:
     """Wait (on the connection's loop) until ``done()`` is true, re-checking on every order
-    status, error or disconnect event; False on timeout."""
+    status, openOrder, error, execution or disconnect event; False on timeout."""
     changed = asyncio.Event()
 
     def wake(*_: object) -> None:
         changed.set()
 
-    events = (ib.orderStatusEvent, ib.errorEvent, ib.disconnectedEvent, ib.execDetailsEvent)
+    events = (
+        ib.orderStatusEvent,
+        ib.openOrderEvent,
+        ib.errorEvent,
+        ib.disconnectedEvent,
+        ib.execDetailsEvent,
+    )
     for event in events:
         event += wake
     try:
@@ -249,6 +258,92 @@ class IbkrBroker:
             return state_of(ib, trade)
 
         return self.connection.call(cancel)
+
+    def modify(
+        self, spec: OrderSpec, *, version: int, market_time: datetime, account_key: str
+    ) -> BrokerOrderState:
+        """Modify a working order in place: placeOrder again with its orderId (ib_async
+        ``placeOrder`` on the existing ``Trade``) and the new totalQuantity / lmtPrice /
+        auxPrice, then wait up to ``ack_timeout_s`` for TWS's openOrder + orderStatus with the
+        new values. ``version`` and ``market_time`` are Sibyl's (TWS applies a modification
+        when it gets it); ``account_key`` is checked against the order's account.
+
+        When TWS already holds these values (an earlier modification that reached it) nothing
+        is sent. Raises BrokerRejectedError when IBKR holds no such working order, the order
+        was placed by another clientId (TWS would take the orderId for a new order), side or
+        order type differ, or TWS answers with an error (104 filled, 103, 105, 201 …; the
+        order keeps its values); IbkrConnectionError when the outcome is unknown (connection
+        lost, or no answer in time: ``lookup`` tells which values TWS holds).
+        """
+        if self.connection.config.readonly:
+            raise BrokerRejectedError("IBKR_READONLY is set: this process does not modify orders")
+        return self.connection.call(
+            lambda ib: self._modify(ib, spec, account_key),
+            timeout=self.connection.config.request_timeout_s + self.ack_timeout_s + 5,
+        )
+
+    async def _working_trade(self, ib: IB, ref: str) -> Trade:
+        trade = trades_by_ref(ib, {ref}).get(ref)
+        if trade is None or trade.isDone():
+            await ib.reqAllOpenOrdersAsync()
+            trade = trades_by_ref(ib, {ref}).get(ref)
+        if trade is None:
+            raise BrokerRejectedError(f"IBKR holds no working order {ref}")
+        if trade.isDone():
+            state = order_state(trade)
+            word = "filled" if state.status == "filled" else state.status
+            raise BrokerRejectedError(f"Can't modify a {word} order ({ref})")
+        return trade
+
+    async def _modify(self, ib: IB, spec: OrderSpec, account_key: str) -> BrokerOrderState:
+        ref = spec.client_order_ref
+        trade = await self._working_trade(ib, ref)
+        order = trade.order
+        if order.clientId != ib.client.clientId:
+            raise BrokerRejectedError(
+                f"order {ref} was placed by clientId {order.clientId}; this connection is "
+                f"clientId {ib.client.clientId} and cannot modify it"
+            )
+        if account_key and order.account and order.account != account_key:
+            raise BrokerRejectedError(f"order {ref} is an order of {order.account}")
+        if (order.action, order.orderType) != (spec.side, IB_ORDER_TYPES[spec.order_type]):
+            raise BrokerRejectedError(
+                f"Order being modified does not match original order: {ref} is "
+                f"{order.action} {order.orderType}"
+            )
+        if order_state(trade).holds(spec.quantity, spec.limit_price, spec.stop_price):
+            return order_state(trade)
+        mark = len(trade.log)
+        ib.placeOrder(trade.contract, modified_order(trade, spec))
+
+        def answered() -> bool:
+            if not ib.isConnected() or _new_errors(trade, mark):
+                return True
+            state = order_state(trade)
+            settled = trade.orderStatus.status not in ("PendingSubmit", "ApiPending")
+            return settled and state.holds(spec.quantity, spec.limit_price, spec.stop_price)
+
+        acknowledged = await wait_until(ib, answered, self.ack_timeout_s)
+        errors = _new_errors(trade, mark)
+        if errors:
+            await ib.reqAllOpenOrdersAsync()  # TWS's own status again (ib_async marked it ended)
+            raise BrokerRejectedError(errors[-1] or "modification refused by IBKR")
+        if not acknowledged or not ib.isConnected():
+            raise IbkrConnectionError(
+                "no acknowledgement from TWS after the modification; the outcome is unknown and "
+                "the values TWS holds will be looked up by orderRef before any resend"
+            )
+        return order_state(trade)
+
+
+def _new_errors(trade: Trade, mark: int) -> list[str]:
+    """The error messages TWS sent about the trade after log entry ``mark`` (informational
+    codes 399 and 2100–2199 left out)."""
+    return [
+        entry.message
+        for entry in trade.log[mark:]
+        if entry.errorCode and entry.errorCode != 399 and not 2100 <= entry.errorCode < 2200
+    ]
 
 
 def _settled(ib: IB, trades: list[Trade]) -> bool:

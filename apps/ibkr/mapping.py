@@ -6,6 +6,7 @@ names them; order statuses as ib_async's ``OrderStatus`` lists them; TWS error c
 TWS API message-code table.
 """
 
+import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -18,6 +19,9 @@ from apps.symbols.models import Symbol
 
 # Sibyl order type -> TWS orderType.
 IB_ORDER_TYPES = {"MKT": "MKT", "LMT": "LMT", "STP": "STP", "STPLMT": "STP LMT"}
+# TWS order types that use lmtPrice, and those that use auxPrice (the stop).
+LIMIT_TYPES = frozenset({"LMT", "STP LMT"})
+STOP_TYPES = frozenset({"STP", "STP LMT"})
 # TWS statuses of an order that is still (or about to be) working.
 WORKING = frozenset({"PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", "PendingCancel"})
 ENDED = frozenset({"Cancelled", "ApiCancelled", "Inactive"})
@@ -86,10 +90,31 @@ def _error_entries(trade: Trade) -> list[tuple[int, str]]:
     return [(entry.errorCode, entry.message) for entry in trade.log if entry.errorCode]
 
 
+def _decimal_or_none(value: float | Decimal | None) -> Decimal | None:
+    if value is None or value == UNSET_DOUBLE:
+        return None
+    return Decimal(str(value))
+
+
+def modify_refused(trade: Trade) -> bool:
+    """Whether TWS's last word on the trade is an error answering a modification ("Modify"
+    in its log) and nothing since: the modification was refused, the order itself lives on
+    with the values TWS had (ib_async marks the trade Cancelled on any order error, which for a
+    refused modification is not what TWS did; the next orderStatus puts it right)."""
+    log = trade.log
+    if not log or not log[-1].errorCode or log[-1].errorCode in CANCEL_CODES:
+        return False
+    earlier = [entry for entry in log[:-1] if not entry.errorCode]
+    return bool(earlier) and earlier[-1].message == "Modify"
+
+
 def order_state(trade: Trade, *, oca_filled_ref: str = "") -> BrokerOrderState:
     """A trade's state in Sibyl's terms: ``submitted`` while working, ``filled``,
     ``cancelled`` (by us, by OCA, at expiry) or ``rejected`` (any other error code, or
-    Inactive); the reason is the last error TWS sent. ``broker_order_id`` is the permId.
+    Inactive); the reason is the last error TWS sent. A refused modification leaves the order
+    ``submitted`` (``modify_refused``). ``broker_order_id`` is the permId; ``quantity``,
+    ``limit_price`` and ``stop_price`` are the values of TWS's last openOrder (totalQuantity,
+    lmtPrice, auxPrice).
 
     ``oca_filled_ref``: the reference of a filled order of the same OCA group, if any. A
     cancelled order with one, and no error but 202 ("Order Canceled - reason:"), was cancelled
@@ -100,6 +125,8 @@ def order_state(trade: Trade, *, oca_filled_ref: str = "") -> BrokerOrderState:
     reason = errors[-1][1] if errors else ""
     if status == "Filled":
         mapped = "filled"
+    elif modify_refused(trade):
+        mapped = "submitted"
     elif status in ENDED:
         rejected = status == "Inactive" or any(code not in CANCEL_CODES for code, _ in errors)
         mapped = "rejected" if rejected else "cancelled"
@@ -107,8 +134,30 @@ def order_state(trade: Trade, *, oca_filled_ref: str = "") -> BrokerOrderState:
             reason = oca_cancel_reason(oca_filled_ref)
     else:
         mapped = "submitted"
-    perm_id = trade.order.permId or trade.orderStatus.permId
-    return BrokerOrderState(trade.order.orderRef, str(perm_id) if perm_id else "", mapped, reason)
+    order = trade.order
+    perm_id = order.permId or trade.orderStatus.permId
+    return BrokerOrderState(
+        order.orderRef,
+        str(perm_id) if perm_id else "",
+        mapped,
+        reason,
+        quantity=_decimal_or_none(order.totalQuantity),
+        limit_price=_decimal_or_none(order.lmtPrice) if order.orderType in LIMIT_TYPES else None,
+        stop_price=_decimal_or_none(order.auxPrice) if order.orderType in STOP_TYPES else None,
+    )
+
+
+def modified_order(trade: Trade, spec: OrderSpec) -> IbOrder:
+    """A copy of the trade's order with ``spec``'s quantity, limit and stop, transmitted: what
+    placeOrder is given to modify the order in place (same orderId, permId, parentId, OCA
+    group). The trade's own order keeps TWS's values until TWS answers with openOrder."""
+    return dataclasses.replace(
+        trade.order,
+        totalQuantity=float(spec.quantity),
+        lmtPrice=_price(spec.limit_price),
+        auxPrice=_price(spec.stop_price),
+        transmit=True,
+    )
 
 
 def execution_of(fill: Fill) -> Execution:

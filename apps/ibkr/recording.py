@@ -11,6 +11,7 @@ import logging
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any
 
 from django.utils import timezone
@@ -59,10 +60,13 @@ class NewsFilter:
             memory.popitem(last=False)
 
     def new_state(self, state: BrokerOrderState) -> bool:
-        """True (and remembered) if ``state`` differs from the last one for its reference."""
-        if self._states.get(state.client_order_ref) == state:
+        """True (and remembered) if ``state`` differs from the last one for its reference in
+        what the database records from it (id, status, reason): the values a modification
+        changed are recorded by the modification itself (``apps.orders.modification``)."""
+        news = replace(state, quantity=None, limit_price=None, stop_price=None)
+        if self._states.get(state.client_order_ref) == news:
             return False
-        self._remember(self._states, state.client_order_ref, state)
+        self._remember(self._states, state.client_order_ref, news)
         return True
 
     def new_execution(self, execution: Execution) -> bool:

@@ -61,12 +61,33 @@ class BracketSpec:
 
 @dataclass(frozen=True)
 class BrokerOrderState:
-    """What the broker says about one order: its id, status and why it ended if it did."""
+    """What the broker says about one order: its id, status and why it ended if it did.
+
+    ``quantity`` (units), ``limit_price`` and ``stop_price`` (the symbol's currency) are the
+    values the broker holds for the order now, so a lookup tells which version of a modified
+    order it has; None when the broker did not say (an order known only by its executions) or
+    the order has no such price.
+    """
 
     client_order_ref: str
     broker_order_id: str
     status: str
     reason: str = ""
+    quantity: Decimal | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+
+    def holds(
+        self, quantity: Decimal, limit_price: Decimal | None, stop_price: Decimal | None
+    ) -> bool:
+        """Whether the broker reported exactly these values (False when it reported none)."""
+        if self.quantity is None:
+            return False
+        return (self.quantity, self.limit_price, self.stop_price) == (
+            quantity,
+            limit_price,
+            stop_price,
+        )
 
 
 @dataclass(frozen=True)
@@ -118,6 +139,24 @@ class Broker(Protocol):
 
     def cancel(self, ref: str) -> BrokerOrderState:
         """Cancel a working order; returns its new state."""
+        ...
+
+    def modify(
+        self, spec: OrderSpec, *, version: int, market_time: datetime, account_key: str
+    ) -> BrokerOrderState:
+        """Change the quantity, limit and/or stop of the working order ``spec.client_order_ref``
+        in place to ``spec``'s (IBKR: placeOrder again with the same orderId; the order keeps
+        its id, its place in its bracket and OCA group). ``spec``'s side, order type and
+        reference must be the order's own. ``version`` is the order's version this change makes
+        (1 for the first), ``market_time`` when it reaches the market (tz-aware UTC; the paper
+        book applies it to bars from then on), ``account_key`` the order's account
+        (``Account.broker_key``).
+
+        Returns the state once the broker acknowledged the new values (``quantity``,
+        ``limit_price``, ``stop_price`` set). Raises BrokerRejectedError when the broker refused
+        (the order is filled or cancelled, a value it does not accept; the order keeps its
+        values) or BrokerUnavailableError when the outcome is unknown (ask with ``lookup``).
+        """
         ...
 
     def describe(self) -> dict[str, str]:

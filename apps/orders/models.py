@@ -349,7 +349,9 @@ class PaperOrder(models.Model):
     """The embedded paper broker's own order book, apart from Sibyl's Order rows.
 
     The broker knows an order only by what it was sent; Sibyl asks it by client order reference
-    before submitting, as it would ask IBKR.
+    before submitting, as it would ask IBKR. ``quantity``/``limit_price``/``stop_price`` are the
+    current values; a modified order keeps every version with the market time it took effect
+    (``versions``), so a replay of the bars applies each from its own time only.
     """
 
     client_order_ref = models.CharField(max_length=64, unique=True)
@@ -371,6 +373,12 @@ class PaperOrder(models.Model):
     stop_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     time_in_force = models.CharField(max_length=8)
     accepted_at = models.DateTimeField(help_text="Market time the order reached the book.")
+    versions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Its values over time once modified: [{version, effective_at (market time, "
+        "ISO), quantity, limit_price, stop_price}], oldest first, version 0 as accepted.",
+    )
     status = models.CharField(max_length=20, default="submitted")
     cancel_reason = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -22,6 +22,7 @@ is one in a currency the account holds no cash in.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -38,7 +39,7 @@ from apps.orders.brokers import (
     OrderSpec,
 )
 from apps.orders.models import OrderRole, PaperExecution, PaperOrder
-from apps.orders.paper_fills import FillConfig, SimOrder, SimResult, simulate_bracket
+from apps.orders.paper_fills import FillConfig, SimOrder, SimResult, SimVersion, simulate_bracket
 from apps.symbols.models import Symbol
 from apps.trading.models import AccountCash
 
@@ -48,8 +49,50 @@ PAPER_KEY_PREFIX = "paper-"
 
 def _state(order: PaperOrder) -> BrokerOrderState:
     return BrokerOrderState(
-        order.client_order_ref, f"paper-{order.pk}", order.status, order.cancel_reason
+        order.client_order_ref,
+        f"paper-{order.pk}",
+        order.status,
+        order.cancel_reason,
+        quantity=order.quantity,
+        limit_price=order.limit_price,
+        stop_price=order.stop_price,
     )
+
+
+def _decimal_or_none(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _text_or_none(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _sim_versions(order: PaperOrder) -> tuple[SimVersion, ...]:
+    return tuple(
+        SimVersion(
+            effective_at=datetime.fromisoformat(v["effective_at"]),
+            quantity=Decimal(v["quantity"]),
+            limit_price=_decimal_or_none(v["limit_price"]),
+            stop_price=_decimal_or_none(v["stop_price"]),
+        )
+        for v in order.versions
+    )
+
+
+def _version_entry(
+    version: int,
+    effective_at: datetime,
+    quantity: Decimal,
+    limit_price: Decimal | None,
+    stop_price: Decimal | None,
+) -> dict[str, object]:
+    return {
+        "version": version,
+        "effective_at": effective_at.isoformat(),
+        "quantity": str(quantity),
+        "limit_price": _text_or_none(limit_price),
+        "stop_price": _text_or_none(stop_price),
+    }
 
 
 def _sim_order(order: PaperOrder) -> SimOrder:
@@ -65,6 +108,7 @@ def _sim_order(order: PaperOrder) -> SimOrder:
         stop_price=order.stop_price,
         time_in_force=order.time_in_force,
         status="cancelled" if order.status == "cancelled" else "submitted",
+        versions=_sim_versions(order),
     )
 
 
@@ -226,6 +270,85 @@ class PaperBroker:
                 )
             order.refresh_from_db()
         return _state(order)
+
+    def modify(
+        self, spec: OrderSpec, *, version: int, market_time: datetime, account_key: str
+    ) -> BrokerOrderState:
+        """Change a working order's quantity, limit and/or stop in the book from
+        ``market_time`` on (bars opening before it keep the old values; see ``paper_fills``).
+
+        The order's bracket is replayed first, so an order the stored bars have filled (or a
+        DAY order they expired) is refused as TWS refuses it ("Can't modify a filled order").
+        Idempotent by ``version``: the same version again with the same values returns the
+        state without a change. Raises BrokerRejectedError for an unknown reference, another
+        account's order, an order not working, a side or order type that differs from the
+        order's, a quantity that is not positive, a price the order type needs but lacks, or
+        a version that is not the next one.
+        """
+        ref = spec.client_order_ref
+        row = PaperOrder.objects.filter(client_order_ref=ref).first()
+        if row is None:
+            raise BrokerRejectedError(f"the paper book holds no order {ref}")
+        root = (
+            row if not row.parent_ref else PaperOrder.objects.get(client_order_ref=row.parent_ref)
+        )
+        self._advance(root)
+        with transaction.atomic():
+            order = PaperOrder.objects.select_for_update().get(pk=row.pk)
+            done = [v for v in order.versions if v["version"] == version]
+            if done:
+                if _state(order).holds(spec.quantity, spec.limit_price, spec.stop_price):
+                    return _state(order)
+                raise BrokerRejectedError(
+                    f"version {version} of {ref} was already applied with other values"
+                )
+            self._modify_checks(order, spec, version=version, account_key=account_key)
+            effective_at = max(market_time, order.accepted_at)
+            history = list(order.versions) or [
+                _version_entry(
+                    0, order.accepted_at, order.quantity, order.limit_price, order.stop_price
+                )
+            ]
+            effective_at = max(effective_at, datetime.fromisoformat(history[-1]["effective_at"]))
+            history.append(
+                _version_entry(
+                    version, effective_at, spec.quantity, spec.limit_price, spec.stop_price
+                )
+            )
+            order.versions = history
+            order.quantity = spec.quantity
+            order.limit_price = spec.limit_price
+            order.stop_price = spec.stop_price
+            order.save(update_fields=["versions", "quantity", "limit_price", "stop_price"])
+        return _state(order)
+
+    @staticmethod
+    def _modify_checks(
+        order: PaperOrder, spec: OrderSpec, *, version: int, account_key: str
+    ) -> None:
+        ref = order.client_order_ref
+        if order.status == "filled":
+            raise BrokerRejectedError(f"Can't modify a filled order ({ref})")
+        if order.status != "submitted":
+            raise BrokerRejectedError(f"Can't modify a {order.status} order ({ref})")
+        if account_key and order.account_key != account_key:
+            raise BrokerRejectedError(f"order {ref} is not an order of account {account_key}")
+        if (spec.side, spec.order_type) != (order.side, order.order_type):
+            raise BrokerRejectedError(
+                f"Order being modified does not match original order: {ref} is "
+                f"{order.side} {order.order_type}"
+            )
+        last = order.versions[-1]["version"] if order.versions else 0
+        if version <= last:
+            raise BrokerRejectedError(
+                f"version {version} of {ref} is not above the book's version {last}"
+            )
+        if spec.quantity <= 0:
+            raise BrokerRejectedError("order quantity must be positive")
+        if order.order_type in ("LMT", "STPLMT") and spec.limit_price is None:
+            raise BrokerRejectedError("a limit order needs a limit price")
+        if order.order_type in ("STP", "STPLMT") and spec.stop_price is None:
+            raise BrokerRejectedError("a stop order needs a stop price")
 
     def _advance(self, parent: PaperOrder) -> None:
         children = list(PaperOrder.objects.filter(parent_ref=parent.client_order_ref))

@@ -10,6 +10,9 @@ Rules (the usual bar-replay conventions; see README "Paper broker"):
   touches it and fills at the stop, or at the open when the bar gapped through it, less slippage.
   A take-profit fills like a limit. When one bar touches both, the stop is assumed to come first
   (conservative). A child's fill cancels its OCA sibling.
+- A modified order (quantity, limit, stop changed in place) is replayed with the values in
+  effect at each bar: a version applies to bars opening at or after its market time, the
+  earlier bars see the values it replaced (``SimOrder.versions``).
 - Commission per fill: IBKR-style per unit (stocks) or basis points of value (forex), with a
   minimum and a maximum percentage of value.
 """
@@ -47,9 +50,21 @@ class FillConfig:
         return capped.quantize(Decimal("0.0001"))
 
 
+@dataclass(frozen=True)
+class SimVersion:
+    """The values of an order from ``effective_at`` (a market time, tz-aware UTC) on:
+    quantity in units, prices in the instrument's currency."""
+
+    effective_at: datetime
+    quantity: Decimal
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+
+
 @dataclass
 class SimOrder:
-    """One order of the bracket as the simulation sees it."""
+    """One order of the bracket as the simulation sees it. ``versions`` (oldest first) are
+    its values over time when it was modified; empty when it never was (the fields hold)."""
 
     ref: str
     role: str
@@ -63,6 +78,16 @@ class SimOrder:
     reason: str = ""
     fill_price: Decimal | None = None
     fill_time: datetime | None = None
+    versions: tuple[SimVersion, ...] = ()
+
+    def at(self, moment: datetime) -> None:
+        """Take the values of the latest version in effect at ``moment`` (none: unchanged)."""
+        current = [v for v in self.versions if v.effective_at <= moment]
+        if current:
+            version = current[-1]
+            self.quantity = version.quantity
+            self.limit_price = version.limit_price
+            self.stop_price = version.stop_price
 
 
 @dataclass
@@ -155,6 +180,9 @@ def simulate_bracket(
     if not bars:
         return result
     for bar in bars:
+        for order in (parent, *children):
+            if order.status == "submitted":
+                order.at(bar.ts)
         if parent.status == "submitted":
             _step_parent(result, parent, bar, bars[0], config)
         elif parent.status == "filled" and bar.ts > (parent.fill_time or bar.ts):

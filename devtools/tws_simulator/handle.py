@@ -54,7 +54,9 @@ class _Record:
 class OrderSnapshot(_Record):
     """One order as the simulator holds it. ``status`` is a TWS status (PreSubmitted,
     Submitted, Filled, Cancelled, Inactive) or ``Held`` for a transmit=0 order not yet
-    released; ``lmt_price``/``aux_price`` are ``None`` when unset."""
+    released; ``lmt_price``/``aux_price`` are ``None`` when unset. ``modifications`` are the
+    (quantity, lmt_price, aux_price) each placeOrder that modified this working orderId in
+    place set, oldest first (empty: never modified)."""
 
     order_id: int
     perm_id: int
@@ -72,6 +74,7 @@ class OrderSnapshot(_Record):
     status: str
     filled: Decimal
     avg_fill_price: Decimal
+    modifications: tuple[tuple[Decimal, Decimal | None, Decimal | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,7 @@ class SimulatorHandle:
                     status=o.status,
                     filled=o.filled,
                     avg_fill_price=o.avg_fill_price,
+                    modifications=tuple(o.modifications),
                 )
                 for o in sorted(self._simulator.book.orders.values(), key=lambda o: o.key[::-1])
             ]

@@ -106,6 +106,10 @@ class SimOrder:
     triggered: bool = False
     plan: list[Decimal] = field(default_factory=list)
     waiting_part: bool = False
+    # (quantity, lmtPrice, auxPrice) each modification of this orderId set, oldest first.
+    modifications: list[tuple[Decimal, Decimal | None, Decimal | None]] = field(
+        default_factory=list
+    )
 
     @property
     def remaining(self) -> Decimal:
@@ -126,7 +130,9 @@ class SimOrder:
 
     def snapshot(self) -> "SimOrder":
         """A copy that later book changes do not affect (events carry snapshots)."""
-        return dataclasses.replace(self, plan=list(self.plan))
+        return dataclasses.replace(
+            self, plan=list(self.plan), modifications=list(self.modifications)
+        )
 
 
 @dataclass(frozen=True)
@@ -306,8 +312,9 @@ class OrderBook:
     def place(self, client_id: int, request: PlaceRequest, instrument: Instrument) -> list[Event]:
         """placeOrder from ``client_id`` for ``instrument`` (resolved by the caller).
         New order: held if ``transmit`` is false, else it and its held group go live (or are
-        rejected). Existing working/held order: quantity/prices/orderRef are modified.
-        Finished order: error 103. Invalid order: error 201 + status Inactive."""
+        rejected). Existing working/held order: quantity/prices/orderRef are modified
+        (``_modify``; errors 103/104/105/201 as TWS). Invalid order: error 201 + status
+        Inactive."""
         self.note_order_id(request.order_id)
         existing = self.orders.get((client_id, request.order_id))
         if existing is not None:
@@ -462,19 +469,34 @@ class OrderBook:
         return events
 
     def _modify(self, order: SimOrder, request: PlaceRequest) -> list[Event]:
+        """A placeOrder for an orderId the book holds. Held: its values change (released if
+        ``transmit``). Working: quantity, lmtPrice and auxPrice are replaced in place (same
+        orderId and permId, counted in ``modifications``) and openOrder + orderStatus answer
+        it, as TWS acknowledges a modification. Errors as TWS sends them: 104 for a filled
+        order, 103 (duplicate order id) for a cancelled or inactive one, 105 when side, order
+        type or contract differ from the original, 201 for an invalid value or a quantity
+        below the filled one; the order keeps its values."""
+        client, order_id = order.client_id, order.order_id
+        if order.status == FILLED:
+            return [ErrorEvent(client, order_id, 104, "Can't modify a filled order.")]
         if order.status not in WORKING and order.status != HELD:
-            message = "Duplicate order id"
-            return [ErrorEvent(order.client_id, order.order_id, 103, message)]
+            return [ErrorEvent(client, order_id, 103, "Duplicate order id")]
+        if (request.action, request.order_type) != (order.action, order.order_type) or (
+            request.con_id and request.con_id != order.instrument.con_id
+        ):
+            message = "Order being modified does not match original order."
+            return [ErrorEvent(client, order_id, 105, message)]
         problem = validate(request)
         if problem is not None or request.quantity < order.filled:
             reason = problem or "The quantity is below the filled quantity"
-            return [ErrorEvent(order.client_id, order.order_id, 201, REJECTED_PREFIX + reason)]
+            return [ErrorEvent(client, order_id, 201, REJECTED_PREFIX + reason)]
         order.quantity = request.quantity
         order.lmt_price = request.lmt_price
         order.aux_price = request.aux_price
         order.order_ref = request.order_ref
         if order.status == HELD:
             return self._transmit(order) if request.transmit else []
+        order.modifications.append((order.quantity, order.lmt_price, order.aux_price))
         return [OrderEvent(order.snapshot()), *self._sweep()]
 
     def _cancel_tree(

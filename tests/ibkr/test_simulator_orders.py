@@ -336,6 +336,50 @@ def test_modify_price_of_working_order(ib: IB, simulator: SimulatorHandle) -> No
     assert simulator.place_count("mod") == 2
 
 
+def test_modify_of_a_working_stop_keeps_its_ids_and_is_acknowledged(
+    ib: IB, simulator: SimulatorHandle
+) -> None:
+    # given a working SELL stop of 100 at 780
+    contract = goog(ib)
+    trade = ib.placeOrder(contract, StopOrder("SELL", 100, 780, orderRef="stop"))
+    wait_until(ib, lambda: status(trade) == "Submitted")
+    [before] = simulator.orders()
+
+    # when the same orderId is placed again with 150 at 785
+    trade.order.totalQuantity, trade.order.auxPrice = 150, 785
+    ib.placeOrder(contract, trade.order)
+
+    # then TWS answers openOrder + orderStatus for the same order with the new quantity
+    wait_until(ib, lambda: trade.orderStatus.remaining == 150)
+    assert [entry.message for entry in trade.log][-2:] == ["Modify", ""]
+    [after] = simulator.orders()
+    assert (after.order_id, after.perm_id) == (before.order_id, before.perm_id)
+    assert (after.quantity, after.aux_price) == (Decimal(150), Decimal(785))
+    assert after.modifications == ((Decimal(150), None, Decimal(785)),)
+    assert simulator.place_count("stop") == 2
+
+
+def test_modify_of_a_filled_order_or_of_its_side_is_refused_as_tws_does(
+    ib: IB, simulator: SimulatorHandle
+) -> None:
+    contract = goog(ib)
+    codes = error_codes(ib)
+    working = ib.placeOrder(contract, LimitOrder("BUY", 10, 700, orderRef="side"))
+    wait_until(ib, lambda: status(working) == "Submitted")
+    changed = Order(**{**working.order.__dict__, "action": "SELL"})
+    ib.placeOrder(contract, changed)
+    wait_until(ib, lambda: 105 in codes)
+    filled = ib.placeOrder(contract, MarketOrder("BUY", 10, orderRef="done"))
+    wait_until(ib, lambda: status(filled) == "Filled")
+    again = Order(**{**filled.order.__dict__, "totalQuantity": 20})
+    ib.client.placeOrder(again.orderId, contract, again)  # ib_async itself refuses a done trade
+    wait_until(ib, lambda: 104 in codes)
+    orders = {o.order_ref: o for o in simulator.orders()}
+    assert (orders["side"].action, orders["side"].status) == ("BUY", "Submitted")
+    assert (orders["done"].quantity, orders["done"].status) == (Decimal(10), "Filled")
+    assert orders["side"].modifications == orders["done"].modifications == ()
+
+
 def test_delayed_order_status_arrives_late(ib: IB, simulator: SimulatorHandle) -> None:
     simulator.delay_next(3, 0.3)
     trade = ib.placeOrder(goog(ib), LimitOrder("BUY", 10, 700, orderRef="late"))
