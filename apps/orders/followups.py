@@ -1,5 +1,5 @@
 """What a position action does after its first orders: a reverse's new bracket once its close
-filled.
+filled, and a scale-in's resized stop and target once its entry filled.
 
 A reverse closes the strategy's position and only then opens the opposite bracket, so the two
 are never at the broker together (a netting account would otherwise see the new entry net
@@ -25,8 +25,12 @@ from apps.orders.models import (
     OrderStatus,
     PositionAction,
 )
+from apps.orders.modification import position_exits_modify
 from apps.orders.run_notes import run_note
+from apps.orders.selectors import position_protection
 from apps.orders.services import bracket_submit, orders_sync
+from apps.positions.models import PositionStatus
+from apps.strategies.models import ScaleInExits
 
 logger = logging.getLogger(__name__)
 
@@ -129,4 +133,93 @@ def reverses_continue() -> list[str]:
         except Exception as error:  # one broker failure must not stop the other reverses
             logger.warning("reverse %s could not go on: %s", action.pk, error)
             errors.append(f"reverse {action.pk}: {type(error).__name__}: {error}")
+    return errors
+
+
+def scale_in_plan(*, action: PositionAction) -> None:
+    """Record on a scale-in's action that the position's stop and target wait for its entry
+    to fill before they are resized."""
+    _set_exits(action, state=WAITING)
+
+
+def _set_exits(action: PositionAction, **exits: object) -> None:
+    with transaction.atomic():
+        locked = PositionAction.objects.select_for_update().get(pk=action.pk)
+        locked.detail = {**locked.detail, "exits": {**locked.detail.get("exits", {}), **exits}}
+        locked.save(update_fields=["detail"])
+    action.refresh_from_db()
+
+
+def scale_in_continue(*, action: PositionAction, note: bool = True) -> str:
+    """Resize the position's stop and target once a scale-in's entry has filled
+    (``position_exits_modify``): to the position's whole quantity, and — with the strategy's
+    ``scale_in_exits`` ``newest`` — to the scale-in signal's stop and target (``keep``: their
+    prices stay). The entry still working with nothing filled waits; one that ended with
+    nothing filled (cancelled, rejected) leaves the exits as they are (``abandoned``); one that
+    ended part-filled resizes to what the position holds.
+
+    Returns the state afterwards: ``waiting``, ``done`` or ``abandoned``; a failed
+    modification keeps ``waiting`` with the error (the next monitor pass tries again) — the
+    stop is modified in place, so the position stays protected at its old quantity meanwhile.
+    """
+    exits = action.detail.get("exits")
+    if not exits or exits.get("state") != WAITING:
+        return str(exits.get("state")) if exits else ""
+    entry = Order.objects.filter(action=action, role=OrderRole.ENTRY).order_by("pk").first()
+    position = action.strategy_position
+    run = action.run
+    if entry is None or position is None or run is None:
+        _set_exits(action, state=ABANDONED, detail="no entry, position or run to go on from")
+        return ABANDONED
+    ended = entry.status in (*UNFILLED_ENDS, OrderStatus.FAILED, OrderStatus.FILLED)
+    if not ended:
+        return WAITING
+    if entry.filled_quantity == 0:
+        _set_exits(action, state=ABANDONED, detail=f"the scale-in ended {entry.status} unfilled")
+        return ABANDONED
+    position.refresh_from_db()
+    if position.status != PositionStatus.OPEN:
+        _set_exits(action, state=ABANDONED, detail="the position closed before the resize")
+        return ABANDONED
+    protection = position_protection(position_id=position.pk)
+    if protection.stop is None and protection.target is None:
+        _set_exits(action, state="done", detail="the position has no working stop or target")
+        return "done"
+    signal = entry.signal
+    newest = entry.strategy.scale_in_exits == ScaleInExits.NEWEST and signal is not None
+    market_time = max(run.as_of, entry.filled_at or run.as_of)
+    try:
+        made = position_exits_modify(
+            position=position,
+            quantity=position.quantity,
+            stop_price=signal.stop_loss if newest and signal else None,
+            target_price=signal.take_profit if newest and signal else None,
+            action=action,
+            market_time=market_time,
+        )
+    except Exception as error:  # the next pass tries again; the stop stays working meanwhile
+        _set_exits(action, error=f"{type(error).__name__}: {error}")
+        return WAITING
+    versions = [{"order": m.order_id, "version": m.version, "status": m.status} for m in made]
+    _set_exits(action, state="done", quantity=str(position.quantity), modifications=versions)
+    if note:
+        run_note(run=run, name="scale_in", output={"exits": action.detail["exits"]})
+    return "done"
+
+
+def scale_ins_continue() -> list[str]:
+    """``scale_in_continue`` for every scale-in whose exits still wait (monitor pass).
+    Returns one error line per scale-in that could not go on."""
+    errors = []
+    waiting = PositionAction.objects.filter(
+        kind=OrderReason.SCALE_IN, detail__exits__state=WAITING
+    ).select_related("run", "strategy_position")
+    for action in waiting.order_by("pk"):
+        try:
+            scale_in_continue(action=action)
+        except Exception as error:  # one broker failure must not stop the others
+            errors.append(f"scale-in {action.pk}: {type(error).__name__}: {error}")
+        action.refresh_from_db()
+        if action.detail.get("exits", {}).get("error"):
+            errors.append(f"scale-in {action.pk}: {action.detail['exits']['error']}")
     return errors

@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 
 from apps.orders.broker_selection import broker_named
 from apps.orders.brokers import BrokerRejectedError
-from apps.orders.followups import reverses_continue
+from apps.orders.followups import reverses_continue, scale_ins_continue
 from apps.orders.models import ACTIVE_ORDER_STATUSES, Order, OrderRole, OrderStatus
 from apps.orders.run_notes import run_note, runs_recover
 from apps.orders.services import (
@@ -89,7 +89,8 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     reached the broker: the worker died mid-submit) are reconciled by reference: adopted if the
     broker has them, otherwise marked failed for the retry pass.
 
-    Reverses whose close filled send their new bracket (``reverses_continue``).
+    Reverses whose close filled send their new bracket (``reverses_continue``); scale-ins
+    whose entry filled resize the position's stop and target (``scale_ins_continue``).
 
     Then ``failed`` or ``abandoned`` runs whose bracket is at the broker become ``recovered``
     (``runs_recover``; e.g. adopted by broker news while the run still looked running).
@@ -101,6 +102,7 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     for unit_id in _brackets(active):
         _sync_bracket(unit_id, report)
     report.errors += reverses_continue()
+    report.errors += scale_ins_continue()
     in_doubt_before = now - timedelta(seconds=settings.ORDER_IN_DOUBT_AFTER_S)
     pending = Order.objects.filter(
         Q(status=OrderStatus.PENDING, created_at__lt=in_doubt_before)

@@ -10,8 +10,22 @@ from apps.lineage.services import StepRecorder
 from apps.orders.broker_selection import broker_for
 from apps.orders.brokers import Broker
 from apps.orders.conflicts import ConflictDecision, conflict_lost, entry_displace, entry_place
-from apps.orders.followups import REFUSED, reverse_continue, reverse_plan
-from apps.orders.models import Order, OrderReason
+from apps.orders.followups import (
+    REFUSED,
+    reverse_continue,
+    reverse_plan,
+    scale_in_continue,
+    scale_in_plan,
+)
+from apps.orders.models import (
+    ACTIVE_ORDER_STATUSES,
+    Order,
+    OrderReason,
+    OrderRole,
+    PositionAction,
+    PositionActionStatus,
+)
+from apps.orders.modification import order_modify
 from apps.orders.position_actions import (
     CloseRequest,
     PositionCloseInProgressError,
@@ -99,6 +113,10 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
       cancelled, one exit for the whole quantity, at market or a limit at the signal's entry).
     - ``reverse``: the close, and the new bracket once the close filled — now if it filled at
       once, else by a later monitor pass (``apps.orders.followups``).
+    - ``scale_in``: once its lone entry filled, the position's stop and target are resized to
+      the whole quantity (and moved to this signal's prices, or kept, per ``scale_in_exits``)
+      — now, or by a later monitor pass.
+    - ``trail``: the position's working stop is modified in place to the signal's stop.
     """
     assert ctx.signal is not None
     live_trading_check(strategy=ctx.strategy, actor=None)
@@ -111,8 +129,7 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
         _close(ctx, recorder, broker, reverse=plan == REVERSE)
         return
     if plan == TRAIL:
-        ctx.stop_reason = "trailing the stop is not available yet: the stop was kept"
-        recorder.output = {"broker": broker.name, "stopped": ctx.stop_reason, "orders": []}
+        _trail(ctx, recorder, broker)
         return
     assert ctx.sizing is not None
     held = None
@@ -122,6 +139,75 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
             _nothing_held(ctx, recorder, broker.name, "scale in")
             return
     _open(ctx, recorder, broker, held)
+
+
+def _action(ctx: RunContext, kind: str, position: StrategyPosition) -> PositionAction:
+    """The run's position action on ``position`` (one per run and kind: a retried step finds
+    it again)."""
+    action, _ = PositionAction.objects.get_or_create(
+        run=ctx.run,
+        kind=kind,
+        defaults={
+            "account_id": position.account_id,
+            "strategy": ctx.strategy,
+            "symbol_id": position.symbol_id,
+            "strategy_position": position,
+            "market_time": ctx.run.as_of,
+        },
+    )
+    return action
+
+
+def _trail(ctx: RunContext, recorder: StepRecorder, broker: Broker) -> None:
+    """Move the position's working stop to the signal's (tighter) stop, in place at the broker
+    (``order_modify``: the same order, so the position is never without a stop)."""
+    assert ctx.signal is not None and ctx.signal.stop_loss is not None
+    position = _open_position(ctx)
+    recorder.output = {"broker": broker.name, **broker.describe(), "orders": []}
+    if position is None:
+        _nothing_held(ctx, recorder, broker.name, "trail")
+        return
+    stop = (
+        Order.objects.filter(
+            strategy_position=position,
+            role=OrderRole.STOP_LOSS,
+            status__in=ACTIVE_ORDER_STATUSES,
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if stop is None:
+        ctx.stop_reason = "no trail: the position has no working stop"
+        recorder.output["stopped"] = ctx.stop_reason
+        return
+    action = _action(ctx, OrderReason.TRAIL, position)
+    previous = stop.stop_price
+    try:
+        modification = order_modify(
+            order=stop, stop_price=ctx.signal.stop_loss, action=action, market_time=ctx.run.as_of
+        )
+    except Exception as error:
+        action.status, action.error_message = PositionActionStatus.FAILED, str(error)
+        action.save(update_fields=["status", "error_message"])
+        raise
+    finally:
+        stop.refresh_from_db()
+        ctx.orders = [stop]
+        recorder.output["orders"] = _order_json(ctx)
+    action.status = PositionActionStatus.DONE
+    action.detail = {
+        **action.detail,
+        "stop": {"order": stop.pk, "from": str(previous), "to": str(stop.stop_price)},
+        "version": modification.version,
+    }
+    action.save(update_fields=["status", "detail"])
+    recorder.output.update(
+        {
+            "position_action": action.pk,
+            "trail": {"from": str(previous), "to": str(stop.stop_price)},
+            "modification": {"version": modification.version, "status": modification.status},
+        }
+    )
 
 
 def _open_position(ctx: RunContext) -> StrategyPosition | None:
@@ -145,12 +231,14 @@ def _open(
 ) -> None:
     """Open a bracket (or, with ``held``, a scale-in entry) under the conflict policy."""
     assert ctx.signal is not None and ctx.sizing is not None
+    action = _action(ctx, OrderReason.SCALE_IN, held) if held is not None else None
     placement = entry_place(
         run=ctx.run,
         signal=ctx.signal,
         strategy=ctx.strategy,
         quantity=ctx.sizing.quantity,
         broker_name=broker.name,
+        action=action,
         scale_in_position=held,
     )
     if not placement.decision.allowed:
@@ -185,6 +273,12 @@ def _open(
             "orders": _order_json(ctx),
         }
     recorder.output["new_fills"] = report.new_fills
+    if action is not None:
+        scale_in_plan(action=action)
+        scale_in_continue(action=action, note=False)
+        action.status = PositionActionStatus.DONE
+        action.save(update_fields=["status"])
+        recorder.output.update({"position_action": action.pk, "exits": action.detail["exits"]})
 
 
 def _close(ctx: RunContext, recorder: StepRecorder, broker: Broker, *, reverse: bool) -> None:
