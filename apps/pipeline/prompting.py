@@ -5,7 +5,7 @@ from typing import Any
 
 from apps.analysis.context import build_prompt_context
 from apps.marketdata.series import BarSeries
-from apps.positions.selectors import strategy_position_summary
+from apps.orders.position_asof import strategy_position_as_of
 from apps.strategies.models import Strategy
 
 RISK_FIELDS = (
@@ -22,9 +22,10 @@ RISK_FIELDS = (
 def prompt_context(
     *, strategy: Strategy, as_of: datetime, bars: BarSeries, indicators: dict[str, float | None]
 ) -> dict[str, Any]:
-    """The documented context (apps/analysis/context.py) for ``strategy`` as of ``as_of``."""
+    """The documented context (apps/analysis/context.py) for ``strategy`` as of ``as_of``; its
+    position is the strategy's as of ``as_of`` (``strategy_position_as_of``: no later fill)."""
     symbol = strategy.symbol
-    position = strategy_position_summary(strategy_id=strategy.pk, symbol_id=symbol.pk)
+    position = strategy_position_as_of(strategy_id=strategy.pk, symbol_id=symbol.pk, as_of=as_of)
     return build_prompt_context(
         symbol={
             "symbol": symbol.symbol,

@@ -1,11 +1,13 @@
 """Signal services: judge a decision against the signal checks and record it as a Signal."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from apps.common.decimals import to_decimal
 from apps.lineage.models import Run
 from apps.orders.models import OrderType
+from apps.orders.position_asof import strategy_position_as_of
 from apps.orders.selectors import position_protection, working_entry_quantity
 from apps.orders.sizing import SizingResult, size_position
 from apps.positions.models import PositionStatus, StrategyPosition
@@ -42,9 +44,16 @@ class SignalJudgement:
     plan: PositionPlan = NO_PLAN
 
 
-def held_position(*, strategy: Strategy) -> HeldPosition:
-    """The strategy's open position in its symbol for the position plan: signed quantity,
-    id, the stop of its working stop-loss and its scale-ins so far (``HeldPosition``)."""
+def held_position(*, strategy: Strategy, as_of: datetime) -> HeldPosition:
+    """The strategy's position in its symbol as of ``as_of`` for the position plan: signed
+    quantity (``strategy_position_as_of``: no fill after the as-of counts) and, when that is
+    the stored open position, its id, the stop of its working stop-loss and its scale-ins so
+    far (``HeldPosition``)."""
+    quantity = strategy_position_as_of(
+        strategy_id=strategy.pk, symbol_id=strategy.symbol_id, as_of=as_of
+    )["quantity"]
+    if not quantity:
+        return HeldPosition(Decimal(0))
     row = (
         StrategyPosition.objects.filter(
             strategy_id=strategy.pk, symbol_id=strategy.symbol_id, status=PositionStatus.OPEN
@@ -53,12 +62,12 @@ def held_position(*, strategy: Strategy) -> HeldPosition:
         .values("pk", "side", "quantity")
         .first()
     )
-    if row is None or not row["quantity"]:
-        return HeldPosition(Decimal(0))
-    sign = 1 if row["side"] == PositionSide.LONG else -1
+    sign = 1 if row is not None and row["side"] == PositionSide.LONG else -1
+    if row is None or row["quantity"] * sign != quantity:
+        return HeldPosition(quantity)  # the position then is not the one held now
     protection = position_protection(position_id=row["pk"])
     return HeldPosition(
-        quantity=row["quantity"] * sign,
+        quantity=quantity,
         position_id=row["pk"],
         stop=protection.stop,
         scale_ins=protection.scale_ins,
@@ -92,11 +101,12 @@ def _sizing(
 
 
 def signal_judge(
-    *, strategy: Strategy, decision: TickedDecision, last_close: Decimal
+    *, strategy: Strategy, decision: TickedDecision, last_close: Decimal, as_of: datetime
 ) -> SignalJudgement:
     """Run the signal checks on ``decision`` (prices already on the tick grid, ``last_close``
-    in the instrument's currency) against the strategy's own position in its symbol (other
-    strategies on the account are the order step's conflict policy).
+    in the instrument's currency) against the strategy's own position in its symbol as of
+    ``as_of`` (tz-aware UTC; other strategies on the account are the order step's conflict
+    policy).
 
     First the position plan (``position_plan``: open, close, reverse, scale-in, trail or
     nothing, the model's intent checked against the position), then by plan:
@@ -107,7 +117,7 @@ def signal_judge(
       distance and the sized quantity (a reverse sized as if flat; a scale-in with the
       position counted toward the position limit).
     Raises nothing for a bad decision: a failed check says what is wrong."""
-    held = held_position(strategy=strategy)
+    held = held_position(strategy=strategy, as_of=as_of)
     plan = position_plan(
         action=decision.action,
         intent=decision.intent,

@@ -16,7 +16,12 @@ from apps.positions.models import StrategyPosition
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
-from tests.factories import BarFactory, StrategyFactory, StrategyPositionFactory
+from tests.factories import (
+    BarFactory,
+    PromptTemplateFactory,
+    StrategyFactory,
+    StrategyPositionFactory,
+)
 from tests.factories import decision_answer as decision
 
 pytestmark = pytest.mark.django_db
@@ -178,3 +183,30 @@ def test_the_models_intent_reverse_overrides_the_close_setting(
     assert signal.position_action == "reverse"
     assert "reverse LONG 50 GOOG (the model's intent)" in [c["detail"] for c in signal.checks]
     assert Order.objects.filter(run=run, role="entry", reason="reverse").exists()
+
+
+def test_a_past_dated_runs_prompt_and_sizing_see_the_position_as_of_then(
+    goog: Symbol, llm_server: Any
+) -> None:
+    # given a strategy whose prompt shows its position, long since a fill on 2012-06-01 (its
+    # stop 300 and target 1500 are never reached in the stored bars)
+    template = PromptTemplateFactory.create(
+        body="{{ symbol.symbol }} position {{ position.quantity }} "
+        "realized {{ position.realized_pnl }}"
+    )
+    strategy = StrategyFactory.create(
+        symbol=goog, analyst="openai", prompt_template=template, max_position_quantity=D("80")
+    )
+    run_answering(strategy, llm_server, decision(stop_loss=300.0, take_profit=1500.0))
+    assert StrategyPosition.objects.get(strategy=strategy).status == "open"
+
+    # when a run is dated 2008, before that fill
+    past = run_answering(strategy, llm_server, decision(entry=500.0, stop_loss=490.0,
+                                                        take_profit=530.0),
+                         as_of=datetime(2008, 6, 2, tzinfo=UTC))  # fmt: skip
+
+    # then its prompt shows no position and no P&L from 2012, and the BUY sizes as from flat
+    prompt = past.steps.get(name="llm").artifacts.get(kind="prompt").file.read().decode()
+    assert prompt == "GOOG position 0.0 realized 0.0"
+    signal = Signal.objects.get(run=past)
+    assert "open: flat in GOOG" in [c["detail"] for c in signal.checks]

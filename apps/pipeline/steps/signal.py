@@ -33,7 +33,10 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
         checks = [wild]
     else:
         judgement = signal_judge(
-            strategy=ctx.strategy, decision=decision, last_close=ctx.bars.last_close
+            strategy=ctx.strategy,
+            decision=decision,
+            last_close=ctx.bars.last_close,
+            as_of=ctx.run.as_of,
         )
         checks, plan = judgement.checks, judgement.plan
         if judgement.sizing is not None:

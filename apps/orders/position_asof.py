@@ -1,0 +1,77 @@
+"""A strategy's position as it was at a moment: what a run as of that moment may see.
+
+A run's prompt and its sizing see the strategy's position as of the run's as-of time, never
+fills executed after it (a run as of 2008 must not see P&L from 2016). When no fill of the
+strategy in the symbol is later than the as-of — every live run, and every slot of a backtest
+run in time order — that is the stored position; otherwise the strategy's fills up to the
+as-of are replayed by the live rules (``apps.positions.replay``).
+"""
+
+from datetime import datetime
+from decimal import Decimal
+
+from apps.orders.models import Fill, OrderRole
+from apps.positions.models import PositionSide
+from apps.positions.replay import FillFact, replay
+from apps.positions.selectors import strategy_position_summary
+
+
+def strategy_position_as_of(
+    *, strategy_id: int, symbol_id: int, as_of: datetime
+) -> dict[str, Decimal]:
+    """The strategy's own position in a symbol as of ``as_of`` (tz-aware UTC), in the shape of
+    ``strategy_position_summary``: ``quantity`` signed (units; negative short), ``average_cost``
+    of the side held (0 when flat) and ``realized_pnl`` of every lifetime up to then (the
+    symbol's currency), from fills executed at or before ``as_of``."""
+    fills = Fill.objects.filter(order__strategy_id=strategy_id, order__symbol_id=symbol_id)
+    if not fills.filter(executed_at__gt=as_of).exists():
+        return strategy_position_summary(strategy_id=strategy_id, symbol_id=symbol_id)
+    rows = (
+        fills.filter(executed_at__lte=as_of)
+        .order_by("executed_at", "id")
+        .values_list(
+            "id",
+            "order_id",
+            "order__parent_id",
+            "order__role",
+            "order__side",
+            "order__account_id",
+            "quantity",
+            "price",
+            "commission",
+            "executed_at",
+            "order__signal__stop_loss",
+        )
+    )
+    facts = [
+        FillFact(
+            fill_id=fill_id,
+            order_id=order_id,
+            parent_id=parent_id,
+            is_entry=role == OrderRole.ENTRY,
+            order_side=side,
+            account_id=account_id,
+            strategy_id=strategy_id,
+            symbol_id=symbol_id,
+            quantity=quantity,
+            price=price,
+            commission=commission,
+            executed_at=executed_at,
+            stop=stop,
+        )
+        for (fill_id, order_id, parent_id, role, side, account_id, quantity, price, commission,
+             executed_at, stop) in rows
+    ]  # fmt: skip
+    result = replay(facts)
+    held = [p for p in result.positions if p.is_open and p.book.quantity]
+    quantity = sum(
+        (p.book.quantity if p.book.side == PositionSide.LONG else -p.book.quantity for p in held),
+        Decimal(0),
+    )
+    largest = max(held, key=lambda p: p.book.quantity, default=None)
+    average = largest.book.average_cost if largest is not None and quantity else Decimal(0)
+    return {
+        "quantity": quantity,
+        "average_cost": average,
+        "realized_pnl": sum((p.book.realized for p in result.positions), Decimal(0)),
+    }
