@@ -208,18 +208,16 @@ def _update_from_rows(table: str, columns: Sequence[str], types: Sequence[str], 
         cursor.execute(f"DROP TABLE {temp}")
 
 
+CANONICAL_ORDER = tuple(
+    POSITION_FIELDS.index(f)
+    for f in ("opened_at", "account_id", "strategy_id", "symbol_id", "side")
+)
+
+
 def _canonical(values: tuple[Any, ...], tiebreak: int) -> tuple[Any, ...]:
     """Sort key of a position's values: opened at, account, strategy, symbol, side, then
     creation (stored id, or replay number: both follow the fills within one strategy)."""
-    fields = dict(zip(POSITION_FIELDS, values, strict=True))
-    return (
-        fields["opened_at"],
-        fields["account_id"],
-        fields["strategy_id"],
-        fields["symbol_id"],
-        fields["side"],
-        tiebreak,
-    )
+    return (*(values[i] for i in CANONICAL_ORDER), tiebreak)
 
 
 def _write_positions(
@@ -229,8 +227,9 @@ def _write_positions(
     in ``_canonical`` order), else new rows, inserted after the stale ones were set aside
     (closed, so the one-open-per-side rule holds); the caller repoints the orders, then drops
     the stale rows (``_drop_positions``). Returns (ids, stale ids, created)."""
+    values = [_position_values(p) for p in result.positions]  # in creation order
     wanted = sorted(
-        ((_position_values(p), p.number) for p in result.positions),
+        ((values[p.number], p.number) for p in result.positions),
         key=lambda pair: _canonical(*pair),
     )
     have = sorted(((row[1:], row[0]) for row in stored), key=lambda pair: _canonical(*pair))
@@ -240,7 +239,7 @@ def _write_positions(
     StrategyPosition.objects.filter(pk__in=stale, status=PositionStatus.OPEN).update(
         status=PositionStatus.CLOSED, quantity=0, closed_at=timezone.now()
     )
-    ids = _insert_positions(result)
+    ids = _insert_positions(result, values)
     return ids, stale, len(ids)
 
 
@@ -254,9 +253,10 @@ def _drop_positions(stale: list[int]) -> None:
         cursor.execute(f"DELETE FROM {StrategyPosition._meta.db_table} WHERE id = ANY(%s)", [stale])
 
 
-def _insert_positions(result: ReplayResult) -> dict[int, int]:
-    """COPY the replayed positions in creation order, with ids drawn from the table's
-    sequence in that order; returns position number → id."""
+def _insert_positions(result: ReplayResult, values: list[tuple[Any, ...]]) -> dict[int, int]:
+    """COPY the replayed positions (``values``: each one's ``_position_values``, in creation
+    order) with ids drawn from the table's sequence in that order; returns position number →
+    id."""
     table = StrategyPosition._meta.db_table
     count = len(result.positions)
     if not count:
@@ -271,9 +271,55 @@ def _insert_positions(result: ReplayResult) -> dict[int, int]:
         ids = [row[0] for row in cursor.fetchall()]
         columns = ", ".join(("id", "updated_at", *POSITION_FIELDS))
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for pk, position in zip(ids, result.positions, strict=True):
-                copy.write_row((pk, now, *_position_values(position)))
+            for pk, row in zip(ids, values, strict=True):
+                copy.write_row((pk, now, *row))
     return {position.number: pk for pk, position in zip(ids, result.positions, strict=True)}
+
+
+def _update_orders(
+    result: ReplayResult,
+    ids: dict[int, int],
+    order_realized: dict[int, Decimal],
+    scope: Sequence[int] | None,
+) -> int:
+    """Point every order of the scope at its strategy position (an entry's own, else its
+    parent's for an exit; none when its bracket never filled) with its realized P&L (the sum of
+    its fills'; 0 without fills), writing only the orders whose stored values differ; returns
+    how many were written.
+
+    Only the orders with a fill or a position travel (COPY into a temporary table); the others'
+    wanted values follow from them in the one UPDATE, so the scope's orders are never read into
+    Python."""
+    wanted: dict[int, tuple[int | None, Decimal]] = {
+        order_id: (ids[number], Decimal(0)) for order_id, number in result.order_position.items()
+    }
+    for order_id, realized in order_realized.items():
+        wanted[order_id] = (wanted.get(order_id, (None, Decimal(0)))[0], realized)
+    table = Order._meta.db_table
+    temp = "rebuild_orders_order"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {temp} (id bigint PRIMARY KEY, position_id bigint, "
+            "realized_pnl numeric) ON COMMIT DROP"
+        )
+        with cursor.cursor.copy(f"COPY {temp} FROM STDIN") as copy:
+            for order_id in sorted(wanted):
+                copy.write_row((order_id, *wanted[order_id]))
+        cursor.execute(f"ANALYZE {temp}")
+        scoped = "" if scope is None else "WHERE o.account_id = ANY(%s)"
+        cursor.execute(
+            f"UPDATE {table} SET strategy_position_id = w.position_id, realized_pnl = w.realized "
+            "FROM (SELECT o.id, COALESCE(own.position_id, parent.position_id) AS position_id, "
+            "COALESCE(own.realized_pnl, 0) AS realized "
+            f"FROM {table} o LEFT JOIN {temp} own ON own.id = o.id "
+            f"LEFT JOIN {temp} parent ON parent.id = o.parent_id {scoped}) w "
+            f"WHERE {table}.id = w.id AND ({table}.strategy_position_id IS DISTINCT FROM "
+            f"w.position_id OR {table}.realized_pnl <> w.realized)",
+            [] if scope is None else [list(scope)],
+        )
+        updated = cursor.rowcount
+        cursor.execute(f"DROP TABLE {temp}")
+    return updated
 
 
 def positions_rebuild(account_ids: Iterable[int] | None = None) -> RebuildReport:
@@ -328,30 +374,12 @@ def positions_rebuild(account_ids: Iterable[int] | None = None) -> RebuildReport
             order_realized[order_id] = (
                 order_realized.get(order_id, Decimal(0)) + result.fill_realized[fill_id]
             )
-        changed_orders = []
-        orders = _scoped(Order.objects, scope).values_list(
-            "id", "parent_id", "strategy_position_id", "realized_pnl"
-        )
-        for order_id, parent_id, position_id, realized in orders.iterator(chunk_size=10_000):
-            number = result.order_position.get(order_id)
-            if number is None and parent_id is not None:
-                number = result.order_position.get(parent_id)
-            want_position = ids.get(number) if number is not None else None
-            want_realized = order_realized.get(order_id, Decimal(0))
-            if position_id != want_position or realized != want_realized:
-                changed_orders.append((order_id, want_position, want_realized))
-        changed_orders.sort()  # the table's heap order: the update reads it front to back
-        _update_from_rows(
-            Order._meta.db_table,
-            ("strategy_position_id", "realized_pnl"),
-            ("bigint", "numeric"),
-            changed_orders,
-        )
+        orders_updated = _update_orders(result, ids, order_realized, scope)
         _drop_positions(stale)
     return RebuildReport(
         fills_replayed=len(facts),
         positions_deleted=len(stale),
         positions_created=created,
         fills_updated=len(changed_fills),
-        orders_updated=len(changed_orders),
+        orders_updated=orders_updated,
     )
