@@ -348,14 +348,22 @@ def _signal_check_record(signal: Signal, check: dict[str, Any]) -> None:
 @dataclass
 class EntryPlacement:
     """What ``entry_place`` decided for a run: the ``decision`` and the run's pending bracket
-    (empty when refused)."""
+    (empty when refused); ``claimed`` when the bracket was created already claimed for
+    submission (``submitting``, attempts 1)."""
 
     decision: ConflictDecision
     orders: list[Order] = field(default_factory=list)
+    claimed: bool = False
 
 
 def entry_place(
-    *, run: Run, signal: Signal, strategy: Strategy, quantity: Decimal, broker_name: str
+    *,
+    run: Run,
+    signal: Signal,
+    strategy: Strategy,
+    quantity: Decimal,
+    broker_name: str,
+    claim: bool = False,
 ) -> EntryPlacement:
     """Decide the conflict policy for the run's accepted ``signal`` and create its pending
     bracket (``bracket_create``) for the allowed quantity, in one transaction under the
@@ -365,6 +373,11 @@ def entry_place(
     The decision is recorded on the signal as the ``account_conflict_policy`` check (failed:
     in its rejection reasons too, and the signal rejected); refused, no order is created. A run
     that already has its bracket gets it back without a new decision (idempotent per run).
+
+    With ``claim``, a new bracket that displaces nobody is claimed for submission in the same
+    transaction (``submitting``, attempts 1: what ``bracket_submit`` would do first, one commit
+    fewer); the caller then sends it with ``bracket_submit(claimed_by_caller=True)``. A bracket that
+    displaces weaker entries stays pending (it may still have to be withdrawn unsent).
     """
     existing = list(Order.objects.filter(run=run).order_by("pk"))
     if existing:
@@ -398,7 +411,11 @@ def entry_place(
             quantity=decision.quantity,
             broker_name=broker_name,
         )
-    return EntryPlacement(decision, orders)
+        claimed = claim and not decision.displaced
+        if claimed:
+            for order in orders:
+                order_transition(order, to=OrderStatus.SUBMITTING, attempts=order.attempts + 1)
+    return EntryPlacement(decision, orders, claimed)
 
 
 def bracket_withdraw(*, orders: list[Order], reason: str) -> bool:

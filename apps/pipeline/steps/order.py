@@ -7,7 +7,8 @@ from apps.common.deadlines import deadline_check
 from apps.lineage.services import StepRecorder
 from apps.orders.broker_selection import broker_for
 from apps.orders.conflicts import ConflictDecision, conflict_lost, entry_displace, entry_place
-from apps.orders.services import bracket_submit, orders_sync
+from apps.orders.models import Order
+from apps.orders.services import bracket_submit
 from apps.pipeline.context import RunContext
 from apps.strategies.live_trading import live_trading_check
 
@@ -73,7 +74,10 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     full (a bracket is never half-submitted because of the budget).
 
     The account's conflict policy (``apps.orders.conflicts``) is decided under the (account,
-    symbol) lock together with creating the pending bracket; refused, the signal becomes
+    symbol) lock together with creating the bracket, claimed for submission in that same
+    transaction unless it displaces other entries (then pending until they are cancelled);
+    the broker's acceptance and the immediate poll's news are recorded together (``bracket_submit``
+    with ``sync``). Refused, the signal becomes
     rejected with the ``account_conflict_policy`` check and the run ends without an order
     (``stop_reason``), successfully. Under ``strongest_wins`` the weaker strategies' unfilled
     entries are cancelled before this bracket is sent; if one filled first, this bracket is
@@ -91,6 +95,7 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
         strategy=ctx.strategy,
         quantity=ctx.sizing.quantity,
         broker_name=broker.name,
+        claim=True,
     )
     if not placement.decision.allowed:
         _refused(ctx, recorder, broker.name, placement.decision)
@@ -108,15 +113,21 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
             _refused(ctx, recorder, broker.name, lost)
             return
     try:
-        bracket_submit(orders=orders, broker=broker, market_time=ctx.run.as_of)
-        report = orders_sync(orders=orders, broker=broker)
+        report = bracket_submit(
+            orders=orders,
+            broker=broker,
+            market_time=ctx.run.as_of,
+            claimed_by_caller=placement.claimed,
+            sync=True,
+        )
     finally:
-        for order in orders:
-            order.refresh_from_db()
+        fresh = Order.objects.in_bulk([o.pk for o in orders])
+        ctx.orders = orders = [fresh[o.pk] for o in orders]
         recorder.output = {
             "broker": broker.name,
             **broker.describe(),
             "conflict_check": placement.decision.as_check(),
             "orders": _order_json(ctx),
         }
+    assert report is not None  # sync=True always reports
     recorder.output["new_fills"] = report.new_fills
