@@ -339,6 +339,10 @@ def positions_rebuild(account_ids: Iterable[int] | None = None) -> RebuildReport
     """
     scope = None if account_ids is None else sorted(set(account_ids))
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            # JIT compiling these one-pass scans and joins costs more than it saves (about a
+            # quarter second per statement on 100k fills).
+            cursor.execute("SET LOCAL jit = off")
         pairs = _scoped(Order.objects, scope).values_list("account_id", "symbol_id").distinct()
         account_symbols_lock(pairs.order_by())
         stored_positions = [
