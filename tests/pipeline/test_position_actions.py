@@ -156,7 +156,9 @@ def test_a_scale_in_adds_one_lone_entry_within_the_limits(goog: Symbol, llm_serv
     position.refresh_from_db()
     assert position.quantity == D(80) and position.status == "open"
 
-    second = run_answering(strategy, llm_server, decision())
+    # an hour later (the scale-in's fill at the 2012-06-01 open is before it), again BUY
+    later = AS_OF + timedelta(hours=1)
+    second = run_answering(strategy, llm_server, decision(), as_of=later)
     signal = Signal.objects.get(run=second)
     assert signal.rejection_reasons == ["already LONG 80 GOOG; 1 of 1 scale-ins made"]
 
