@@ -3,7 +3,7 @@ scale-in resizes the bracket's stop and target in place (the same orderIds modif
 orders), the stop is trailed in place, and a SELL while long closes the position."""
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +11,7 @@ import pytest
 
 from apps.ibkr.connection import IbkrConnection
 from apps.lineage.models import Run
-from apps.orders.models import Order, OrderModification, PositionAction
+from apps.orders.models import Fill, Order, OrderModification, PositionAction
 from apps.orders.monitor import orders_monitor
 from apps.pipeline.executor import strategy_run
 from apps.positions.models import StrategyPosition
@@ -46,8 +46,14 @@ def live_strategy(**fields: Any) -> Strategy:
 
 
 def run_answering(strategy: Strategy, llm_server: Any, answer: dict[str, Any]) -> Run:
+    """The strategy's next run, a minute after its previous one from AS_OF on. A run sees only
+    fills before its as-of and the simulator stamps fills with the wall clock, while its bars
+    end in 2013: the strategy's fills so far are dated at AS_OF, as a live run would have seen
+    them — before its own as-of."""
     llm_server.answer_with(answer)
-    run = strategy_run(strategy=strategy, as_of=AS_OF, trigger="manual")
+    Fill.objects.filter(order__strategy=strategy).update(executed_at=AS_OF)
+    as_of = AS_OF + timedelta(minutes=Run.objects.filter(strategy=strategy).count())
+    run = strategy_run(strategy=strategy, as_of=as_of, trigger="manual")
     assert run.status == "succeeded", run.error_message
     return run
 
