@@ -18,13 +18,14 @@ the order's run (``run_notes.run_note``) or, for an order without a run, an even
 position action (``services.position_action_event``).
 """
 
+import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from apps.common.decimals import round_to_tick
@@ -45,6 +46,8 @@ from apps.orders.models import (
 from apps.orders.run_notes import run_note
 from apps.orders.services import order_spec, position_action_event
 from apps.positions.models import StrategyPosition
+
+logger = logging.getLogger(__name__)
 
 # A ``requested`` modification younger than this whose sender has not reported trouble is
 # taken to be in flight (its sender waits for the broker's answer): another caller waits.
@@ -157,8 +160,11 @@ def order_modify(
         _require_working(locked)
         outstanding = _outstanding(locked)
         if outstanding is None:
+            repeated = _repeated(locked, quantity, limit_price, stop_price)
+            if repeated is not None:
+                return repeated
             values = _wanted(locked, quantity, limit_price, stop_price)
-            modification = _create(locked, values, action=action)
+            modification = _create(locked, values, action=action, market_time=market_time)
     if outstanding is not None:
         if _in_flight(outstanding):
             raise ModificationInFlightError(
@@ -186,6 +192,28 @@ def order_modify(
     return _send(modification, market_time=market_time)
 
 
+def _repeated(
+    order: Order,
+    quantity: Decimal | None,
+    limit_price: Decimal | None,
+    stop_price: Decimal | None,
+) -> OrderModification | None:
+    """The order's latest acknowledged modification when the request asks for exactly the
+    values it set and the order still holds (a repeated request: nothing is sent again)."""
+    last = order.modifications.filter(version=order.version, status=ModificationStatus.ACKNOWLEDGED)
+    modification = last.first() if order.version else None
+    if modification is None:
+        return None
+    tick = order.symbol.min_tick
+    asked = (
+        order.quantity if quantity is None else quantity,
+        order.limit_price if limit_price is None else round_to_tick(limit_price, tick),
+        order.stop_price if stop_price is None else round_to_tick(stop_price, tick),
+    )
+    held = (order.quantity, order.limit_price, order.stop_price)
+    return modification if asked == held and _same(modification, held) else None
+
+
 def _require_working(order: Order) -> None:
     if order.status not in ACTIVE_ORDER_STATUSES:
         raise OrderNotWorkingError(
@@ -195,7 +223,11 @@ def _require_working(order: Order) -> None:
 
 
 def _create(
-    order: Order, values: tuple[Decimal, Any, Any], *, action: PositionAction | None
+    order: Order,
+    values: tuple[Decimal, Any, Any],
+    *,
+    action: PositionAction | None,
+    market_time: datetime,
 ) -> OrderModification:
     """The next version's ``requested`` modification of the row-locked ``order``: above the
     order's version and every earlier modification's (rejected ones keep their number)."""
@@ -209,6 +241,7 @@ def _create(
         stop_price=stop_price,
         previous=_values(order),
         action=action,
+        market_time=market_time,
     )
 
 
@@ -269,7 +302,48 @@ def modification_resolve(
     if state is None or state.status != "submitted":
         why = "unknown to the broker" if state is None else f"{state.status} at the broker"
         return _settle(modification, ModificationStatus.FAILED, f"not applied: the order is {why}")
-    return _send(modification, market_time=market_time)
+    return _send(modification, market_time=modification.market_time or market_time)
+
+
+def modifications_read_back(
+    *, broker_name: str, states: list[BrokerOrderState]
+) -> list[OrderModification]:
+    """Acknowledge every ``requested`` modification of an order on ``broker_name`` whose
+    broker state in ``states`` (e.g. all open orders read after a reconnect) holds its values:
+    the broker applied it though its answer was lost. Others are left for
+    ``modification_resolve``. Returns the modifications acknowledged."""
+    known = {state.client_order_ref: state for state in states}
+    pending = OrderModification.objects.filter(
+        status=ModificationStatus.REQUESTED,
+        order__broker=broker_name,
+        order__client_order_ref__in=list(known),
+    ).select_related("order")
+    acknowledged = []
+    for modification in pending:
+        state = known[modification.order.client_order_ref]
+        wanted = (modification.quantity, modification.limit_price, modification.stop_price)
+        if state.holds(*wanted):
+            acknowledged.append(_acknowledge(modification, state, resolved=True))
+    return [m for m in acknowledged if m.status == ModificationStatus.ACKNOWLEDGED]
+
+
+def modifications_resolve(*, now: datetime) -> int:
+    """Resolve (``modification_resolve``) every ``requested`` modification whose outcome is
+    unknown or that has waited longer than ``IN_FLIGHT`` (its sender died): the monitor's
+    safety net. A broker that cannot be reached leaves it for the next pass. Returns how many
+    were settled."""
+    stale = OrderModification.objects.filter(status=ModificationStatus.REQUESTED).filter(
+        Q(error_message__startswith=UNKNOWN_PREFIX) | Q(requested_at__lt=now - IN_FLIGHT)
+    )
+    settled = 0
+    for modification in stale.order_by("pk"):
+        try:
+            done = modification_resolve(modification=modification, market_time=now)
+        except (BrokerRejectedError, BrokerUnavailableError):
+            logger.warning("modification %s could not be resolved now", modification.pk)
+            continue
+        settled += done.status != ModificationStatus.REQUESTED
+    return settled
 
 
 def _acknowledge(
@@ -324,11 +398,14 @@ def _settle(modification: OrderModification, status: str, message: str) -> Order
 
 def _unknown(modification: OrderModification, message: str) -> None:
     """The broker's answer did not come: the modification stays ``requested``, marked as
-    unknown so the next caller resolves it at once (``modification_resolve``)."""
-    OrderModification.objects.filter(
+    unknown so the next caller resolves it at once (``modification_resolve``); unless a
+    read-back settled it meanwhile (``modifications_read_back`` after a reconnect)."""
+    marked = OrderModification.objects.filter(
         pk=modification.pk, status=ModificationStatus.REQUESTED
     ).update(error_message=UNKNOWN_PREFIX + message)
     modification.refresh_from_db()
+    if not marked:
+        return
     order = Order.objects.get(pk=modification.order_id)
     _note(modification, order, "", error=modification.error_message)
 
