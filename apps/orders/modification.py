@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.common.decimals import round_to_tick
@@ -33,7 +33,7 @@ from apps.common.errors import SibylError
 from apps.orders.broker_selection import broker_named
 from apps.orders.brokers import BrokerOrderState, BrokerRejectedError, BrokerUnavailableError
 from apps.orders.cancellation import OrderNotWorkingError
-from apps.orders.locks import orders_lock
+from apps.orders.locks import order_lock
 from apps.orders.models import (
     ACTIVE_ORDER_STATUSES,
     ModificationStatus,
@@ -156,15 +156,18 @@ def order_modify(
     ``requested``; calling again resolves it by asking the broker before any resend).
     """
     with transaction.atomic():
-        [locked] = orders_lock([order.pk])
+        locked = order_lock(order.pk)
         _require_working(locked)
-        outstanding = _outstanding(locked)
+        latest = locked.modifications.order_by("-version").first()
+        outstanding = latest if latest and latest.status == ModificationStatus.REQUESTED else None
         if outstanding is None:
-            repeated = _repeated(locked, quantity, limit_price, stop_price)
+            repeated = _repeated(locked, latest, quantity, limit_price, stop_price)
             if repeated is not None:
                 return repeated
             values = _wanted(locked, quantity, limit_price, stop_price)
-            modification = _create(locked, values, action=action, market_time=market_time)
+            modification = _create(
+                locked, values, latest=latest, action=action, market_time=market_time
+            )
     if outstanding is not None:
         if _in_flight(outstanding):
             raise ModificationInFlightError(
@@ -189,21 +192,22 @@ def order_modify(
             action=action,
             market_time=market_time,
         )
-    return _send(modification, market_time=market_time)
+    return _send(modification, order=locked, market_time=market_time)
 
 
 def _repeated(
     order: Order,
+    latest: OrderModification | None,
     quantity: Decimal | None,
     limit_price: Decimal | None,
     stop_price: Decimal | None,
 ) -> OrderModification | None:
     """The order's latest acknowledged modification when the request asks for exactly the
     values it set and the order still holds (a repeated request: nothing is sent again)."""
-    last = order.modifications.filter(version=order.version, status=ModificationStatus.ACKNOWLEDGED)
-    modification = last.first() if order.version else None
-    if modification is None:
+    acknowledged = latest is not None and latest.status == ModificationStatus.ACKNOWLEDGED
+    if not acknowledged or latest is None or latest.version != order.version:
         return None
+    modification = latest
     tick = order.symbol.min_tick
     asked = (
         order.quantity if quantity is None else quantity,
@@ -226,12 +230,13 @@ def _create(
     order: Order,
     values: tuple[Decimal, Any, Any],
     *,
+    latest: OrderModification | None,
     action: PositionAction | None,
     market_time: datetime,
 ) -> OrderModification:
     """The next version's ``requested`` modification of the row-locked ``order``: above the
-    order's version and every earlier modification's (rejected ones keep their number)."""
-    highest = order.modifications.aggregate(highest=Max("version"))["highest"] or 0
+    order's version and its ``latest`` modification's (rejected ones keep their number)."""
+    highest = latest.version if latest is not None else 0
     quantity, limit_price, stop_price = values
     return OrderModification.objects.create(
         order=order,
@@ -245,12 +250,16 @@ def _create(
     )
 
 
-def _send(modification: OrderModification, *, market_time: datetime) -> OrderModification:
+def _send(
+    modification: OrderModification, *, order: Order | None = None, market_time: datetime
+) -> OrderModification:
     """Send ``modification`` to its order's broker and record the answer (no lock held while
-    the broker is called)."""
-    order = Order.objects.select_related("account", "parent", "symbol").get(
-        pk=modification.order_id
-    )
+    the broker is called). ``order`` is the order as read when the modification was made
+    (read again when not given)."""
+    if order is None:
+        order = Order.objects.select_related("account", "parent", "symbol").get(
+            pk=modification.order_id
+        )
     spec = replace(
         order_spec(order),
         quantity=modification.quantity,
@@ -353,7 +362,7 @@ def _acknowledge(
     modification ``acknowledged``, the order takes the values and the version (unless a later
     version is already recorded)."""
     with transaction.atomic():
-        [order] = orders_lock([modification.order_id])
+        order = order_lock(modification.order_id)
         now = timezone.now()
         changed = OrderModification.objects.filter(
             pk=modification.pk, status=ModificationStatus.REQUESTED
