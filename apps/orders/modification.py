@@ -18,6 +18,7 @@ the order's run (``run_notes.run_note``) or, for an order without a run, an even
 position action (``services.position_action_event``).
 """
 
+import contextlib
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -119,12 +120,6 @@ def _same(modification: OrderModification, values: tuple[Decimal, Any, Any]) -> 
     return (modification.quantity, modification.limit_price, modification.stop_price) == values
 
 
-def _outstanding(order: Order) -> OrderModification | None:
-    return (
-        order.modifications.filter(status=ModificationStatus.REQUESTED).order_by("-version").first()
-    )
-
-
 def _in_flight(modification: OrderModification) -> bool:
     unknown = modification.error_message.startswith(UNKNOWN_PREFIX)
     return not unknown and timezone.now() - modification.requested_at < IN_FLIGHT
@@ -146,7 +141,8 @@ def order_modify(
 
     Returns the acknowledged modification: the order then holds the new values and the
     modification's ``version``. An earlier modification whose outcome was unknown is resolved
-    first (module docstring); if it carried these very values it is what is returned.
+    first (module docstring); a request for the values the order's last acknowledged
+    modification set (e.g. the one just resolved) returns that modification, sending nothing.
 
     Raises OrderNotWorkingError (409) unless the order is ``submitted`` or
     ``partially_filled``; ModificationInvalidError (400) for values that cannot be sent;
@@ -174,16 +170,10 @@ def order_modify(
                 f"modification v{outstanding.version} of {order.client_order_ref} awaits the "
                 "broker's answer"
             )
-        resolved = modification_resolve(modification=outstanding, market_time=market_time)
-        order.refresh_from_db()
-        tick = order.symbol.min_tick
-        requested = (
-            order.quantity if quantity is None else quantity,
-            order.limit_price if limit_price is None else round_to_tick(limit_price, tick),
-            order.stop_price if stop_price is None else round_to_tick(stop_price, tick),
-        )
-        if resolved.status == ModificationStatus.ACKNOWLEDGED and _same(resolved, requested):
-            return resolved
+        # Settle it first (by asking the broker); a refusal of that older one does not stand
+        # in the way of this request, which is then made as usual (or found already made).
+        with contextlib.suppress(BrokerRejectedError):
+            modification_resolve(modification=outstanding, market_time=market_time)
         return order_modify(
             order=order,
             quantity=quantity,
