@@ -21,6 +21,7 @@ from apps.ibkr.broker import executions_for, ibkr_positions, refresh, state_of
 from apps.ibkr.connection import IbkrConnection
 from apps.ibkr.mapping import execution_of
 from apps.orders.brokers import BrokerOrderState, Execution
+from apps.orders.modification import modifications_read_back
 from apps.orders.monitor import accounts_to_reconcile
 from apps.orders.run_notes import runs_note
 from apps.orders.services import orders_apply, orders_reconcile
@@ -135,13 +136,16 @@ def reconcile(
     states: list[BrokerOrderState], executions: list[Execution]
 ) -> dict[str, list[str] | int]:
     """Reconcile Sibyl's unfinished IBKR orders with what IBKR holds (sync ORM); each run it
-    changed gets a ``reconcile`` step with its own figures. Returns the batch-wide summary
-    (for the log)."""
+    changed gets a ``reconcile`` step with its own figures. Modifications whose answer was lost
+    are acknowledged when IBKR holds their values (``modifications_read_back``). Returns the
+    batch-wide summary (for the log)."""
     report = orders_reconcile(
         broker_name=BROKER_NAME, states=states, executions=executions, now=timezone.now()
     )
     runs_note(name="reconcile", news=report.runs)
+    read_back = modifications_read_back(broker_name=BROKER_NAME, states=states)
     return {
+        "modifications_read_back": len(read_back),
         "adopted": report.adopted,
         "new_fills": report.new_fills,
         "status_changes": report.status_changes,

@@ -45,3 +45,10 @@ def orders_lock_available(*, broker_name: str, statuses: Iterable[str]) -> dict[
         .order_by("pk")
     )
     return {order.client_order_ref: order for order in locked}
+
+
+def order_lock(order_id: int) -> Order:
+    """Lock one order (waiting for other holders) and return it fresh with its parent, symbol,
+    account and run loaded (what a modification reads). Raises Order.DoesNotExist."""
+    related = ("parent", "symbol", "account", "run")
+    return _orders_for_update().select_related(*related).get(pk=order_id)

@@ -300,6 +300,11 @@ class OrderModification(models.Model):
         related_name="modifications",
     )
     error_message = models.TextField(blank=True)
+    market_time = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When it reaches the market (the paper book applies it to bars from then on).",
+    )
     requested_at = models.DateTimeField(auto_now_add=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
 

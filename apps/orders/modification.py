@@ -18,13 +18,15 @@ the order's run (``run_notes.run_note``) or, for an order without a run, an even
 position action (``services.position_action_event``).
 """
 
+import contextlib
+import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.common.decimals import round_to_tick
@@ -32,7 +34,7 @@ from apps.common.errors import SibylError
 from apps.orders.broker_selection import broker_named
 from apps.orders.brokers import BrokerOrderState, BrokerRejectedError, BrokerUnavailableError
 from apps.orders.cancellation import OrderNotWorkingError
-from apps.orders.locks import orders_lock
+from apps.orders.locks import order_lock
 from apps.orders.models import (
     ACTIVE_ORDER_STATUSES,
     ModificationStatus,
@@ -45,6 +47,8 @@ from apps.orders.models import (
 from apps.orders.run_notes import run_note
 from apps.orders.services import order_spec, position_action_event
 from apps.positions.models import StrategyPosition
+
+logger = logging.getLogger(__name__)
 
 # A ``requested`` modification younger than this whose sender has not reported trouble is
 # taken to be in flight (its sender waits for the broker's answer): another caller waits.
@@ -116,12 +120,6 @@ def _same(modification: OrderModification, values: tuple[Decimal, Any, Any]) -> 
     return (modification.quantity, modification.limit_price, modification.stop_price) == values
 
 
-def _outstanding(order: Order) -> OrderModification | None:
-    return (
-        order.modifications.filter(status=ModificationStatus.REQUESTED).order_by("-version").first()
-    )
-
-
 def _in_flight(modification: OrderModification) -> bool:
     unknown = modification.error_message.startswith(UNKNOWN_PREFIX)
     return not unknown and timezone.now() - modification.requested_at < IN_FLIGHT
@@ -143,7 +141,8 @@ def order_modify(
 
     Returns the acknowledged modification: the order then holds the new values and the
     modification's ``version``. An earlier modification whose outcome was unknown is resolved
-    first (module docstring); if it carried these very values it is what is returned.
+    first (module docstring); a request for the values the order's last acknowledged
+    modification set (e.g. the one just resolved) returns that modification, sending nothing.
 
     Raises OrderNotWorkingError (409) unless the order is ``submitted`` or
     ``partially_filled``; ModificationInvalidError (400) for values that cannot be sent;
@@ -153,28 +152,28 @@ def order_modify(
     ``requested``; calling again resolves it by asking the broker before any resend).
     """
     with transaction.atomic():
-        [locked] = orders_lock([order.pk])
+        locked = order_lock(order.pk)
         _require_working(locked)
-        outstanding = _outstanding(locked)
+        latest = locked.modifications.order_by("-version").first()
+        outstanding = latest if latest and latest.status == ModificationStatus.REQUESTED else None
         if outstanding is None:
+            repeated = _repeated(locked, latest, quantity, limit_price, stop_price)
+            if repeated is not None:
+                return repeated
             values = _wanted(locked, quantity, limit_price, stop_price)
-            modification = _create(locked, values, action=action)
+            modification = _create(
+                locked, values, latest=latest, action=action, market_time=market_time
+            )
     if outstanding is not None:
         if _in_flight(outstanding):
             raise ModificationInFlightError(
                 f"modification v{outstanding.version} of {order.client_order_ref} awaits the "
                 "broker's answer"
             )
-        resolved = modification_resolve(modification=outstanding, market_time=market_time)
-        order.refresh_from_db()
-        tick = order.symbol.min_tick
-        requested = (
-            order.quantity if quantity is None else quantity,
-            order.limit_price if limit_price is None else round_to_tick(limit_price, tick),
-            order.stop_price if stop_price is None else round_to_tick(stop_price, tick),
-        )
-        if resolved.status == ModificationStatus.ACKNOWLEDGED and _same(resolved, requested):
-            return resolved
+        # Settle it first (by asking the broker); a refusal of that older one does not stand
+        # in the way of this request, which is then made as usual (or found already made).
+        with contextlib.suppress(BrokerRejectedError):
+            modification_resolve(modification=outstanding, market_time=market_time)
         return order_modify(
             order=order,
             quantity=quantity,
@@ -183,7 +182,30 @@ def order_modify(
             action=action,
             market_time=market_time,
         )
-    return _send(modification, market_time=market_time)
+    return _send(modification, order=locked, market_time=market_time)
+
+
+def _repeated(
+    order: Order,
+    latest: OrderModification | None,
+    quantity: Decimal | None,
+    limit_price: Decimal | None,
+    stop_price: Decimal | None,
+) -> OrderModification | None:
+    """The order's latest acknowledged modification when the request asks for exactly the
+    values it set and the order still holds (a repeated request: nothing is sent again)."""
+    acknowledged = latest is not None and latest.status == ModificationStatus.ACKNOWLEDGED
+    if not acknowledged or latest is None or latest.version != order.version:
+        return None
+    modification = latest
+    tick = order.symbol.min_tick
+    asked = (
+        order.quantity if quantity is None else quantity,
+        order.limit_price if limit_price is None else round_to_tick(limit_price, tick),
+        order.stop_price if stop_price is None else round_to_tick(stop_price, tick),
+    )
+    held = (order.quantity, order.limit_price, order.stop_price)
+    return modification if asked == held and _same(modification, held) else None
 
 
 def _require_working(order: Order) -> None:
@@ -195,11 +217,16 @@ def _require_working(order: Order) -> None:
 
 
 def _create(
-    order: Order, values: tuple[Decimal, Any, Any], *, action: PositionAction | None
+    order: Order,
+    values: tuple[Decimal, Any, Any],
+    *,
+    latest: OrderModification | None,
+    action: PositionAction | None,
+    market_time: datetime,
 ) -> OrderModification:
     """The next version's ``requested`` modification of the row-locked ``order``: above the
-    order's version and every earlier modification's (rejected ones keep their number)."""
-    highest = order.modifications.aggregate(highest=Max("version"))["highest"] or 0
+    order's version and its ``latest`` modification's (rejected ones keep their number)."""
+    highest = latest.version if latest is not None else 0
     quantity, limit_price, stop_price = values
     return OrderModification.objects.create(
         order=order,
@@ -209,15 +236,20 @@ def _create(
         stop_price=stop_price,
         previous=_values(order),
         action=action,
+        market_time=market_time,
     )
 
 
-def _send(modification: OrderModification, *, market_time: datetime) -> OrderModification:
+def _send(
+    modification: OrderModification, *, order: Order | None = None, market_time: datetime
+) -> OrderModification:
     """Send ``modification`` to its order's broker and record the answer (no lock held while
-    the broker is called)."""
-    order = Order.objects.select_related("account", "parent", "symbol").get(
-        pk=modification.order_id
-    )
+    the broker is called). ``order`` is the order as read when the modification was made
+    (read again when not given)."""
+    if order is None:
+        order = Order.objects.select_related("account", "parent", "symbol").get(
+            pk=modification.order_id
+        )
     spec = replace(
         order_spec(order),
         quantity=modification.quantity,
@@ -269,7 +301,48 @@ def modification_resolve(
     if state is None or state.status != "submitted":
         why = "unknown to the broker" if state is None else f"{state.status} at the broker"
         return _settle(modification, ModificationStatus.FAILED, f"not applied: the order is {why}")
-    return _send(modification, market_time=market_time)
+    return _send(modification, market_time=modification.market_time or market_time)
+
+
+def modifications_read_back(
+    *, broker_name: str, states: list[BrokerOrderState]
+) -> list[OrderModification]:
+    """Acknowledge every ``requested`` modification of an order on ``broker_name`` whose
+    broker state in ``states`` (e.g. all open orders read after a reconnect) holds its values:
+    the broker applied it though its answer was lost. Others are left for
+    ``modification_resolve``. Returns the modifications acknowledged."""
+    known = {state.client_order_ref: state for state in states}
+    pending = OrderModification.objects.filter(
+        status=ModificationStatus.REQUESTED,
+        order__broker=broker_name,
+        order__client_order_ref__in=list(known),
+    ).select_related("order")
+    acknowledged = []
+    for modification in pending:
+        state = known[modification.order.client_order_ref]
+        wanted = (modification.quantity, modification.limit_price, modification.stop_price)
+        if state.holds(*wanted):
+            acknowledged.append(_acknowledge(modification, state, resolved=True))
+    return [m for m in acknowledged if m.status == ModificationStatus.ACKNOWLEDGED]
+
+
+def modifications_resolve(*, now: datetime) -> int:
+    """Resolve (``modification_resolve``) every ``requested`` modification whose outcome is
+    unknown or that has waited longer than ``IN_FLIGHT`` (its sender died): the monitor's
+    safety net. A broker that cannot be reached leaves it for the next pass. Returns how many
+    were settled."""
+    stale = OrderModification.objects.filter(status=ModificationStatus.REQUESTED).filter(
+        Q(error_message__startswith=UNKNOWN_PREFIX) | Q(requested_at__lt=now - IN_FLIGHT)
+    )
+    settled = 0
+    for modification in stale.order_by("pk"):
+        try:
+            done = modification_resolve(modification=modification, market_time=now)
+        except (BrokerRejectedError, BrokerUnavailableError):
+            logger.warning("modification %s could not be resolved now", modification.pk)
+            continue
+        settled += done.status != ModificationStatus.REQUESTED
+    return settled
 
 
 def _acknowledge(
@@ -279,7 +352,7 @@ def _acknowledge(
     modification ``acknowledged``, the order takes the values and the version (unless a later
     version is already recorded)."""
     with transaction.atomic():
-        [order] = orders_lock([modification.order_id])
+        order = order_lock(modification.order_id)
         now = timezone.now()
         changed = OrderModification.objects.filter(
             pk=modification.pk, status=ModificationStatus.REQUESTED
@@ -324,11 +397,14 @@ def _settle(modification: OrderModification, status: str, message: str) -> Order
 
 def _unknown(modification: OrderModification, message: str) -> None:
     """The broker's answer did not come: the modification stays ``requested``, marked as
-    unknown so the next caller resolves it at once (``modification_resolve``)."""
-    OrderModification.objects.filter(
+    unknown so the next caller resolves it at once (``modification_resolve``); unless a
+    read-back settled it meanwhile (``modifications_read_back`` after a reconnect)."""
+    marked = OrderModification.objects.filter(
         pk=modification.pk, status=ModificationStatus.REQUESTED
     ).update(error_message=UNKNOWN_PREFIX + message)
     modification.refresh_from_db()
+    if not marked:
+        return
     order = Order.objects.get(pk=modification.order_id)
     _note(modification, order, "", error=modification.error_message)
 

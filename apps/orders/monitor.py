@@ -19,6 +19,7 @@ from apps.orders.broker_selection import broker_named
 from apps.orders.brokers import BrokerRejectedError
 from apps.orders.followups import reverses_continue, scale_ins_continue
 from apps.orders.models import ACTIVE_ORDER_STATUSES, Order, OrderRole, OrderStatus
+from apps.orders.modification import modifications_resolve
 from apps.orders.run_notes import run_note, runs_recover
 from apps.orders.services import (
     bracket_submit,
@@ -46,6 +47,7 @@ class MonitorReport:
     adopted: int = 0
     resubmitted: int = 0
     recovered: int = 0
+    modifications_resolved: int = 0
     accounts_reconciled: int = 0
     position_mismatches: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -95,6 +97,9 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     Then ``failed`` or ``abandoned`` runs whose bracket is at the broker become ``recovered``
     (``runs_recover``; e.g. adopted by broker news while the run still looked running).
 
+    Then modifications whose answer was lost (or whose sender died) are resolved by asking the
+    broker (``modification.modifications_resolve``).
+
     Last, every account's positions are reconciled (``positions_reconcile``).
     """
     report = MonitorReport()
@@ -111,6 +116,7 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     for unit_id in _brackets(pending):
         _reconcile(unit_id, report)
     report.recovered = len(runs_recover())
+    report.modifications_resolved = modifications_resolve(now=now)
     positions_reconcile(now=now, report=report)
     return report
 

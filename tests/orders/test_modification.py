@@ -30,6 +30,7 @@ from apps.orders.modification import (
     order_modify,
     position_exits_modify,
 )
+from apps.orders.monitor import orders_monitor
 from apps.orders.paper_broker import PaperBroker
 from apps.orders.services import bracket_submit, orders_sync
 from tests.factories import make_bars
@@ -191,6 +192,55 @@ def test_a_modification_whose_answer_was_lost_is_read_back_not_sent_again(
     # and a further modification is version 2, sent once
     assert order_modify(order=entry, limit_price=D("92"), market_time=AS_OF).version == 2
     assert LostAnswerBroker.modifies == 2
+
+
+def test_the_monitor_resolves_a_lost_answer_by_asking_the_broker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a modification the broker applied but whose answer was lost
+    monkeypatch.setitem(BROKERS, "paper", LostAnswerBroker)
+    LostAnswerBroker.modifies = 0
+    orders = submitted([], order_type="LMT")
+    entry = by_role(orders)["entry"]
+    with pytest.raises(BrokerUnavailableError):
+        order_modify(order=entry, quantity=D(12), market_time=AS_OF)
+
+    # when the monitor runs
+    report = orders_monitor(now=datetime.now(UTC))
+
+    # then it read the broker's values back and acknowledged it, sending nothing again
+    assert report.modifications_resolved == 1
+    modification = OrderModification.objects.get(order=entry)
+    assert modification.status == ModificationStatus.ACKNOWLEDGED
+    assert modification.market_time == AS_OF
+    assert LostAnswerBroker.modifies == 1
+    entry.refresh_from_db()
+    assert (entry.quantity, entry.version) == (D(12), 1)
+    # and the same request again returns that modification
+    assert order_modify(order=entry, quantity=D(12), market_time=AS_OF).pk == modification.pk
+    assert LostAnswerBroker.modifies == 1
+
+
+def test_a_modification_the_broker_never_got_is_sent_again_by_the_monitor() -> None:
+    # given a modification recorded as sent, its outcome unknown, that the book never got
+    orders = submitted([], order_type="LMT")
+    entry = by_role(orders)["entry"]
+    OrderModification.objects.create(
+        order=entry,
+        version=1,
+        quantity=D(10),
+        limit_price=D(91),
+        market_time=AS_OF,
+        error_message="outcome unknown: ConnectionError",
+    )
+
+    # when the monitor resolves it
+    assert orders_monitor(now=datetime.now(UTC)).modifications_resolved == 1
+
+    # then the book still held the old limit, so it was sent (once) and acknowledged
+    assert OrderModification.objects.get(order=entry).status == ModificationStatus.ACKNOWLEDGED
+    book = PaperOrder.objects.get(client_order_ref=entry.client_order_ref)
+    assert (book.limit_price, [v["version"] for v in book.versions]) == (D(91), [0, 1])
 
 
 def test_a_modification_awaiting_its_answer_blocks_another() -> None:

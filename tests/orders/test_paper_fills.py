@@ -6,7 +6,13 @@ from decimal import Decimal
 import pytest
 
 from apps.marketdata.bar_checks import OhlcvRow
-from apps.orders.paper_fills import FillConfig, SimOrder, order_fill_price, simulate_bracket
+from apps.orders.paper_fills import (
+    FillConfig,
+    SimOrder,
+    SimVersion,
+    order_fill_price,
+    simulate_bracket,
+)
 
 D = Decimal
 MONDAY = datetime(2020, 1, 6, tzinfo=UTC)
@@ -439,3 +445,28 @@ def test_fill_commission_is_charged_on_the_slipped_price() -> None:
     # fill at 0.40 + 10 × 0.01 = 0.50; min 1.00 capped at 1 % of 200 × 0.50 = 100 → 1.00
     # (at the unslipped 0.40 the cap would be 0.80)
     assert result.fills[0][3:] == (D("0.50"), D("1.0000"))
+
+
+def test_each_version_of_a_modified_stop_applies_from_its_own_time() -> None:
+    # given a filled long whose stop was 95, raised to 99 from day 2 and to 97 from day 3 on,
+    # its quantity 100 then 150 from day 2
+    parent, children = long_bracket()
+    stop = children[1]
+    stop.versions = (
+        SimVersion(MONDAY, D(100), None, D(95)),
+        SimVersion(MONDAY + timedelta(days=2), D(150), None, D(99)),
+        SimVersion(MONDAY + timedelta(days=3), D(150), None, D(97)),
+    )
+    bars = [
+        bar(0, "100", "101", "99", "100"),  # entry fills at the open
+        bar(1, "100", "101", "98.5", "100"),  # would reach 99, but 95 is in effect
+        bar(2, "100", "101", "99.5", "100"),  # 99 in effect: not reached (low 99.5)
+        bar(3, "100", "101", "98", "99"),  # 97 in effect: not reached; 99 would have been
+        bar(4, "99", "100", "96.5", "97"),  # 97 reached
+    ]
+
+    result = simulate_bracket(parent, children, bars, CONFIG)
+
+    # then it fills on day 4 at 97 less a tick, for the quantity in effect then
+    assert result.fills[-1][:4] == ("sl", bars[4].ts, D(150), D("96.99"))
+    assert result.orders["tp"].status == "cancelled"

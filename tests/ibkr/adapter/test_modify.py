@@ -11,6 +11,7 @@ import pytest
 
 from apps.ibkr.connection import IbkrConnection
 from apps.ibkr.gateway import ibkr_broker
+from apps.lineage.models import Step
 from apps.orders.brokers import BrokerRejectedError, BrokerUnavailableError
 from apps.orders.models import ModificationStatus, Order, OrderModification
 from apps.orders.modification import order_modify
@@ -102,12 +103,17 @@ def test_a_modify_lost_in_transit_is_read_back_after_reconnect_not_sent_twice(
     assert pending.status == ModificationStatus.REQUESTED
     assert sim_order(simulator, stop.client_order_ref).quantity == D(150)
 
-    # when Sibyl has reconnected and the modification is asked again
-    wait_for(lambda: connection.connects >= 2 and connection.ib.isConnected())
-    again = order_modify(order=stop, quantity=D(150), market_time=NOW)
+    # when Sibyl has reconnected (its reconciliation reads every open order's values)
+    wait_for(lambda: connection.connects >= 2 and connection.reconciliations >= 2)
 
-    # then TWS's version was read: acknowledged, nothing sent a second time
-    assert again.pk == pending.pk and again.status == ModificationStatus.ACKNOWLEDGED
+    # then TWS's version was read back: acknowledged, nothing sent a second time
+    pending.refresh_from_db()
+    assert pending.status == ModificationStatus.ACKNOWLEDGED
+    step = Step.objects.filter(run=stop.run, name="modification").order_by("-sequence").first()
+    assert step is not None and step.output["how"] == "read back from the broker"
+    # and asking for the same values again returns it without sending anything
+    again = order_modify(order=stop, quantity=D(150), market_time=NOW)
+    assert again.pk == pending.pk
     assert simulator.place_count(stop.client_order_ref) == 2
     assert len(sim_order(simulator, stop.client_order_ref).modifications) == 1
     stop.refresh_from_db()
