@@ -6,6 +6,7 @@ import { AccountPortfolio } from "../components/accounts/AccountPortfolio/Accoun
 import { AccountPositions } from "../components/accounts/AccountPositions/AccountPositions";
 import { AccountsTable } from "../components/accounts/AccountsTable/AccountsTable";
 import { PerformancePanel } from "../components/performance/PerformancePanel/PerformancePanel";
+import { CloseAllButton } from "../components/positions/ClosePositions/ClosePositions";
 import { QueryState } from "../components/ui/QueryState/QueryState";
 import { useNumericParam } from "./params";
 
@@ -14,7 +15,8 @@ import { useNumericParam } from "./params";
  * (`GET /accounts/{id}/positions/`: the broker's per symbol beside the strategies' sum, flagged
  * when they differ, with the strategies' open positions); its performance over every strategy
  * position on it (`GET /accounts/{id}/performance/`); and its portfolio per currency with each
- * strategy's share (`GET /accounts/{id}/portfolio/`).
+ * strategy's share (`GET /accounts/{id}/portfolio/`). Close per strategy position and Close all
+ * for the account, each confirmed first with an optional note.
  */
 export function AccountPage() {
   const id = useNumericParam(useParams().id);
@@ -50,6 +52,13 @@ export function AccountPage() {
           Per symbol, the broker&apos;s position beside the sum of the strategies&apos; positions;
           a difference is flagged as unattributed. Quantities signed (negative is short).
         </p>
+        <div className="actions">
+          <CloseAllButton
+            scope={{ account: id }}
+            what={`account ${account.data?.name ?? `#${id}`}`}
+            label="Close all positions"
+          />
+        </div>
         <QueryState
           query={positions}
           loadingLabel="Loading positions…"

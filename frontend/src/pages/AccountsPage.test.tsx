@@ -175,6 +175,7 @@ describe("AccountPage", () => {
       last_price: "185.0000",
       last_price_at: "2026-03-02T20:00:00Z",
       unrealized_pnl: "50.0000",
+      working_orders: [],
       updated_at: "2026-03-02T20:00:00Z",
     });
     const accountPosition = (id: number, symbol: string, symbolId: number, broker: string, strategies: string) => ({
