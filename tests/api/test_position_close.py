@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from apps.orders.brokers import BrokerUnavailableError
 from apps.orders.models import Order, OrderReason, OrderRole, PositionAction
 from apps.orders.paper_broker import PaperBroker
 from apps.orders.position_actions import CloseRequest, position_close
@@ -232,3 +233,23 @@ def test_close_all_refuses_a_strategy_of_another_account(
 
     assert response.status_code == 400
     assert "strategy" in response.json()
+
+
+def test_an_unreachable_broker_is_a_503_and_the_position_keeps_its_protection(
+    api: APIClient, account: Account, symbol: Symbol, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    position = open_long(strategy_on(account, symbol))
+
+    def down(**_: object) -> None:
+        raise BrokerUnavailableError("paper book unreachable")
+
+    monkeypatch.setattr("apps.orders.position_actions.orders_sync", down)
+    response = api.post(close_url(position), {"note": "try"}, format="json")
+
+    assert response.status_code == 503
+    assert "could not be cancelled" in response.json()["detail"]
+    action = PositionAction.objects.get()
+    assert action.status == "failed"
+    stop_target = Order.objects.filter(strategy_position=position, parent__isnull=False)
+    assert set(stop_target.values_list("status", flat=True)) == {"submitted"}
+    assert Order.objects.get(role=OrderRole.EXIT).status == "cancelled"  # withdrawn unsent

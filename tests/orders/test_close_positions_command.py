@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from apps.orders.brokers import BrokerUnavailableError
 from apps.orders.models import Order, OrderRole, PositionAction
 from apps.positions.models import StrategyPosition
 from tests.factories import AccountFactory, SymbolFactory, UserFactory, make_bars
@@ -60,3 +61,18 @@ def test_an_unknown_scope_or_a_refusal_closes_nothing(monkeypatch: pytest.Monkey
     with pytest.raises(CommandError, match="not confirmed"):
         run("--account", str(account.pk), "--note", "x")
     assert not PositionAction.objects.exists()
+
+
+def test_a_failed_close_makes_the_command_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    symbol = SymbolFactory.create(timezone="America/New_York", min_tick=D("0.01"))
+    make_bars(symbol, [100.0] * 12, start=datetime(2020, 1, 1, tzinfo=UTC))
+    account = AccountFactory.create()
+    open_long(strategy_on(account, symbol))
+
+    def down(**_: object) -> None:
+        raise BrokerUnavailableError("paper book unreachable")
+
+    monkeypatch.setattr("apps.orders.position_actions.orders_sync", down)
+    with pytest.raises(CommandError, match="1 failed"):
+        run("--account", str(account.pk), "--note", "x", "--yes")
+    assert PositionAction.objects.get(strategy_position__isnull=True).status == "failed"

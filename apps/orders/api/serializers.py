@@ -503,6 +503,10 @@ class PositionActionDetailOutputSerializer(PositionActionOutputSerializer):
         read_only_fields = fields
 
 
+# PostgreSQL's bigint: a larger id cannot exist, and would fail in the database.
+ID_MAX = 2**63 - 1
+
+
 class CloseInputSerializer(serializers.Serializer[Any]):
     """A person's close: ``note`` says why (optional, kept on the position action)."""
 
@@ -513,8 +517,12 @@ class CloseAllInputSerializer(CloseInputSerializer):
     """A person's close-all of an account: ``note``, and the scope narrowed to a ``symbol``
     and/or a ``strategy`` (ids; both optional)."""
 
-    symbol = serializers.IntegerField(required=False, allow_null=True, default=None)
-    strategy = serializers.IntegerField(required=False, allow_null=True, default=None)
+    symbol = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=ID_MAX
+    )
+    strategy = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=ID_MAX
+    )
 
 
 class CloseAllOutputSerializer(serializers.Serializer[Any]):

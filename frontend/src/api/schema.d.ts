@@ -1085,7 +1085,9 @@ export interface components {
         CloseAllInputRequest: {
             /** @default  */
             note: string;
+            /** Format: int64 */
             symbol?: number | null;
+            /** Format: int64 */
             strategy?: number | null;
         };
         /**
