@@ -129,6 +129,8 @@ class PaperExecutionAdmin(admin.ModelAdmin):
 
 
 class OrderOfActionInline(admin.TabularInline):
+    """The orders a position action sent (read-only, linking to each order)."""
+
     model = Order
     fk_name = "action"
     extra = 0
