@@ -78,7 +78,12 @@ describe("ClosePositionButton", () => {
 
 describe("CloseAllButton", () => {
   const report: CloseAllResult = {
-    action: makePositionAction({ id: 30, strategy_position_id: null, orders: undefined }),
+    action: makePositionAction({
+      id: 30,
+      strategy_position_id: null,
+      orders: undefined,
+      detail: { already_closing: ["a close of position 4 is already submitted"] },
+    }),
     cancelled: ["sibyl-50-entry"],
     closes: [makePositionAction()],
     failures: ["close position 6: broker unreachable"],
@@ -94,7 +99,7 @@ describe("CloseAllButton", () => {
     await user.click(within(dialog).getByRole("button", { name: "Close all" }));
 
     expect(await within(dialog).findByRole("status")).toHaveTextContent(
-      "1 position closed, 1 working order cancelled",
+      "1 position closed, 1 working order cancelled, 1 already closing.",
     );
     expect(within(dialog).getByRole("alert")).toHaveTextContent("broker unreachable");
     expect(posts).toEqual([

@@ -107,15 +107,17 @@ export function describeClose(action: PositionActionDetail): ReactNode {
   );
 }
 
-/** A close-all's report: closes sent, orders cancelled, failures. */
+/** A close-all's report: closes sent, orders cancelled, positions already closing, failures. */
 export function describeCloseAll(result: CloseAllResult): ReactNode {
+  const busy = (result.action.detail as { already_closing?: string[] } | null)?.already_closing ?? [];
   return (
     <>
       <p>
         Close-all #{result.action.id} {humanize(result.action.status)}:{" "}
         {result.closes.length} position{result.closes.length === 1 ? "" : "s"} closed,{" "}
         {result.cancelled.length} working order{result.cancelled.length === 1 ? "" : "s"}{" "}
-        cancelled.
+        cancelled
+        {busy.length > 0 && `, ${busy.length} already closing`}.
       </p>
       {result.closes.length > 0 && (
         <ul>
