@@ -24,7 +24,8 @@ def run_list() -> QuerySet[Run]:
 def run_lineage() -> QuerySet[Run]:
     """Runs with everything the lineage viewer shows, in six queries per run fetched: the run
     with its strategy and signal; its steps in sequence order; the steps' artifacts; its LLM
-    calls (oldest first); its orders (entry first); the orders' fills (oldest first). The
+    calls (oldest first); its orders (entry first, each with its position action and who
+    asked); the orders' fills (oldest first). The
     signal's strategy and symbol are joined too: the signal carries their names."""
     return (
         Run.objects.select_related("strategy", "signal__strategy__symbol")
@@ -33,7 +34,10 @@ def run_lineage() -> QuerySet[Run]:
             Prefetch("steps", queryset=Step.objects.order_by("sequence")),
             Prefetch("steps__artifacts", queryset=Artifact.objects.order_by("kind", "id")),
             Prefetch("llm_calls", queryset=LlmCall.objects.order_by("created_at", "id")),
-            Prefetch("orders", queryset=Order.objects.order_by("id")),
+            Prefetch(
+                "orders",
+                queryset=Order.objects.select_related("action__requested_by").order_by("id"),
+            ),
             Prefetch("orders__fills", queryset=Fill.objects.order_by("executed_at", "id")),
         )
     )

@@ -1,14 +1,20 @@
 """Shared helpers of the order tests: a strategy on a fresh symbol and an accepted signal's
-bracket built by ``bracket_create`` (not yet sent to any broker)."""
+bracket built by ``bracket_create`` (not yet sent to any broker); a strategy on an account and
+a long position opened on the paper book."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from apps.lineage.services import run_create
 from apps.orders.models import Order
-from apps.orders.services import bracket_create
+from apps.orders.monitor import orders_monitor
+from apps.orders.paper_broker import PaperBroker
+from apps.orders.services import bracket_create, bracket_submit
+from apps.positions.models import StrategyPosition
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
+from apps.symbols.models import Symbol
+from apps.trading.models import Account
 from tests.factories import StrategyFactory, SymbolFactory
 
 D = Decimal
@@ -52,3 +58,24 @@ def make_bracket(
     return bracket_create(
         run=run, signal=signal, strategy=strategy, quantity=D(quantity), broker_name=broker_name
     )
+
+
+# After the run: the paper monitor's clock (any time after the bars the bracket meets).
+MONITOR_NOW = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def strategy_on(account: Account, symbol: Symbol) -> Strategy:
+    """A MKT GTC strategy of ``account``'s owner trading ``symbol`` on ``account``."""
+    return StrategyFactory.create(
+        account=account, owner=account.owner, symbol=symbol, order_type="MKT", time_in_force="GTC"
+    )
+
+
+def open_long(strategy: Strategy, quantity: str = "100") -> StrategyPosition:
+    """Long ``quantity`` from a market bracket of ``strategy`` sent to the paper broker as of
+    ``AS_OF`` and filled by its monitor (the symbol needs bars from ``AS_OF``); its stop (95)
+    and target (110) stay working."""
+    orders = make_bracket(strategy, quantity=quantity, stop="95", target="110")
+    bracket_submit(orders=orders, broker=PaperBroker(), market_time=AS_OF)
+    orders_monitor(now=MONITOR_NOW)
+    return StrategyPosition.objects.get(strategy=strategy, status="open")

@@ -4,7 +4,16 @@ import django_filters
 from django.db.models import QuerySet
 
 from apps.common.api_filters import UtcIsoDateTimeFilter
-from apps.orders.models import Fill, Order, OrderRole, OrderStatus, Side
+from apps.orders.models import (
+    Fill,
+    Order,
+    OrderReason,
+    OrderRole,
+    OrderStatus,
+    PositionAction,
+    PositionActionStatus,
+    Side,
+)
 from apps.positions.models import PositionSide, PositionStatus, StrategyPosition
 
 
@@ -58,3 +67,18 @@ class StrategyPositionFilter(django_filters.FilterSet):
     class Meta:
         model = StrategyPosition
         fields = ["account", "strategy", "symbol", "status", "side"]
+
+
+class PositionActionFilter(django_filters.FilterSet):
+    """``account``, ``strategy`` and ``strategy_position`` (ids), ``kind`` (close, reverse,
+    scale_in, trail, end_of_day, person) and ``status`` (requested, done, failed, refused)."""
+
+    account = django_filters.NumberFilter(field_name="account_id")
+    strategy = django_filters.NumberFilter(field_name="strategy_id")
+    strategy_position = django_filters.NumberFilter(field_name="strategy_position_id")
+    kind = django_filters.ChoiceFilter(choices=OrderReason.choices)
+    status = django_filters.ChoiceFilter(choices=PositionActionStatus.choices)
+
+    class Meta:
+        model = PositionAction
+        fields = ["account", "strategy", "strategy_position", "kind", "status"]

@@ -23,7 +23,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from apps.marketdata.models import Bar, BarSize
-from apps.orders.models import Fill, Order
+from apps.orders.models import (
+    Fill,
+    Order,
+    OrderRole,
+    OrderStatus,
+    PositionAction,
+)
 from apps.positions.models import (
     AccountPosition,
     PositionSide,
@@ -53,17 +59,21 @@ def _with_row_fields(orders: QuerySet[Order]) -> QuerySet[Order]:
     )
 
 
+# An order reads with its position action and who asked for it (its reason shown).
+ORDER_JOINS = ("symbol", "action", "action__requested_by")
+
+
 def order_list() -> QuerySet[Order]:
-    """Orders with their symbol, ``strategy_id``, ``strategy_name`` and ``fills_count``, newest
-    first by id."""
-    return _with_row_fields(Order.objects.select_related("symbol")).order_by("-id")
+    """Orders with their symbol, position action (and who asked), ``strategy_id``,
+    ``strategy_name`` and ``fills_count``, newest first by id."""
+    return _with_row_fields(Order.objects.select_related(*ORDER_JOINS)).order_by("-id")
 
 
 def order_detail() -> QuerySet[Order]:
-    """Orders with their symbol, strategy id and name, owner (for write permissions) and their
-    fills (oldest first): three queries per order fetched."""
+    """Orders with their symbol, strategy id and name, owner (for write permissions), position
+    action (and who asked) and their fills (oldest first): two queries per order fetched."""
     return _with_row_fields(
-        Order.objects.select_related("symbol", "strategy", "action")
+        Order.objects.select_related(*ORDER_JOINS, "strategy")
     ).prefetch_related(
         Prefetch("fills", queryset=Fill.objects.order_by("executed_at", "id")),
     )
@@ -78,6 +88,38 @@ def fill_list() -> QuerySet[Fill]:
         symbol=F("order__symbol__symbol"),
         currency=F("order__symbol__currency"),
     ).order_by("executed_at", "id")
+
+
+# Working: may still fill or be sent. A failed exit waits for the retry pass to resend it.
+_WORKING = Q(
+    status__in=(
+        OrderStatus.PENDING,
+        OrderStatus.SUBMITTING,
+        OrderStatus.SUBMITTED,
+        OrderStatus.PARTIALLY_FILLED,
+    )
+) | Q(role=OrderRole.EXIT, status=OrderStatus.FAILED)
+
+
+def working_orders_prefetch() -> Prefetch:
+    """A prefetch of each strategy position's working stop, target and close (``exit``) as
+    ``working_orders`` (a list, by id), each with ``price``: the stop price of a stop, else
+    the limit price (null for a market exit). One query for every position fetched."""
+    orders = (
+        Order.objects.filter(
+            _WORKING,
+            role__in=(OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT, OrderRole.EXIT),
+        )
+        .annotate(
+            price=Case(
+                When(role=OrderRole.STOP_LOSS, then=F("stop_price")),
+                default=F("limit_price"),
+                output_field=PRICE,
+            )
+        )
+        .order_by("id")
+    )
+    return Prefetch("orders", queryset=orders, to_attr="working_orders")
 
 
 def _latest_bar(field: str, bar_size: str) -> Subquery:
@@ -120,6 +162,7 @@ def position_list() -> QuerySet[StrategyPosition]:
     return (
         StrategyPosition.objects.filter(status=PositionStatus.OPEN)
         .select_related("symbol", "strategy", "account")
+        .prefetch_related(working_orders_prefetch())
         .annotate(
             signed_quantity=signed,
             last_price=Coalesce(*(_latest_bar("close", s) for s in sizes), output_field=PRICE),
@@ -142,20 +185,45 @@ def positions_visible_to(
 
 
 def strategy_position_list() -> QuerySet[StrategyPosition]:
-    """Strategy positions (open and closed) with their account, strategy and symbol, newest
-    first by id."""
-    return StrategyPosition.objects.select_related("account", "strategy", "symbol").order_by("-id")
+    """Strategy positions (open and closed) with their account, strategy, symbol and working
+    orders (``working_orders_prefetch``), newest first by id."""
+    return (
+        StrategyPosition.objects.select_related("account", "strategy", "symbol")
+        .prefetch_related(working_orders_prefetch())
+        .order_by("-id")
+    )
 
 
 def strategy_position_detail() -> QuerySet[StrategyPosition]:
-    """Strategy positions with their account, strategy, symbol and orders (by id, each with
-    its fills in execution order)."""
-    orders = _with_row_fields(Order.objects.select_related("symbol")).prefetch_related(
+    """Strategy positions with their account, strategy, symbol, working orders
+    (``working_orders_prefetch``) and orders (by id, each with its fills in execution order
+    and its position action)."""
+    orders = _with_row_fields(Order.objects.select_related(*ORDER_JOINS)).prefetch_related(
         Prefetch("fills", queryset=Fill.objects.order_by("executed_at", "id"))
     )
     return StrategyPosition.objects.select_related(
         "account", "strategy", "symbol"
-    ).prefetch_related(Prefetch("orders", queryset=orders.order_by("id")))
+    ).prefetch_related(
+        working_orders_prefetch(), Prefetch("orders", queryset=orders.order_by("id"))
+    )
+
+
+def position_action_list() -> QuerySet[PositionAction]:
+    """Position actions with their account, strategy, symbol and who asked, newest first."""
+    return PositionAction.objects.select_related(
+        "account", "strategy", "symbol", "requested_by"
+    ).order_by("-id")
+
+
+def position_action_detail() -> QuerySet[PositionAction]:
+    """Position actions as ``position_action_list``, with the orders they sent (by id, each
+    with its fills and its action)."""
+    orders = _with_row_fields(Order.objects.select_related(*ORDER_JOINS)).prefetch_related(
+        Prefetch("fills", queryset=Fill.objects.order_by("executed_at", "id"))
+    )
+    return position_action_list().prefetch_related(
+        Prefetch("orders", queryset=orders.order_by("id"))
+    )
 
 
 def account_positions(*, account_id: int) -> QuerySet[AccountPosition]:

@@ -9,7 +9,16 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.common.api_fields import choice_field
-from apps.orders.models import Fill, Order, OrderStatus, OrderType
+from apps.orders.models import (
+    Fill,
+    Order,
+    OrderReason,
+    OrderRole,
+    OrderStatus,
+    OrderType,
+    PositionAction,
+    PositionActionStatus,
+)
 from apps.positions.models import (
     AccountPosition,
     AccountPositionSide,
@@ -53,10 +62,30 @@ class FillListOutputSerializer(FillOutputSerializer):
         read_only_fields = fields
 
 
+class OrderActionSummarySerializer(serializers.ModelSerializer[PositionAction]):
+    """The position action an order was sent for: its kind (close, reverse, scale_in, trail,
+    end_of_day, person), status, who asked (``requested_by``: a username; null for a run or a
+    schedule), their note and when it was asked (UTC)."""
+
+    kind = choice_field(OrderReason, "OrderReasonEnum")
+    status = choice_field(PositionActionStatus, "PositionActionStatusEnum")
+    requested_by = serializers.CharField(
+        source="requested_by.username", read_only=True, allow_null=True, default=None
+    )
+    run_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = PositionAction
+        fields = ["id", "kind", "status", "requested_by", "note", "run_id", "created_at"]
+        read_only_fields = fields
+
+
 ORDER_FIELDS = [
     "id",
     "run_id",
     "signal_id",
+    "reason",
+    "action",
     "parent_id",
     "client_order_ref",
     "broker",
@@ -87,13 +116,18 @@ ORDER_FIELDS = [
 
 class OrderOutputSerializer(serializers.ModelSerializer[Order]):
     """An order as stored: what was sent (side, type, quantity, limit/stop prices), where it
-    stands (status, filled quantity, average fill price, commission, realized P&L), its run
-    (``run_id``, the link back to lineage) and ``flagged_at`` when reconciliation found the
-    broker does not hold it."""
+    stands (status, filled quantity, average fill price, commission, realized P&L), why it
+    exists (``reason``: signal, close, reverse, scale_in, trail, end_of_day, person; ``action``:
+    the position action it was sent for, with who asked and their note — null for a signal's
+    bracket), its run (``run_id``, the link back to lineage; null for a person's or a
+    schedule's action) and ``flagged_at`` when reconciliation found the broker does not hold
+    it."""
 
-    run_id = serializers.IntegerField(read_only=True)
-    signal_id = serializers.IntegerField(read_only=True)
+    run_id = serializers.IntegerField(read_only=True, allow_null=True)
+    signal_id = serializers.IntegerField(read_only=True, allow_null=True)
     parent_id = serializers.IntegerField(read_only=True, allow_null=True)
+    reason = choice_field(OrderReason, "OrderReasonEnum")
+    action = OrderActionSummarySerializer(read_only=True, allow_null=True)
     status = choice_field(OrderStatus, "OrderStatusEnum")
     order_type = choice_field(OrderType, "BrokerOrderTypeEnum")
 
@@ -135,6 +169,44 @@ class OrderDetailOutputSerializer(OrderListOutputSerializer):
         read_only_fields = fields
 
 
+class WorkingOrderSerializer(serializers.ModelSerializer[Order]):
+    """A working order of a position: its stop (``stop_loss``), its target (``take_profit``)
+    or a close on its way (``exit``). ``price`` is the stop price of a stop, the limit of a
+    target or limit exit (null for a market exit), in the symbol's currency; quantities in
+    units."""
+
+    role = choice_field(OrderRole, "OrderRoleEnum")
+    status = choice_field(OrderStatus, "OrderStatusEnum")
+    order_type = choice_field(OrderType, "BrokerOrderTypeEnum")
+    price = serializers.DecimalField(
+        max_digits=20, decimal_places=8, read_only=True, allow_null=True
+    )
+    reason = choice_field(OrderReason, "OrderReasonEnum")
+    action_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "role",
+            "status",
+            "side",
+            "order_type",
+            "quantity",
+            "filled_quantity",
+            "price",
+            "reason",
+            "action_id",
+        ]
+        read_only_fields = fields
+
+
+WORKING_ORDERS_HELP = (
+    "The position's working stop and target and any close on its way (pending, being sent, "
+    "working at the broker, or failed in transit and waiting to be resent); empty once closed."
+)
+
+
 class PositionOutputSerializer(serializers.ModelSerializer[StrategyPosition]):
     """A strategy's open position in a symbol on an account: ``quantity`` signed (negative is
     short), ``side``, average cost (commissions included), realized P&L; ``last_price`` is the
@@ -157,6 +229,9 @@ class PositionOutputSerializer(serializers.ModelSerializer[StrategyPosition]):
     )
     strategy = serializers.CharField(source="strategy.slug", read_only=True)
     account = serializers.CharField(source="account.name", read_only=True)
+    working_orders = WorkingOrderSerializer(
+        many=True, read_only=True, help_text=WORKING_ORDERS_HELP
+    )
 
     class Meta:
         model = StrategyPosition
@@ -176,6 +251,7 @@ class PositionOutputSerializer(serializers.ModelSerializer[StrategyPosition]):
             "last_price",
             "last_price_at",
             "unrealized_pnl",
+            "working_orders",
             "updated_at",
         ]
         read_only_fields = fields
@@ -209,6 +285,7 @@ STRATEGY_POSITION_FIELDS = [
     "opening_run_id",
     "prompt_template_id",
     "llm_model",
+    "working_orders",
     "updated_at",
 ]
 
@@ -233,6 +310,9 @@ class StrategyPositionOutputSerializer(serializers.ModelSerializer[StrategyPosit
     symbol_id = serializers.IntegerField(read_only=True)
     opening_run_id = serializers.IntegerField(read_only=True, allow_null=True)
     prompt_template_id = serializers.IntegerField(read_only=True, allow_null=True)
+    working_orders = WorkingOrderSerializer(
+        many=True, read_only=True, help_text=WORKING_ORDERS_HELP
+    )
 
     class Meta:
         model = StrategyPosition
@@ -359,3 +439,98 @@ class PortfolioOutputSerializer(serializers.Serializer[Any]):
     account_id = serializers.IntegerField()
     currencies = CurrencyBookSerializer(many=True)
     strategies = StrategyBookSerializer(many=True)
+
+
+class PositionActionOutputSerializer(serializers.ModelSerializer[PositionAction]):
+    """One position action: its ``kind`` (close, reverse, scale_in, trail, end_of_day, person),
+    ``status`` (requested, done, failed, refused), its scope (account; strategy, symbol and
+    strategy position when narrowed), who asked (``requested_by`` username or the ``run``),
+    their ``note``, ``market_time`` (when its orders reach the market, UTC), ``detail`` (what
+    it did: orders cancelled and sent, for a close-all its closes), ``error_message`` and
+    when it was asked and finished (UTC)."""
+
+    kind = choice_field(OrderReason, "OrderReasonEnum")
+    status = choice_field(PositionActionStatus, "PositionActionStatusEnum")
+    account_id = serializers.IntegerField(read_only=True)
+    account = serializers.CharField(source="account.name", read_only=True)
+    strategy_id = serializers.IntegerField(read_only=True, allow_null=True)
+    strategy = serializers.CharField(
+        source="strategy.slug", read_only=True, allow_null=True, default=None
+    )
+    symbol_id = serializers.IntegerField(read_only=True, allow_null=True)
+    symbol = serializers.CharField(
+        source="symbol.symbol", read_only=True, allow_null=True, default=None
+    )
+    strategy_position_id = serializers.IntegerField(read_only=True, allow_null=True)
+    run_id = serializers.IntegerField(read_only=True, allow_null=True)
+    requested_by = serializers.CharField(
+        source="requested_by.username", read_only=True, allow_null=True, default=None
+    )
+    detail = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = PositionAction
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "account_id",
+            "account",
+            "strategy_id",
+            "strategy",
+            "symbol_id",
+            "symbol",
+            "strategy_position_id",
+            "run_id",
+            "requested_by",
+            "note",
+            "market_time",
+            "detail",
+            "error_message",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class PositionActionDetailOutputSerializer(PositionActionOutputSerializer):
+    """A position action with the orders it sent (by id, each with its fills)."""
+
+    orders = OrderDetailOutputSerializer(many=True, read_only=True)
+
+    class Meta(PositionActionOutputSerializer.Meta):
+        fields = [*PositionActionOutputSerializer.Meta.fields, "orders"]
+        read_only_fields = fields
+
+
+# PostgreSQL's bigint: a larger id cannot exist, and would fail in the database.
+ID_MAX = 2**63 - 1
+
+
+class CloseInputSerializer(serializers.Serializer[Any]):
+    """A person's close: ``note`` says why (optional, kept on the position action)."""
+
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class CloseAllInputSerializer(CloseInputSerializer):
+    """A person's close-all of an account: ``note``, and the scope narrowed to a ``symbol``
+    and/or a ``strategy`` (ids; both optional)."""
+
+    symbol = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=ID_MAX
+    )
+    strategy = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=ID_MAX
+    )
+
+
+class CloseAllOutputSerializer(serializers.Serializer[Any]):
+    """What a close-all did: the umbrella ``action`` (``failed`` when anything failed), the
+    working orders it cancelled (client references), the positions' closes (their actions,
+    each with its exit order) and ``failures``: one line per thing that failed."""
+
+    action = PositionActionOutputSerializer()
+    cancelled = serializers.ListField(child=serializers.CharField())
+    closes = PositionActionDetailOutputSerializer(many=True)
+    failures = serializers.ListField(child=serializers.CharField())

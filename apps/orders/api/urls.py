@@ -3,13 +3,18 @@
 from django.urls import URLPattern, URLResolver, path
 
 from apps.orders.api.views import (
+    AccountCloseAllApi,
     AccountPortfolioApi,
     AccountPositionsApi,
     FillListApi,
     OrderCancelApi,
     OrderDetailApi,
     OrderListApi,
+    PositionActionDetailApi,
+    PositionActionListApi,
     PositionListApi,
+    StrategyCloseAllApi,
+    StrategyPositionCloseApi,
     StrategyPositionDetailApi,
     StrategyPositionListApi,
 )
@@ -27,5 +32,20 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "strategy-positions/<int:pk>/",
         StrategyPositionDetailApi.as_view(),
         name="strategy-position-detail",
+    ),
+    path(
+        "strategy-positions/<int:pk>/close/",
+        StrategyPositionCloseApi.as_view(),
+        name="strategy-position-close",
+    ),
+    path("accounts/<int:pk>/close-all/", AccountCloseAllApi.as_view(), name="account-close-all"),
+    path(
+        "strategies/<int:pk>/close-all/", StrategyCloseAllApi.as_view(), name="strategy-close-all"
+    ),
+    path("position-actions/", PositionActionListApi.as_view(), name="position-action-list"),
+    path(
+        "position-actions/<int:pk>/",
+        PositionActionDetailApi.as_view(),
+        name="position-action-detail",
     ),
 ]

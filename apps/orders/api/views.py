@@ -1,37 +1,61 @@
 """Orders API: orders (list, detail, cancel), fills and positions; an account's positions and
-portfolio; strategy positions (list, detail with orders and fills).
+portfolio; strategy positions (list, detail with orders and fills); closing positions (one
+strategy position, close-all of an account or a strategy) and the position actions recording
+them.
 
 Every read is cut to what hangs off the caller's strategies (staff: everything); another
-user's order is a 404. Cancelling needs the strategy's owner or staff.
+user's order is a 404. Cancelling needs the strategy's owner or staff. Positions, their
+closes and position actions follow their account: its owner and members (staff: every one);
+another account's position is a 404.
 """
 
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.common.api import IsOwnerOrStaff, NewestFirstCursorPagination, is_staff, owned_by
 from apps.orders.api import selectors
-from apps.orders.api.filters import FillFilter, OrderFilter, StrategyPositionFilter
+from apps.orders.api.filters import (
+    FillFilter,
+    OrderFilter,
+    PositionActionFilter,
+    StrategyPositionFilter,
+)
 from apps.orders.api.serializers import (
     AccountPositionsOutputSerializer,
+    CloseAllInputSerializer,
+    CloseAllOutputSerializer,
+    CloseInputSerializer,
     FillListOutputSerializer,
     OrderDetailOutputSerializer,
     OrderListOutputSerializer,
     PortfolioOutputSerializer,
+    PositionActionDetailOutputSerializer,
+    PositionActionOutputSerializer,
     PositionOutputSerializer,
     StrategyPositionDetailOutputSerializer,
     StrategyPositionOutputSerializer,
 )
 from apps.orders.cancellation import order_cancel
-from apps.orders.models import Fill, Order
+from apps.orders.models import Fill, Order, OrderReason, PositionAction
+from apps.orders.position_actions import (
+    CloseAllReport,
+    CloseRequest,
+    position_close,
+    positions_close_all,
+)
 from apps.positions.models import StrategyPosition
+from apps.strategies.models import Strategy
+from apps.symbols.models import Symbol
 from apps.trading.models import Account
 from apps.trading.selectors import accounts_visible_to
 
@@ -237,3 +261,216 @@ class StrategyPositionDetailApi(generics.RetrieveAPIView[StrategyPosition]):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return StrategyPosition.objects.none()
         return _visible_positions(self.request, selectors.strategy_position_detail())  # type: ignore[no-any-return]
+
+
+CLOSE_REFUSED = OpenApiResponse(
+    description="Nothing to close (the position is flat or closed), or a close of it is "
+    "already working: ``detail`` says which (``code`` PositionNotOpenError or "
+    "PositionCloseInProgressError)."
+)
+BROKER_UNAVAILABLE = OpenApiResponse(
+    description="The broker could not be reached: the close was withdrawn (the position keeps "
+    "its stop and target) or, if sending it failed in transit, the retry pass resends it."
+)
+BROKER_REJECTED = OpenApiResponse(
+    description="Invalid input, or the broker refused the close (``code`` BrokerRejectedError)."
+)
+
+
+@extend_schema(
+    tags=["positions"],
+    request=CloseInputSerializer,
+    responses={
+        200: PositionActionDetailOutputSerializer,
+        400: BROKER_REJECTED,
+        401: None,
+        404: POSITION_NOT_FOUND,
+        409: CLOSE_REFUSED,
+        503: BROKER_UNAVAILABLE,
+    },
+)
+class StrategyPositionCloseApi(generics.GenericAPIView[StrategyPosition]):
+    """``POST /strategy-positions/{id}/close/`` with ``{"note": "..."}``: a person's close of
+    the position now (kind ``person``): its stop, target and entry remainder are cancelled at
+    the broker, then one market exit goes out for what it holds (``position_close``). 200 with
+    the position action and its exit order; 409 when there is nothing to close or a close is
+    already working. The account's owner, its members and staff only (others: 404)."""
+
+    serializer_class = CloseInputSerializer
+
+    def get_queryset(self) -> QuerySet[StrategyPosition]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return StrategyPosition.objects.none()
+        return _visible_positions(  # type: ignore[no-any-return]
+            self.request, StrategyPosition.objects.select_related("strategy", "account")
+        )
+
+    def post(self, request: Request, pk: int) -> Response:
+        """Close the position; answer with its position action as stored afterwards."""
+        position = self.get_object()
+        body = CloseInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        action = position_close(
+            position=position,
+            request=CloseRequest(
+                kind=OrderReason.PERSON,
+                market_time=timezone.now(),
+                requested_by=request.user,  # type: ignore[arg-type]
+                note=body.validated_data["note"],
+            ),
+        )
+        action = selectors.position_action_detail().get(pk=action.pk)
+        return Response(PositionActionDetailOutputSerializer(action).data)
+
+
+def _close_all_answer(report: CloseAllReport) -> Response:
+    closes = selectors.position_action_detail().filter(pk__in=[a.pk for a in report.closes])
+    body = {
+        "action": selectors.position_action_list().get(pk=report.action.pk),
+        "cancelled": report.cancelled,
+        "closes": list(closes.order_by("id")),
+        "failures": report.errors,
+    }
+    return Response(CloseAllOutputSerializer(body).data)
+
+
+CLOSE_ALL_RESPONSES = {
+    200: CloseAllOutputSerializer,
+    400: OpenApiResponse(description="An unknown symbol or a strategy not on the account."),
+    401: None,
+}
+
+
+@extend_schema(
+    tags=["accounts"],
+    request=CloseAllInputSerializer,
+    responses={**CLOSE_ALL_RESPONSES, 404: ACCOUNT_NOT_FOUND},
+)
+class AccountCloseAllApi(generics.GenericAPIView[Account]):
+    """``POST /accounts/{id}/close-all/`` with ``{"note", "symbol"?, "strategy"?}``: a
+    person's close-all now (kind ``person``): every working entry in the scope that opened
+    nothing yet is cancelled and every open strategy position in it is closed
+    (``positions_close_all``); the scope is the account, narrowed to a symbol and/or a
+    strategy (ids). 200 with the umbrella position action (``failed`` when anything failed),
+    the cancelled orders, each position's close and the failures. The account's owner, its
+    members and staff only (others: 404)."""
+
+    serializer_class = CloseAllInputSerializer
+    pagination_class = None
+    filterset_class = None
+
+    def post(self, request: Request, pk: int) -> Response:
+        """Close everything in the scope; answer with the report."""
+        account = _visible_account(request, pk)
+        body = CloseAllInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        strategy = None
+        if data["strategy"] is not None:
+            strategy = (
+                Strategy.objects.filter(
+                    Q(account=account) | Q(positions__account=account), pk=data["strategy"]
+                )
+                .distinct()
+                .first()
+            )
+            if strategy is None:
+                raise ValidationError({"strategy": ["No such strategy on this account."]})
+        if data["symbol"] is not None and not Symbol.objects.filter(pk=data["symbol"]).exists():
+            raise ValidationError({"symbol": ["No such symbol."]})
+        report = positions_close_all(
+            account=account,
+            kind=OrderReason.PERSON,
+            market_time=timezone.now(),
+            strategy=strategy,
+            symbol_id=data["symbol"],
+            requested_by=request.user,  # type: ignore[arg-type]
+            note=data["note"],
+        )
+        return _close_all_answer(report)
+
+
+@extend_schema(
+    tags=["strategies"],
+    request=CloseInputSerializer,
+    responses={
+        **CLOSE_ALL_RESPONSES,
+        404: OpenApiResponse(
+            description="No such strategy, or its account is not one you own or are a member of."
+        ),
+    },
+)
+class StrategyCloseAllApi(generics.GenericAPIView[Strategy]):
+    """``POST /strategies/{id}/close-all/`` with ``{"note": "..."}``: a person's close-all of
+    the strategy on its account now: its working entries that opened nothing yet are
+    cancelled and its open positions closed (``positions_close_all`` narrowed to the
+    strategy). 200 with the report as ``/accounts/{id}/close-all/``. The owner and members
+    of the strategy's account and staff only (others: 404)."""
+
+    serializer_class = CloseInputSerializer
+    pagination_class = None
+    filterset_class = None
+
+    def post(self, request: Request, pk: int) -> Response:
+        """Close the strategy's positions; answer with the report."""
+        strategy = get_object_or_404(
+            Strategy.objects.select_related("account").filter(
+                account__in=accounts_visible_to(request.user)
+            ),
+            pk=pk,
+        )
+        body = CloseInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = positions_close_all(
+            account=strategy.account,
+            kind=OrderReason.PERSON,
+            market_time=timezone.now(),
+            strategy=strategy,
+            requested_by=request.user,  # type: ignore[arg-type]
+            note=body.validated_data["note"],
+        )
+        return _close_all_answer(report)
+
+
+def _visible_actions(request: Request, actions: QuerySet[PositionAction]) -> Any:
+    if is_staff(request):
+        return actions
+    return actions.filter(account_id__in=accounts_visible_to(request.user).values("pk"))
+
+
+@extend_schema(tags=["positions"], responses={200: PositionActionOutputSerializer(many=True)})
+class PositionActionListApi(generics.ListAPIView[PositionAction]):
+    """``GET /position-actions/``: closes, reverses, scale-ins, trails, end-of-day and
+    people's closes, newest first by cursor (``?cursor=``, ``?page_size=``); filters
+    ``account``, ``strategy``, ``strategy_position``, ``kind``, ``status``. Only actions on
+    accounts you own or are a member of (staff: all)."""
+
+    serializer_class = PositionActionOutputSerializer
+    filterset_class = PositionActionFilter
+    pagination_class = NewestFirstCursorPagination
+
+    def get_queryset(self) -> QuerySet[PositionAction]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return PositionAction.objects.none()
+        return _visible_actions(self.request, selectors.position_action_list())  # type: ignore[no-any-return]
+
+
+@extend_schema(
+    tags=["positions"],
+    responses={
+        200: PositionActionDetailOutputSerializer,
+        404: OpenApiResponse(
+            description="No such position action, or not on an account you own or are a member of."
+        ),
+    },
+)
+class PositionActionDetailApi(generics.RetrieveAPIView[PositionAction]):
+    """``GET /position-actions/{id}/``: one position action with the orders it sent (each
+    with its fills)."""
+
+    serializer_class = PositionActionDetailOutputSerializer
+
+    def get_queryset(self) -> QuerySet[PositionAction]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return PositionAction.objects.none()
+        return _visible_actions(self.request, selectors.position_action_detail())  # type: ignore[no-any-return]

@@ -46,6 +46,23 @@ export interface paths {
         patch: operations["v1_accounts_partial_update"];
         trace?: never;
     };
+    "/api/v1/accounts/{id}/close-all/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Close everything in the scope; answer with the report. */
+        post: operations["v1_accounts_close_all_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts/{id}/performance/": {
         parameters: {
             query?: never;
@@ -289,6 +306,48 @@ export interface paths {
          *     and currency.
          */
         get: operations["v1_performance_prompts_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/position-actions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description ``GET /position-actions/``: closes, reverses, scale-ins, trails, end-of-day and
+         *     people's closes, newest first by cursor (``?cursor=``, ``?page_size=``); filters
+         *     ``account``, ``strategy``, ``strategy_position``, ``kind``, ``status``. Only actions on
+         *     accounts you own or are a member of (staff: all).
+         */
+        get: operations["v1_position_actions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/position-actions/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description ``GET /position-actions/{id}/``: one position action with the orders it sent (each
+         *     with its fills).
+         */
+        get: operations["v1_position_actions_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -588,6 +647,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/strategies/{id}/close-all/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Close the strategy's positions; answer with the report. */
+        post: operations["v1_strategies_close_all_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/strategies/{id}/deactivate/": {
         parameters: {
             query?: never;
@@ -698,6 +774,23 @@ export interface paths {
         get: operations["v1_strategy_positions_retrieve"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategy-positions/{id}/close/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Close the position; answer with its position action as stored afterwards. */
+        post: operations["v1_strategy_positions_close_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -985,6 +1078,34 @@ export interface components {
          * @enum {string}
          */
         CatchUpEnum: "latest" | "none";
+        /**
+         * @description A person's close-all of an account: ``note``, and the scope narrowed to a ``symbol``
+         *     and/or a ``strategy`` (ids; both optional).
+         */
+        CloseAllInputRequest: {
+            /** @default  */
+            note: string;
+            /** Format: int64 */
+            symbol?: number | null;
+            /** Format: int64 */
+            strategy?: number | null;
+        };
+        /**
+         * @description What a close-all did: the umbrella ``action`` (``failed`` when anything failed), the
+         *     working orders it cancelled (client references), the positions' closes (their actions,
+         *     each with its exit order) and ``failures``: one line per thing that failed.
+         */
+        CloseAllOutput: {
+            action: components["schemas"]["PositionActionOutput"];
+            cancelled: string[];
+            closes: components["schemas"]["PositionActionDetailOutput"][];
+            failures: string[];
+        };
+        /** @description A person's close: ``note`` says why (optional, kept on the position action). */
+        CloseInputRequest: {
+            /** @default  */
+            note: string;
+        };
         /** @description The account in one currency: never converted, never added to another. */
         CurrencyBook: {
             currency: string;
@@ -1255,11 +1376,29 @@ export interface components {
          * @enum {string}
          */
         OppositePolicyEnum: "reject" | "allow";
+        /**
+         * @description The position action an order was sent for: its kind (close, reverse, scale_in, trail,
+         *     end_of_day, person), status, who asked (``requested_by``: a username; null for a run or a
+         *     schedule), their note and when it was asked (UTC).
+         */
+        OrderActionSummary: {
+            readonly id: number;
+            readonly kind: components["schemas"]["OrderReasonEnum"];
+            readonly status: components["schemas"]["PositionActionStatusEnum"];
+            readonly requested_by: string | null;
+            /** @description Why, in the words of whoever asked. */
+            readonly note: string;
+            readonly run_id: number | null;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
         /** @description One order with its fills, oldest first. */
         OrderDetailOutput: {
             readonly id: number;
-            readonly run_id: number;
-            readonly signal_id: number;
+            readonly run_id: number | null;
+            readonly signal_id: number | null;
+            readonly reason: components["schemas"]["OrderReasonEnum"];
+            readonly action: components["schemas"]["OrderActionSummary"] | null;
             readonly parent_id: number | null;
             readonly client_order_ref: string;
             readonly broker: string;
@@ -1314,8 +1453,10 @@ export interface components {
          */
         OrderListOutput: {
             readonly id: number;
-            readonly run_id: number;
-            readonly signal_id: number;
+            readonly run_id: number | null;
+            readonly signal_id: number | null;
+            readonly reason: components["schemas"]["OrderReasonEnum"];
+            readonly action: components["schemas"]["OrderActionSummary"] | null;
             readonly parent_id: number | null;
             readonly client_order_ref: string;
             readonly broker: string;
@@ -1363,6 +1504,10 @@ export interface components {
             readonly strategy_name: string;
             readonly fills_count: number;
         };
+        /** @enum {string} */
+        OrderReasonEnum: "signal" | "close" | "reverse" | "scale_in" | "trail" | "end_of_day" | "person";
+        /** @enum {string} */
+        OrderRoleEnum: "entry" | "take_profit" | "stop_loss" | "exit";
         /** @enum {string} */
         OrderStatusEnum: "pending" | "submitting" | "submitted" | "partially_filled" | "filled" | "cancelled" | "rejected" | "failed";
         /** @enum {string} */
@@ -1424,6 +1569,19 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["OrderListOutput"][];
+        };
+        PaginatedPositionActionOutputList: {
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cD00ODY%3D"
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cj0xJnA9NDg3
+             */
+            previous?: string | null;
+            results: components["schemas"]["PositionActionOutput"][];
         };
         PaginatedPositionOutputList: {
             /** @example 123 */
@@ -1629,6 +1787,72 @@ export interface components {
             currencies: components["schemas"]["CurrencyBook"][];
             strategies: components["schemas"]["StrategyBook"][];
         };
+        /** @description A position action with the orders it sent (by id, each with its fills). */
+        PositionActionDetailOutput: {
+            readonly id: number;
+            readonly kind: components["schemas"]["OrderReasonEnum"];
+            readonly status: components["schemas"]["PositionActionStatusEnum"];
+            readonly account_id: number;
+            readonly account: string;
+            readonly strategy_id: number | null;
+            readonly strategy: string | null;
+            readonly symbol_id: number | null;
+            readonly symbol: string | null;
+            readonly strategy_position_id: number | null;
+            readonly run_id: number | null;
+            readonly requested_by: string | null;
+            /** @description Why, in the words of whoever asked. */
+            readonly note: string;
+            /**
+             * Format: date-time
+             * @description When its orders reach the market: the run's as-of, or when it was asked.
+             */
+            readonly market_time: string;
+            readonly detail: unknown;
+            readonly error_message: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly finished_at: string | null;
+            readonly orders: components["schemas"]["OrderDetailOutput"][];
+        };
+        /**
+         * @description One position action: its ``kind`` (close, reverse, scale_in, trail, end_of_day, person),
+         *     ``status`` (requested, done, failed, refused), its scope (account; strategy, symbol and
+         *     strategy position when narrowed), who asked (``requested_by`` username or the ``run``),
+         *     their ``note``, ``market_time`` (when its orders reach the market, UTC), ``detail`` (what
+         *     it did: orders cancelled and sent, for a close-all its closes), ``error_message`` and
+         *     when it was asked and finished (UTC).
+         */
+        PositionActionOutput: {
+            readonly id: number;
+            readonly kind: components["schemas"]["OrderReasonEnum"];
+            readonly status: components["schemas"]["PositionActionStatusEnum"];
+            readonly account_id: number;
+            readonly account: string;
+            readonly strategy_id: number | null;
+            readonly strategy: string | null;
+            readonly symbol_id: number | null;
+            readonly symbol: string | null;
+            readonly strategy_position_id: number | null;
+            readonly run_id: number | null;
+            readonly requested_by: string | null;
+            /** @description Why, in the words of whoever asked. */
+            readonly note: string;
+            /**
+             * Format: date-time
+             * @description When its orders reach the market: the run's as-of, or when it was asked.
+             */
+            readonly market_time: string;
+            readonly detail: unknown;
+            readonly error_message: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly finished_at: string | null;
+        };
+        /** @enum {string} */
+        PositionActionStatusEnum: "requested" | "done" | "failed" | "refused";
         /**
          * @description * `netting` - Netting
          *     * `hedge` - Hedge
@@ -1664,6 +1888,8 @@ export interface components {
             readonly last_price_at: string | null;
             /** Format: decimal */
             readonly unrealized_pnl: string | null;
+            /** @description The position's working stop and target and any close on its way (pending, being sent, working at the broker, or failed in transit and waiting to be resent); empty once closed. */
+            readonly working_orders: components["schemas"]["WorkingOrder"][];
             /** Format: date-time */
             readonly updated_at: string;
         };
@@ -1819,9 +2045,10 @@ export interface components {
          * @description * `entry` - Entry
          *     * `take_profit` - Take Profit
          *     * `stop_loss` - Stop Loss
+         *     * `exit` - Exit
          * @enum {string}
          */
-        RoleEnum: "entry" | "take_profit" | "stop_loss";
+        RoleEnum: "entry" | "take_profit" | "stop_loss" | "exit";
         /**
          * @description A run's whole lineage: the run, its steps in sequence order with their artifacts, its
          *     language-model calls, its signal (null without one) with every check, and its orders with
@@ -1916,8 +2143,10 @@ export interface components {
         /** @description An order of the run with its fills. */
         RunOrderOutput: {
             readonly id: number;
-            readonly run_id: number;
-            readonly signal_id: number;
+            readonly run_id: number | null;
+            readonly signal_id: number | null;
+            readonly reason: components["schemas"]["OrderReasonEnum"];
+            readonly action: components["schemas"]["OrderActionSummary"] | null;
             readonly parent_id: number | null;
             readonly client_order_ref: string;
             readonly broker: string;
@@ -2293,6 +2522,8 @@ export interface components {
             readonly prompt_template_id: number | null;
             /** @description The model of the run that opened it. */
             readonly llm_model: string;
+            /** @description The position's working stop and target and any close on its way (pending, being sent, working at the broker, or failed in transit and waiting to be resent); empty once closed. */
+            readonly working_orders: components["schemas"]["WorkingOrder"][];
             /** Format: date-time */
             readonly updated_at: string;
             readonly orders: components["schemas"]["OrderDetailOutput"][];
@@ -2352,6 +2583,8 @@ export interface components {
             readonly prompt_template_id: number | null;
             /** @description The model of the run that opened it. */
             readonly llm_model: string;
+            /** @description The position's working stop and target and any close on its way (pending, being sent, working at the broker, or failed in transit and waiting to be resent); empty once closed. */
+            readonly working_orders: components["schemas"]["WorkingOrder"][];
             /** Format: date-time */
             readonly updated_at: string;
         };
@@ -2422,6 +2655,27 @@ export interface components {
             detail?: string;
             code?: string;
             non_field_errors?: string[];
+        };
+        /**
+         * @description A working order of a position: its stop (``stop_loss``), its target (``take_profit``)
+         *     or a close on its way (``exit``). ``price`` is the stop price of a stop, the limit of a
+         *     target or limit exit (null for a market exit), in the symbol's currency; quantities in
+         *     units.
+         */
+        WorkingOrder: {
+            readonly id: number;
+            readonly role: components["schemas"]["OrderRoleEnum"];
+            readonly status: components["schemas"]["OrderStatusEnum"];
+            readonly side: components["schemas"]["SideEnum"];
+            readonly order_type: components["schemas"]["BrokerOrderTypeEnum"];
+            /** Format: decimal */
+            readonly quantity: string;
+            /** Format: decimal */
+            readonly filled_quantity: string;
+            /** Format: decimal */
+            readonly price: string | null;
+            readonly reason: components["schemas"]["OrderReasonEnum"];
+            readonly action_id: number | null;
         };
         _PriceRequest: {
             /** Format: double */
@@ -2652,6 +2906,72 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No such account, or not one you own or are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_accounts_close_all_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CloseAllInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["CloseAllInputRequest"];
+                "multipart/form-data": components["schemas"]["CloseAllInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CloseAllOutput"];
+                };
+            };
+            /** @description An unknown symbol or a strategy not on the account. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No response body */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
             };
             /** @description No such account, or not one you own or are a member of. */
             404: {
@@ -3463,8 +3783,9 @@ export interface operations {
                  * @description * `entry` - Entry
                  *     * `take_profit` - Take Profit
                  *     * `stop_loss` - Stop Loss
+                 *     * `exit` - Exit
                  */
-                role?: "entry" | "stop_loss" | "take_profit";
+                role?: "entry" | "exit" | "stop_loss" | "take_profit";
                 run?: number;
                 /**
                  * @description * `BUY` - Buy
@@ -3694,6 +4015,132 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
+            };
+        };
+    };
+    v1_position_actions_list: {
+        parameters: {
+            query?: {
+                account?: number;
+                /** @description The pagination cursor value. */
+                cursor?: string;
+                /**
+                 * @description * `signal` - Signal
+                 *     * `close` - Close
+                 *     * `reverse` - Reverse
+                 *     * `scale_in` - Scale In
+                 *     * `trail` - Trail
+                 *     * `end_of_day` - End Of Day
+                 *     * `person` - Person
+                 */
+                kind?: "close" | "end_of_day" | "person" | "reverse" | "scale_in" | "signal" | "trail";
+                /** @description Number of results to return per page. */
+                page_size?: number;
+                /**
+                 * @description * `requested` - Requested
+                 *     * `done` - Done
+                 *     * `failed` - Failed
+                 *     * `refused` - Refused
+                 */
+                status?: "done" | "failed" | "refused" | "requested";
+                strategy?: number;
+                strategy_position?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedPositionActionOutputList"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_position_actions_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PositionActionDetailOutput"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such position action, or not on an account you own or are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -4868,6 +5315,72 @@ export interface operations {
             };
         };
     };
+    v1_strategies_close_all_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CloseInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["CloseInputRequest"];
+                "multipart/form-data": components["schemas"]["CloseInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CloseAllOutput"];
+                };
+            };
+            /** @description An unknown symbol or a strategy not on the account. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No response body */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such strategy, or its account is not one you own or are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
     v1_strategies_deactivate_create: {
         parameters: {
             query?: never;
@@ -5213,6 +5726,86 @@ export interface operations {
             };
             /** @description No such strategy position, or not on an account you own or are a member of. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_strategy_positions_close_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CloseInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["CloseInputRequest"];
+                "multipart/form-data": components["schemas"]["CloseInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PositionActionDetailOutput"];
+                };
+            };
+            /** @description Invalid input, or the broker refused the close (``code`` BrokerRejectedError). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No response body */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such strategy position, or not on an account you own or are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Nothing to close (the position is flat or closed), or a close of it is already working: ``detail`` says which (``code`` PositionNotOpenError or PositionCloseInProgressError). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The broker could not be reached: the close was withdrawn (the position keeps its stop and target) or, if sending it failed in transit, the retry pass resends it. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,10 +2,13 @@ import { useMemo } from "react";
 import { Link, useParams } from "react-router";
 import { useAccount, useAccountPortfolio, useAccountPositions } from "../api/accounts";
 import { useAccountPerformance } from "../api/performance";
+import { usePositionActions } from "../api/positionActions";
 import { AccountPortfolio } from "../components/accounts/AccountPortfolio/AccountPortfolio";
 import { AccountPositions } from "../components/accounts/AccountPositions/AccountPositions";
 import { AccountsTable } from "../components/accounts/AccountsTable/AccountsTable";
 import { PerformancePanel } from "../components/performance/PerformancePanel/PerformancePanel";
+import { CloseAllButton } from "../components/positions/ClosePositions/ClosePositions";
+import { PositionActions } from "../components/positions/PositionActions/PositionActions";
 import { QueryState } from "../components/ui/QueryState/QueryState";
 import { useNumericParam } from "./params";
 
@@ -14,7 +17,9 @@ import { useNumericParam } from "./params";
  * (`GET /accounts/{id}/positions/`: the broker's per symbol beside the strategies' sum, flagged
  * when they differ, with the strategies' open positions); its performance over every strategy
  * position on it (`GET /accounts/{id}/performance/`); and its portfolio per currency with each
- * strategy's share (`GET /accounts/{id}/portfolio/`).
+ * strategy's share (`GET /accounts/{id}/portfolio/`). Close per strategy position and Close all
+ * for the account, each confirmed first with an optional note; the latest position actions
+ * (closes, reverses, …: who asked, why, how it ended; `GET /position-actions/?account=`).
  */
 export function AccountPage() {
   const id = useNumericParam(useParams().id);
@@ -22,6 +27,7 @@ export function AccountPage() {
   const positions = useAccountPositions(id);
   const performance = useAccountPerformance(id);
   const portfolio = useAccountPortfolio(id);
+  const actions = usePositionActions({ account: id, page_size: 10 });
   // The positions carry strategy slugs; the portfolio names every strategy on the account.
   const names = useMemo(
     () => new Map((portfolio.data?.strategies ?? []).map((s) => [s.strategy_id, s.strategy_name])),
@@ -50,6 +56,13 @@ export function AccountPage() {
           Per symbol, the broker&apos;s position beside the sum of the strategies&apos; positions;
           a difference is flagged as unattributed. Quantities signed (negative is short).
         </p>
+        <div className="actions">
+          <CloseAllButton
+            scope={{ account: id }}
+            what={`account ${account.data?.name ?? `#${id}`}`}
+            label="Close all positions"
+          />
+        </div>
         <QueryState
           query={positions}
           loadingLabel="Loading positions…"
@@ -60,6 +73,18 @@ export function AccountPage() {
         <p>
           <Link to={`/positions/history?account=${id}`}>Position history →</Link>
         </p>
+      </section>
+      <section>
+        <h2>Recent position actions</h2>
+        <QueryState
+          query={actions}
+          loadingLabel="Loading position actions…"
+          errorTitle="Could not load the position actions"
+          isEmpty={(d) => d.results.length === 0}
+          empty="No close, reverse or other position action on this account yet."
+        >
+          {(d) => <PositionActions actions={d.results} />}
+        </QueryState>
       </section>
       <section>
         <h2>Performance</h2>

@@ -2,7 +2,7 @@ import { screen, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { Account, AccountDetail, AccountPortfolio, AccountPositions } from "../api/accounts";
 import type { Figure } from "../components/lineage/ChartView/PlotlyFigure";
-import { makeCurrencyPerformance } from "../test/fixtures";
+import { makeCurrencyPerformance, makePositionAction } from "../test/fixtures";
 import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
 import { AccountPage } from "./AccountPage";
 import { AccountsPage } from "./AccountsPage";
@@ -141,11 +141,30 @@ describe("AccountPage", () => {
           if (url.pathname === "/api/v1/accounts/2/portfolio/") return jsonResponse(portfolio);
           if (url.pathname === "/api/v1/accounts/2/performance/")
             return jsonResponse({ account: 2, currencies: [] });
+          if (url.pathname === "/api/v1/position-actions/" && url.searchParams.get("account") === "2")
+            return jsonResponse({ next: null, previous: null, results: [closeAll] });
           return undefined;
         }),
       ),
     );
   }
+  /** Bob's close-all of the account, one close failed. */
+  const closeAll = {
+    ...makePositionAction({
+      id: 30,
+      account_id: 2,
+      strategy_id: null,
+      strategy: null,
+      symbol_id: null,
+      symbol: null,
+      strategy_position_id: null,
+      requested_by: "bob",
+      note: "risk off",
+      status: "failed",
+      error_message: "close position 6: broker unreachable",
+    }),
+    orders: undefined,
+  };
   const noPositions: AccountPositions = { account_id: 2, account_positions: [], symbols: [] };
   const emptyPortfolio: AccountPortfolio = { account_id: 2, currencies: [], strategies: [] };
 
@@ -156,6 +175,15 @@ describe("AccountPage", () => {
     expect(screen.getByTestId("account-row-2")).toBeInTheDocument();
     expect(screen.getByText(/Members: bob/)).toBeInTheDocument();
     expect(await screen.findByText("No positions on this account.")).toBeInTheDocument();
+    // Who closed what, and why, with how it ended.
+    const action = await screen.findByTestId("position-action-30");
+    expect(action).toHaveTextContent("person");
+    expect(action).toHaveTextContent("whole account");
+    expect(action).toHaveTextContent("bob");
+    expect(action).toHaveTextContent("risk off");
+    expect(action).toHaveTextContent("failed");
+    expect(action).toHaveTextContent("broker unreachable");
+    expect(screen.getByRole("button", { name: "Close all positions" })).toBeInTheDocument();
   });
 
   it("flags a symbol whose broker position differs from the strategies' sum, with since when", async () => {
@@ -175,6 +203,7 @@ describe("AccountPage", () => {
       last_price: "185.0000",
       last_price_at: "2026-03-02T20:00:00Z",
       unrealized_pnl: "50.0000",
+      working_orders: [],
       updated_at: "2026-03-02T20:00:00Z",
     });
     const accountPosition = (id: number, symbol: string, symbolId: number, broker: string, strategies: string) => ({
@@ -328,6 +357,8 @@ describe("AccountPage", () => {
             return jsonResponse({ account_id: 2, currencies: [], strategies: [] });
           if (url.pathname === "/api/v1/accounts/2/positions/")
             return jsonResponse({ account_id: 2, account_positions: [], symbols: [] });
+          if (url.pathname === "/api/v1/position-actions/")
+            return jsonResponse({ next: null, previous: null, results: [] });
           return undefined;
         }),
       ),

@@ -1,6 +1,7 @@
 import { Link, useParams } from "react-router";
 import { isCancellable, useCancelOrder, useOrder } from "../api/orders";
 import { FillsTable } from "../components/orders/FillsTable/FillsTable";
+import { OrderReason } from "../components/orders/OrderReason/OrderReason";
 import { ErrorState, QueryState } from "../components/ui/QueryState/QueryState";
 import {
   OrderMessage,
@@ -38,7 +39,16 @@ export function OrderPage() {
             </div>
             {cancel.isError && <ErrorState error={cancel.error} title="Could not cancel" />}
             <p>
-              From <Link to={`/runs/${o.run_id}`}>run #{o.run_id}</Link> of{" "}
+              Reason: <OrderReason reason={o.reason} action={o.action} />
+            </p>
+            <p>
+              {o.run_id !== null ? (
+                <>
+                  From <Link to={`/runs/${o.run_id}`}>run #{o.run_id}</Link> of{" "}
+                </>
+              ) : (
+                "For "
+              )}
               <Link to={`/strategies/${o.strategy_id}`}>{o.strategy_name}</Link>
               {o.parent_id && (
                 <>

@@ -34,6 +34,7 @@ const lifetime = (over: Partial<StrategyPosition> = {}): StrategyPosition => ({
   opening_run_id: 42,
   prompt_template_id: 11,
   llm_model: "gpt-4o",
+  working_orders: [],
   updated_at: "2026-03-04T17:45:00Z",
   ...over,
 });

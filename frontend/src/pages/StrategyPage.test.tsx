@@ -20,6 +20,8 @@ vi.mock("../components/lineage/ChartView/PlotlyFigure", () => ({
 
 /** The performance of a strategy without positions. */
 const noPerformance = () => jsonResponse({ strategy: 7, currencies: [] });
+/** No open position. */
+const noPositions = () => jsonResponse({ next: null, previous: null, results: [] });
 
 describe("StrategyPage", () => {
   it("deactivates and activates the strategy, and links Edit to the form", async () => {
@@ -42,6 +44,7 @@ describe("StrategyPage", () => {
             active = true;
             return jsonResponse(makeStrategy({ id: 7, is_active: true }));
           }
+          if (url.pathname === "/api/v1/strategy-positions/") return noPositions();
           if (url.pathname === "/api/v1/runs/")
             return jsonResponse({ next: null, previous: null, results: [] });
           if (url.pathname === "/api/v1/strategies/7/performance/") return noPerformance();
@@ -92,6 +95,7 @@ describe("StrategyPage", () => {
             return jsonResponse(makeStrategy({ id: 7, is_active: false }));
           if (url.pathname === "/api/v1/strategies/7/activate/" && req.method === "POST")
             return jsonResponse({ detail: "You do not have permission to perform this action." }, 403);
+          if (url.pathname === "/api/v1/strategy-positions/") return noPositions();
           if (url.pathname === "/api/v1/runs/")
             return jsonResponse({ next: null, previous: null, results: [] });
           if (url.pathname === "/api/v1/strategies/7/performance/") return noPerformance();
@@ -147,6 +151,7 @@ describe("StrategyPage", () => {
                 return jsonResponse(makeStrategy({ id: 7, ...overrides, is_active: true }));
               }
             }
+            if (url.pathname === "/api/v1/strategy-positions/") return noPositions();
             if (url.pathname === "/api/v1/runs/")
               return jsonResponse({ next: null, previous: null, results: [] });
             if (url.pathname === "/api/v1/strategies/7/performance/") return noPerformance();
@@ -221,6 +226,7 @@ describe("StrategyPage", () => {
           mockFetch((url) => {
             if (url.pathname === "/api/v1/strategies/7/")
               return jsonResponse(makeStrategy({ id: 7 }));
+            if (url.pathname === "/api/v1/strategy-positions/") return noPositions();
             if (url.pathname === "/api/v1/runs/")
               return jsonResponse({ next: null, previous: null, results: [] });
             if (url.pathname === "/api/v1/strategies/7/performance/") return jsonResponse(body);

@@ -3,7 +3,10 @@ import { Link, useParams } from "react-router";
 import { useStrategyPerformance } from "../api/performance";
 import { useRuns } from "../api/runs";
 import { useRunStrategyNow, useSetStrategyActive, useStrategy } from "../api/strategies";
+import { useStrategyPositions } from "../api/strategyPositions";
 import { PerformancePanel } from "../components/performance/PerformancePanel/PerformancePanel";
+import { CloseAllButton } from "../components/positions/ClosePositions/ClosePositions";
+import { OpenPositions } from "../components/positions/OpenPositions/OpenPositions";
 import { RunsTable } from "../components/runs/RunsTable/RunsTable";
 import { LiveConfirm } from "../components/strategies/LiveConfirm/LiveConfirm";
 import { StrategySettings } from "../components/strategies/StrategySettings/StrategySettings";
@@ -14,8 +17,10 @@ import { useNumericParam } from "./params";
 
 /**
  * A strategy: Edit, Activate/Deactivate, Run now, its performance (P&L per currency and equity
- * curve, `GET /strategies/{id}/performance/`), its run history and its settings. For a
- * live strategy, Run now and Activate ask for an explicit confirmation first.
+ * curve, `GET /strategies/{id}/performance/`), its open positions with their stop and target
+ * (Close each, or Close all of the strategy, confirmed first with an optional note), its run
+ * history and its settings. For a live strategy, Run now and Activate ask for an explicit
+ * confirmation first.
  */
 export function StrategyPage() {
   const id = useNumericParam(useParams().id);
@@ -23,6 +28,7 @@ export function StrategyPage() {
   const [cursor, setCursor] = useState<string | undefined>();
   const runs = useRuns({ strategy: id, page_size: 25, cursor });
   const performance = useStrategyPerformance(id);
+  const open = useStrategyPositions({ strategy: id, status: "open", page_size: 50 });
   const runNow = useRunStrategyNow(id);
   const setActive = useSetStrategyActive(id);
   // A live strategy's "Run now" and "Activate" send real orders: each asks first.
@@ -125,6 +131,29 @@ export function StrategyPage() {
                     label="Strategy performance by currency"
                     empty="No positions yet: the figures appear once the strategy has opened a position."
                   />
+                )}
+              </QueryState>
+            </section>
+            <section>
+              <h2>Open positions</h2>
+              <QueryState
+                query={open}
+                loadingLabel="Loading positions…"
+                errorTitle="Could not load the open positions"
+                isEmpty={(d) => d.results.length === 0}
+                empty="No open position."
+              >
+                {(d) => (
+                  <>
+                    <OpenPositions positions={d.results} />
+                    <div className="actions">
+                      <CloseAllButton
+                        scope={{ strategy: s.id }}
+                        what={`strategy ${s.name}`}
+                        label="Close all of this strategy"
+                      />
+                    </div>
+                  </>
                 )}
               </QueryState>
             </section>

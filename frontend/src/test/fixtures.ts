@@ -55,6 +55,8 @@ export function makeOrder(overrides: Partial<OrderListItem> = {}): OrderListItem
     id: 1,
     run_id: 42,
     signal_id: 3,
+    reason: "signal",
+    action: null,
     parent_id: null,
     client_order_ref: "sibyl-42-entry",
     broker: "paper",
@@ -298,6 +300,7 @@ export function makePosition(
     last_price: "101.00",
     last_price_at: "2025-01-02T15:00:00Z",
     unrealized_pnl: "10.00",
+    working_orders: [],
     updated_at: "2025-01-02T15:00:00Z",
     ...overrides,
   };
@@ -346,6 +349,59 @@ export function makePromptPerformance(
     template_name: "swing",
     template_version: 2,
     llm_model: "gpt-4o",
+    ...overrides,
+  };
+}
+
+// ---- Position actions (closing positions) ----
+
+export function makePositionAction(
+  overrides: Partial<import("../api/types").PositionActionDetail> = {},
+): import("../api/types").PositionActionDetail {
+  return {
+    id: 9,
+    kind: "person",
+    status: "done",
+    account_id: 1,
+    account: "Paper (alice)",
+    strategy_id: 7,
+    strategy: "spy-daily",
+    symbol_id: 1,
+    symbol: "SPY",
+    strategy_position_id: 5,
+    run_id: null,
+    requested_by: "alice",
+    note: "",
+    market_time: "2025-01-02T15:00:00Z",
+    detail: { cancelled: ["sibyl-42-stop_loss", "sibyl-42-take_profit"], orders: [21] },
+    error_message: "",
+    created_at: "2025-01-02T15:00:00Z",
+    finished_at: "2025-01-02T15:00:01Z",
+    orders: [
+      {
+        ...makeOrder({
+          id: 21,
+          run_id: null,
+          signal_id: null,
+          role: "exit",
+          side: "SELL",
+          order_type: "MKT",
+          limit_price: null,
+          quantity: "10",
+          reason: "person",
+          action: {
+            id: 9,
+            kind: "person",
+            status: "done",
+            requested_by: "alice",
+            note: "",
+            run_id: null,
+            created_at: "2025-01-02T15:00:00Z",
+          },
+        }),
+        fills: [],
+      },
+    ],
     ...overrides,
   };
 }

@@ -61,7 +61,9 @@ export const useCancelOrder = () => {
     onSuccess: (order) => {
       queryClient.setQueryData(orderKeys.detail(order.id), order);
       void queryClient.invalidateQueries({ queryKey: orderKeys.all });
-      void queryClient.invalidateQueries({ queryKey: runKeys.detail(order.run_id) });
+      if (order.run_id !== null) {
+        void queryClient.invalidateQueries({ queryKey: runKeys.detail(order.run_id) });
+      }
     },
   });
 };

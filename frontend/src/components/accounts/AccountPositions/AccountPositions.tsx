@@ -2,6 +2,8 @@ import { Fragment } from "react";
 import { Link } from "react-router";
 import type { AccountPosition, AccountPositions as Positions, Position } from "../../../api/types";
 import { formatDateTime, formatMoney, formatNumber, pnlClass } from "../../../lib/format";
+import { ClosePositionButton } from "../../positions/ClosePositions/ClosePositions";
+import { isClosing, WorkingOrders } from "../../positions/WorkingOrders/WorkingOrders";
 
 /** One line of the broker level: a symbol (and, in hedge mode, a side) with its strategies. */
 interface Line {
@@ -52,13 +54,14 @@ function lines(data: Positions): Line[] {
   return out.sort((x, y) => x.symbol.localeCompare(y.symbol));
 }
 
-const COLUMNS = 7;
+const COLUMNS = 9;
 
 /**
  * The account's positions at both levels: per symbol the broker's position (signed units,
  * negative is short) beside the sum of the strategies' positions, and an unattributed flag
  * (broker − strategies, with since when) whenever they differ; under each line the strategies'
- * open positions in it. Money in the symbol's currency; never added across currencies.
+ * open positions in it, each with its working stop and target and a Close button (it confirms
+ * first, with an optional note). Money in the symbol's currency; never added across currencies.
  */
 export function AccountPositions({
   data,
@@ -82,6 +85,8 @@ export function AccountPositions({
             <th>Unattributed</th>
             <th className="num">Avg cost</th>
             <th className="num">Unrealized P&amp;L</th>
+            <th>Stop / target</th>
+            <th />
           </tr>
         </thead>
         <tbody>
@@ -129,6 +134,7 @@ export function AccountPositions({
                   <td data-label="Unrealized P&L" className="num">
                     —
                   </td>
+                  <td colSpan={2} />
                 </tr>
                 {l.positions.map((p) => (
                   <tr key={p.id} data-testid={`strategy-position-${p.id}`}>
@@ -150,6 +156,15 @@ export function AccountPositions({
                     </td>
                     <td data-label="Unrealized P&L" className={`num ${pnlClass(p.unrealized_pnl)}`}>
                       {formatMoney(p.unrealized_pnl)}
+                    </td>
+                    <td data-label="Stop / target">
+                      <WorkingOrders orders={p.working_orders} />
+                    </td>
+                    <td data-label="">
+                      <ClosePositionButton
+                        position={{ ...p, strategy: strategyNames?.get(p.strategy_id) ?? p.strategy }}
+                        disabled={isClosing(p.working_orders)}
+                      />
                     </td>
                   </tr>
                 ))}

@@ -2,10 +2,14 @@ import { Link } from "react-router";
 import type { RunOrder } from "../../../api/types";
 import { formatMoney, formatNumber, humanize, pnlClass } from "../../../lib/format";
 import { FillsTable } from "../../orders/FillsTable/FillsTable";
+import { OrderReason } from "../../orders/OrderReason/OrderReason";
 import { Empty } from "../../ui/QueryState/QueryState";
 import { OrderMessage, OrderStatusBadge } from "../../orders/OrderStatusBadge/OrderStatusBadge";
 
-/** The run's bracket: each order (linking to /orders/:id) with its fills. */
+/**
+ * The run's orders (its bracket, or the close / reverse / scale-in / trail it asked for): each
+ * (linking to /orders/:id) with why it exists and its fills.
+ */
 export function RunOrders({ orders }: { orders: readonly RunOrder[] }) {
   if (orders.length === 0) return <Empty>No orders: the run placed none.</Empty>;
   return (
@@ -15,6 +19,7 @@ export function RunOrders({ orders }: { orders: readonly RunOrder[] }) {
           <div className="run-order-head">
             <Link to={`/orders/${o.id}`}>Order #{o.id}</Link>
             <span>{humanize(o.role)}</span>
+            <OrderReason reason={o.reason} action={o.action} />
             <span className={`badge action-${o.side}`}>{o.side}</span>
             <span>
               {formatNumber(o.quantity)} {o.order_type}

@@ -34,6 +34,41 @@ describe("OrdersTable", () => {
     expect(screen.getAllByRole("button", { name: "Cancel" })).toHaveLength(2);
   });
 
+  it("shows why each order exists: a signal's bracket, a person's close with who and why", () => {
+    const orders = [
+      makeOrder({ id: 1 }),
+      makeOrder({
+        id: 2,
+        run_id: null,
+        role: "exit",
+        reason: "person",
+        action: {
+          id: 9,
+          kind: "person",
+          status: "done",
+          requested_by: "alice",
+          note: "earnings tonight",
+          run_id: null,
+          created_at: "2025-01-02T15:00:00Z",
+        },
+      }),
+      makeOrder({ id: 3, role: "exit", reason: "end_of_day", action: null }),
+    ];
+    render(
+      <MemoryRouter>
+        <OrdersTable orders={orders} />
+      </MemoryRouter>,
+    );
+    const reason = (id: number) =>
+      within(screen.getByTestId(`order-row-${id}`)).getByText(/signal|person|end-of-day/)
+        .parentElement;
+    expect(reason(1)).toHaveTextContent(/^signal$/);
+    expect(reason(2)).toHaveTextContent("person by alice — “earnings tonight”");
+    expect(reason(3)).toHaveTextContent(/^end-of-day$/);
+    // A person's close has no run.
+    expect(within(screen.getByTestId("order-row-2")).queryByRole("link", { name: /run #/ })).toBeNull();
+  });
+
   it("shows fills, commission and P&L, links the order and its run, and cancels", async () => {
     const onCancel = vi.fn();
     render(

@@ -2,9 +2,13 @@ import { Link } from "react-router";
 import { isCancellable } from "../../../api/orders";
 import type { OrderListItem } from "../../../api/types";
 import { formatDateTime, formatMoney, formatNumber, humanize, pnlClass } from "../../../lib/format";
+import { OrderReason } from "../OrderReason/OrderReason";
 import { OrderStatusBadge } from "../OrderStatusBadge/OrderStatusBadge";
 
-/** Orders with status, fills, commission and P&L; "Cancel" only on working orders. */
+/**
+ * Orders with why each exists (signal, close, …, a person's: who and their note), status, fills,
+ * commission and P&L; "Cancel" only on working orders.
+ */
 export function OrdersTable({
   orders,
   onCancel,
@@ -24,6 +28,7 @@ export function OrdersTable({
             <th>Symbol</th>
             <th>Strategy</th>
             <th>Role</th>
+            <th>Reason</th>
             <th>Side</th>
             <th className="num">Qty</th>
             <th>Type</th>
@@ -52,6 +57,9 @@ export function OrdersTable({
                 <Link to={`/strategies/${o.strategy_id}`}>{o.strategy_name}</Link>
               </td>
               <td data-label="Role">{humanize(o.role)}</td>
+              <td data-label="Reason">
+                <OrderReason reason={o.reason} action={o.action} />
+              </td>
               <td data-label="Side">
                 <span className={`badge action-${o.side}`}>{o.side}</span>
               </td>
@@ -78,7 +86,7 @@ export function OrdersTable({
                 {formatMoney(o.realized_pnl)}
               </td>
               <td data-label="Run">
-                <Link to={`/runs/${o.run_id}`}>run #{o.run_id}</Link>
+                {o.run_id !== null ? <Link to={`/runs/${o.run_id}`}>run #{o.run_id}</Link> : "—"}
               </td>
               <td data-label="">
                 {onCancel && isCancellable(o.status) && (

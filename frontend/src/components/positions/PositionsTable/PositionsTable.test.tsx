@@ -1,8 +1,23 @@
 import { render, screen, within } from "@testing-library/react";
 import { MemoryRouter } from "react-router";
 import { describe, expect, it } from "vitest";
+import type { WorkingOrder } from "../../../api/types";
 import { makePosition } from "../../../test/fixtures";
 import { PositionsTable } from "./PositionsTable";
+
+const working = (over: Partial<WorkingOrder>): WorkingOrder => ({
+  id: 1,
+  role: "stop_loss",
+  status: "submitted",
+  side: "SELL",
+  order_type: "STP",
+  quantity: "10.0000",
+  filled_quantity: "0.0000",
+  price: "140.00000000",
+  reason: "signal",
+  action_id: null,
+  ...over,
+});
 
 const cells = (row: HTMLElement) => within(row).getAllByRole("cell").map((c) => c.textContent);
 
@@ -23,6 +38,10 @@ describe("PositionsTable", () => {
         last_price: "155.00",
         unrealized_pnl: "50.00",
         realized_pnl: "5.00",
+        working_orders: [
+          working({ id: 12, role: "take_profit", price: "170.00000000" }),
+          working({ id: 13, role: "stop_loss", price: "140.00000000", status: "pending" }),
+        ],
       }),
       makePosition({
         id: 2,
@@ -77,7 +96,16 @@ describe("PositionsTable", () => {
       "60.00",
       "3.00",
       "USD",
+      "",
     ]);
+    // Each position: its stop, then its target, and a Close button; unprotected ones say so.
+    const swing = within(a).getByRole("link", { name: "GOOG swing" }).closest("tr")!;
+    expect(within(swing).getByTestId("working-order-13")).toHaveTextContent("Stop 140 × 10 (pending)");
+    expect(within(swing).getByTestId("working-order-12")).toHaveTextContent("Target 170 × 10 (submitted)");
+    expect(within(swing).getByRole("button", { name: "Close" })).toBeEnabled();
+    const fade = within(a).getByRole("link", { name: "GOOG fade" }).closest("tr")!;
+    expect(fade).toHaveTextContent("unprotected");
+    expect(within(a).getByRole("button", { name: "Close all" })).toBeInTheDocument();
     // The net row follows the symbol's strategy rows (by strategy name).
     const rows = within(a).getAllByRole("row");
     const names = rows.map(
@@ -98,12 +126,14 @@ describe("PositionsTable", () => {
       "60.00",
       "3.00",
       "USD",
+      "",
     ]);
     expect(cells(within(a).getByRole("row", { name: "Total EUR" }))).toEqual([
       "Total EUR",
       "1.50",
       "0.00",
       "EUR",
+      "",
     ]);
   });
 

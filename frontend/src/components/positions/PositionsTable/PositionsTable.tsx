@@ -2,11 +2,13 @@ import { Fragment } from "react";
 import { Link } from "react-router";
 import type { Position } from "../../../api/types";
 import { formatDateTime, formatMoney, formatNumber, pnlClass } from "../../../lib/format";
+import { CloseAllButton, ClosePositionButton } from "../ClosePositions/ClosePositions";
+import { isClosing, WorkingOrders } from "../WorkingOrders/WorkingOrders";
 import { groupPositions, netSide } from "./groupPositions";
 
-const COLUMNS = 9;
+const COLUMNS = 11;
 
-function StrategyRow({ p, name }: { p: Position; name: string }) {
+function StrategyRow({ p, name, closable }: { p: Position; name: string; closable: boolean }) {
   return (
     <tr>
       <td data-label="Strategy">
@@ -36,6 +38,17 @@ function StrategyRow({ p, name }: { p: Position; name: string }) {
         {formatMoney(p.realized_pnl)}
       </td>
       <td data-label="Currency">{p.currency}</td>
+      <td data-label="Stop / target">
+        <WorkingOrders orders={p.working_orders} />
+      </td>
+      <td data-label="">
+        {closable && (
+          <ClosePositionButton
+            position={{ ...p, strategy: name }}
+            disabled={isClosing(p.working_orders)}
+          />
+        )}
+      </td>
     </tr>
   );
 }
@@ -46,12 +59,17 @@ function StrategyRow({ p, name }: { p: Position; name: string }) {
  * sum of the strategies' signed quantities, what the broker holds. Each account's P&L totals are
  * per currency: amounts in different currencies never add.
  * A shortened list must cut only between symbols (see `capPositions`), or a net is partial.
+ * Each position shows its working stop and target; with `closable`, each has a Close button
+ * and each account a Close all button (both confirm first, with an optional note).
  */
 export function PositionsTable({
   positions,
   totals = true,
   strategyNames,
+  closable = true,
 }: {
+  /** Offer Close per position and Close all per account. */
+  closable?: boolean;
   positions: readonly Position[];
   /**
    * Strategy names by id: the positions API names a strategy by its slug (`strategy`); a name
@@ -68,7 +86,10 @@ export function PositionsTable({
         <div className="table-wrap" key={a.accountId}>
           <table aria-label={`Positions on ${a.account}`}>
             <caption className="account-caption">
-              <span className="muted">Account</span> {a.account}
+              <span className="muted">Account</span> {a.account}{" "}
+              {closable && (
+                <CloseAllButton scope={{ account: a.accountId }} what={`account ${a.account}`} />
+              )}
             </caption>
             <thead>
               <tr>
@@ -81,6 +102,8 @@ export function PositionsTable({
                 <th className="num">Unrealized P&amp;L</th>
                 <th className="num">Realized P&amp;L</th>
                 <th>Currency</th>
+                <th>Stop / target</th>
+                <th />
               </tr>
             </thead>
             <tbody>
@@ -90,7 +113,12 @@ export function PositionsTable({
                 return (
                   <Fragment key={g.symbolId}>
                     {g.positions.map((p) => (
-                      <StrategyRow key={p.id} p={p} name={strategyNames?.get(p.strategy_id) ?? p.strategy} />
+                      <StrategyRow
+                        key={p.id}
+                        p={p}
+                        name={strategyNames?.get(p.strategy_id) ?? p.strategy}
+                        closable={closable}
+                      />
                     ))}
                     <tr className="net-row" aria-label={`${g.symbol} account net`}>
                       <td data-label="Strategy">
@@ -116,6 +144,7 @@ export function PositionsTable({
                         {formatMoney(g.realized)}
                       </td>
                       <td data-label="Currency">{g.currency}</td>
+                      <td colSpan={2} />
                     </tr>
                   </Fragment>
                 );
@@ -124,7 +153,7 @@ export function PositionsTable({
             <tfoot>
               {totals && a.totals.map((t) => (
                 <tr key={t.currency} aria-label={`Total ${t.currency}`}>
-                  <td colSpan={COLUMNS - 3} data-label="">
+                  <td colSpan={COLUMNS - 5} data-label="">
                     Total {t.currency}
                   </td>
                   <td data-label="Unrealized P&L" className={`num ${pnlClass(t.unrealized)}`}>
@@ -134,6 +163,7 @@ export function PositionsTable({
                     {formatMoney(t.realized)}
                   </td>
                   <td data-label="Currency">{t.currency}</td>
+                  <td colSpan={2} />
                 </tr>
               ))}
             </tfoot>
