@@ -140,6 +140,20 @@ def test_refresh_calls_again_and_overwrites_the_stored_answer(
     assert len(llm_server.requests) == 2
 
 
+def test_a_stored_answer_that_does_not_parse_fails_the_rerun_the_same_way(
+    goog: Symbol, llm_server: ScriptedLlmServer
+) -> None:
+    llm_server.answer_with("not a decision")
+    strategy = openai_strategy(goog)
+    first, second = evaluate(strategy, llm_cache="use"), evaluate(strategy, llm_cache="only")
+    assert len(llm_server.requests) == 1
+    assert llm_step(second).error_type == llm_step(first).error_type == "DecisionParseError"
+    assert llm_step(second).error_message == llm_step(first).error_message
+    assert llm_step(second).output["cache"]["hit"] is True
+    hit = LlmCall.objects.get(run=second)
+    assert (hit.cache, hit.succeeded, hit.prompt_tokens, hit.latency_ms) == ("hit", False, 120, 0)
+
+
 def _messages(png: bytes) -> list[dict[str, Any]]:
     empty = np.array([], dtype=np.float64)
     bars = BarSeries(  # not read by the messages
