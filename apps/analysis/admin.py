@@ -4,7 +4,8 @@ Prompt templates: versions are shown, never edited; staff publish names. Adding 
 saves the next version of the chosen owner's name (blank owner: the operator's), authored by the
 staff member; publishing and withdrawing act on every version of a name
 (``apps.analysis.services.prompt_template_publish``). LLM endpoints: keys are written, never
-shown.
+shown. LLM answer cache (evaluation runs): stored answers are shown and may be deleted (the next
+``use`` run then calls again), never edited.
 """
 
 from typing import Any
@@ -14,7 +15,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.analysis.models import LlmEndpoint, PromptTemplate
+from apps.analysis.models import LlmAnswerCache, LlmEndpoint, PromptTemplate
 from apps.analysis.services import PromptTemplatePublishedNameTakenError, prompt_template_publish
 
 
@@ -134,3 +135,19 @@ class LlmEndpointAdmin(admin.ModelAdmin):
     def key_stored(self, obj: LlmEndpoint) -> bool:
         """Whether a key is stored."""
         return obj.has_api_key
+
+
+@admin.register(LlmAnswerCache)
+class LlmAnswerCacheAdmin(admin.ModelAdmin):
+    """Stored answers of evaluation runs: read-only; deleting one makes the next ``use`` run
+    call the model again (and an ``only`` run fail)."""
+
+    list_display = ("key", "model", "cost_usd", "hits", "last_hit_at", "created_at")
+    search_fields = ("key", "model")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
+        return False

@@ -21,7 +21,7 @@ from apps.analysis.decision import (
     decision_json_schema,
     parse_decision,
 )
-from apps.analysis.llm_client import LlmClient, LlmResult
+from apps.analysis.llm_client import AnswerCache, LlmClient, LlmResult
 from apps.marketdata.series import BarSeries
 
 SYSTEM_PROMPT = (
@@ -35,7 +35,11 @@ SYSTEM_PROMPT = (
 
 @dataclass(frozen=True)
 class AnalysisRequest:
-    """What an analyst reads: the rendered prompt, the chart PNG and the bars it was drawn from."""
+    """What an analyst reads: the rendered prompt, the chart PNG and the bars it was drawn from.
+
+    ``answer_cache``: the LLM answer cache of an evaluation run (None: no cache, as for every
+    live run); only a language model uses it.
+    """
 
     prompt: str
     chart_png: bytes
@@ -47,6 +51,7 @@ class AnalysisRequest:
     accepts_images: bool = True
     response_format: str = "auto"
     fallback_model: str = ""
+    answer_cache: AnswerCache | None = None
 
 
 @dataclass
@@ -55,7 +60,9 @@ class AnalystAnswer:
 
     ``latency_ms`` covers every attempt and wait; ``attempt_log`` lists the attempts (see
     ``llm_client.CallTrace``); ``finish_reason`` is the endpoint's; ``reasoning_truncated`` says
-    the reasoning was cut to the schema's limit.
+    the reasoning was cut to the schema's limit; ``cache`` is the answer cache's
+    ``{mode, key, hit}`` (empty without a cache; on a hit tokens and cost are the original
+    call's and ``latency_ms`` is 0).
     """
 
     decision: Decision
@@ -71,6 +78,7 @@ class AnalystAnswer:
     finish_reason: str = ""
     attempt_log: list[dict[str, Any]] = field(default_factory=list)
     reasoning_truncated: bool = False
+    cache: dict[str, Any] = field(default_factory=dict)
 
 
 class Analyst(Protocol):
@@ -185,7 +193,9 @@ class OpenAIAnalyst:
         """Ask the model; raises LlmCallError when the endpoint fails after retries and the
         fallback, ModelRefusalError when the model declines, DecisionParseError when the answer
         is not schema-valid JSON (saying so when it was cut at ``max_tokens``). The last two
-        carry the call's LlmResult as their typed ``llm_result``: it was made and paid for."""
+        carry the call's LlmResult as their typed ``llm_result``: it was made and paid for.
+        With ``request.answer_cache``, also LlmCacheMissError (``only`` mode, no stored answer:
+        no request made)."""
         result = self._client.complete(
             messages=self.messages(request),
             model=request.model or self._default_model,
@@ -194,6 +204,7 @@ class OpenAIAnalyst:
             mode=request.response_format,
             schema=decision_json_schema(),
             fallback_model=request.fallback_model,
+            cache=request.answer_cache,
         )
         try:
             parsed = _parse(result, request.max_tokens)
@@ -217,6 +228,7 @@ class OpenAIAnalyst:
             finish_reason=result.finish_reason,
             attempt_log=result.attempt_log,
             reasoning_truncated=parsed.reasoning_truncated,
+            cache=result.cache,
         )
 
 

@@ -10,15 +10,20 @@
 - Within a run, the run's time budget bounds it all (``apps.common.deadlines``): each request's
   timeout is at most the time left, no retry waits past the deadline, and once the time is up no
   further request (nor the fallback model) is tried.
+- For evaluation (backtests, replays; never live runs) an answer cache may be passed per call
+  (``AnswerCache``; the database implementation is ``apps.analysis.answer_cache``): the key is
+  ``answer_cache_key`` of exactly what the call would send, so a hit stands for that request.
 """
 
+import hashlib
+import json
 import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import httpx2
 import openai
@@ -57,6 +62,86 @@ class LlmCallError(SibylError):
         self.attempts, self.model, self.mode = attempts, model, mode
         self.latency_ms = latency_ms
         self.attempt_log = attempt_log or []
+
+
+class LlmCacheMissError(SibylError):
+    """The answer cache is in ``only`` mode and holds no answer for this exact request; no HTTP
+    request was made. ``key`` is the request's cache key (``answer_cache_key``)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"LLM answer cache miss in 'only' mode (key {key[:12]}): no stored answer for this "
+            "exact request (endpoint, model, sampling settings, response format, messages); "
+            "run it once in 'use' mode to store the answer"
+        )
+        self.key = key
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    """A stored answer: its text, refusal and finish reason, the response format (``mode``) and
+    model that actually answered, and the original call's tokens, cost (USD) and latency (ms)."""
+
+    text: str
+    model: str
+    mode: str
+    finish_reason: str = ""
+    refusal: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    latency_ms: float = 0.0
+
+
+class AnswerCache(Protocol):
+    """Where ``LlmClient.complete`` looks answers up and stores them, per call.
+
+    ``mode``: ``use`` (hit: no request; miss: call and store), ``only`` (miss:
+    ``LlmCacheMissError``, no request) or ``refresh`` (always call, overwrite the stored answer).
+    ``off`` is expressed by passing no cache at all.
+    """
+
+    mode: str
+
+    def get(self, key: str) -> CachedAnswer | None:
+        """The stored answer under ``key`` (counting the hit), or None."""
+        ...
+
+    def put(self, key: str, answer: CachedAnswer) -> None:
+        """Store ``answer`` under ``key``; ``refresh`` overwrites, ``use`` keeps a stored one."""
+        ...
+
+
+CACHE_MODES = ("off", "use", "only", "refresh")
+
+
+def answer_cache_key(
+    *,
+    base_url: str,
+    model: str,
+    fallback_model: str,
+    temperature: float,
+    max_tokens: int,
+    mode: str,
+    schema: dict[str, Any],
+    messages: list[dict[str, Any]],
+) -> str:
+    """The sha256 hex digest of a canonical JSON (sorted keys, no whitespace) of what a call
+    sends: the endpoint's base URL (never its key; trailing ``/`` dropped), the model and the
+    fallback model, the sampling settings, the response format as configured (``mode``: ``auto``
+    negotiates the same format against the same endpoint) with its JSON schema, and the exact
+    messages (a chart image is in them as its data URL, so its bytes are hashed).
+    """
+    material = {
+        "endpoint": base_url.rstrip("/"),
+        "model": model,
+        "fallback_model": fallback_model,
+        "sampling": {"temperature": temperature, "max_tokens": max_tokens},
+        "response_format": {"mode": mode, "schema": schema},
+        "messages": messages,
+    }
+    canonical = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -116,6 +201,12 @@ class LlmResult:
     finish_reason: str = ""
     refusal: str = ""
     attempt_log: list[dict[str, Any]] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cache_hit(self) -> bool:
+        """Whether the answer came from the answer cache (no request was made)."""
+        return bool(self.cache.get("hit"))
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -244,14 +335,47 @@ class LlmClient:
         mode: str,
         schema: dict[str, Any],
         fallback_model: str = "",
+        cache: AnswerCache | None = None,
     ) -> LlmResult:
         """Ask ``model`` (then ``fallback_model``); raises LlmCallError when all fail, or when
         the run's time budget ran out first (then the message says so).
 
         The result's ``attempts``, ``latency_ms`` and ``attempt_log`` cover every request made,
         the failed model's included.
+
+        With ``cache`` (evaluation only), the request's ``answer_cache_key`` is looked up first:
+        a hit returns the stored answer with no request (``attempts`` 0, ``latency_ms`` 0, the
+        original call's tokens and cost); in ``only`` mode a miss raises LlmCacheMissError;
+        otherwise the call is made and a successful answer stored. ``result.cache`` is then
+        ``{"mode", "key", "hit"}`` (empty without a cache).
         """
         ask = ChatAsk(messages, temperature, max_tokens, schema)
+        if cache is None:
+            return self._complete_uncached(ask, model, mode, fallback_model)
+        key = answer_cache_key(
+            base_url=self._base_url,
+            model=model,
+            fallback_model=fallback_model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            mode=mode,
+            schema=schema,
+            messages=messages,
+        )
+        if cache.mode in ("use", "only"):
+            stored = cache.get(key)
+            if stored is not None:
+                return _from_cache(stored, {"mode": cache.mode, "key": key, "hit": True})
+            if cache.mode == "only":
+                raise LlmCacheMissError(key)
+        result = self._complete_uncached(ask, model, mode, fallback_model)
+        result.cache = {"mode": cache.mode, "key": key, "hit": False}
+        cache.put(key, _to_cache(result))
+        return result
+
+    def _complete_uncached(
+        self, ask: ChatAsk, model: str, mode: str, fallback_model: str
+    ) -> LlmResult:
         trace = CallTrace()
         errors = []
         for candidate in [model] + ([fallback_model] if fallback_model else []):
@@ -388,6 +512,38 @@ def _result(
         ),
         finish_reason=(choice.finish_reason or "") if choice else "",
         refusal=(getattr(choice.message, "refusal", None) or "") if choice else "",
+    )
+
+
+def _to_cache(result: LlmResult) -> CachedAnswer:
+    return CachedAnswer(
+        text=result.text,
+        model=result.model,
+        mode=result.mode,
+        finish_reason=result.finish_reason,
+        refusal=result.refusal,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        cost_usd=result.cost_usd,
+        latency_ms=result.latency_ms,
+    )
+
+
+def _from_cache(stored: CachedAnswer, cache: dict[str, Any]) -> LlmResult:
+    """A hit as an LlmResult: the stored answer with the original call's tokens and cost, no
+    attempts and latency 0 (no request was made; the original latency stays in the cache)."""
+    return LlmResult(
+        text=stored.text,
+        model=stored.model,
+        mode=stored.mode,
+        prompt_tokens=stored.prompt_tokens,
+        completion_tokens=stored.completion_tokens,
+        latency_ms=0.0,
+        attempts=0,
+        cost_usd=stored.cost_usd,
+        finish_reason=stored.finish_reason,
+        refusal=stored.refusal,
+        cache={**cache, "original_latency_ms": round(stored.latency_ms, 3)},
     )
 
 

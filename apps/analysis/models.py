@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from apps.analysis.endpoint_rules import llm_endpoint_problems
 from apps.analysis.fields import SecretField
@@ -92,6 +93,12 @@ class LlmCall(models.Model):
     (absent without a response), error (absent on success), duration_ms}``. ``finish_reason`` is
     the endpoint's for the answer (``stop``, ``length`` …; empty without an answer). The API key
     is never stored; ``error`` holds the provider's error text when it failed.
+
+    ``cache`` (evaluation runs only): ``hit`` when the answer came from the LLM answer cache —
+    then tokens and cost are the ORIGINAL call's (what the answer cost when it was bought, so a
+    report can show it) while ``latency_ms`` is 0 and ``attempts`` 0 (no request was made);
+    ``miss`` when the call was made with the cache in ``use`` or ``refresh`` mode and stored;
+    empty without a cache.
     """
 
     run = models.ForeignKey("lineage.Run", on_delete=models.CASCADE, related_name="llm_calls")
@@ -109,6 +116,14 @@ class LlmCall(models.Model):
     cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
     succeeded = models.BooleanField(default=True)
     error = models.TextField(blank=True)
+    cache = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        db_default="",
+        choices=[("hit", "hit"), ("miss", "miss")],
+        help_text="hit/miss of the LLM answer cache (evaluation runs); blank: no cache.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -247,3 +262,37 @@ class LlmEndpoint(models.Model):
         )
         if problems:
             raise ValidationError(problems)
+
+
+class LlmAnswerCache(models.Model):
+    """One stored language-model answer for evaluation runs (backtests, replays), under the
+    sha256 ``key`` of exactly what the call sends (``apps.analysis.llm_client.answer_cache_key``:
+    endpoint URL, models, sampling settings, response format and schema, messages with the
+    chart's bytes; never the API key).
+
+    Kept: the raw answer ``text`` (and ``refusal``), ``finish_reason``, the response format
+    used (``response_format``), the model that actually answered (``model``; the fallback's id
+    when it answered), and the original call's tokens, cost (USD) and ``latency_ms``; ``hits``
+    counts answers served from the row, ``last_hit_at`` the latest (tz-aware UTC). Live runs
+    never read or write it (``apps.analysis.answer_cache``).
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    text = models.TextField(blank=True)
+    refusal = models.TextField(blank=True)
+    finish_reason = models.CharField(max_length=32, blank=True)
+    response_format = models.CharField(max_length=16, blank=True)
+    model = models.CharField(max_length=128)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    latency_ms = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(default=timezone.now)
+    hits = models.PositiveIntegerField(default=0)
+    last_hit_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"answer {self.key[:12]} of {self.model} ({self.hits} hits)"

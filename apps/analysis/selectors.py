@@ -32,8 +32,10 @@ def llm_usage_by_strategy_day(*, since: date | None = None) -> list[LlmUsageRow]
     Output: one row per (strategy, day) that had at least one call, ordered by day then slug;
     ``calls`` counts failed calls too and ``failed_calls`` those with ``succeeded`` false.
     Tokens are summed as the provider reported them (0 when a call failed before an answer).
+    Answers served by the LLM answer cache (``cache`` ``hit``) are left out: no request was made
+    and nothing was spent that day (their row carries the original call's tokens and cost).
     """
-    calls = LlmCall.objects.all()
+    calls = LlmCall.objects.exclude(cache="hit")
     if since is not None:
         calls = calls.filter(created_at__gte=datetime.combine(since, time.min, tzinfo=UTC))
     rows = (

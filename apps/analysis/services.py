@@ -143,11 +143,14 @@ def llm_call_record(
     prompt_tokens: int = 0,
     completion_tokens: int = 0,
     cost_usd: Decimal = Decimal(0),
+    cache: str = "",
 ) -> LlmCall:
     """Save one ``LlmCall`` row of ``run``: the model and response format (``mode``) used,
     attempts with their log, the whole call's latency (ms), tokens as the endpoint reported
     them, its finish reason, estimated cost (USD), and ``error`` (the provider's or the parse
     error's text; empty when it succeeded). A call that failed outright has no tokens or cost.
+    ``cache``: ``hit`` (answered from the LLM answer cache: pass the original call's tokens and
+    cost, latency 0), ``miss`` (called with a cache, and stored) or empty (no cache).
 
     Output: the saved row. Raises the database's OperationalError/InterfaceError when the row
     cannot be saved because the connection went away; the built row is then appended to
@@ -167,6 +170,7 @@ def llm_call_record(
         cost_usd=cost_usd,
         succeeded=not error,
         error=error,
+        cache=cache,
     )
     try:
         call.save()

@@ -37,6 +37,7 @@ class RunAdmin(admin.ModelAdmin):
     readonly_fields = (
         "strategy",
         "trigger",
+        "llm_cache",
         "as_of",
         "status",
         "created_at",

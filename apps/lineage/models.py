@@ -10,6 +10,22 @@ class RunTrigger(models.TextChoices):
     MANUAL = "manual"
     SCHEDULE = "schedule"
     API = "api"
+    # Evaluation runs (issue 16): created by a backtest or a replay, never by a live trigger.
+    BACKTEST = "backtest"
+    REPLAY = "replay"
+
+
+# The triggers of evaluation runs: the only runs that may use the LLM answer cache.
+EVALUATION_TRIGGERS = (RunTrigger.BACKTEST, RunTrigger.REPLAY)
+
+
+class LlmCacheMode(models.TextChoices):
+    """How an evaluation run uses the LLM answer cache (``apps.analysis.answer_cache``)."""
+
+    OFF = "off"
+    USE = "use"  # a hit answers without a request; a miss calls and stores
+    ONLY = "only"  # a miss is an error: free, reproducible reruns
+    REFRESH = "refresh"  # always call, overwrite the stored answer
 
 
 class RunStatus(models.TextChoices):
@@ -69,6 +85,14 @@ class Run(models.Model):
     )
     current_step = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
+    llm_cache = models.CharField(
+        max_length=8,
+        choices=LlmCacheMode.choices,
+        default=LlmCacheMode.OFF,
+        db_default=LlmCacheMode.OFF,
+        help_text="LLM answer cache mode; honoured only for backtest and replay runs (a live "
+        "run never uses the cache).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -13,7 +13,15 @@ from django.db.models import F, TextField, Value
 from django.db.models.functions import Coalesce, Concat, NullIf
 from django.utils import timezone
 
-from apps.lineage.models import Artifact, Run, RunStatus, RunTrigger, Step, StepStatus
+from apps.lineage.models import (
+    Artifact,
+    LlmCacheMode,
+    Run,
+    RunStatus,
+    RunTrigger,
+    Step,
+    StepStatus,
+)
 
 
 def run_create(
@@ -22,14 +30,24 @@ def run_create(
     trigger: str = RunTrigger.MANUAL,
     as_of: datetime,
     scheduled_for: datetime | None = None,
+    llm_cache: str = LlmCacheMode.OFF,
 ) -> Run:
     """Create a pending run of a strategy as of ``as_of`` (tz-aware UTC).
 
-    Raises ValueError for a naive time; IntegrityError when ``scheduled_for`` is already claimed.
+    ``llm_cache``: the LLM answer cache mode (off/use/only/refresh), honoured only for the
+    evaluation triggers ``backtest`` and ``replay`` (a live run keeps the field but never uses
+    the cache). Raises ValueError for a naive time; django's ValidationError for an unknown
+    trigger or mode; IntegrityError when ``scheduled_for`` is already claimed.
     """
     if timezone.is_naive(as_of):
         raise ValueError("as_of must be timezone-aware")
-    run = Run(strategy_id=strategy_id, trigger=trigger, as_of=as_of, scheduled_for=scheduled_for)
+    run = Run(
+        strategy_id=strategy_id,
+        trigger=trigger,
+        as_of=as_of,
+        scheduled_for=scheduled_for,
+        llm_cache=llm_cache,
+    )
     run.full_clean(validate_constraints=False)
     run.save()
     return run

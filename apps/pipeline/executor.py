@@ -217,6 +217,12 @@ def _loggable(row: Model) -> dict[str, Any]:
     return fields
 
 
-def strategy_run(*, strategy: Strategy, as_of: datetime, trigger: str) -> Run:
-    """Create a run of ``strategy`` as of ``as_of`` (tz-aware UTC) and execute it inline."""
-    return run_execute(run=run_create(strategy_id=strategy.pk, trigger=trigger, as_of=as_of))
+def strategy_run(
+    *, strategy: Strategy, as_of: datetime, trigger: str, llm_cache: str = "off"
+) -> Run:
+    """Create a run of ``strategy`` as of ``as_of`` (tz-aware UTC) and execute it inline.
+
+    ``llm_cache``: the run's LLM answer cache mode (off/use/only/refresh; honoured only for
+    the ``backtest`` and ``replay`` triggers, see ``apps.analysis.answer_cache``)."""
+    run = run_create(strategy_id=strategy.pk, trigger=trigger, as_of=as_of, llm_cache=llm_cache)
+    return run_execute(run=run)

@@ -25,6 +25,7 @@ def call(
     completion: int = 20,
     cost: str = "0.001",
     error: str = "",
+    cache: str = "",
 ) -> LlmCall:
     """One LlmCall of a new run of ``strategy``, made at ``at``."""
     run = run_create(strategy_id=strategy.pk, as_of=at)
@@ -38,6 +39,7 @@ def call(
         cost_usd=Decimal(0) if error else Decimal(cost),
         succeeded=not error,
         error=error,
+        cache=cache,
     )
     # created_at is auto_now_add: set the time the call is supposed to have happened afterwards
     LlmCall.objects.filter(pk=llm_call.pk).update(created_at=at)
@@ -65,6 +67,16 @@ def test_calls_are_summed_per_strategy_and_utc_day(strategies: tuple[Strategy, S
         LlmUsageRow("alpha", date(2024, 3, 1), 2, 1500, 250, Decimal("0.011000"), 0),
         LlmUsageRow("beta", date(2024, 3, 1), 1, 40, 4, Decimal("0.500000"), 0),
         LlmUsageRow("alpha", date(2024, 3, 2), 2, 7, 3, Decimal("0.000123"), 1),
+    ]
+
+
+def test_answers_from_the_cache_are_not_usage(strategies: tuple[Strategy, Strategy]) -> None:
+    alpha, _ = strategies
+    day = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    call(alpha, day, prompt=1000, completion=200, cost="0.01", cache="miss")
+    call(alpha, day, prompt=1000, completion=200, cost="0.01", cache="hit")  # no request made
+    assert llm_usage_by_strategy_day() == [
+        LlmUsageRow("alpha", date(2024, 3, 1), 1, 1000, 200, Decimal("0.010000"), 0)
     ]
 
 

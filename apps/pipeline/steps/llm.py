@@ -2,6 +2,11 @@
 
 Every language-model call is recorded as an ``LlmCall`` row (``apps.analysis.services.
 llm_call_record``), failed or not, before the raw answer: a call is the costly thing to lose.
+
+An evaluation run (trigger ``backtest`` or ``replay``) may answer from the LLM answer cache
+(``apps.analysis.answer_cache``, mode from ``Run.llm_cache``); a live run never does. A hit is
+an ``LlmCall`` row with ``cache="hit"``, the original call's tokens and cost and latency 0; the
+step output records ``cache: {mode, key, hit}``.
 """
 
 from typing import Any
@@ -9,8 +14,9 @@ from typing import Any
 from django.conf import settings
 
 from apps.analysis.analysts import AnalysisRequest, AnalystAnswer
+from apps.analysis.answer_cache import answer_cache_for, llm_cache_mode
 from apps.analysis.decision import DecisionParseError
-from apps.analysis.llm_client import LlmCallError, LlmResult
+from apps.analysis.llm_client import LlmCacheMissError, LlmCallError, LlmResult
 from apps.analysis.prompts import render_prompt
 from apps.analysis.selection import analyst_for, text_only_models
 from apps.analysis.services import llm_call_record
@@ -22,13 +28,15 @@ NAME = "llm"
 
 
 def step_input(ctx: RunContext) -> dict[str, Any]:
-    """Which template version and analyst settings the step uses."""
+    """Which template version and analyst settings the step uses, and the LLM answer cache
+    mode in effect (``off`` for every live run)."""
     strategy = ctx.strategy
     return {
         "prompt_template": str(strategy.prompt_template),
         "analyst": strategy.analyst,
         "model": strategy.llm_model,
         "temperature": strategy.llm_temperature,
+        "llm_cache": llm_cache_mode(run=ctx.run),
     }
 
 
@@ -69,6 +77,7 @@ def _request(ctx: RunContext, chart_summary: str) -> AnalysisRequest:
         accepts_images=images,
         response_format=s.llm_response_format,
         fallback_model=s.llm_fallback_model,
+        answer_cache=answer_cache_for(run=ctx.run),
     )
 
 
@@ -113,6 +122,7 @@ def _answer_unparsed(ctx: RunContext, recorder: StepRecorder, error: DecisionPar
             prompt_tokens=result.prompt_tokens,
             completion_tokens=result.completion_tokens,
             cost_usd=result.cost_usd,
+            cache=_cache_label(result.cache),
         )
     _raw_answer(recorder, error.raw_answer)
 
@@ -134,7 +144,15 @@ def _answer_record(ctx: RunContext, answer: AnalystAnswer) -> None:
         prompt_tokens=answer.usage.get("prompt_tokens", 0),
         completion_tokens=answer.usage.get("completion_tokens", 0),
         cost_usd=answer.cost_usd,
+        cache=_cache_label(answer.cache),
     )
+
+
+def _cache_label(cache: dict[str, Any]) -> str:
+    """``hit``, ``miss`` or empty (no cache) for an LlmCall row, from a result's ``cache``."""
+    if not cache:
+        return ""
+    return "hit" if cache.get("hit") else "miss"
 
 
 def run(ctx: RunContext, recorder: StepRecorder) -> None:
@@ -142,7 +160,9 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     answer or refusal kept as the ``raw_answer`` artifact).
 
     Language-model calls are recorded as LlmCall rows (tokens, cost, attempts, finish reason),
-    failed or not, before the raw answer: a call is the costly thing to lose.
+    failed or not, before the raw answer: a call is the costly thing to lose. In the answer
+    cache's ``only`` mode a miss raises LlmCacheMissError: no request, no LlmCall row, the
+    output's ``cache`` says ``hit: false``.
     """
     chart_summary = _prompt_render(ctx, recorder)
     analyst, note = analyst_for(strategy=ctx.strategy)
@@ -150,6 +170,10 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     request = _request(ctx, chart_summary)
     try:
         answer = analyst.analyze(request)
+    except LlmCacheMissError as error:
+        mode = request.answer_cache.mode if request.answer_cache else ""
+        recorder.output["cache"] = {"mode": mode, "key": error.key, "hit": False}
+        raise
     except LlmCallError as error:
         _call_failed(ctx, recorder, error)
         raise
@@ -179,6 +203,7 @@ def _answer_output(answer: AnalystAnswer, *, note: str, accepts_images: bool) ->
         "cost_usd": str(answer.cost_usd),
         "accepts_images": accepts_images,
         "reasoning_truncated": answer.reasoning_truncated,
+        "cache": answer.cache,
         "decision": answer.decision.model_dump(),
     }
 
@@ -197,4 +222,5 @@ def _call_output(result: LlmResult) -> dict[str, Any]:
         "attempt_log": result.attempt_log,
         "finish_reason": result.finish_reason,
         "cost_usd": str(result.cost_usd),
+        "cache": result.cache,
     }
