@@ -217,6 +217,14 @@ def _loggable(row: Model) -> dict[str, Any]:
     return fields
 
 
-def strategy_run(*, strategy: Strategy, as_of: datetime, trigger: str) -> Run:
-    """Create a run of ``strategy`` as of ``as_of`` (tz-aware UTC) and execute it inline."""
-    return run_execute(run=run_create(strategy_id=strategy.pk, trigger=trigger, as_of=as_of))
+def strategy_run(
+    *, strategy: Strategy, as_of: datetime, trigger: str, scheduled_for: datetime | None = None
+) -> Run:
+    """Create a run of ``strategy`` as of ``as_of`` (tz-aware UTC) and execute it inline.
+
+    ``scheduled_for`` claims that schedule slot for the run (a backtest's slot): IntegrityError
+    when the strategy already has a run for it."""
+    run = run_create(
+        strategy_id=strategy.pk, trigger=trigger, as_of=as_of, scheduled_for=scheduled_for
+    )
+    return run_execute(run=run)
