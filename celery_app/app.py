@@ -34,6 +34,10 @@ app.conf.beat_schedule = {
     },
     "monitor-active-orders": {"task": "apps.orders.tasks.monitor_active_orders", "schedule": 60.0},
     "retry-failed-orders": {"task": "apps.orders.tasks.retry_failed_orders", "schedule": 600.0},
+    "close-before-session-end": {
+        "task": "apps.orders.tasks.close_before_session_end",
+        "schedule": 60.0,
+    },
     "recalculate-schedules": {
         "task": "apps.pipeline.tasks.recalculate_schedules",
         "schedule": crontab(minute=7),

@@ -254,6 +254,9 @@ SPECTACULAR_SETTINGS = {
         "SideEnum": "apps.orders.models.Side",
         "PositionSideEnum": "apps.positions.models.PositionSide",
         "AccountPositionSideEnum": "apps.positions.models.AccountPositionSide",
+        # A strategy's entry and close order types (MKT, LMT; an inline schema, so hashed by
+        # its values): one enum, the entry's name.
+        "OrderTypeEnum": ["MKT", "LMT"],
     },
 }
 

@@ -224,19 +224,20 @@ def step_record(
     (the reaper marked it abandoned): no further step may start, and no order be sent.
     """
     started = time.perf_counter()
-    alive = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
-        current_step=name, heartbeat_at=timezone.now()
-    )
-    if not alive:
-        raise RunNotRunningError(f"run {run.pk} is no longer running; step {name} not started")
-    step = Step.objects.create(
-        run=run,
-        name=name,
-        sequence=sequence,
-        status=StepStatus.RUNNING,
-        started_at=timezone.now(),
-        input=step_input,
-    )
+    with transaction.atomic():  # one commit for both writes
+        alive = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            current_step=name, heartbeat_at=timezone.now()
+        )
+        if not alive:
+            raise RunNotRunningError(f"run {run.pk} is no longer running; step {name} not started")
+        step = Step.objects.create(
+            run=run,
+            name=name,
+            sequence=sequence,
+            status=StepStatus.RUNNING,
+            started_at=timezone.now(),
+            input=step_input,
+        )
     recorder = StepRecorder(step=step)
     try:
         yield recorder

@@ -349,10 +349,12 @@ def _signal_check_record(signal: Signal, check: dict[str, Any]) -> None:
 @dataclass
 class EntryPlacement:
     """What ``entry_place`` decided for a run: the ``decision`` and the run's pending bracket
-    (empty when refused)."""
+    (empty when refused); ``claimed`` when the bracket was created already claimed for
+    submission (``submitting``, attempts 1)."""
 
     decision: ConflictDecision
     orders: list[Order] = field(default_factory=list)
+    claimed: bool = False
 
 
 def entry_place(
@@ -365,6 +367,7 @@ def entry_place(
     reason: str = OrderReason.SIGNAL,
     action: PositionAction | None = None,
     scale_in_position: StrategyPosition | None = None,
+    claim: bool = False,
 ) -> EntryPlacement:
     """Decide the conflict policy for the run's accepted ``signal`` and create its pending
     bracket (``bracket_create``) for the allowed quantity, in one transaction under the
@@ -376,6 +379,11 @@ def entry_place(
     that already has its bracket gets it back without a new decision (idempotent per run).
     ``reason``, ``action`` and ``scale_in_position`` go to ``bracket_create`` (a reverse's
     second leg; a scale-in's lone entry).
+
+    With ``claim``, a new bracket that displaces nobody is claimed for submission in the same
+    transaction (``submitting``, attempts 1: what ``bracket_submit`` would do first, one commit
+    fewer); the caller then sends it with ``bracket_submit(claimed_by_caller=True)``. A bracket that
+    displaces weaker entries stays pending (it may still have to be withdrawn unsent).
     """
     existing = list(Order.objects.filter(run=run).exclude(role=OrderRole.EXIT).order_by("pk"))
     if existing:
@@ -412,7 +420,11 @@ def entry_place(
             action=action,
             scale_in_position=scale_in_position,
         )
-    return EntryPlacement(decision, orders)
+        claimed = claim and not decision.displaced
+        if claimed:
+            for order in orders:
+                order_transition(order, to=OrderStatus.SUBMITTING, attempts=order.attempts + 1)
+    return EntryPlacement(decision, orders, claimed)
 
 
 def bracket_withdraw(*, orders: list[Order], reason: str) -> bool:

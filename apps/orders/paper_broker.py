@@ -477,15 +477,23 @@ class Holding:
             self.average_cost = price
 
 
-def _holdings(account_key: str) -> dict[tuple[int, str], Holding]:
-    """(symbol id, NET|LONG|SHORT) -> holding, replaying the account's executions oldest
-    first."""
-    holdings: dict[tuple[int, str], Holding] = {}
-    executions = (
+def _executions(account_key: str) -> list[PaperExecution]:
+    """The account's executions, oldest first, with their paper orders."""
+    return list(
         PaperExecution.objects.filter(paper_order__account_key=account_key)
         .select_related("paper_order")
         .order_by("executed_at", "id")
     )
+
+
+def _holdings(
+    account_key: str, executions: list[PaperExecution] | None = None
+) -> dict[tuple[int, str], Holding]:
+    """(symbol id, NET|LONG|SHORT) -> holding, replaying the account's executions oldest
+    first (``executions``: those already read by ``_executions``)."""
+    holdings: dict[tuple[int, str], Holding] = {}
+    if executions is None:
+        executions = _executions(account_key)
     for execution in executions:
         order = execution.paper_order
         key = (order.symbol_id, order.position_side or NET)
@@ -528,18 +536,22 @@ def account_cash(account_key: str) -> dict[str, CurrencyCash]:
         cash.currency: CurrencyCash(starting_cash=cash.starting_cash)
         for cash in AccountCash.objects.filter(account_id=account_id)
     }
-    currencies = dict(Symbol.objects.values_list("pk", "currency"))
-    for (symbol_id, _), holding in _holdings(account_key).items():
+    executions = _executions(account_key)
+    working = list(_working_entries(account_key))
+    traded = {e.paper_order.symbol_id for e in executions} | {o.symbol_id for o in working}
+    currencies = (
+        dict(Symbol.objects.filter(pk__in=traded).values_list("pk", "currency")) if traded else {}
+    )
+    for (symbol_id, _), holding in _holdings(account_key, executions).items():
         book = books.get(currencies[symbol_id])
         if book is not None:
             book.realized += holding.realized
             book.open_positions_cost += abs(holding.quantity) * holding.average_cost
-    commissions = PaperExecution.objects.filter(paper_order__account_key=account_key)
-    for symbol_id, commission in commissions.values_list("paper_order__symbol_id", "commission"):
-        book = books.get(currencies[symbol_id])
+    for execution in executions:
+        book = books.get(currencies[execution.paper_order.symbol_id])
         if book is not None:
-            book.commissions += commission
-    for order in _working_entries(account_key):
+            book.commissions += execution.commission
+    for order in working:
         book = books.get(currencies[order.symbol_id])
         if book is not None:
             book.working_entries += order.quantity * _order_reference_price(order)

@@ -2,7 +2,7 @@
 
 A run's prompt and its sizing see the strategy's position as of the run's as-of time, never
 fills executed after it (a run as of 2008 must not see P&L from 2016). When no fill of the
-strategy in the symbol is later than the as-of — every live run, and every slot of a backtest
+strategy in the symbol is at or after the as-of — every live run, and every slot of a backtest
 run in time order — that is the stored position; otherwise the strategy's fills up to the
 as-of are replayed by the live rules (``apps.positions.replay``).
 """
@@ -22,12 +22,14 @@ def strategy_position_as_of(
     """The strategy's own position in a symbol as of ``as_of`` (tz-aware UTC), in the shape of
     ``strategy_position_summary``: ``quantity`` signed (units; negative short), ``average_cost``
     of the side held (0 when flat) and ``realized_pnl`` of every lifetime up to then (the
-    symbol's currency), from fills executed at or before ``as_of``."""
+    symbol's currency), from fills executed before ``as_of`` — a fill at the very as-of (an
+    order the run itself sent, filled at the bar opening then) is its consequence, not what it
+    saw."""
     fills = Fill.objects.filter(order__strategy_id=strategy_id, order__symbol_id=symbol_id)
-    if not fills.filter(executed_at__gt=as_of).exists():
+    if not fills.filter(executed_at__gte=as_of).exists():
         return strategy_position_summary(strategy_id=strategy_id, symbol_id=symbol_id)
     rows = (
-        fills.filter(executed_at__lte=as_of)
+        fills.filter(executed_at__lt=as_of)
         .order_by("executed_at", "id")
         .values_list(
             "id",

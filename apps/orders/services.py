@@ -257,18 +257,25 @@ def bracket_submit(
     broker: Broker,
     market_time: datetime,
     claim_from: str = OrderStatus.PENDING,
-) -> None:
+    claimed_by_caller: bool = False,
+    sync: bool = False,
+) -> SyncReport | None:
     """Send a pending bracket (or, with ``claim_from`` ``failed``, a failed one the retry pass
-    resends) to ``broker`` exactly once.
+    resends) to ``broker`` exactly once; with ``sync``, poll the broker for it right after
+    (``orders_sync``) and return what that recorded (else None).
 
     1. Claim: under row locks, every order must be ``claim_from``; they become ``submitting``
        with ``attempts`` + 1, committed before anything is sent — a concurrent caller finds the
        bracket claimed and does nothing, and a crash leaves it ``submitting`` for the in-doubt
-       reconciliation. No row lock is held while the broker is called.
+       reconciliation. No row lock is held while the broker is called. With
+       ``claimed_by_caller`` the caller already did this, committed, when it created the
+       orders (``entry_place(claim=True)``).
     2. When an earlier attempt was claimed (``attempts`` was above 0) it may have reached the
        broker: the broker is asked by client order reference, and a bracket it holds is
        adopted, not re-sent. An order never claimed before was never sent anywhere.
-    3. Send the bracket; adopt the states the broker returns.
+    3. Send the bracket; adopt the states the broker returns. With ``sync`` the broker is
+       polled first and its acceptance and the poll's news are recorded in one transaction
+       (one commit, not two); a failed poll still records the acceptance, then raises.
 
     Raises BrokerRejectedError (orders marked rejected) or BrokerUnavailableError (orders marked
     failed, retryable) after recording the outcome; only orders still ``submitting`` are marked.
@@ -276,15 +283,15 @@ def bracket_submit(
     """
     if claim_from not in (OrderStatus.PENDING, OrderStatus.FAILED):
         raise ValueError(f"a bracket is claimed from pending or failed, not {claim_from}")
-    claimed = _claim(orders, claim_from=claim_from)
+    claimed = orders if claimed_by_caller else _claim(orders, claim_from=claim_from)
     if claimed is None:
-        return
+        return orders_sync(orders=orders, broker=broker) if sync else None
     refs = [o.client_order_ref for o in claimed]
     try:
         known = broker.lookup(refs) if any(o.attempts > 1 for o in claimed) else {}
         if known:
             _settle(claimed, known)
-            return
+            return orders_sync(orders=claimed, broker=broker) if sync else None
         spec = bracket_spec(claimed, market_time=market_time)
         states = broker.submit_bracket(spec)
     except BrokerRejectedError as error:
@@ -293,7 +300,29 @@ def bracket_submit(
     except Exception as error:  # network and protocol errors alike: retryable
         _settle_failure(claimed, OrderStatus.FAILED, f"{type(error).__name__}: {error}")
         raise BrokerUnavailableError(f"submission failed: {error}") from error
-    _settle(claimed, {state.client_order_ref: state for state in states})
+    accepted = {state.client_order_ref: state for state in states}
+    if not sync:
+        _settle(claimed, accepted)
+        return None
+    try:
+        polled, executions = broker.poll(refs)
+    except Exception:
+        _settle(claimed, accepted)
+        raise
+    with transaction.atomic():
+        by_ref = orders_lock_by_ref(
+            {
+                *refs,
+                *(s.client_order_ref for s in polled),
+                *(e.client_order_ref for e in executions),
+            }
+        )
+        for ref, order in by_ref.items():
+            if ref in accepted:
+                _apply_state(order, accepted[ref])
+        # A polled state equal to the acceptance just applied is no news.
+        news = [s for s in polled if s != accepted.get(s.client_order_ref)]
+        return _apply_locked(by_ref, news, executions)
 
 
 def bracket_spec(orders: list[Order], *, market_time: datetime) -> BracketSpec:
@@ -302,13 +331,14 @@ def bracket_spec(orders: list[Order], *, market_time: datetime) -> BracketSpec:
     (``LONG`` for a BUY entry, ``SHORT`` for a SELL entry) and whether the account is in hedge
     mode. ``market_time`` is when it reaches the market (tz-aware UTC)."""
     parent = next((o for o in orders if o.parent_id is None), orders[0])
-    account = parent.account
+    loaded = Order.objects.select_related("account", "strategy").get(pk=parent.pk)
+    account = loaded.account
     # An entry's side opens its position side; an exit's closes it (a SELL exit closes a LONG).
     opens_long = parent.side == Side.BUY
     long_side = opens_long if parent.role != OrderRole.EXIT else not opens_long
     return BracketSpec(
         symbol_id=parent.symbol_id,
-        bar_size=_bar_size(parent),
+        bar_size=loaded.strategy.bar_size,
         market_time=market_time,
         orders=tuple(order_spec(o) for o in orders),
         account_key=account.broker_key,
@@ -344,30 +374,36 @@ def position_action_event(
         locked.save(update_fields=["detail"])
 
 
-def _bar_size(order: Order) -> str:
-    return order.strategy.bar_size
-
-
 def _apply_to_position(order: Order, execution: Execution) -> FillEffect:
     """Apply an execution to the strategy position of its order: an entry opens or adds to
     the strategy's position on its side; an exit reduces the position its bracket opened."""
     if order.role == OrderRole.ENTRY:
-        strategy = order.strategy
-        signal = order.signal
+        # What the position records of the order's strategy and signal, in one query.
+        strategy_id, llm_model, analyst, stop, template_id = (
+            Order.objects.filter(pk=order.pk)
+            .values_list(
+                "strategy_id",
+                "strategy__llm_model",
+                "strategy__analyst",
+                "signal__stop_loss",
+                "signal__prompt_template_id",
+            )
+            .get()
+        )
         effect = strategy_position_open_add(
             fill=EntryFill(
                 account_id=order.account_id,
-                strategy_id=strategy.pk,
+                strategy_id=strategy_id,
                 symbol_id=order.symbol_id,
                 order_side=order.side,
                 quantity=execution.quantity,
                 price=execution.price,
                 commission=execution.commission,
                 executed_at=execution.executed_at,
-                stop=signal.stop_loss if signal else None,
+                stop=stop,
                 run_id=order.run_id,
-                prompt_template_id=signal.prompt_template_id if signal else None,
-                llm_model=strategy.llm_model or strategy.analyst,
+                prompt_template_id=template_id,
+                llm_model=llm_model or analyst,
             ),
             position_id=order.strategy_position_id,
         )

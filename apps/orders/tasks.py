@@ -1,4 +1,4 @@
-"""Celery entry points for orders: the monitor and the retry pass."""
+"""Celery entry points for orders: the monitor, the retry pass and the end-of-day close."""
 
 from dataclasses import asdict
 from typing import Any
@@ -6,6 +6,7 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
+from apps.orders.end_of_day import end_of_day_closes
 from apps.orders.monitor import orders_monitor, orders_retry
 
 
@@ -19,3 +20,10 @@ def monitor_active_orders() -> dict[str, Any]:
 def retry_failed_orders() -> dict[str, Any]:
     """Resubmit transiently failed brackets with backoff (beat: every 10 minutes)."""
     return asdict(orders_retry(now=timezone.now()))
+
+
+@shared_task(name="apps.orders.tasks.close_before_session_end")
+def close_before_session_end() -> dict[str, Any]:
+    """Close-all the strategies whose session ends within their ``close_before_session_end_min``
+    (beat: every 60 s; ``apps.orders.end_of_day``)."""
+    return asdict(end_of_day_closes(now=timezone.now()))

@@ -21,8 +21,8 @@ def prompt_preview(*, template: PromptTemplate, run: Run) -> str:
     ``render_prompt``. No model, chart renderer, broker or network is involved; nothing is
     written.
 
-    The strategy's *current* settings (lookback, indicators, risk limits) and the account's
-    *current* position are used, as ``prompt_context`` reads them: when either changed since the
+    The strategy's *current* settings (lookback, indicators, risk limits) are used, and its
+    position as of the run's as-of (``prompt_context``): when the settings changed since the
     run, the preview differs from the run's ``prompt`` artifact in those values.
 
     Output: the rendered prompt (str). Raises NotEnoughBarsError or BarValidationError (bars),

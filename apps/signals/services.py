@@ -24,6 +24,8 @@ from apps.signals.models import Action, PositionSide, Signal, SignalStatus
 from apps.signals.position_plan import (
     CLOSE,
     NO_PLAN,
+    OPEN,
+    REVERSE,
     SCALE_IN,
     HeldPosition,
     PlanSettings,
@@ -31,6 +33,7 @@ from apps.signals.position_plan import (
     position_plan,
 )
 from apps.strategies.models import Strategy
+from apps.symbols.calendars import session_close_due
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,15 @@ def signal_judge(
     checks = [plan.check]
     if not plan.check.passed:
         return SignalJudgement(checks, plan=plan)
+    closing = _session_end_window(strategy, as_of)
+    if closing and plan.action == REVERSE:
+        # Inside the end-of-day window a reverse only closes: nothing new is carried overnight.
+        only_close = Check("position_action", True, f"{plan.check.detail}; {closing}: close only")
+        plan = PositionPlan(CLOSE, only_close)
+        checks = [only_close]
+    elif closing and plan.action in (OPEN, SCALE_IN):
+        checks.append(Check("session_end_window", False, f"no new entry {closing}"))
+        return SignalJudgement(checks, plan=plan)
     confidence = to_decimal(decision.confidence)
     if plan.action == CLOSE:
         checks.append(_confidence_check(confidence, strategy.min_confidence))
@@ -163,6 +175,20 @@ def signal_judge(
     sizing = _sizing(strategy, entry, stop, counted, working)
     checks.append(quantity_check(sizing, working))
     return SignalJudgement(checks, sizing, plan)
+
+
+def _session_end_window(strategy: Strategy, as_of: datetime) -> str:
+    """Why no new entry may open at ``as_of`` — the strategy closes its positions a set
+    number of minutes before its exchange session ends (``close_before_session_end_min``) and
+    ``as_of`` lies in that window — or "" when it may."""
+    minutes = strategy.close_before_session_end_min
+    calendar = strategy.symbol.trading_calendar
+    if not minutes or not calendar:
+        return ""
+    end = session_close_due(calendar_name=calendar, minutes_before=minutes, now=as_of)
+    if end is None:
+        return ""
+    return f"within {minutes} min of the session end at {end.isoformat()} (end-of-day close)"
 
 
 def _confidence_check(confidence: Decimal, minimum: Decimal) -> Check:

@@ -150,6 +150,22 @@ class OrderDefinition(_Strict):
     time_in_force: Literal["DAY", "GTC"] = "DAY"
 
 
+SESSION_END_MAX_MIN = 240
+
+
+class PositionsDefinition(_Strict):
+    """What the strategy does with the position it holds (openspec positions spec): a signal
+    against it, one in its direction, a HOLD, and the end of the exchange session."""
+
+    opposite_signal: Literal["close", "reverse"] = "close"
+    close_order_type: Literal["MKT", "LMT"] = "MKT"
+    scale_in: bool = False
+    max_scale_ins: int = Field(default=1, ge=1, le=32767)
+    scale_in_exits: Literal["newest", "keep"] = "newest"
+    trail_stop: bool = False
+    close_before_session_end_min: int | None = Field(default=None, ge=1, le=SESSION_END_MAX_MIN)
+
+
 class StrategyDefinition(_Strict):
     """One strategy; ``slug`` is its identity across applies."""
 
@@ -166,6 +182,7 @@ class StrategyDefinition(_Strict):
     schedule: ScheduleDefinition
     risk: RiskDefinition = Field(default_factory=RiskDefinition)
     order: OrderDefinition = Field(default_factory=OrderDefinition)
+    positions: PositionsDefinition = Field(default_factory=PositionsDefinition)
     mode: Literal["paper", "live"] = "paper"
     active: bool = True
     account: str | None = Field(

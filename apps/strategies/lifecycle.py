@@ -62,12 +62,23 @@ DEFINITION_PATHS: dict[str, tuple[str, ...]] = {
     "max_entry_deviation_pct": ("risk", "max_entry_deviation_pct"),
     "order_type": ("order", "type"),
     "time_in_force": ("order", "time_in_force"),
+    "opposite_signal": ("positions", "opposite_signal"),
+    "close_order_type": ("positions", "close_order_type"),
+    "scale_in": ("positions", "scale_in"),
+    "max_scale_ins": ("positions", "max_scale_ins"),
+    "scale_in_exits": ("positions", "scale_in_exits"),
+    "trail_stop": ("positions", "trail_stop"),
+    "close_before_session_end_min": ("positions", "close_before_session_end_min"),
     "trading_mode": ("mode",),
     "is_active": ("active",),
 }
 FIELD_AT_PATH = {path: field for field, path in DEFINITION_PATHS.items()}
 FIELD_AT_PATH[("llm", "endpoint")] = "llm_endpoint"
 UNKNOWN_ENDPOINT = "unknown LLM endpoint"
+NO_SESSION_END = (
+    "needs a symbol with a trading_calendar (an exchange calendar such as XNYS): without one "
+    "the symbol's session never ends, so nothing would ever be closed"
+)
 MAX_NEXT_SLOTS = 50
 
 
@@ -127,6 +138,8 @@ def strategy_problems(*, strategy: Strategy) -> dict[str, list[str]]:
     0–600 s, positive money and quantities,
     percentages 0–100 and confidence 0–1; the cron expression must have an upcoming slot.
     The LLM endpoint must be one the owner may use and offer the model (``_endpoint_problems``).
+    ``close_before_session_end_min`` (1–240) needs a symbol with a trading calendar (the
+    end-of-day close reads the session end from it).
     """
     problems: dict[str, list[str]] = {}
     try:
@@ -140,7 +153,10 @@ def strategy_problems(*, strategy: Strategy) -> dict[str, list[str]]:
             )
             problems.setdefault(field, []).append(_message(item["msg"]))
         return problems
-    return _endpoint_problems(strategy)
+    problems = {**_endpoint_problems(strategy)}
+    if strategy.close_before_session_end_min is not None and not strategy.symbol.trading_calendar:
+        problems.setdefault("close_before_session_end_min", []).append(NO_SESSION_END)
+    return problems
 
 
 def _validated(strategy: Strategy) -> Strategy:

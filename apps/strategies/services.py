@@ -183,6 +183,7 @@ def _strategy_values(definition: StrategyDefinition, owner: User | None) -> dict
         **risk.model_dump(),
         "order_type": definition.order.type,
         "time_in_force": definition.order.time_in_force,
+        **definition.positions.model_dump(),
         "trading_mode": definition.mode,
     }
 

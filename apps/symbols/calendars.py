@@ -91,3 +91,34 @@ def session_date(*, trading_calendar: str, timezone: str, moment: datetime) -> d
             return calendar.minute_to_session(minute).date()
         zone = str(calendar.tz)
     return utc_moment.astimezone(ZoneInfo(zone)).date()
+
+
+def session_close_due(*, calendar_name: str, minutes_before: int, now: datetime) -> datetime | None:
+    """The end (tz-aware UTC) of the exchange session of ``calendar_name`` (an
+    exchange-calendars code, e.g. "XNYS") when ``now`` (tz-aware) lies in the last
+    ``minutes_before`` minutes of it, else None.
+
+    The window is [close − minutes_before, close): the close is that day's actual close from
+    the calendar, so an early close (NYSE 13:00 New York on the day after Thanksgiving) moves
+    the window with it. It never starts before the session's open: a window longer than the
+    session (240 minutes on a 3.5-hour day) opens with the session, not before it. A weekend or
+    holiday has no session and is never due. A blank calendar (a symbol that "always trades",
+    e.g. forex without a calendar) has no session end and is never due; the 24/7 calendar
+    ("24/7", crypto) has one session per UTC day, so it is due before each 00:00 UTC. Moments
+    outside the calendar's range are never due (it cannot tell). Raises exchange_calendars'
+    InvalidCalendarName for an unknown code.
+    """
+    if not calendar_name or minutes_before <= 0:
+        return None
+    calendar = _calendar(calendar_name)
+    minute = pd.Timestamp(now).tz_convert("UTC")
+    if not calendar.first_minute <= minute <= calendar.last_minute:
+        return None
+    # The session that trades at ``now`` or opens next; its close is the end to check against.
+    session = calendar.minute_to_session(minute, direction="next")
+    close = calendar.session_close(session)
+    opened = calendar.session_open(session)
+    start = max(close - pd.Timedelta(minutes=minutes_before), opened)
+    if start <= minute < close:
+        return close.to_pydatetime()
+    return None

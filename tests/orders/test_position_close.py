@@ -196,5 +196,25 @@ def test_the_rebuild_reproduces_positions_closed_by_a_person(symbol: Symbol) -> 
     assert after == before == [("closed", D(0), D("296"))]
     rebuilt = StrategyPosition.objects.get()
     assert Order.objects.get(role=OrderRole.EXIT).strategy_position == rebuilt
+    assert PositionAction.objects.get().strategy_position == rebuilt
     exit_fill.refresh_from_db()
     assert (exit_fill.realized_pnl, exit_fill.unattributed_quantity) == (D("296"), D(0))
+
+
+def test_the_rebuild_keeps_a_working_close_on_its_open_position(symbol: Symbol) -> None:
+    account = AccountFactory.create()
+    position = opened(strategy_on(account, symbol))
+    # no bar after the close's market time: the exit works, unfilled
+    position_close(
+        position=position, request=CloseRequest(kind=OrderReason.PERSON, market_time=CLOSE_AT)
+    )
+    assert not positions_rebuild(account_ids=[account.pk]).changed
+
+    Order.objects.filter(account=account).update(strategy_position=None)
+    StrategyPosition.objects.filter(account=account).delete()
+    positions_rebuild(account_ids=[account.pk])
+
+    rebuilt = StrategyPosition.objects.get(status="open")
+    exit_order = Order.objects.get(role=OrderRole.EXIT)
+    assert (exit_order.status, exit_order.strategy_position) == ("submitted", rebuilt)
+    assert not positions_rebuild(account_ids=[account.pk]).changed

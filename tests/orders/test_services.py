@@ -15,6 +15,7 @@ from apps.orders.brokers import (
     BrokerOrderState,
     BrokerRejectedError,
     BrokerUnavailableError,
+    Execution,
 )
 from apps.orders.models import Fill, Order, PaperOrder
 from apps.orders.paper_broker import PaperBroker
@@ -314,6 +315,48 @@ def test_orders_sync_twice_records_each_fill_once() -> None:
     )
     assert (entry.commission, entry.filled_at) == (D("1"), AS_OF)
     assert {roles["take_profit"].status, roles["stop_loss"].status} == {"submitted"}
+
+
+def test_bracket_submit_with_sync_records_the_acceptance_and_the_first_fill_together() -> None:
+    # given a pending market buy of 10 whose first bar opens at 100
+    strategy = make_strategy()
+    make_bars(strategy.symbol, [*BEFORE, *QUIET], start=START)
+    orders = make_bracket(strategy)
+
+    # when it is submitted with the immediate poll
+    report = bracket_submit(orders=orders, broker=PaperBroker(), market_time=AS_OF, sync=True)
+
+    # then it went out once, the entry filled at 100.01 and the children work
+    assert report is not None
+    assert (report.new_fills, report.status_changes) == (1, 0)
+    roles = by_role(orders)
+    assert (roles["entry"].status, roles["entry"].attempts) == ("filled", 1)
+    assert roles["entry"].submitted_at is not None
+    assert {roles["take_profit"].status, roles["stop_loss"].status} == {"submitted"}
+    assert all(o.broker_order_id.startswith("paper-") for o in roles.values())
+    assert PaperOrder.objects.count() == 3
+    assert Fill.objects.get().price == D("100.01")
+
+
+class _PollFails(ScriptedBroker):
+    def poll(self, refs: list[str]) -> tuple[list[BrokerOrderState], list[Execution]]:
+        raise ConnectionError("connection reset by peer")
+
+
+def test_a_failed_poll_after_the_submission_still_records_the_acceptance() -> None:
+    # given a broker that accepts the bracket and then cannot be polled
+    orders = make_bracket(make_strategy())
+    broker = _PollFails()
+
+    # when it is submitted with the immediate poll
+    with pytest.raises(ConnectionError):
+        bracket_submit(orders=orders, broker=broker, market_time=AS_OF, sync=True)
+
+    # then the bracket was sent once and its orders work with the broker's ids
+    assert broker.submits == 1
+    roles = by_role(orders)
+    assert {o.status for o in roles.values()} == {"submitted"}
+    assert sorted(o.broker_order_id for o in roles.values()) == ["b-1", "b-2", "b-3"]
 
 
 def test_orders_sync_records_a_round_trip_with_its_realized_pnl() -> None:

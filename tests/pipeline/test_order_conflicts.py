@@ -13,7 +13,13 @@ from django.db import connections, transaction
 from apps.lineage.models import Run, Step
 from apps.lineage.services import run_create, run_start, step_record
 from apps.orders.brokers import Execution
-from apps.orders.conflicts import conflict_facts, conflict_lost, entry_displace, entry_place
+from apps.orders.conflicts import (
+    bracket_withdraw,
+    conflict_facts,
+    conflict_lost,
+    entry_displace,
+    entry_place,
+)
 from apps.orders.models import Order, PaperOrder
 from apps.orders.paper_broker import PaperBroker
 from apps.orders.services import bracket_submit, orders_apply
@@ -426,3 +432,33 @@ def test_a_refused_run_ends_without_an_order_and_succeeds(goog: Symbol, llm_serv
     assert f"{holder.name} holds LONG 7" in step.output["stopped"]
     assert Signal.objects.get(run=run).status == "rejected"
     assert not Order.objects.filter(run=run).exists()
+
+
+@pytest.mark.django_db
+def test_entry_place_with_claim_claims_a_bracket_unless_it_displaces_others() -> None:
+    # given an account under strongest_wins and a first run's decision with claim
+    account, symbol = an_account(same_direction_policy="strongest_wins"), a_symbol()
+    first = a_strategy(account, symbol)
+    run = run_create(strategy_id=first.pk, as_of=AS_OF)
+    signal = SignalFactory.create(run=run, strategy=first, confidence=D("0.6"))
+    placement = entry_place(
+        run=run, signal=signal, strategy=first, quantity=D("10"), broker_name="paper", claim=True
+    )
+    # then its bracket is committed already claimed: submitting, attempted once, nothing sent
+    assert placement.claimed and not placement.decision.displaced
+    stored = Order.objects.filter(run=run)
+    assert {(o.status, o.attempts) for o in stored} == {("submitting", 1)}
+    assert not PaperOrder.objects.filter(client_order_ref__startswith=f"sibyl-{run.pk}-").exists()
+    # and nothing can withdraw it any more (it may be at the broker)
+    assert not bracket_withdraw(orders=placement.orders, reason="test")
+
+    # when a stronger newcomer displaces that unfilled entry, its own bracket stays pending
+    newcomer = a_strategy(account, symbol)
+    run2 = run_create(strategy_id=newcomer.pk, as_of=AS_OF)
+    signal2 = SignalFactory.create(run=run2, strategy=newcomer, confidence=D("0.9"))
+    second = entry_place(
+        run=run2, signal=signal2, strategy=newcomer, quantity=D("10"), broker_name="paper",
+        claim=True,
+    )  # fmt: skip
+    assert second.decision.displaced and not second.claimed
+    assert {o.status for o in Order.objects.filter(run=run2)} == {"pending"}

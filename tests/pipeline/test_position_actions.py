@@ -156,7 +156,9 @@ def test_a_scale_in_adds_one_lone_entry_within_the_limits(goog: Symbol, llm_serv
     position.refresh_from_db()
     assert position.quantity == D(80) and position.status == "open"
 
-    second = run_answering(strategy, llm_server, decision())
+    # an hour later (the scale-in's fill at the 2012-06-01 open is before it), again BUY
+    later = AS_OF + timedelta(hours=1)
+    second = run_answering(strategy, llm_server, decision(), as_of=later)
     signal = Signal.objects.get(run=second)
     assert signal.rejection_reasons == ["already LONG 80 GOOG; 1 of 1 scale-ins made"]
 
@@ -210,3 +212,27 @@ def test_a_past_dated_runs_prompt_and_sizing_see_the_position_as_of_then(
     assert prompt == "GOOG position 0.0 realized 0.0"
     signal = Signal.objects.get(run=past)
     assert "open: flat in GOOG" in [c["detail"] for c in signal.checks]
+
+
+def test_no_new_entry_inside_the_end_of_day_window(goog: Symbol, llm_server: Any) -> None:
+    # given GOOG on the Nasdaq calendar and strategies that close 30 min before its session end
+    goog.trading_calendar = "XNAS"
+    goog.save()
+    window = datetime(2012, 5, 31, 19, 45, tzinfo=UTC)  # 15:45 New York, close at 16:00
+    near = {"entry": 588.23, "stop_loss": 578.0, "take_profit": 610.0}  # last close 588.23
+    flat = StrategyFactory.create(symbol=goog, analyst="openai", close_before_session_end_min=30)
+
+    # when a flat strategy's model says BUY at 15:45, the entry is refused
+    run = run_answering(flat, llm_server, decision(**near), as_of=window)
+    signal = Signal.objects.get(run=run)
+    assert signal.status == "rejected"
+    assert signal.rejection_reasons == [
+        "no new entry within 30 min of the session end at 2012-05-31T20:00:00+00:00 "
+        "(end-of-day close)"
+    ]
+    # and a reverse only closes
+    held = long_strategy(goog, opposite_signal="reverse", close_before_session_end_min=30)
+    sell = {"action": "SELL", "entry": 588.23, "stop_loss": 598.0, "take_profit": 570.0}
+    reversing = run_answering(held, llm_server, decision(**sell), as_of=window)
+    assert Signal.objects.get(run=reversing).position_action == "close"
+    assert [o.role for o in Order.objects.filter(run=reversing)] == ["exit"]

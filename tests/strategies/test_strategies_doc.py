@@ -15,6 +15,7 @@ from apps.analysis.models import PromptTemplate
 from apps.strategies.definitions import (
     LlmDefinition,
     OrderDefinition,
+    PositionsDefinition,
     PromptTemplateDefinition,
     RiskDefinition,
     ScheduleDefinition,
@@ -37,6 +38,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "### `schedule`": ScheduleDefinition,
     "### `risk`": RiskDefinition,
     "### `order`": OrderDefinition,
+    "### `positions`": PositionsDefinition,
 }
 
 ROW = re.compile(r"^\| `(?P<field>[a-z_]+)` \| (?P<type>.*?) \| (?P<default>.*?) \| ")
@@ -102,7 +104,13 @@ def test_complete_example_uses_every_field() -> None:
         assert symbol.model_fields_set == set(SymbolDefinition.model_fields)
     strategy = document.strategies[0]
     assert strategy.model_fields_set == set(StrategyDefinition.model_fields)
-    for part in (strategy.llm, strategy.schedule, strategy.risk, strategy.order):
+    for part in (
+        strategy.llm,
+        strategy.schedule,
+        strategy.risk,
+        strategy.order,
+        strategy.positions,
+    ):
         assert part.model_fields_set == set(type(part).model_fields)
     indicator_fields = {key for spec in strategy.indicators for key in spec}
     assert indicator_fields == {"name", "params", "key"}

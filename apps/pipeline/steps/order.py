@@ -32,7 +32,7 @@ from apps.orders.position_actions import (
     PositionNotOpenError,
     position_close,
 )
-from apps.orders.services import bracket_submit, orders_sync
+from apps.orders.services import bracket_submit
 from apps.pipeline.context import RunContext
 from apps.positions.models import PositionStatus, StrategyPosition
 from apps.signals.position_plan import CLOSE, OPEN, REVERSE, SCALE_IN, TRAIL
@@ -104,11 +104,13 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     By the signal's position action (``apps.signals.position_plan``):
     - ``open`` (and ``scale_in``, a lone entry added to the held position): the account's
       conflict policy (``apps.orders.conflicts``) is decided under the (account, symbol) lock
-      together with creating the pending orders; refused, the signal becomes rejected with the
-      ``account_conflict_policy`` check and the run ends without an order (``stop_reason``),
-      successfully. Under ``strongest_wins`` the weaker strategies' unfilled entries are
-      cancelled before this bracket is sent; if one filled first, this bracket is withdrawn
-      unsent and the run ends the same way.
+      together with creating the orders — claimed for submission in that same transaction
+      unless they displace other entries — and the broker's acceptance and the immediate
+      poll's news are recorded together (``bracket_submit`` with ``sync``); refused, the
+      signal becomes rejected with the ``account_conflict_policy`` check and the run ends
+      without an order (``stop_reason``), successfully. Under ``strongest_wins`` the weaker
+      strategies' unfilled entries are cancelled before this bracket is sent; if one filled
+      first, this bracket is withdrawn unsent and the run ends the same way.
     - ``close``: the strategy's position is closed (``position_close``: its stop and target
       cancelled, one exit for the whole quantity, at market or a limit at the signal's entry).
     - ``reverse``: the close, and the new bracket once the close filled — now if it filled at
@@ -240,6 +242,7 @@ def _open(
         broker_name=broker.name,
         action=action,
         scale_in_position=held,
+        claim=True,
     )
     if not placement.decision.allowed:
         _refused(ctx, recorder, broker.name, placement.decision)
@@ -261,17 +264,23 @@ def _open(
             _refused(ctx, recorder, broker.name, lost)
             return
     try:
-        bracket_submit(orders=orders, broker=broker, market_time=ctx.run.as_of)
-        report = orders_sync(orders=orders, broker=broker)
+        report = bracket_submit(
+            orders=orders,
+            broker=broker,
+            market_time=ctx.run.as_of,
+            claimed_by_caller=placement.claimed,
+            sync=True,
+        )
     finally:
-        for order in orders:
-            order.refresh_from_db()
+        fresh = Order.objects.in_bulk([o.pk for o in orders])
+        ctx.orders = orders = [fresh[o.pk] for o in orders]
         recorder.output = {
             "broker": broker.name,
             **broker.describe(),
             "conflict_check": placement.decision.as_check(),
             "orders": _order_json(ctx),
         }
+    assert report is not None  # sync=True always reports
     recorder.output["new_fills"] = report.new_fills
     if action is not None:
         scale_in_plan(action=action)

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from apps.analysis.models import LlmEndpoint, PromptTemplate
 from apps.analysis.selectors import prompt_templates_usable
 from apps.orders.models import ENTRY_ORDER_TYPE_CHOICES, ENTRY_ORDER_TYPES
+from apps.strategies.definitions import SESSION_END_MAX_MIN
 from apps.strategies.lifecycle import MAX_NEXT_SLOTS, UNKNOWN_ENDPOINT, strategy_problems
 from apps.strategies.models import ACCOUNT_NOT_USABLE, Strategy
 from apps.trading.models import Account
@@ -48,7 +49,17 @@ CONFIGURATION_FIELDS = (
     "max_entry_deviation_pct",
     "order_type",
     "time_in_force",
+    "opposite_signal",
+    "close_order_type",
+    "scale_in",
+    "max_scale_ins",
+    "scale_in_exits",
+    "trail_stop",
+    "close_before_session_end_min",
     "trading_mode",
+)
+CLOSE_ORDER_TYPE_HELP = (
+    "A signal's close of the held position: `MKT` (market) or `LMT` (limit at the signal's entry)."
 )
 READ_ONLY_FIELDS = ("id", "owner", "next_run_at", "created_at", "updated_at")
 
@@ -61,8 +72,8 @@ READ_ONLY_FIELDS = ("id", "owner", "next_run_at", "created_at", "updated_at")
     }
 )
 class EntryOrderTypeField(serializers.ChoiceField):
-    """A strategy's entry order type; its schema is inline so that it does not share the enum
-    name ``OrderTypeEnum`` with the orders API's wider order types."""
+    """A strategy's entry (or close) order type, MKT or LMT; its schema is inline so that it
+    does not share the enum name ``OrderTypeEnum`` with the orders API's wider order types."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=ENTRY_ORDER_TYPE_CHOICES, **kwargs)
@@ -77,7 +88,10 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
     symbol's currency, percentages 0–100, confidence 0–1. Beyond the model's own checks, the
     strategies-file rules apply (``strategy_problems``): a bad cron expression is a
     ``schedule_cron`` error, an unknown TA-Lib function an ``indicators`` error, an unknown
-    IANA zone a ``schedule_timezone`` error, and so on.
+    IANA zone a ``schedule_timezone`` error, and so on. The position settings
+    (``opposite_signal`` … ``close_before_session_end_min``) are the strategies file's
+    ``positions`` section: ``max_scale_ins`` at least 1, ``close_before_session_end_min`` null
+    (never) or 1–240 minutes and only for a symbol with a trading calendar.
     """
 
     # Removed with LLM endpoints (security spec): a client still sending them gets told, rather
@@ -90,6 +104,7 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
     }
 
     order_type = EntryOrderTypeField(required=False)
+    close_order_type = EntryOrderTypeField(required=False, help_text=CLOSE_ORDER_TYPE_HELP)
     # Any id that is not an endpoint the owner may use gets the message strategy_problems
     # gives another user's endpoint, so the answer never tells whether that id exists.
     llm_endpoint = serializers.PrimaryKeyRelatedField(
@@ -113,6 +128,11 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
     class Meta:
         model = Strategy
         fields = CONFIGURATION_FIELDS
+        # The strategies file's bounds (PositionsDefinition), shown in the schema too.
+        extra_kwargs = {
+            "max_scale_ins": {"min_value": 1},
+            "close_before_session_end_min": {"min_value": 1, "max_value": SESSION_END_MAX_MIN},
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Limit ``prompt_template`` to the versions the strategy's owner may use: the
@@ -170,6 +190,7 @@ class StrategyOutputSerializer(serializers.ModelSerializer[Strategy]):
     the next schedule slot ``next_run_at`` (UTC; null while inactive) and timestamps."""
 
     order_type = EntryOrderTypeField(read_only=True)
+    close_order_type = EntryOrderTypeField(read_only=True, help_text=CLOSE_ORDER_TYPE_HELP)
     symbol_code = serializers.CharField(source="symbol.symbol", read_only=True)
     account_name = serializers.CharField(
         source="account.name", read_only=True, help_text="The trading account's name."
