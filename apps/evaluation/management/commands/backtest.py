@@ -88,7 +88,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         backtest = self._backtest(options)
         # the wrapped stream: OutputWrapper.write would add line endings to the bar's updates
-        console = Console(file=cast(IO[str], self.stdout._out))
+        stream = cast(IO[str], self.stdout._out)
+        # a terminal's own width; redirected output gets room for every column
+        console = Console(file=stream, width=None if stream.isatty() else 200)
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
