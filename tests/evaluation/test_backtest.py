@@ -23,7 +23,7 @@ from apps.evaluation.services import (
 )
 from apps.lineage.models import Run, RunStatus
 from apps.marketdata.models import Bar
-from apps.orders.models import Order
+from apps.orders.models import Fill, Order
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 from apps.trading.models import AccountCash
@@ -72,6 +72,12 @@ def test_backtest_is_deterministic_and_isolated(goog: Symbol) -> None:
     assert variant.account.pk != strategy.account.pk
     assert not Order.objects.filter(account=strategy.account).exists()
     assert AccountCash.objects.get(account=variant.account).starting_cash == default_cash
+    # the paper clock: the account ends at the window's end, and no fill came from a bar
+    # that had not closed by then (the last such bar opened 2012-06-29)
+    assert variant.account.paper_clock == END
+    fills = Fill.objects.filter(order__strategy=variant.clone)
+    assert fills.exists()
+    assert max(fills.values_list("executed_at", flat=True)) <= datetime(2012, 6, 29, tzinfo=UTC)
     report = backtest_report(first)
     json.dumps(report)  # serialisable
     row = report["variants"][0]
