@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "apps.orders",
     "apps.pipeline",
     "apps.ibkr",
+    "apps.evaluation",
 ]
 # Development and test tools (the TWS simulator) are not in the production image (.dockerignore):
 # installed only where the package exists.
@@ -195,6 +196,7 @@ MIGRATION_MODULES = {
         "pipeline",
         "trading",
         "positions",
+        "evaluation",
     )
 }
 

@@ -137,15 +137,18 @@ def end_of_day_closes(*, now: datetime) -> EndOfDayReport:
     of ``now`` and which holds an open position or has a working order (module docstring).
 
     Strategies are considered whether active or not (a deactivated strategy may still hold a
-    position); a symbol without a trading calendar never has a session end, so it is never
-    closed. One strategy's failure (an unreachable broker) does not stop the others: it is
-    reported in ``errors`` and recorded on its (failed) action, and the next tick in the window
-    tries again; an exit whose sending failed in transit is left to the retry pass
-    (``orders_retry``), never sent a second time. Returns what was done.
+    position), except a backtest's hidden copies (``backtest_of``: their positions live in a
+    past window, not at ``now``); a symbol without a trading calendar never has a session
+    end, so it is never closed. One strategy's failure (an unreachable broker) does not stop
+    the others: it is reported in ``errors`` and recorded on its (failed) action, and the
+    next tick in the window tries again; an exit whose sending failed in transit is left to
+    the retry pass (``orders_retry``), never sent a second time. Returns what was done.
     """
     report = EndOfDayReport()
     strategies = (
-        Strategy.objects.filter(close_before_session_end_min__isnull=False)
+        Strategy.objects.filter(
+            close_before_session_end_min__isnull=False, backtest_of__isnull=True
+        )
         .exclude(symbol__trading_calendar="")
         .select_related("symbol", "account")
         .order_by("pk")

@@ -18,6 +18,13 @@ Cash and buying power per currency (a cash account, IBKR-like; see ``account_cas
   working (unfilled) entry orders in that currency.
 An entry whose notional exceeds the buying power in the symbol's currency is rejected, and so
 is one in a currency the account holds no cash in.
+
+The paper clock: an account with ``Account.paper_clock`` set (a backtest's account) is filled
+only on bars that had closed by that time — a bar opened at ``ts`` has closed by ``t`` when
+``ts`` is at or before ``latest_closed_open(t, …)``, the rule a run's data step uses — whoever
+polls (the order step right after submit, the monitor, a modification). ``poll(…, until=t)``
+and ``paper_advance(account_key, t)`` bound a replay the same way (the earlier bound wins).
+Without a clock and without ``until`` every stored bar after the order's market time counts.
 """
 
 from collections.abc import Iterable
@@ -29,6 +36,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from apps.marketdata.bar_checks import OhlcvRow
+from apps.marketdata.bar_sizes import latest_closed_open
 from apps.marketdata.models import Bar
 from apps.orders.brokers import (
     BracketSpec,
@@ -41,7 +49,7 @@ from apps.orders.brokers import (
 from apps.orders.models import OrderRole, PaperExecution, PaperOrder
 from apps.orders.paper_fills import FillConfig, SimOrder, SimResult, SimVersion, simulate_bracket
 from apps.symbols.models import Symbol
-from apps.trading.models import AccountCash
+from apps.trading.models import Account, AccountCash
 
 NET = "NET"
 PAPER_KEY_PREFIX = "paper-"
@@ -222,11 +230,16 @@ class PaperBroker:
             accepted_at=bracket.market_time,
         )
 
-    def poll(self, refs: list[str]) -> tuple[list[BrokerOrderState], list[Execution]]:
-        """Replay bars over the brackets of ``refs`` and return states and all executions."""
+    def poll(
+        self, refs: list[str], until: datetime | None = None
+    ) -> tuple[list[BrokerOrderState], list[Execution]]:
+        """Replay bars over the brackets of ``refs`` and return states and all executions.
+
+        ``until`` (tz-aware UTC; None: no bound) replays only bars closed by then, and an
+        account's ``paper_clock`` bounds its orders likewise (module docstring)."""
         orders = list(PaperOrder.objects.filter(client_order_ref__in=refs))
         for parent in [o for o in orders if not o.parent_ref]:  # brackets and lone orders
-            self._advance(parent)
+            self._advance(parent, until)
         fresh = list(PaperOrder.objects.filter(client_order_ref__in=refs))
         executions = [
             Execution(
@@ -350,21 +363,24 @@ class PaperBroker:
         if order.order_type in ("STP", "STPLMT") and spec.stop_price is None:
             raise BrokerRejectedError("a stop order needs a stop price")
 
-    def _advance(self, parent: PaperOrder) -> None:
+    def _advance(self, parent: PaperOrder, until: datetime | None = None) -> None:
         children = list(PaperOrder.objects.filter(parent_ref=parent.client_order_ref))
         book = [parent, *children]
         if all(o.status != "submitted" for o in book):
             return
         symbol = Symbol.objects.get(pk=parent.symbol_id)
+        bars_after = Bar.objects.filter(
+            symbol_id=parent.symbol_id, bar_size=parent.bar_size, ts__gte=parent.accepted_at
+        )
+        bound = paper_bound(parent.account_key, until)
+        if bound is not None:
+            last_open = latest_closed_open(bound, parent.bar_size, symbol.trading_calendar)
+            bars_after = bars_after.filter(ts__lte=last_open)
         bars = [
             OhlcvRow(*v)
-            for v in Bar.objects.filter(
-                symbol_id=parent.symbol_id,
-                bar_size=parent.bar_size,
-                ts__gte=parent.accepted_at,
+            for v in bars_after.order_by("ts").values_list(
+                "ts", "open", "high", "low", "close", "volume"
             )
-            .order_by("ts")
-            .values_list("ts", "open", "high", "low", "close", "volume")
         ]
         config = fill_config(symbol)
         result = simulate_bracket(
@@ -392,6 +408,36 @@ class PaperBroker:
                         "commission": commission,
                     },
                 )
+
+
+def paper_bound(account_key: str, until: datetime | None) -> datetime | None:
+    """The latest time whose closed bars may fill the orders of ``account_key``: the earlier
+    of ``until`` and the account's ``paper_clock`` (None: no bound, every stored bar)."""
+    account_id = paper_account_id(account_key)
+    clock = (
+        Account.objects.filter(pk=account_id).values_list("paper_clock", flat=True).first()
+        if account_id is not None
+        else None
+    )
+    bounds = [t for t in (until, clock) if t is not None]
+    return min(bounds) if bounds else None
+
+
+def paper_advance(
+    account_key: str, until: datetime
+) -> tuple[list[BrokerOrderState], list[Execution]]:
+    """Replay, for every working order of the paper account ``account_key`` (with its
+    bracket), the bars closed by ``until`` (tz-aware UTC; the account's ``paper_clock`` bounds
+    it too), recording the book's executions and statuses. Returns the states and executions
+    of those brackets, for the caller to record in Sibyl (``apps.orders.services.orders_apply``:
+    fills once each by execution id)."""
+    working = PaperOrder.objects.filter(account_key=account_key, status="submitted")
+    roots = set(working.filter(parent_ref="").values_list("client_order_ref", flat=True))
+    roots |= set(working.exclude(parent_ref="").values_list("parent_ref", flat=True))
+    children = PaperOrder.objects.filter(parent_ref__in=roots).values_list(
+        "client_order_ref", flat=True
+    )
+    return PaperBroker().poll(sorted(roots | set(children)), until=until)
 
 
 def paper_account_id(account_key: str) -> int | None:

@@ -218,11 +218,24 @@ def _loggable(row: Model) -> dict[str, Any]:
 
 
 def strategy_run(
-    *, strategy: Strategy, as_of: datetime, trigger: str, llm_cache: str = "off"
+    *,
+    strategy: Strategy,
+    as_of: datetime,
+    trigger: str,
+    llm_cache: str = "off",
+    scheduled_for: datetime | None = None,
 ) -> Run:
     """Create a run of ``strategy`` as of ``as_of`` (tz-aware UTC) and execute it inline.
 
     ``llm_cache``: the run's LLM answer cache mode (off/use/only/refresh; honoured only for
-    the ``backtest`` and ``replay`` triggers, see ``apps.analysis.answer_cache``)."""
-    run = run_create(strategy_id=strategy.pk, trigger=trigger, as_of=as_of, llm_cache=llm_cache)
+    the ``backtest`` and ``replay`` triggers, see ``apps.analysis.answer_cache``).
+    ``scheduled_for`` claims that schedule slot for the run (a backtest's slot): IntegrityError
+    when the strategy already has a run for it."""
+    run = run_create(
+        strategy_id=strategy.pk,
+        trigger=trigger,
+        as_of=as_of,
+        llm_cache=llm_cache,
+        scheduled_for=scheduled_for,
+    )
     return run_execute(run=run)

@@ -175,6 +175,15 @@ class Strategy(models.Model):
     trading_mode = models.CharField(
         max_length=8, choices=TradingMode.choices, default=TradingMode.PAPER
     )
+    backtest_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="backtest_clones",
+        help_text="Set on a backtest's hidden copy of a strategy (apps.evaluation): the "
+        "strategy it evaluates. Such copies are inactive and not listed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

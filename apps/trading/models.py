@@ -120,6 +120,12 @@ class Account(models.Model):
     is_default = models.BooleanField(
         default=False, help_text="The owner's paper account new strategies trade by default."
     )
+    paper_clock = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A backtest's paper account: the paper book fills its orders only on bars "
+        "closed by this time (UTC); blank for every other account (all stored bars).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

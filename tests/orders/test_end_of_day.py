@@ -254,3 +254,22 @@ def test_a_strategy_another_tick_is_closing_is_left_to_it(symbol: Symbol, accoun
     assert position.status == "open"
     # Once the other tick is gone, the next one closes it.
     assert len(end_of_day_closes(now=ny(NORMAL_DAY, 15, 47)).closed) == 1
+
+
+def test_a_backtest_copy_is_never_closed_at_the_wall_clock(
+    symbol: Symbol, account: Account
+) -> None:
+    # given a backtest's hidden copy (evaluation) holding a position, with the setting copied
+    original = strategy_on(account, symbol, 15)
+    copy = strategy_on(AccountFactory.create(), symbol, 15)
+    Strategy.objects.filter(pk=copy.pk).update(backtest_of=original, is_active=False)
+    held = opened(copy)
+
+    # when a tick falls inside the window
+    report = end_of_day_closes(now=ny(NORMAL_DAY, 15, 46))
+
+    # then the copy's position (of a past window) is left alone
+    assert report.closed == []
+    held.refresh_from_db()
+    assert (held.status, held.quantity) == ("open", D(100))
+    assert not PositionAction.objects.filter(strategy=copy).exists()

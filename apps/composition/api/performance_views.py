@@ -66,6 +66,7 @@ class PromptPerformanceApi(APIView):
     def get(self, request: Request) -> Response:
         """One row per (version, model, currency), ordered by template name, version, model
         and currency."""
-        strategies = owned_by(Strategy.objects.all(), request, "owner")
+        # A backtest's hidden copies trade past windows: their P&L is the backtest's report's.
+        strategies = owned_by(Strategy.objects.filter(backtest_of__isnull=True), request, "owner")
         rows = performance.prompt_performance(strategies)
         return Response(PromptPerformanceSerializer(rows, many=True).data)

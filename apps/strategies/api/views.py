@@ -81,9 +81,13 @@ class StrategyViewSet(viewsets.GenericViewSet[Strategy]):
 
     @extend_schema(responses={200: StrategyOutputSerializer(many=True)})
     def list(self, request: Request) -> Response:
-        """A page of strategies, ordered by slug; filters ``is_active``, ``symbol`` (id),
-        ``trading_mode``, ``search`` (name or slug); ``page`` and ``page_size``."""
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        """A page of strategies (a backtest's hidden copies left out), ordered by slug;
+        filters ``is_active``, ``symbol`` (id), ``trading_mode``, ``search`` (name or slug);
+        ``page`` and ``page_size``."""
+        # A backtest's hidden copies (``backtest_of``) are the backtest's, not strategies of
+        # the user's own: never listed.
+        visible = self.get_queryset().filter(backtest_of__isnull=True)
+        page = self.paginate_queryset(self.filter_queryset(visible))
         serializer = StrategyOutputSerializer(page, many=True)
         return self.get_paginated_response(serializer.data)
 

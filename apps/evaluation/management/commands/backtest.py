@@ -1,0 +1,145 @@
+"""manage.py backtest SLUG --start DATE --end DATE [--variant k=v,… …] [--json F] [--csv F]
+manage.py backtest --resume ID — a walk-forward backtest with a progress bar and a summary."""
+
+import json
+from argparse import ArgumentParser
+from datetime import UTC, datetime, time
+from typing import IO, Any, cast
+
+from django.core.management.base import BaseCommand, CommandError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from apps.analysis.models import PromptTemplate
+from apps.evaluation.models import Backtest, BacktestStatus, BacktestVariant
+from apps.evaluation.report import SUMMARY_COLUMNS, backtest_report, report_csv, summary_rows
+from apps.evaluation.services import VariantSpec, backtest_create, backtest_run
+from apps.strategies.models import AnalystKind, Strategy
+
+VARIANT_KEYS = ("label", "model", "prompt", "analyst")
+
+
+def _moment(text: str, *, end: bool) -> datetime:
+    """An ISO date (start: 00:00 UTC; end: the end of that day) or time (naive: UTC)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise CommandError(f"not an ISO 8601 date or time: {text!r}") from error
+    if len(text) == 10:  # a plain date
+        moment = datetime.combine(moment.date(), time.max if end else time.min)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _template(strategy: Strategy, value: str) -> int:
+    """The id of version ``value`` (``3`` or ``v3``) of the strategy's prompt template name."""
+    number = value.lower().removeprefix("v")
+    if not number.isdigit():
+        raise CommandError(f"prompt={value!r}: expected a version number such as 3 or v3")
+    found = PromptTemplate.objects.filter(
+        name=strategy.prompt_template.name, version=int(number)
+    ).first()
+    if found is None:
+        raise CommandError(f"no version {number} of prompt {strategy.prompt_template.name!r}")
+    return found.pk
+
+
+def _variant(strategy: Strategy, text: str, n: int) -> VariantSpec:
+    """``model=…,prompt=3,analyst=baseline,label=…`` (every key optional)."""
+    values: dict[str, str] = {}
+    for part in filter(None, text.split(",")):
+        key, sep, value = part.partition("=")
+        if not sep or key.strip() not in VARIANT_KEYS:
+            raise CommandError(f"--variant {text!r}: expected key=value with keys {VARIANT_KEYS}")
+        values[key.strip()] = value.strip()
+    analyst = values.get("analyst", "")
+    if analyst and analyst not in AnalystKind.values:
+        raise CommandError(f"analyst={analyst!r}: expected one of {AnalystKind.values}")
+    label = values.get("label") or ",".join(f"{k}={v}" for k, v in values.items()) or f"v{n}"
+    return VariantSpec(
+        label=label,
+        llm_model=values.get("model", ""),
+        prompt_template_id=_template(strategy, values["prompt"]) if "prompt" in values else None,
+        analyst=analyst,
+    )
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+class Command(BaseCommand):
+    help = "Backtest a strategy over a past window (every schedule slot a run) and summarise it."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("slug", nargs="?")
+        parser.add_argument("--start", help="ISO date or time (naive: UTC)")
+        parser.add_argument("--end", help="ISO date (its whole day) or time (naive: UTC)")
+        parser.add_argument(
+            "--variant",
+            action="append",
+            default=[],
+            help="model=…,prompt=N,analyst=baseline|openai,label=… (repeat for more)",
+        )
+        parser.add_argument("--resume", type=int, help="resume backtest ID")
+        parser.add_argument("--json", dest="json_path", help="write the full report here")
+        parser.add_argument("--csv", dest="csv_path", help="write the summary rows here")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        backtest = self._backtest(options)
+        # the wrapped stream: OutputWrapper.write would add line endings to the bar's updates
+        stream = cast(IO[str], self.stdout._out)
+        # a terminal's own width; redirected output gets room for every column
+        console = Console(file=stream, width=None if stream.isatty() else 200)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            tasks = {
+                v.pk: progress.add_task(v.label, total=v.slots_total, completed=v.slots_done)
+                for v in backtest.variants.all()
+            }
+
+            def advance(variant: BacktestVariant, done: int, total: int) -> None:
+                progress.update(tasks[variant.pk], completed=done, total=total)
+
+            backtest = backtest_run(backtest, progress=advance)
+        report = backtest_report(backtest)
+        table = Table(title=f"backtest {backtest.pk} of {report['strategy']} ({backtest.status})")
+        for column in SUMMARY_COLUMNS:
+            table.add_column(column, justify="left" if column == "label" else "right")
+        for row in summary_rows(report):
+            table.add_row(*(_cell(row[c]) for c in SUMMARY_COLUMNS))
+        console.print(table)
+        if options["json_path"]:
+            with open(options["json_path"], "w", encoding="utf-8") as out:
+                json.dump(report, out, indent=2)
+        if options["csv_path"]:
+            with open(options["csv_path"], "w", encoding="utf-8", newline="") as out:
+                report_csv(report, out)
+        if backtest.status != BacktestStatus.DONE:
+            raise CommandError(f"backtest {backtest.pk} ended {backtest.status}: {backtest.error}")
+
+    def _backtest(self, options: dict[str, Any]) -> Backtest:
+        if options["resume"] is not None:
+            backtest = Backtest.objects.filter(pk=options["resume"]).first()
+            if backtest is None:
+                raise CommandError(f"no backtest {options['resume']}")
+            return backtest
+        if not (options["slug"] and options["start"] and options["end"]):
+            raise CommandError("give SLUG --start … --end …, or --resume ID")
+        strategy = Strategy.objects.filter(slug=options["slug"], backtest_of__isnull=True).first()
+        if strategy is None:
+            raise CommandError(f"no strategy with slug {options['slug']!r}")
+        variants = [_variant(strategy, text, n) for n, text in enumerate(options["variant"], 1)]
+        backtest = backtest_create(
+            strategy=strategy,
+            start=_moment(options["start"], end=False),
+            end=_moment(options["end"], end=True),
+            variants=variants,
+        )
+        self.stdout.write(f"backtest {backtest.pk}: {backtest.variants.count()} variant(s)")
+        return backtest

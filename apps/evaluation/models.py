@@ -1,0 +1,90 @@
+"""Backtests: a strategy evaluated over a past window, one or more variants side by side.
+
+A variant runs a hidden copy of the strategy (``Strategy.backtest_of``: inactive, not listed)
+on its own paper account (``Account.paper_clock`` set: the paper book fills it only on bars
+closed by the clock), so a backtest never touches the owner's live or paper positions. Every
+schedule slot of the window becomes an ordinary run (trigger ``backtest``) of that copy,
+executed by the pipeline's executor (``apps.evaluation.services``).
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class BacktestStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Backtest(models.Model):
+    """A walk-forward backtest of ``strategy`` over [``start``, ``end``] (tz-aware UTC)."""
+
+    strategy = models.ForeignKey(
+        "strategies.Strategy", on_delete=models.PROTECT, related_name="backtests"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="backtests",
+    )
+    start = models.DateTimeField(help_text="First moment of the window (UTC).")
+    end = models.DateTimeField(help_text="Last moment of the window (UTC).")
+    status = models.CharField(
+        max_length=16, choices=BacktestStatus.choices, default=BacktestStatus.PENDING
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="bt_window")
+        ]
+
+    def __str__(self) -> str:
+        return f"backtest {self.pk} of {self.strategy_id} ({self.status})"
+
+
+class BacktestVariant(models.Model):
+    """One way of running the strategy in a backtest: model, prompt version, analyst.
+
+    Blank ``llm_model``/``analyst`` and null ``prompt_template`` keep the strategy's own.
+    ``account`` is the variant's isolated paper account, ``clone`` the hidden strategy copy
+    that trades it; ``slots_done`` of ``slots_total`` schedule slots have a run.
+    """
+
+    backtest = models.ForeignKey(Backtest, on_delete=models.CASCADE, related_name="variants")
+    position = models.PositiveSmallIntegerField(help_text="1, 2, … in the backtest.")
+    label = models.CharField(max_length=128)
+    llm_model = models.CharField(max_length=128, blank=True)
+    prompt_template = models.ForeignKey(
+        "analysis.PromptTemplate",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    analyst = models.CharField(max_length=16, blank=True)
+    account = models.ForeignKey("trading.Account", on_delete=models.PROTECT, related_name="+")
+    clone = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=16, choices=BacktestStatus.choices, default=BacktestStatus.PENDING
+    )
+    error = models.TextField(blank=True)
+    slots_done = models.PositiveIntegerField(default=0)
+    slots_total = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["backtest", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["backtest", "position"], name="bt_variant_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"variant {self.position} ({self.label}) of backtest {self.backtest_id}"

@@ -1,0 +1,302 @@
+"""Creating and running backtests: every schedule slot of a window, as ordinary runs.
+
+A backtest's variants run one after the other, in this process (parallel variants on the
+Celery ``runs`` queue are not built yet). A variant's slots run in time order; before each
+slot the variant's paper account is advanced to the slot (``Account.paper_clock`` and
+``apps.orders.paper_broker.paper_advance``), so the run sees the fills, positions and cash of
+that moment, and its own orders fill only on bars closed by its as-of. Each slot becomes one
+run of the hidden strategy copy with trigger ``backtest``, ``as_of`` and ``scheduled_for`` the
+slot, executed by ``apps.pipeline.executor`` exactly as a live run.
+
+Resume: a run is unique per (strategy, scheduled_for), so a slot that already has a run is
+not run again (a pending one left by a killed worker is executed; one left running belongs
+to the reaper). Cancel: a backtest whose status became ``cancelled`` stops between slots.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.evaluation.models import Backtest, BacktestStatus, BacktestVariant
+from apps.lineage.models import Run, RunStatus, RunTrigger
+from apps.lineage.services import run_create
+from apps.orders.paper_broker import paper_advance
+from apps.orders.services import orders_apply
+from apps.pipeline.executor import run_execute
+from apps.strategies.models import Strategy, TradingMode
+from apps.strategies.schedule import next_slot_after
+from apps.symbols.calendars import has_session_on
+from apps.trading.models import Account, AccountCash, BrokerKind
+
+BACKTEST_TRIGGER = RunTrigger.BACKTEST
+
+# progress(variant, slots_done, slots_total) after each slot
+Progress = Callable[[BacktestVariant, int, int], None]
+
+
+class BacktestError(ValueError):
+    """A backtest that cannot be created: a naive or reversed window, an unknown prompt
+    version, an empty variant list."""
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """How one variant differs from the strategy: blank/None keeps the strategy's own model
+    (``llm_model``), prompt version (``prompt_template_id``) or analyst (``baseline`` or
+    ``openai``); ``label`` names it in the report."""
+
+    label: str
+    llm_model: str = ""
+    prompt_template_id: int | None = None
+    analyst: str = ""
+
+
+def backtest_slots(strategy: Strategy, start: datetime, end: datetime) -> list[datetime]:
+    """The schedule slots (tz-aware UTC, in time order) of ``strategy``'s ``schedule_cron`` in
+    ``schedule_timezone`` from ``start`` to ``end`` inclusive, without the slots live dispatch
+    skips as "exchange closed" (``skip_closed_market`` and no session of the symbol's
+    ``trading_calendar`` on the slot's date: ``apps.symbols.calendars.has_session_on``, the
+    check ``apps.pipeline.dispatch`` makes)."""
+    slots: list[datetime] = []
+    calendar = strategy.symbol.trading_calendar
+    slot = next_slot_after(strategy.schedule_cron, strategy.schedule_timezone, start - _TICK)
+    while slot <= end:
+        if not strategy.skip_closed_market or has_session_on(
+            trading_calendar=calendar, moment=slot
+        ):
+            slots.append(slot)
+        slot = next_slot_after(strategy.schedule_cron, strategy.schedule_timezone, slot)
+    return slots
+
+
+_TICK = timedelta(microseconds=1)
+
+
+def _starting_cash(strategy: Strategy) -> dict[str, Decimal]:
+    """The owner's starting cash per currency: the strategy's paper account's, else the
+    default paper account's ``PAPER_BUYING_POWER`` in USD."""
+    if strategy.account.broker == BrokerKind.PAPER:
+        rows: dict[str, Decimal] = dict(
+            AccountCash.objects.filter(account=strategy.account).values_list(
+                "currency", "starting_cash"
+            )
+        )
+        if rows:
+            return rows
+    return {"USD": settings.PAPER_BUYING_POWER}
+
+
+def _variant_account(strategy: Strategy, backtest: Backtest, spec: VariantSpec) -> Account:
+    """A new paper account for one variant: the strategy account's policies, the owner's
+    starting cash, its paper clock at the window's start."""
+    source = strategy.account
+    account = Account.objects.create(
+        name=f"backtest {backtest.pk}: {spec.label}"[:128],
+        owner=strategy.owner,
+        broker=BrokerKind.PAPER,
+        base_currency=source.base_currency,
+        position_mode=source.position_mode,
+        opposite_policy=source.opposite_policy,
+        same_direction_policy=source.same_direction_policy,
+        max_position_per_symbol=source.max_position_per_symbol,
+        paper_clock=backtest.start,
+    )
+    AccountCash.objects.bulk_create(
+        AccountCash(account=account, currency=currency, starting_cash=amount)
+        for currency, amount in _starting_cash(strategy).items()
+    )
+    return account
+
+
+def _clone(strategy: Strategy, backtest: Backtest, n: int, spec: VariantSpec, account: Account):
+    """The hidden copy of ``strategy`` variant ``n`` runs: inactive, never scheduled, paper,
+    trading ``account``, with the variant's model, prompt version and analyst."""
+    clone = Strategy.objects.get(pk=strategy.pk)
+    clone.pk = None
+    clone.slug = f"bt-{backtest.pk}-{n}"
+    clone.name = f"{strategy.name} (backtest {backtest.pk}: {spec.label})"[:128]
+    clone.account = account
+    clone.is_active = False
+    clone.next_run_at = None
+    clone.trading_mode = TradingMode.PAPER
+    clone.backtest_of = strategy
+    if spec.llm_model:
+        clone.llm_model = spec.llm_model
+    if spec.prompt_template_id is not None:
+        clone.prompt_template_id = spec.prompt_template_id
+    if spec.analyst:
+        clone.analyst = spec.analyst
+    clone.clean()  # the owner may use the prompt version (raises ValidationError)
+    clone.save()
+    return clone
+
+
+def backtest_create(
+    *,
+    strategy: Strategy,
+    start: datetime,
+    end: datetime,
+    variants: Sequence[VariantSpec] = (),
+    created_by: User | None = None,
+) -> Backtest:
+    """A pending backtest of ``strategy`` over [``start``, ``end``] (tz-aware UTC) with one
+    variant per spec (none: one variant, the strategy as it is, labelled ``strategy``); each
+    gets its own paper account and hidden strategy copy, and ``slots_total`` counts its slots.
+
+    Raises BacktestError for a naive or reversed window; ValidationError for a prompt version
+    the owner may not use."""
+    if timezone.is_naive(start) or timezone.is_naive(end):
+        raise BacktestError("start and end must be timezone-aware")
+    if end < start:
+        raise BacktestError("end is before start")
+    specs = list(variants) or [VariantSpec(label="strategy")]
+    total = len(backtest_slots(strategy, start, end))
+    with transaction.atomic():
+        backtest = Backtest.objects.create(
+            strategy=strategy, created_by=created_by, start=start, end=end
+        )
+        for n, spec in enumerate(specs, start=1):
+            account = _variant_account(strategy, backtest, spec)
+            clone = _clone(strategy, backtest, n, spec, account)
+            BacktestVariant.objects.create(
+                backtest=backtest,
+                position=n,
+                label=spec.label,
+                llm_model=spec.llm_model,
+                prompt_template_id=spec.prompt_template_id,
+                analyst=spec.analyst,
+                account=account,
+                clone=clone,
+                slots_total=total,
+            )
+    return backtest
+
+
+def account_advance(*, account: Account, until: datetime) -> int:
+    """Move the paper clock of a backtest's ``account`` to ``until`` (never back) and record
+    in Sibyl every fill the paper book makes on bars closed by then (``orders_apply``: fills
+    once each, positions updated). Returns the number of new fills."""
+    Account.objects.filter(pk=account.pk).filter(
+        Q(paper_clock__isnull=True) | Q(paper_clock__lt=until)
+    ).update(paper_clock=until)
+    states, executions = paper_advance(account.broker_key, until)
+    return orders_apply(states=states, executions=executions).new_fills
+
+
+def backtest_cancel(*, backtest: Backtest) -> None:
+    """Ask a pending or running backtest to stop: the runner stops before its next slot."""
+    Backtest.objects.filter(
+        pk=backtest.pk, status__in=[BacktestStatus.PENDING, BacktestStatus.RUNNING]
+    ).update(status=BacktestStatus.CANCELLED, finished_at=timezone.now())
+
+
+def _slot_run_create(clone: Strategy, slot: datetime) -> Run:
+    """The pending run of ``clone`` for ``slot`` (its as-of and ``scheduled_for``), trigger
+    ``backtest`` (``run_create``). IntegrityError when the slot already has a run (never
+    twice)."""
+    return run_create(
+        strategy_id=clone.pk, trigger=BACKTEST_TRIGGER, as_of=slot, scheduled_for=slot
+    )
+
+
+class _Stop(Exception):
+    """The runner's slot budget (``max_slots``) ran out: stop as a killed worker would."""
+
+
+def backtest_run(
+    backtest: Backtest, *, max_slots: int | None = None, progress: Progress | None = None
+) -> Backtest:
+    """Run (or resume) ``backtest``: each variant's slots in time order, one run each.
+
+    Returns the backtest, ``done`` after the last slot of the last variant (the accounts
+    advanced to ``end``), ``cancelled`` when cancelled meanwhile, ``failed`` (``error`` set)
+    when the runner itself failed — a run that fails is a failed run in lineage, not a failed
+    backtest. ``max_slots`` stops after that many new runs, leaving the backtest ``running``
+    as a killed worker would (tests; resume with another call). ``progress`` is called with
+    (variant, slots done, slots total) after each slot."""
+    backtest.refresh_from_db()
+    if backtest.status in (BacktestStatus.DONE, BacktestStatus.CANCELLED):
+        return backtest
+    Backtest.objects.filter(pk=backtest.pk).update(status=BacktestStatus.RUNNING, error="")
+    budget = [max_slots]
+    try:
+        for variant in backtest.variants.select_related("clone__symbol", "account"):
+            if variant.status == BacktestStatus.DONE:
+                continue
+            if not _variant_run(backtest, variant, budget, progress):
+                backtest.refresh_from_db()
+                return backtest
+    except _Stop:
+        backtest.refresh_from_db()
+        return backtest
+    except Exception as error:
+        Backtest.objects.filter(pk=backtest.pk).update(
+            status=BacktestStatus.FAILED,
+            error=f"{type(error).__name__}: {error}",
+            finished_at=timezone.now(),
+        )
+        raise
+    Backtest.objects.filter(pk=backtest.pk, status=BacktestStatus.RUNNING).update(
+        status=BacktestStatus.DONE, finished_at=timezone.now()
+    )
+    backtest.refresh_from_db()
+    return backtest
+
+
+def _cancelled(backtest: Backtest) -> bool:
+    status = Backtest.objects.values_list("status", flat=True).get(pk=backtest.pk)
+    return status == BacktestStatus.CANCELLED
+
+
+def _variant_run(
+    backtest: Backtest,
+    variant: BacktestVariant,
+    budget: list[int | None],
+    progress: Progress | None,
+) -> bool:
+    """Run the variant's remaining slots; False when the backtest was cancelled."""
+    clone = variant.clone
+    slots = backtest_slots(clone, backtest.start, backtest.end)
+    existing = dict(
+        Run.objects.filter(strategy=clone, scheduled_for__isnull=False).values_list(
+            "scheduled_for", "pk"
+        )
+    )
+    BacktestVariant.objects.filter(pk=variant.pk).update(
+        status=BacktestStatus.RUNNING, slots_total=len(slots)
+    )
+    done = sum(1 for slot in slots if slot in existing)
+    for slot in slots:
+        if _cancelled(backtest):
+            BacktestVariant.objects.filter(pk=variant.pk).update(status=BacktestStatus.CANCELLED)
+            return False
+        run_id = existing.get(slot)
+        if run_id is not None:
+            pending = Run.objects.filter(pk=run_id, status=RunStatus.PENDING).first()
+            if pending is None:
+                continue
+            account_advance(account=variant.account, until=slot)
+            run_execute(run=pending)  # created before a worker died: executed at most once
+            continue
+        if budget[0] is not None:
+            if budget[0] <= 0:
+                raise _Stop
+            budget[0] -= 1
+        account_advance(account=variant.account, until=slot)
+        run_execute(run=_slot_run_create(clone, slot))
+        done += 1
+        BacktestVariant.objects.filter(pk=variant.pk).update(slots_done=done)
+        if progress is not None:
+            progress(variant, done, len(slots))
+    account_advance(account=variant.account, until=backtest.end)
+    BacktestVariant.objects.filter(pk=variant.pk).update(
+        status=BacktestStatus.DONE, slots_done=done
+    )
+    return True
