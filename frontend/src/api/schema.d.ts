@@ -581,8 +581,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description A page of strategies, ordered by slug; filters ``is_active``, ``symbol`` (id),
-         *     ``trading_mode``, ``search`` (name or slug); ``page`` and ``page_size``.
+         * @description A page of strategies (a backtest's hidden copies left out), ordered by slug;
+         *     filters ``is_active``, ``symbol`` (id), ``trading_mode``, ``search`` (name or slug);
+         *     ``page`` and ``page_size``.
          */
         get: operations["v1_strategies_list"];
         put?: never;
@@ -1377,6 +1378,12 @@ export interface components {
          */
         OppositePolicyEnum: "reject" | "allow";
         /**
+         * @description * `close` - close the position
+         *     * `reverse` - close, then open the opposite bracket once the close fills
+         * @enum {string}
+         */
+        OppositeSignalEnum: "close" | "reverse";
+        /**
          * @description The position action an order was sent for: its kind (close, reverse, scale_in, trail,
          *     end_of_day, person), status, who asked (``requested_by``: a username; null for a run or a
          *     schedule), their note and when it was asked (UTC).
@@ -1724,7 +1731,10 @@ export interface components {
          *     symbol's currency, percentages 0–100, confidence 0–1. Beyond the model's own checks, the
          *     strategies-file rules apply (``strategy_problems``): a bad cron expression is a
          *     ``schedule_cron`` error, an unknown TA-Lib function an ``indicators`` error, an unknown
-         *     IANA zone a ``schedule_timezone`` error, and so on.
+         *     IANA zone a ``schedule_timezone`` error, and so on. The position settings
+         *     (``opposite_signal`` … ``close_before_session_end_min``) are the strategies file's
+         *     ``positions`` section: ``max_scale_ins`` at least 1, ``close_before_session_end_min`` null
+         *     (never) or 1–240 minutes and only for a symbol with a trading calendar.
          */
         PatchedStrategyInputRequest: {
             name?: string;
@@ -1779,6 +1789,24 @@ export interface components {
             /** @description The entry order: `MKT` (market) or `LMT` (limit at the signal's entry). */
             order_type?: components["schemas"]["OrderTypeEnum"];
             time_in_force?: components["schemas"]["TimeInForceEnum"];
+            /**
+             * @description A SELL while long (or BUY while short): close, or reverse.
+             *
+             *     * `close` - close the position
+             *     * `reverse` - close, then open the opposite bracket once the close fills
+             */
+            opposite_signal?: components["schemas"]["OppositeSignalEnum"];
+            /** @description A signal's close of the held position: `MKT` (market) or `LMT` (limit at the signal's entry). */
+            close_order_type?: components["schemas"]["OrderTypeEnum"];
+            /** @description A signal in the direction already held adds to the position. */
+            scale_in?: boolean;
+            /** @description Added entries per position lifetime, at most. */
+            max_scale_ins?: number;
+            scale_in_exits?: components["schemas"]["ScaleInExitsEnum"];
+            /** @description A HOLD whose stop only tightens moves the position's stop to it. */
+            trail_stop?: boolean;
+            /** @description Close positions and cancel working orders this many minutes before the exchange's session ends (blank: never). */
+            close_before_session_end_min?: number | null;
             trading_mode?: components["schemas"]["TradingModeEnum"];
         };
         /** @description An account's portfolio per currency and per strategy. */
@@ -2206,6 +2234,12 @@ export interface components {
          */
         SameDirectionPolicyEnum: "accumulate" | "reject_duplicates" | "strongest_wins";
         /**
+         * @description * `newest` - move stop and target to the newest signal's
+         *     * `keep` - keep the stop and target prices
+         * @enum {string}
+         */
+        ScaleInExitsEnum: "newest" | "keep";
+        /**
          * @description * `STK` - Stock
          *     * `CASH` - Forex
          *     * `CRYPTO` - Crypto
@@ -2332,7 +2366,10 @@ export interface components {
          *     symbol's currency, percentages 0–100, confidence 0–1. Beyond the model's own checks, the
          *     strategies-file rules apply (``strategy_problems``): a bad cron expression is a
          *     ``schedule_cron`` error, an unknown TA-Lib function an ``indicators`` error, an unknown
-         *     IANA zone a ``schedule_timezone`` error, and so on.
+         *     IANA zone a ``schedule_timezone`` error, and so on. The position settings
+         *     (``opposite_signal`` … ``close_before_session_end_min``) are the strategies file's
+         *     ``positions`` section: ``max_scale_ins`` at least 1, ``close_before_session_end_min`` null
+         *     (never) or 1–240 minutes and only for a symbol with a trading calendar.
          */
         StrategyInputRequest: {
             name: string;
@@ -2387,6 +2424,24 @@ export interface components {
             /** @description The entry order: `MKT` (market) or `LMT` (limit at the signal's entry). */
             order_type?: components["schemas"]["OrderTypeEnum"];
             time_in_force?: components["schemas"]["TimeInForceEnum"];
+            /**
+             * @description A SELL while long (or BUY while short): close, or reverse.
+             *
+             *     * `close` - close the position
+             *     * `reverse` - close, then open the opposite bracket once the close fills
+             */
+            opposite_signal?: components["schemas"]["OppositeSignalEnum"];
+            /** @description A signal's close of the held position: `MKT` (market) or `LMT` (limit at the signal's entry). */
+            close_order_type?: components["schemas"]["OrderTypeEnum"];
+            /** @description A signal in the direction already held adds to the position. */
+            scale_in?: boolean;
+            /** @description Added entries per position lifetime, at most. */
+            max_scale_ins?: number;
+            scale_in_exits?: components["schemas"]["ScaleInExitsEnum"];
+            /** @description A HOLD whose stop only tightens moves the position's stop to it. */
+            trail_stop?: boolean;
+            /** @description Close positions and cancel working orders this many minutes before the exchange's session ends (blank: never). */
+            close_before_session_end_min?: number | null;
             trading_mode?: components["schemas"]["TradingModeEnum"];
         };
         /**
@@ -2464,6 +2519,24 @@ export interface components {
             /** @description The entry order: `MKT` (market) or `LMT` (limit at the signal's entry). */
             readonly order_type: components["schemas"]["OrderTypeEnum"];
             readonly time_in_force: components["schemas"]["TimeInForceEnum"];
+            /**
+             * @description A SELL while long (or BUY while short): close, or reverse.
+             *
+             *     * `close` - close the position
+             *     * `reverse` - close, then open the opposite bracket once the close fills
+             */
+            readonly opposite_signal: components["schemas"]["OppositeSignalEnum"];
+            /** @description A signal's close of the held position: `MKT` (market) or `LMT` (limit at the signal's entry). */
+            readonly close_order_type: components["schemas"]["OrderTypeEnum"];
+            /** @description A signal in the direction already held adds to the position. */
+            readonly scale_in: boolean;
+            /** @description Added entries per position lifetime, at most. */
+            readonly max_scale_ins: number;
+            readonly scale_in_exits: components["schemas"]["ScaleInExitsEnum"];
+            /** @description A HOLD whose stop only tightens moves the position's stop to it. */
+            readonly trail_stop: boolean;
+            /** @description Close positions and cancel working orders this many minutes before the exchange's session ends (blank: never). */
+            readonly close_before_session_end_min: number | null;
             readonly trading_mode: components["schemas"]["TradingModeEnum"];
         };
         /** @description A strategy's performance: one entry per currency of the symbols it traded. */
@@ -2643,9 +2716,11 @@ export interface components {
          * @description * `manual` - Manual
          *     * `schedule` - Schedule
          *     * `api` - Api
+         *     * `backtest` - Backtest
+         *     * `replay` - Replay
          * @enum {string}
          */
-        TriggerEnum: "manual" | "schedule" | "api";
+        TriggerEnum: "manual" | "schedule" | "api" | "backtest" | "replay";
         /**
          * @description Invalid input: ``{"<field>": ["<message>", …]}`` per field (``non_field_errors`` for the
          *     whole object; nested objects and lists nest the same way), or a refused request in the
@@ -4679,8 +4754,10 @@ export interface operations {
                  * @description * `manual` - Manual
                  *     * `schedule` - Schedule
                  *     * `api` - Api
+                 *     * `backtest` - Backtest
+                 *     * `replay` - Replay
                  */
-                trigger?: "api" | "manual" | "schedule";
+                trigger?: "api" | "backtest" | "manual" | "replay" | "schedule";
             };
             header?: never;
             path?: never;

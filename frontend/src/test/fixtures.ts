@@ -228,6 +228,13 @@ export function makeStrategy(
     max_entry_deviation_pct: "2.000",
     order_type: "LMT",
     time_in_force: "DAY",
+    opposite_signal: "close",
+    close_order_type: "MKT",
+    scale_in: false,
+    max_scale_ins: 1,
+    scale_in_exits: "newest",
+    trail_stop: false,
+    close_before_session_end_min: null,
     trading_mode: "paper",
     ...overrides,
   };
