@@ -10,9 +10,10 @@ as-of are replayed by the live rules (``apps.positions.replay``).
 from datetime import datetime
 from decimal import Decimal
 
-from apps.orders.models import Fill, OrderRole
+from apps.orders.models import Fill
+from apps.orders.position_rebuild import fill_facts
 from apps.positions.models import PositionSide
-from apps.positions.replay import FillFact, replay
+from apps.positions.replay import replay
 from apps.positions.selectors import strategy_position_summary
 
 
@@ -28,42 +29,7 @@ def strategy_position_as_of(
     fills = Fill.objects.filter(order__strategy_id=strategy_id, order__symbol_id=symbol_id)
     if not fills.filter(executed_at__gte=as_of).exists():
         return strategy_position_summary(strategy_id=strategy_id, symbol_id=symbol_id)
-    rows = (
-        fills.filter(executed_at__lt=as_of)
-        .order_by("executed_at", "id")
-        .values_list(
-            "id",
-            "order_id",
-            "order__parent_id",
-            "order__role",
-            "order__side",
-            "order__account_id",
-            "quantity",
-            "price",
-            "commission",
-            "executed_at",
-            "order__signal__stop_loss",
-        )
-    )
-    facts = [
-        FillFact(
-            fill_id=fill_id,
-            order_id=order_id,
-            parent_id=parent_id,
-            is_entry=role == OrderRole.ENTRY,
-            order_side=side,
-            account_id=account_id,
-            strategy_id=strategy_id,
-            symbol_id=symbol_id,
-            quantity=quantity,
-            price=price,
-            commission=commission,
-            executed_at=executed_at,
-            stop=stop,
-        )
-        for (fill_id, order_id, parent_id, role, side, account_id, quantity, price, commission,
-             executed_at, stop) in rows
-    ]  # fmt: skip
+    facts, _ = fill_facts(fills.filter(executed_at__lt=as_of))
     result = replay(facts)
     held = [p for p in result.positions if p.is_open and p.book.quantity]
     quantity = sum(

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Model, OuterRef, Q, Subquery
+from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -110,29 +110,40 @@ def _stored_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
 def _fill_facts(account_ids: Sequence[int] | None) -> tuple[list[FillFact], dict[int, tuple]]:
     """The fills of the accounts (all when None) as replay input, in execution order, and per
     fill id its stored (order id, realized P&L, unattributed quantity)."""
-    fills = Fill.objects.order_by("executed_at", "id")
+    fills = Fill.objects.all()
     if account_ids is not None:
         fills = fills.filter(order__account_id__in=account_ids)
-    rows = fills.annotate(executed_us=_microseconds(Fill, "executed_at")).values_list(
-        "id",
-        "order_id",
-        "order__parent_id",
-        "order__role",
-        "order__side",
-        "order__account_id",
-        "order__strategy_id",
-        "order__symbol_id",
-        "quantity",
-        "price",
-        "commission",
-        "executed_us",
-        "order__signal__stop_loss",
-        "order__run_id",
-        "order__signal__prompt_template_id",
-        "order__strategy__llm_model",
-        "order__strategy__analyst",
-        "realized_pnl",
-        "unattributed_quantity",
+    return fill_facts(fills)
+
+
+def fill_facts(fills: QuerySet[Fill]) -> tuple[list[FillFact], dict[int, tuple]]:
+    """``fills`` as replay input (``FillFact``), in execution order (time, then id), and per
+    fill id its stored (order id, realized P&L, unattributed quantity). Times are read to the
+    microsecond as stored."""
+    rows = (
+        fills.order_by("executed_at", "id")
+        .annotate(executed_us=_microseconds(Fill, "executed_at"))
+        .values_list(
+            "id",
+            "order_id",
+            "order__parent_id",
+            "order__role",
+            "order__side",
+            "order__account_id",
+            "order__strategy_id",
+            "order__symbol_id",
+            "quantity",
+            "price",
+            "commission",
+            "executed_us",
+            "order__signal__stop_loss",
+            "order__run_id",
+            "order__signal__prompt_template_id",
+            "order__strategy__llm_model",
+            "order__strategy__analyst",
+            "realized_pnl",
+            "unattributed_quantity",
+        )
     )
     facts: list[FillFact] = []
     stored: dict[int, tuple] = {}
