@@ -100,7 +100,7 @@ def test_owners_get_paper_accounts_and_positions_are_rebuilt_from_fills() -> Non
     untouched = [
         node
         for node in executor.loader.graph.leaf_nodes()
-        if node[0] not in ("strategies", "orders", "positions", "trading")
+        if node[0] not in ("strategies", "orders", "positions", "trading", "evaluation")
     ]
     old = executor.loader.project_state([*untouched, *OLD_NODES]).apps
     users = old.get_model("auth", "User")
