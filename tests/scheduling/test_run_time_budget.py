@@ -116,9 +116,11 @@ def test_retries_stop_at_the_deadline(
 
 
 @pytest.fixture
-def orders_locked() -> Iterator[threading.Event]:
-    """Hold an exclusive lock on the orders table from a second connection until the yielded
-    event is set: the signal step, which reads working orders, waits on it."""
+def signals_locked() -> Iterator[threading.Event]:
+    """Hold an exclusive lock on the signals table from a second connection until the yielded
+    event is set: the signal step, which records the signal, waits on it (the steps before it
+    never touch that table; the llm step does read orders and fills, for the position as of the
+    run's as-of)."""
     release = threading.Event()
     locked = threading.Event()
 
@@ -127,7 +129,7 @@ def orders_locked() -> Iterator[threading.Event]:
         try:
             with link.cursor() as cursor:
                 cursor.execute("BEGIN")
-                cursor.execute("LOCK TABLE orders_order IN ACCESS EXCLUSIVE MODE")
+                cursor.execute("LOCK TABLE signals_signal IN ACCESS EXCLUSIVE MODE")
                 locked.set()
                 release.wait(timeout=120)
                 cursor.execute("COMMIT")
@@ -145,7 +147,7 @@ def orders_locked() -> Iterator[threading.Event]:
 
 
 def test_a_stall_in_the_signal_step_leaves_no_time_for_the_order(
-    goog: Symbol, llm_server: ScriptedLlmServer, settings: Any, orders_locked: threading.Event
+    goog: Symbol, llm_server: ScriptedLlmServer, settings: Any, signals_locked: threading.Event
 ) -> None:
     # given a sound BUY answered at once, and a budget of 3 s
     settings.RUN_TIME_BUDGET_S = 3.0
@@ -156,11 +158,11 @@ def test_a_stall_in_the_signal_step_leaves_no_time_for_the_order(
     executor = threading.Thread(
         target=lambda: outcome.append(strategy_run_in_thread(run)), daemon=True
     )
-    # when the signal step stalls on the locked orders table until the budget has run out
+    # when the signal step stalls on the locked signals table until the budget has run out
     executor.start()
     wait_for_step(run, "signal")
     time.sleep(settings.RUN_TIME_BUDGET_S + 0.5)  # setup, not an assertion: outlast the budget
-    orders_locked.set()
+    signals_locked.set()
     executor.join(timeout=60)
     # then the signal is recorded, but the run fails on its budget at the order step: no order
     assert outcome, "the executor did not finish"
