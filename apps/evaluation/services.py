@@ -338,8 +338,11 @@ def backtest_variant_run(
     call again to continue). Returns a ``VariantOutcome``. When the variant is ``done`` and
     every variant of its backtest is, the backtest becomes ``done``. An error of the runner
     itself (not of a run: a failed run is a failed run in lineage) marks the variant and the
-    backtest ``failed`` and is re-raised. A slot whose run another worker created meanwhile
-    (a message delivered twice) stops this call with ``taken``: no slot runs twice."""
+    backtest ``failed`` and is re-raised. A slot whose run another worker created meanwhile,
+    or whose run is still running (a message delivered twice), stops this call with ``taken``:
+    no slot runs twice, and no slot starts before the one before it has finished. (A run left
+    running by a dead worker thus holds its variant until the reaper marks it abandoned; then
+    start the backtest again.)"""
     backtest = variant.backtest
     if backtest.status == BacktestStatus.CANCELLED:
         BacktestVariant.objects.filter(pk=variant.pk).exclude(status=BacktestStatus.DONE).update(
@@ -373,6 +376,10 @@ def _cancelled(backtest: Backtest) -> bool:
     return status == BacktestStatus.CANCELLED
 
 
+def _running(run_id: int) -> bool:
+    return Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).exists()
+
+
 def _variant_run(
     backtest: Backtest,
     variant: BacktestVariant,
@@ -402,6 +409,10 @@ def _variant_run(
         if run_id is not None:
             pending = Run.objects.filter(pk=run_id, status=RunStatus.PENDING).first()
             if pending is None:
+                if deadline is not None and _running(run_id):
+                    # a task: another worker is on this slot (a message delivered twice);
+                    # the next slot must wait for it, so this one stops
+                    return VariantOutcome.TAKEN
                 continue
             account_advance(account=variant.account, until=slot)
             run_execute(run=pending)  # created before a worker died: executed at most once

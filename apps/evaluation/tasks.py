@@ -6,8 +6,10 @@ variants run side by side on the workers, while one variant's slots follow each 
 seconds and then sends itself again to continue, so that no task outlives the runs' Celery
 time limits (one slice plus one run, itself bounded by ``RUN_TIME_BUDGET_S``, stays under
 ``CELERY_TASK_SOFT_TIME_LIMIT``) nor Redis's visibility timeout. A message delivered twice
-costs nothing: a run is unique per (strategy, slot), and the second task stops at the first
-slot the other one created (``VariantOutcome.TAKEN``).
+costs nothing: a run is unique per (strategy, slot), and a task that finds a slot created
+or still running by another stops there (``VariantOutcome.TAKEN``) and looks again
+``TAKEN_RETRY_S`` later, until the variant is done — so a slot whose run was left running by
+a dead worker (redelivered message) continues once beat's reaper marks that run abandoned.
 """
 
 import logging
@@ -21,13 +23,14 @@ from apps.evaluation.models import Backtest, BacktestStatus, BacktestVariant
 from apps.evaluation.services import VariantOutcome, backtest_mark_running, backtest_variant_run
 
 logger = logging.getLogger(__name__)
+TAKEN_RETRY_S = 5  # a variant held by another task's (or a dead worker's) run: look again
 
 
 @shared_task(name="apps.evaluation.tasks.backtest_variant_run")
 def backtest_variant_run_task(variant_id: int) -> str:
     """Run one slice of a backtest variant's remaining slots (id); returns the
-    ``VariantOutcome`` (``paused``: the task was sent again to continue), or ``missing`` when
-    there is no such variant."""
+    ``VariantOutcome`` (``paused``: the task was sent again to continue; ``taken``: sent again
+    ``TAKEN_RETRY_S`` later), or ``missing`` when there is no such variant."""
     variant = (
         BacktestVariant.objects.select_related("backtest", "clone__symbol", "account")
         .filter(pk=variant_id)
@@ -40,6 +43,11 @@ def backtest_variant_run_task(variant_id: int) -> str:
     outcome = backtest_variant_run(variant, deadline=deadline)
     if outcome == VariantOutcome.PAUSED:
         backtest_variant_run_task.apply_async(args=(variant_id,), ignore_result=True)
+    elif outcome == VariantOutcome.TAKEN:
+        # another task is on the variant, or a dead worker's run awaits the reaper: look again
+        backtest_variant_run_task.apply_async(
+            args=(variant_id,), countdown=TAKEN_RETRY_S, ignore_result=True
+        )
     return outcome
 
 
