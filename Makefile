@@ -35,6 +35,8 @@ LLM_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OF
 # cache (keyed by the source only), so one CPU's build can never be handed to another kind of CPU.
 LLM_BUILD_KEY := $(LLAMA_CPP_VERSION)-$(LLM_ARCH)-$(shell echo '$(LLM_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 LLM_WHEELS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/sibyl/llama-wheels/$(LLM_BUILD_KEY)
+DEMO_BACKTEST := goog-daily-swing --start 2012-03-01 --end 2012-04-05 \
+	--variant analyst=baseline,label=baseline
 ifeq ($(LLM),local)
 DEMO_ENV := $(LLM_LOCAL_ENV)
 DEMO_DEPS := $(LLM_VENV)/.built
@@ -97,6 +99,8 @@ demo: setup $(DEMO_DEPS)
 	  $(LLM_SERVER) stop --pidfile var/llm-local.pid; \
 	fi; \
 	exit $${status:-0}
+	@# a short backtest of one demo strategy (rule-based analyst: no model needed) and its summary
+	env -u DATABASE_URL $(MANAGE) backtest $(DEMO_BACKTEST)
 
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start

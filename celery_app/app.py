@@ -1,7 +1,8 @@
 """The Celery application: Redis broker, JSON messages, UTC, late acks, time limits, queues.
 
 Queues (see openspec/specs/scheduling/spec.md for why):
-- ``runs``: strategy runs (data → order). Runs spend most of their wall time waiting on the
+- ``runs``: strategy runs (data → order), and backtest variants (each runs its slots' runs).
+  Runs spend most of their wall time waiting on the
   model endpoint and the broker, and their CPU-heavy part (chart PNG) runs inside Chromium,
   outside the Python process, so this queue is served by a *threads* pool with high concurrency.
 - ``control``: beat's periodic jobs (dispatch, monitor, retry, schedules, cleanup, prompt
@@ -21,7 +22,10 @@ app = Celery("sibyl")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("runs"), Queue("control"))
 app.conf.task_default_queue = "control"
-app.conf.task_routes = {"apps.pipeline.tasks.execute_run": {"queue": "runs"}}
+app.conf.task_routes = {
+    "apps.pipeline.tasks.execute_run": {"queue": "runs"},
+    "apps.evaluation.tasks.backtest_variant_run": {"queue": "runs"},
+}
 app.autodiscover_tasks()
 
 # Only one beat may run at a time (Celery's periodic-tasks guide); the dispatcher is safe even

@@ -295,6 +295,14 @@ if not 0 < RUN_TIME_BUDGET_S < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LI
         f"{RUN_TIME_BUDGET_S} < {CELERY_TASK_SOFT_TIME_LIMIT} < {CELERY_TASK_TIME_LIMIT}: a run "
         "fails on its own budget before a pool that enforces Celery's limits stops it."
     )
+# A parallel backtest's variant task runs slots for at most this long, then sends itself again
+# (apps.evaluation.tasks): one slice plus one run must stay under the soft limit.
+BACKTEST_TASK_SLICE_S = env.float("BACKTEST_TASK_SLICE_S", default=30.0)
+if not 0 < BACKTEST_TASK_SLICE_S < CELERY_TASK_SOFT_TIME_LIMIT - RUN_TIME_BUDGET_S:
+    raise ImproperlyConfigured(
+        "Need 0 < BACKTEST_TASK_SLICE_S < CELERY_TASK_SOFT_TIME_LIMIT - RUN_TIME_BUDGET_S, got "
+        f"{BACKTEST_TASK_SLICE_S}: a backtest slice and its last run must end before the limit."
+    )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 # Pending runs whose task never started (scheduling spec): beat's pass sends a pending run again

@@ -10,6 +10,8 @@ executed by the pipeline's executor (``apps.evaluation.services``).
 from django.conf import settings
 from django.db import models
 
+from apps.lineage.models import LlmCacheMode
+
 
 class BacktestStatus(models.TextChoices):
     PENDING = "pending"
@@ -34,6 +36,12 @@ class Backtest(models.Model):
     )
     start = models.DateTimeField(help_text="First moment of the window (UTC).")
     end = models.DateTimeField(help_text="Last moment of the window (UTC).")
+    llm_cache = models.CharField(
+        max_length=8,
+        choices=LlmCacheMode.choices,
+        default=LlmCacheMode.OFF,
+        help_text="LLM answer cache mode of every run of the backtest (off/use/only/refresh).",
+    )
     status = models.CharField(
         max_length=16, choices=BacktestStatus.choices, default=BacktestStatus.PENDING
     )

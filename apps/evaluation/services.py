@@ -1,7 +1,8 @@
 """Creating and running backtests: every schedule slot of a window, as ordinary runs.
 
-A backtest's variants run one after the other, in this process (parallel variants on the
-Celery ``runs`` queue are not built yet). A variant's slots run in time order; before each
+A backtest's variants run one after the other in this process (``backtest_run``), or in
+parallel, one Celery task per variant on the ``runs`` queue (``apps.evaluation.tasks``, which
+calls ``backtest_variant_run`` slice by slice). A variant's slots run in time order; before each
 slot the variant's paper account is advanced to the slot (``Account.paper_clock`` and
 ``apps.orders.paper_broker.paper_advance``), so the run sees the fills, positions and cash of
 that moment, and its own orders fill only on bars closed by its as-of. Each slot becomes one
@@ -13,6 +14,7 @@ not run again (a pending one left by a killed worker is executed; one left runni
 to the reaper). Cancel: a backtest whose status became ``cancelled`` stops between slots.
 """
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,12 +22,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.analysis.costs import llm_cost_estimate
 from apps.evaluation.models import Backtest, BacktestStatus, BacktestVariant
-from apps.lineage.models import Run, RunStatus, RunTrigger
+from apps.lineage.models import LlmCacheMode, Run, RunStatus, RunTrigger
 from apps.lineage.services import run_create
 from apps.orders.paper_broker import paper_advance
 from apps.orders.services import orders_apply
@@ -145,22 +148,26 @@ def backtest_create(
     end: datetime,
     variants: Sequence[VariantSpec] = (),
     created_by: User | None = None,
+    llm_cache: str = LlmCacheMode.OFF,
 ) -> Backtest:
     """A pending backtest of ``strategy`` over [``start``, ``end``] (tz-aware UTC) with one
     variant per spec (none: one variant, the strategy as it is, labelled ``strategy``); each
     gets its own paper account and hidden strategy copy, and ``slots_total`` counts its slots.
+    ``llm_cache`` (off/use/only/refresh) is the LLM answer cache mode of every run it makes.
 
-    Raises BacktestError for a naive or reversed window; ValidationError for a prompt version
-    the owner may not use."""
+    Raises BacktestError for a naive or reversed window or an unknown cache mode;
+    ValidationError for a prompt version the owner may not use."""
     if timezone.is_naive(start) or timezone.is_naive(end):
         raise BacktestError("start and end must be timezone-aware")
     if end < start:
         raise BacktestError("end is before start")
+    if llm_cache not in LlmCacheMode.values:
+        raise BacktestError(f"llm_cache must be one of {LlmCacheMode.values}, not {llm_cache!r}")
     specs = list(variants) or [VariantSpec(label="strategy")]
     total = len(backtest_slots(strategy, start, end))
     with transaction.atomic():
         backtest = Backtest.objects.create(
-            strategy=strategy, created_by=created_by, start=start, end=end
+            strategy=strategy, created_by=created_by, start=start, end=end, llm_cache=llm_cache
         )
         for n, spec in enumerate(specs, start=1):
             account = _variant_account(strategy, backtest, spec)
@@ -177,6 +184,49 @@ def backtest_create(
                 slots_total=total,
             )
     return backtest
+
+
+def _variant_strategy(strategy: Strategy, spec: VariantSpec) -> Strategy:
+    """An unsaved in-memory copy of ``strategy`` with the variant's model, prompt version and
+    analyst (same pk: its recent calls give the typical tokens)."""
+    copy = Strategy.objects.get(pk=strategy.pk)
+    if spec.llm_model:
+        copy.llm_model = spec.llm_model
+    if spec.prompt_template_id is not None:
+        copy.prompt_template_id = spec.prompt_template_id
+    if spec.analyst:
+        copy.analyst = spec.analyst
+    return copy
+
+
+def backtest_cost_estimate(
+    *, strategy: Strategy, start: datetime, end: datetime, variants: Sequence[VariantSpec] = ()
+) -> Decimal:
+    """Estimated LLM cost (USD) of backtesting ``strategy`` over [``start``, ``end``] with
+    ``variants`` (none: the strategy as it is), before any call and with no cache hit: per
+    variant ``apps.analysis.costs.llm_cost_estimate`` of its model, prompt and analyst × the
+    window's slots (a rule-based analyst costs 0), summed."""
+    slots = len(backtest_slots(strategy, start, end))
+    specs = list(variants) or [VariantSpec(label="strategy")]
+    return sum(
+        (
+            llm_cost_estimate(strategy=_variant_strategy(strategy, spec), slots=slots)
+            for spec in specs
+        ),
+        Decimal(0),
+    )
+
+
+def backtest_remaining_cost_estimate(backtest: Backtest) -> Decimal:
+    """Estimated LLM cost (USD) of the slots ``backtest``'s variants have not run yet (each
+    hidden copy's ``llm_cost_estimate`` × its remaining slots)."""
+    return sum(
+        (
+            llm_cost_estimate(strategy=v.clone, slots=max(0, v.slots_total - v.slots_done))
+            for v in backtest.variants.select_related("clone__prompt_template")
+        ),
+        Decimal(0),
+    )
 
 
 def account_advance(*, account: Account, until: datetime) -> int:
@@ -197,12 +247,16 @@ def backtest_cancel(*, backtest: Backtest) -> None:
     ).update(status=BacktestStatus.CANCELLED, finished_at=timezone.now())
 
 
-def _slot_run_create(clone: Strategy, slot: datetime) -> Run:
+def _slot_run_create(clone: Strategy, slot: datetime, llm_cache: str = LlmCacheMode.OFF) -> Run:
     """The pending run of ``clone`` for ``slot`` (its as-of and ``scheduled_for``), trigger
-    ``backtest`` (``run_create``). IntegrityError when the slot already has a run (never
-    twice)."""
+    ``backtest``, in the backtest's LLM answer cache mode (``run_create``). IntegrityError
+    when the slot already has a run (never twice)."""
     return run_create(
-        strategy_id=clone.pk, trigger=BACKTEST_TRIGGER, as_of=slot, scheduled_for=slot
+        strategy_id=clone.pk,
+        trigger=BACKTEST_TRIGGER,
+        as_of=slot,
+        scheduled_for=slot,
+        llm_cache=llm_cache,
     )
 
 
@@ -210,10 +264,20 @@ class _Stop(Exception):
     """The runner's slot budget (``max_slots``) ran out: stop as a killed worker would."""
 
 
+class VariantOutcome:
+    """What ``backtest_variant_run`` ended with."""
+
+    DONE = "done"  # every slot has a run; the account advanced to the window's end
+    CANCELLED = "cancelled"  # the backtest was cancelled: stopped before a slot
+    PAUSED = "paused"  # the deadline came: continue with another call
+    TAKEN = "taken"  # another worker created the next slot's run: this one stops
+
+
 def backtest_run(
     backtest: Backtest, *, max_slots: int | None = None, progress: Progress | None = None
 ) -> Backtest:
-    """Run (or resume) ``backtest``: each variant's slots in time order, one run each.
+    """Run (or resume) ``backtest`` in this process: each variant's slots in time order, one
+    run each, the variants one after the other.
 
     Returns the backtest, ``done`` after the last slot of the last variant (the accounts
     advanced to ``end``), ``cancelled`` when cancelled meanwhile, ``failed`` (``error`` set)
@@ -222,26 +286,22 @@ def backtest_run(
     as a killed worker would (tests; resume with another call). ``progress`` is called with
     (variant, slots done, slots total) after each slot."""
     backtest.refresh_from_db()
-    if backtest.status in (BacktestStatus.DONE, BacktestStatus.CANCELLED):
+    if not backtest_mark_running(backtest):
         return backtest
-    Backtest.objects.filter(pk=backtest.pk).update(status=BacktestStatus.RUNNING, error="")
     budget = [max_slots]
     try:
         for variant in backtest.variants.select_related("clone__symbol", "account"):
             if variant.status == BacktestStatus.DONE:
                 continue
-            if not _variant_run(backtest, variant, budget, progress):
+            outcome = _variant_run(backtest, variant, budget, progress, deadline=None)
+            if outcome != VariantOutcome.DONE:
                 backtest.refresh_from_db()
                 return backtest
     except _Stop:
         backtest.refresh_from_db()
         return backtest
     except Exception as error:
-        Backtest.objects.filter(pk=backtest.pk).update(
-            status=BacktestStatus.FAILED,
-            error=f"{type(error).__name__}: {error}",
-            finished_at=timezone.now(),
-        )
+        _backtest_fail(backtest, error)
         raise
     Backtest.objects.filter(pk=backtest.pk, status=BacktestStatus.RUNNING).update(
         status=BacktestStatus.DONE, finished_at=timezone.now()
@@ -250,9 +310,74 @@ def backtest_run(
     return backtest
 
 
+def backtest_mark_running(backtest: Backtest) -> bool:
+    """Mark a pending, running or failed ``backtest`` running (error cleared); False (nothing
+    changed) when it is already ``done`` or ``cancelled``."""
+    return bool(
+        Backtest.objects.filter(pk=backtest.pk)
+        .exclude(status__in=[BacktestStatus.DONE, BacktestStatus.CANCELLED])
+        .update(status=BacktestStatus.RUNNING, error="")
+    )
+
+
+def _backtest_fail(backtest: Backtest, error: Exception) -> None:
+    Backtest.objects.filter(pk=backtest.pk).exclude(status=BacktestStatus.CANCELLED).update(
+        status=BacktestStatus.FAILED,
+        error=f"{type(error).__name__}: {error}",
+        finished_at=timezone.now(),
+    )
+
+
+def backtest_variant_run(
+    variant: BacktestVariant, *, deadline: float | None = None, progress: Progress | None = None
+) -> str:
+    """Run (or resume) one variant's remaining slots in time order, one run each: the unit of
+    work of a parallel backtest (``apps.evaluation.tasks.backtest_variant_run``).
+
+    ``deadline`` (``time.monotonic()`` seconds): no new slot is started after it (``paused``:
+    call again to continue). Returns a ``VariantOutcome``. When the variant is ``done`` and
+    every variant of its backtest is, the backtest becomes ``done``. An error of the runner
+    itself (not of a run: a failed run is a failed run in lineage) marks the variant and the
+    backtest ``failed`` and is re-raised. A slot whose run another worker created meanwhile,
+    or whose run is still running (a message delivered twice), stops this call with ``taken``:
+    no slot runs twice, and no slot starts before the one before it has finished. (A run left
+    running by a dead worker thus holds its variant until the reaper marks it abandoned; then
+    start the backtest again.)"""
+    backtest = variant.backtest
+    if backtest.status == BacktestStatus.CANCELLED:
+        BacktestVariant.objects.filter(pk=variant.pk).exclude(status=BacktestStatus.DONE).update(
+            status=BacktestStatus.CANCELLED
+        )
+        return VariantOutcome.CANCELLED
+    if variant.status == BacktestStatus.DONE:
+        outcome = VariantOutcome.DONE
+    else:
+        try:
+            outcome = _variant_run(backtest, variant, [None], progress, deadline=deadline)
+        except Exception as error:
+            BacktestVariant.objects.filter(pk=variant.pk).update(
+                status=BacktestStatus.FAILED, error=f"{type(error).__name__}: {error}"
+            )
+            _backtest_fail(backtest, error)
+            raise
+    # the variant's DONE is committed before the check: of two ending at once, the later sees both
+    if (
+        outcome == VariantOutcome.DONE
+        and not backtest.variants.exclude(status=BacktestStatus.DONE).exists()
+    ):
+        Backtest.objects.filter(pk=backtest.pk, status=BacktestStatus.RUNNING).update(
+            status=BacktestStatus.DONE, finished_at=timezone.now()
+        )
+    return outcome
+
+
 def _cancelled(backtest: Backtest) -> bool:
     status = Backtest.objects.values_list("status", flat=True).get(pk=backtest.pk)
     return status == BacktestStatus.CANCELLED
+
+
+def _running(run_id: int) -> bool:
+    return Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).exists()
 
 
 def _variant_run(
@@ -260,8 +385,10 @@ def _variant_run(
     variant: BacktestVariant,
     budget: list[int | None],
     progress: Progress | None,
-) -> bool:
-    """Run the variant's remaining slots; False when the backtest was cancelled."""
+    *,
+    deadline: float | None,
+) -> str:
+    """Run the variant's remaining slots; returns a ``VariantOutcome``."""
     clone = variant.clone
     slots = backtest_slots(clone, backtest.start, backtest.end)
     existing = dict(
@@ -273,24 +400,35 @@ def _variant_run(
         status=BacktestStatus.RUNNING, slots_total=len(slots)
     )
     done = sum(1 for slot in slots if slot in existing)
+    BacktestVariant.objects.filter(pk=variant.pk).update(slots_done=done)
     for slot in slots:
         if _cancelled(backtest):
             BacktestVariant.objects.filter(pk=variant.pk).update(status=BacktestStatus.CANCELLED)
-            return False
+            return VariantOutcome.CANCELLED
         run_id = existing.get(slot)
         if run_id is not None:
             pending = Run.objects.filter(pk=run_id, status=RunStatus.PENDING).first()
             if pending is None:
+                if deadline is not None and _running(run_id):
+                    # a task: another worker is on this slot (a message delivered twice);
+                    # the next slot must wait for it, so this one stops
+                    return VariantOutcome.TAKEN
                 continue
             account_advance(account=variant.account, until=slot)
             run_execute(run=pending)  # created before a worker died: executed at most once
             continue
+        if deadline is not None and time.monotonic() >= deadline:
+            return VariantOutcome.PAUSED
         if budget[0] is not None:
             if budget[0] <= 0:
                 raise _Stop
             budget[0] -= 1
         account_advance(account=variant.account, until=slot)
-        run_execute(run=_slot_run_create(clone, slot))
+        try:
+            run = _slot_run_create(clone, slot, backtest.llm_cache)
+        except IntegrityError:
+            return VariantOutcome.TAKEN
+        run_execute(run=run)
         done += 1
         BacktestVariant.objects.filter(pk=variant.pk).update(slots_done=done)
         if progress is not None:
@@ -299,4 +437,4 @@ def _variant_run(
     BacktestVariant.objects.filter(pk=variant.pk).update(
         status=BacktestStatus.DONE, slots_done=done
     )
-    return True
+    return VariantOutcome.DONE

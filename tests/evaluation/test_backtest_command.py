@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.analysis.costs import llm_cost_estimate
 from apps.evaluation.models import Backtest, BacktestStatus
+from apps.lineage.models import Run
 from apps.symbols.models import Symbol
 from tests.factories import PromptTemplateFactory, StrategyFactory
+from tests.llm_server import ScriptedLlmServer
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +76,49 @@ def test_a_bad_variant_is_refused(goog: Symbol) -> None:
             stdout=StringIO(),
         )
     assert not Backtest.objects.exists()
+
+
+def test_the_estimate_is_printed_and_max_cost_refuses_unless_yes(
+    goog: Symbol, llm_server: ScriptedLlmServer
+) -> None:
+    # given an openai strategy (gpt-4o-mini, no call yet) and a baseline variant beside it
+    strategy = StrategyFactory.create(
+        symbol=goog,
+        analyst="openai",
+        llm_max_tokens=500,
+        schedule_cron="0 22 * * 1-5",
+        schedule_timezone="UTC",
+        is_active=False,
+    )
+    expected = llm_cost_estimate(strategy=strategy, slots=5)  # the baseline variant costs 0
+    assert expected > 0
+    window = ("--start", "2012-03-05", "--end", "2012-03-09")
+    variants = ("--variant", "label=model", "--variant", "analyst=baseline")
+    # when the estimate is above --max-cost: refused, nothing created
+    out = StringIO()
+    with pytest.raises(CommandError, match="above --max-cost"):
+        call_command(
+            "backtest", strategy.slug, *window, *variants, "--max-cost", "0.000001", stdout=out
+        )
+    assert f"estimated LLM cost: {expected:.6f} USD" in out.getvalue()
+    assert not Backtest.objects.exists()
+    # when --yes is given, in `only` cache mode: every run in that mode, no HTTP request
+    out = StringIO()
+    call_command(
+        "backtest",
+        strategy.slug,
+        *window,
+        *variants,
+        *("--max-cost", "0.000001", "--yes", "--llm-cache", "only"),
+        stdout=out,
+    )
+    backtest = Backtest.objects.get()
+    assert backtest.status == BacktestStatus.DONE and backtest.llm_cache == "only"
+    runs = Run.objects.filter(strategy__backtest_of=strategy)
+    assert runs.count() == 10
+    assert set(runs.values_list("llm_cache", flat=True)) == {"only"}
+    model_runs = runs.filter(strategy__analyst="openai")
+    assert set(model_runs.values_list("status", flat=True)) == {"failed"}  # cache misses
+    assert all("LlmCacheMissError" in m for m in model_runs.values_list("error_message", flat=True))
+    assert llm_server.requests == []
+    assert "starting anyway (--yes)" in out.getvalue()

@@ -1,9 +1,12 @@
-"""manage.py backtest SLUG --start DATE --end DATE [--variant k=v,… …] [--json F] [--csv F]
+"""manage.py backtest SLUG --start DATE --end DATE [--variant k=v,… …] [--llm-cache MODE]
+[--max-cost USD [--yes]] [--parallel] [--json F] [--csv F]
 manage.py backtest --resume ID — a walk-forward backtest with a progress bar and a summary."""
 
 import json
+import time as clock
 from argparse import ArgumentParser
 from datetime import UTC, datetime, time
+from decimal import Decimal, InvalidOperation
 from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError
@@ -14,8 +17,19 @@ from rich.table import Table
 from apps.analysis.models import PromptTemplate
 from apps.evaluation.models import Backtest, BacktestStatus, BacktestVariant
 from apps.evaluation.report import SUMMARY_COLUMNS, backtest_report, report_csv, summary_rows
-from apps.evaluation.services import VariantSpec, backtest_create, backtest_run
+from apps.evaluation.services import (
+    VariantSpec,
+    backtest_cancel,
+    backtest_cost_estimate,
+    backtest_create,
+    backtest_remaining_cost_estimate,
+    backtest_run,
+)
+from apps.evaluation.tasks import backtest_start
+from apps.lineage.models import LlmCacheMode
 from apps.strategies.models import AnalystKind, Strategy
+
+POLL_S = 0.5  # how often --parallel reads the variants' counters
 
 VARIANT_KEYS = ("label", "model", "prompt", "analyst")
 
@@ -64,6 +78,16 @@ def _variant(strategy: Strategy, text: str, n: int) -> VariantSpec:
     )
 
 
+def _usd(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation as error:
+        raise CommandError(f"--max-cost {text!r}: expected an amount in USD") from error
+    if value < 0:
+        raise CommandError("--max-cost must be 0 or more")
+    return value
+
+
 def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
@@ -82,6 +106,23 @@ class Command(BaseCommand):
             help="model=…,prompt=N,analyst=baseline|openai,label=… (repeat for more)",
         )
         parser.add_argument("--resume", type=int, help="resume backtest ID")
+        parser.add_argument(
+            "--llm-cache",
+            choices=LlmCacheMode.values,
+            default=LlmCacheMode.OFF,
+            help="LLM answer cache mode of every run (default off; a resume keeps its own)",
+        )
+        parser.add_argument(
+            "--max-cost",
+            type=_usd,
+            help="refuse (unless --yes) when the estimated LLM cost in USD is above this",
+        )
+        parser.add_argument("--yes", action="store_true", help="start even above --max-cost")
+        parser.add_argument(
+            "--parallel",
+            action="store_true",
+            help="run the variants in parallel on the Celery runs queue and wait for them",
+        )
         parser.add_argument("--json", dest="json_path", help="write the full report here")
         parser.add_argument("--csv", dest="csv_path", help="write the summary rows here")
 
@@ -106,7 +147,10 @@ class Command(BaseCommand):
             def advance(variant: BacktestVariant, done: int, total: int) -> None:
                 progress.update(tasks[variant.pk], completed=done, total=total)
 
-            backtest = backtest_run(backtest, progress=advance)
+            if options["parallel"]:
+                backtest = self._wait(backtest, advance)
+            else:
+                backtest = backtest_run(backtest, progress=advance)
         report = backtest_report(backtest)
         table = Table(title=f"backtest {backtest.pk} of {report['strategy']} ({backtest.status})")
         for column in SUMMARY_COLUMNS:
@@ -123,11 +167,41 @@ class Command(BaseCommand):
         if backtest.status != BacktestStatus.DONE:
             raise CommandError(f"backtest {backtest.pk} ended {backtest.status}: {backtest.error}")
 
+    def _wait(self, backtest: Backtest, advance: Any) -> Backtest:
+        """Send the variants to the ``runs`` queue and show their counters until the backtest
+        ends (Ctrl-C cancels it: the workers stop before their next slot)."""
+        backtest_start(backtest)
+        try:
+            while True:
+                backtest.refresh_from_db()
+                for variant in backtest.variants.all():
+                    advance(variant, variant.slots_done, variant.slots_total)
+                if backtest.status != BacktestStatus.RUNNING:
+                    return backtest
+                clock.sleep(POLL_S)
+        except KeyboardInterrupt:
+            backtest_cancel(backtest=backtest)
+            backtest.refresh_from_db()
+            return backtest
+
+    def _check_cost(self, estimate: Decimal, options: dict[str, Any]) -> None:
+        """Print the estimate; refuse above ``--max-cost`` unless ``--yes``."""
+        self.stdout.write(f"estimated LLM cost: {estimate:.6f} USD (no cache hits counted)")
+        limit = options["max_cost"]
+        if limit is not None and estimate > limit:
+            if not options["yes"]:
+                raise CommandError(
+                    f"estimated cost {estimate:.6f} USD is above --max-cost {limit} USD "
+                    "(pass --yes to start anyway)"
+                )
+            self.stdout.write(f"above --max-cost {limit} USD: starting anyway (--yes)")
+
     def _backtest(self, options: dict[str, Any]) -> Backtest:
         if options["resume"] is not None:
             backtest = Backtest.objects.filter(pk=options["resume"]).first()
             if backtest is None:
                 raise CommandError(f"no backtest {options['resume']}")
+            self._check_cost(backtest_remaining_cost_estimate(backtest), options)
             return backtest
         if not (options["slug"] and options["start"] and options["end"]):
             raise CommandError("give SLUG --start … --end …, or --resume ID")
@@ -135,11 +209,21 @@ class Command(BaseCommand):
         if strategy is None:
             raise CommandError(f"no strategy with slug {options['slug']!r}")
         variants = [_variant(strategy, text, n) for n, text in enumerate(options["variant"], 1)]
+        start, end = _moment(options["start"], end=False), _moment(options["end"], end=True)
+        self._check_cost(
+            backtest_cost_estimate(strategy=strategy, start=start, end=end, variants=variants),
+            options,
+        )
         backtest = backtest_create(
             strategy=strategy,
-            start=_moment(options["start"], end=False),
-            end=_moment(options["end"], end=True),
+            start=start,
+            end=end,
             variants=variants,
+            llm_cache=options["llm_cache"],
         )
-        self.stdout.write(f"backtest {backtest.pk}: {backtest.variants.count()} variant(s)")
+        self.stdout.write(
+            f"backtest {backtest.pk}: {backtest.variants.count()} variant(s), "
+            f"{backtest.variants.values_list('slots_total', flat=True).first()} slots each, "
+            f"LLM cache {backtest.llm_cache}"
+        )
         return backtest
