@@ -159,12 +159,16 @@ class Artifact(models.Model):
     sha256 = models.CharField(
         max_length=64,
         blank=True,
+        default="",
+        db_default="",
         db_index=True,
         help_text="SHA-256 (hex) of the file's bytes; blank for files stored before hashing.",
     )
     input_sha256 = models.CharField(
         max_length=64,
         blank=True,
+        default="",
+        db_default="",
         db_index=True,
         help_text="For a derived file (a chart PNG): SHA-256 of everything that determines it "
         "(figure JSON and export settings), so an identical input reuses the file.",

@@ -232,11 +232,14 @@ def _lock_file_name(name: str) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
 
 
+CONTENT_ADDRESSED_PREFIX = "artifacts/sha256/"
+
+
 def artifact_file_name(*, sha256: str, filename: str) -> str:
     """The storage name of content with hex digest ``sha256``: ``artifacts/sha256/ab/<sha256>``
     followed by ``filename``'s extension (``.png``, ``.json``; none when it has none)."""
     ext = os.path.splitext(filename)[1].lower()
-    return f"artifacts/sha256/{sha256[:2]}/{sha256}{ext}"
+    return f"{CONTENT_ADDRESSED_PREFIX}{sha256[:2]}/{sha256}{ext}"
 
 
 def artifact_store(
@@ -298,19 +301,22 @@ def artifact_content_for_input(*, kind: str, input_sha256: str) -> bytes | None:
     return content if hashlib.sha256(content).hexdigest() == digest else None
 
 
-def artifact_files_release(*, files: list[tuple[str, str]]) -> int:
-    """Delete from storage the files of artifact rows already deleted, unless another row
-    still references them. ``files``: (file name, sha256) of the deleted rows; a row without a
-    hash (stored before content addressing) owned its file alone. Each check and delete holds
-    the advisory lock on the file name (``artifact_store`` takes it too). Returns how many
-    files were deleted."""
+def artifact_files_release(*, names: list[str]) -> int:
+    """Delete from storage the files of artifact rows already deleted, unless a remaining row
+    still references them. A content-addressed file (``artifacts/sha256/…``, see
+    ``artifact_file_name``) is looked up by the hash in its name (indexed) and its name; any
+    other file was stored before content addressing and belonged to its row alone. Each check
+    and delete holds the advisory lock on the file name (``artifact_store`` takes it too).
+    Returns how many files were deleted."""
     storage = _artifact_storage()
     deleted = 0
-    for name, digest in sorted(set(files)):
+    for name in sorted(set(names)):
         with transaction.atomic():
             _lock_file_name(name)
-            if digest and Artifact.objects.filter(sha256=digest, file=name).exists():
-                continue
+            if name.startswith(CONTENT_ADDRESSED_PREFIX):
+                digest = os.path.splitext(os.path.basename(name))[0]
+                if Artifact.objects.filter(sha256=digest, file=name).exists():
+                    continue
             if storage.exists(name):
                 storage.delete(name)
                 deleted += 1

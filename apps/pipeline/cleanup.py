@@ -53,12 +53,12 @@ def records_prune(*, now: datetime, retention_days: int) -> PruneReport:
     """
     run_ids = prunable_runs(before=now - timedelta(days=retention_days))
     runs = orders = 0
-    files: list[tuple[str, str]] = []
+    files: list[str] = []
     for start in range(0, len(run_ids), BATCH):
         batch = run_ids[start : start + BATCH]
         with transaction.atomic():
             files += list(
-                Artifact.objects.filter(step__run_id__in=batch).values_list("file", "sha256")
+                Artifact.objects.filter(step__run_id__in=batch).values_list("file", flat=True)
             )
             refs = list(
                 Order.objects.filter(run_id__in=batch).values_list("client_order_ref", flat=True)
@@ -66,5 +66,5 @@ def records_prune(*, now: datetime, retention_days: int) -> PruneReport:
             PaperOrder.objects.filter(client_order_ref__in=refs).delete()
             orders += len(refs)
             runs += Run.objects.filter(pk__in=batch).delete()[1].get("lineage.Run", 0)
-    deleted = artifact_files_release(files=files)
+    deleted = artifact_files_release(names=files)
     return PruneReport(runs=runs, orders=orders, files=deleted)

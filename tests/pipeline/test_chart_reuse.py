@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
@@ -88,13 +89,24 @@ def test_retention_keeps_a_shared_file_until_its_last_reference_is_gone(
     )
     png_name = str(_chart(first, "chart_png").file.name)
     assert png_name == _chart(second, "chart_png").file.name and len(renders) == 1
+    # A file stored before content addressing (own name, no hash) belongs to its row alone.
+    legacy = default_storage.save(
+        f"artifacts/2026/12/01/run{first.pk}-chart.png", ContentFile(b"\x89PNG legacy")
+    )
+    Artifact.objects.create(
+        step=Step.objects.get(run=first, name="charts"),
+        kind="chart_png",
+        file=legacy,
+        content_type="image/png",
+        size_bytes=12,
+    )
     long_ago = timezone.now() - timedelta(days=120)
     Run.objects.filter(pk=first.pk).update(finished_at=long_ago)
     report = records_prune(now=timezone.now(), retention_days=90)
     assert report.runs == 1 and not Run.objects.filter(pk=first.pk).exists()
     assert default_storage.exists(png_name)
-    # Every file of the pruned run is still referenced by the kept one: none deleted.
-    assert report.files == 0
+    # Every content-addressed file of the pruned run is still referenced by the kept one.
+    assert report.files == 1 and not default_storage.exists(legacy)
     with _chart(second, "chart_png").file.open("rb") as handle:
         assert handle.read()[:4] == b"\x89PNG"
 
