@@ -257,16 +257,22 @@ def artifact_store(
     the new row points at the same file and nothing is written. Under an advisory lock on the
     file name, so retention (``artifact_files_release``) cannot delete the file between the
     check and the row's commit. ``input_sha256``: the hash of the input a derived file was
-    made from (see ``artifact_content_for_input``). Returns the saved row.
+    made from (see ``artifact_content_for_input``). A stored file of the wrong size (a write
+    cut short) is written again. Returns the saved row. Raises RuntimeError when storage kept
+    the bytes under another name (a writer that bypassed the lock).
     """
     digest = hashlib.sha256(content).hexdigest()
     name = artifact_file_name(sha256=digest, filename=filename)
     storage = _artifact_storage()
     with transaction.atomic():
         _lock_file_name(name)
-        if not storage.exists(name):
+        exists = storage.exists(name)
+        if exists and storage.size(name) != len(content):  # a write cut short by a crash
+            storage.delete(name)
+            exists = False
+        if not exists:
             saved = storage.save(name, ContentFile(content))
-            if saved != name:  # a racing writer outside the lock: keep the bytes findable
+            if saved != name:
                 raise RuntimeError(f"artifact stored as {saved}, expected {name}")
         return Artifact.objects.create(
             step=step,
