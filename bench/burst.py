@@ -1,11 +1,16 @@
 """Issue 3's benchmarks: the opening-bell burst and the dispatcher's claim rate.
 
 Burst: BURST_STRATEGIES strategies due in the same minute, each on the shipped GOOG daily bars
-(lookback 500, five TA-Lib indicators, chart PNG), the `openai` analyst against a loopback
-OpenAI-compatible server that answers after 2 s, and the paper broker. Two Celery worker
-processes (threads pool) on the `runs` queue, warmed up (Chromium started) before the slot, as
-they would be in production. Measured from the slot: when the last run finished, and each run's
-schedule lag (slot → its first step's start).
+(five TA-Lib indicators, chart PNG), the `openai` analyst against a loopback OpenAI-compatible
+server that answers after 2 s, and the paper broker. Two Celery worker processes (threads pool)
+on the `runs` queue, warmed up (Chromium started) before the slot, as they would be in
+production. Measured from the slot: when the last run finished, and each run's schedule lag
+(slot → its first step's start).
+
+A chart PNG is rendered once per identical input (issue 16), so the burst must not share one:
+in ``burst_500_*`` every strategy has its own chart input (lookbacks 300 … 799, 500 renders);
+``burst_500_100_charts_*`` spreads the 500 strategies over 100 distinct inputs (lookbacks
+300 … 399, five strategies each), the other 400 charts being reused.
 
 Claim: CLAIM_STRATEGIES due strategies; one dispatch_due call claims them all (median of 3).
 """
@@ -37,7 +42,12 @@ THREADS = 24
 LLM_DELAY_S = 2.0
 
 
-def _clone_strategies(count: int, prefix: str) -> list[Strategy]:
+BURST_LOOKBACK_FROM = 300
+
+
+def _clone_strategies(count: int, prefix: str, distinct_charts: int = 1) -> list[Strategy]:
+    """``count`` copies of the bench strategy; copy i has lookback
+    ``BURST_LOOKBACK_FROM + i % distinct_charts``, i.e. ``distinct_charts`` chart inputs."""
     template = bench_strategy()
     Run.objects.filter(strategy__slug__startswith=prefix).delete()
     Strategy.objects.filter(slug__startswith=prefix).delete()
@@ -46,6 +56,7 @@ def _clone_strategies(count: int, prefix: str) -> list[Strategy]:
         clone = Strategy.objects.get(pk=template.pk)
         clone.pk = None
         clone.slug, clone.name = f"{prefix}{index}", f"{prefix}{index}"
+        clone.lookback = BURST_LOOKBACK_FROM + index % distinct_charts
         clones.append(clone)
     return Strategy.objects.bulk_create(clones, batch_size=1000)
 
@@ -124,7 +135,7 @@ def _wait_until_finished(run_ids: list[int], timeout_s: float) -> None:
         time.sleep(0.5)
 
 
-def _burst_figures(run_ids: list[int], slot: datetime) -> dict[str, float]:
+def _burst_figures(run_ids: list[int], slot: datetime, metric: str) -> dict[str, float]:
     runs = Run.objects.filter(pk__in=run_ids)
     last_finish = runs.aggregate(last=Max("finished_at"))["last"]
     first_steps = (
@@ -132,25 +143,25 @@ def _burst_figures(run_ids: list[int], slot: datetime) -> dict[str, float]:
     )
     lags = sorted((row["first"] - slot).total_seconds() for row in first_steps)
     failed = runs.exclude(status=RunStatus.SUCCEEDED).count()
+    renders = Step.objects.filter(
+        run_id__in=run_ids, name="charts", output__render="rendered"
+    ).count()
     return {
-        "burst_500_total_s": round((last_finish - slot).total_seconds(), 2),
-        "burst_500_lag_p95_s": round(lags[min(len(lags) - 1, round(0.95 * (len(lags) - 1)))], 2),
-        "burst_500_lag_p50_s": round(statistics.median(lags), 2),
-        "burst_500_failed_runs_count": float(failed),
+        f"{metric}_total_s": round((last_finish - slot).total_seconds(), 2),
+        f"{metric}_lag_p95_s": round(lags[min(len(lags) - 1, round(0.95 * (len(lags) - 1)))], 2),
+        f"{metric}_lag_p50_s": round(statistics.median(lags), 2),
+        f"{metric}_failed_runs_count": float(failed),
+        f"{metric}_chart_renders_count": float(renders),
     }
 
 
-def _burst() -> dict[str, float]:
-    _clone_strategies(BURST_STRATEGIES, "burst-")
-    server = ScriptedLlmServer(delay_s=LLM_DELAY_S, record=False)
-    server.answer_with(_decision_near_last_close())
-    server.start()
-    workers = _start_workers(server.base_url)
+def _burst_once(prefix: str, metric: str) -> dict[str, float]:
+    """Make the ``prefix`` strategies due at the next minute, dispatch them at that slot, wait
+    for every run, deactivate them and return the burst's figures named ``metric``_…"""
     try:
-        _wait_for_workers(WORKERS)
         now = datetime.now(UTC)
         slot = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        Strategy.objects.filter(slug__startswith="burst-").update(
+        Strategy.objects.filter(slug__startswith=prefix).update(
             analyst="openai", schedule_cron="* * * * *", next_run_at=slot, is_active=True
         )
         time.sleep(max(0.0, (slot - datetime.now(UTC)).total_seconds()))
@@ -158,14 +169,29 @@ def _burst() -> dict[str, float]:
         for run_id in report.claimed_run_ids:
             execute_run.delay(run_id)
         _wait_until_finished(report.claimed_run_ids, timeout_s=600)
-        return _burst_figures(report.claimed_run_ids, slot)
+        return _burst_figures(report.claimed_run_ids, slot, metric)
+    finally:
+        Strategy.objects.filter(slug__startswith=prefix).update(is_active=False)
+
+
+def _burst() -> dict[str, float]:
+    _clone_strategies(BURST_STRATEGIES, "burst-", distinct_charts=BURST_STRATEGIES)
+    _clone_strategies(BURST_STRATEGIES, "burst100-", distinct_charts=100)
+    server = ScriptedLlmServer(delay_s=LLM_DELAY_S, record=False)
+    server.answer_with(_decision_near_last_close())
+    server.start()
+    workers = _start_workers(server.base_url)
+    try:
+        _wait_for_workers(WORKERS)
+        results = _burst_once("burst-", "burst_500")
+        results.update(_burst_once("burst100-", "burst_500_100_charts"))
+        return results
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
         for worker in workers:
             worker.wait(timeout=60)
         server.stop()
-        Strategy.objects.filter(slug__startswith="burst-").update(is_active=False)
 
 
 def _claim_10k() -> float:
@@ -188,7 +214,8 @@ def _claim_10k() -> float:
 
 
 def run() -> dict[str, float]:
-    """Return the burst figures and ``dispatch_10k_claim_s``."""
+    """Return ``dispatch_10k_claim_s``, the burst figures (``burst_500_*``: 500 distinct chart
+    inputs) and ``burst_500_100_charts_*`` (500 strategies over 100 chart inputs)."""
     results = {"dispatch_10k_claim_s": _claim_10k()}
     results.update(_burst())
     return results

@@ -71,7 +71,7 @@ class RunAdmin(admin.ModelAdmin):
 class ArtifactInline(admin.TabularInline):
     model = Artifact
     extra = 0
-    fields = ("kind", "file", "content_type", "size_bytes")
+    fields = ("kind", "file", "content_type", "size_bytes", "sha256")
     readonly_fields = fields
 
 

@@ -142,13 +142,37 @@ class Step(models.Model):
 
 
 class Artifact(models.Model):
-    """A file a step produced (chart PNG/JSON, rendered prompt, raw model answer)."""
+    """A file a step produced (chart PNG/JSON, rendered prompt, raw model answer).
+
+    Content-addressed: the file is stored once per content hash, at
+    ``artifacts/sha256/<first two hex digits>/<sha256>.<ext>``, and every artifact with those
+    bytes points at that one file (``file`` is not unique). Rows recorded before content
+    addressing keep their own file under ``artifacts/%Y/%m/%d/`` and a blank ``sha256``.
+    A file is deleted only when no artifact row references it any more.
+    """
 
     step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="artifacts")
     kind = models.CharField(max_length=32)
     file = models.FileField(upload_to="artifacts/%Y/%m/%d/")
     content_type = models.CharField(max_length=64)
     size_bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        db_index=True,
+        help_text="SHA-256 (hex) of the file's bytes; blank for files stored before hashing.",
+    )
+    input_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        db_index=True,
+        help_text="For a derived file (a chart PNG): SHA-256 of everything that determines it "
+        "(figure JSON and export settings), so an identical input reuses the file.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,5 +1,7 @@
 """Writing lineage: runs, their steps and artifacts. The one place lineage is recorded."""
 
+import hashlib
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -8,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Coalesce, Concat, NullIf
@@ -216,6 +219,116 @@ def run_crash(*, run: Run, error: Exception) -> bool:
     return failed == 1
 
 
+def _artifact_storage() -> Storage:
+    storage: Storage = Artifact._meta.get_field("file").storage  # type: ignore[attr-defined]
+    return storage
+
+
+def _lock_file_name(name: str) -> None:
+    """Take a transaction-scoped PostgreSQL advisory lock on a stored file's name, so that
+    writing a row that references the file and deleting the file when no row does never
+    interleave (call inside ``transaction.atomic``)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
+
+
+CONTENT_ADDRESSED_PREFIX = "artifacts/sha256/"
+
+
+def artifact_file_name(*, sha256: str, filename: str) -> str:
+    """The storage name of content with hex digest ``sha256``: ``artifacts/sha256/ab/<sha256>``
+    followed by ``filename``'s extension (``.png``, ``.json``; none when it has none)."""
+    ext = os.path.splitext(filename)[1].lower()
+    return f"{CONTENT_ADDRESSED_PREFIX}{sha256[:2]}/{sha256}{ext}"
+
+
+def artifact_store(
+    *,
+    step: Step,
+    kind: str,
+    filename: str,
+    content: bytes,
+    content_type: str,
+    input_sha256: str = "",
+) -> Artifact:
+    """Record an artifact of ``step`` whose file is stored once per content hash.
+
+    The bytes' SHA-256 names the file (``artifact_file_name``); when storage already holds it,
+    the new row points at the same file and nothing is written. Under an advisory lock on the
+    file name, so retention (``artifact_files_release``) cannot delete the file between the
+    check and the row's commit. ``input_sha256``: the hash of the input a derived file was
+    made from (see ``artifact_content_for_input``). A stored file of the wrong size (a write
+    cut short) is written again. Returns the saved row. Raises RuntimeError when storage kept
+    the bytes under another name (a writer that bypassed the lock).
+    """
+    digest = hashlib.sha256(content).hexdigest()
+    name = artifact_file_name(sha256=digest, filename=filename)
+    storage = _artifact_storage()
+    with transaction.atomic():
+        _lock_file_name(name)
+        exists = storage.exists(name)
+        if exists and storage.size(name) != len(content):  # a write cut short by a crash
+            storage.delete(name)
+            exists = False
+        if not exists:
+            saved = storage.save(name, ContentFile(content))
+            if saved != name:
+                raise RuntimeError(f"artifact stored as {saved}, expected {name}")
+        return Artifact.objects.create(
+            step=step,
+            kind=kind,
+            file=name,
+            content_type=content_type,
+            size_bytes=len(content),
+            sha256=digest,
+            input_sha256=input_sha256,
+        )
+
+
+def artifact_content_for_input(*, kind: str, input_sha256: str) -> bytes | None:
+    """The bytes of a stored artifact of ``kind`` made from the input hashed ``input_sha256``
+    (the newest such row), or None when there is none or its file cannot be read back intact
+    (deleted meanwhile, or its bytes no longer match the row's ``sha256``)."""
+    row = (
+        Artifact.objects.filter(kind=kind, input_sha256=input_sha256)
+        .exclude(sha256="")
+        .order_by("-id")
+        .values_list("file", "sha256")
+        .first()
+    )
+    if row is None:
+        return None
+    name, digest = row
+    try:
+        with _artifact_storage().open(name, "rb") as handle:
+            content: bytes = handle.read()
+    except OSError:
+        return None
+    return content if hashlib.sha256(content).hexdigest() == digest else None
+
+
+def artifact_files_release(*, names: list[str]) -> int:
+    """Delete from storage the files of artifact rows already deleted, unless a remaining row
+    still references them. A content-addressed file (``artifacts/sha256/…``, see
+    ``artifact_file_name``) is looked up by the hash in its name (indexed) and its name; any
+    other file was stored before content addressing and belonged to its row alone. Each check
+    and delete holds the advisory lock on the file name (``artifact_store`` takes it too).
+    Returns how many files were deleted."""
+    storage = _artifact_storage()
+    deleted = 0
+    for name in sorted(set(names)):
+        with transaction.atomic():
+            _lock_file_name(name)
+            if name.startswith(CONTENT_ADDRESSED_PREFIX):
+                digest = os.path.splitext(os.path.basename(name))[0]
+                if Artifact.objects.filter(sha256=digest, file=name).exists():
+                    continue
+            if storage.exists(name):
+                storage.delete(name)
+                deleted += 1
+    return deleted
+
+
 @dataclass
 class StepRecorder:
     """Collects what one step produced while it runs; written when the step ends."""
@@ -223,12 +336,24 @@ class StepRecorder:
     step: Step
     output: dict[str, Any] = field(default_factory=dict)
 
-    def add_artifact(self, *, kind: str, filename: str, content: bytes, content_type: str) -> None:
-        """Save a file through Django's storage and link it to the step."""
-        artifact = Artifact(
-            step=self.step, kind=kind, content_type=content_type, size_bytes=len(content)
+    def add_artifact(
+        self,
+        *,
+        kind: str,
+        filename: str,
+        content: bytes,
+        content_type: str,
+        input_sha256: str = "",
+    ) -> Artifact:
+        """Store a file once per content hash and link it to the step (``artifact_store``)."""
+        return artifact_store(
+            step=self.step,
+            kind=kind,
+            filename=filename,
+            content=content,
+            content_type=content_type,
+            input_sha256=input_sha256,
         )
-        artifact.file.save(f"run{self.step.run_id}-{filename}", ContentFile(content), save=True)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ the life of the process.
 import asyncio
 import atexit
 import concurrent.futures
+import hashlib
 import json
 import math
 import os
@@ -16,6 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import plotly
 import plotly.io as pio
 from django.conf import settings
 from kaleido import Kaleido
@@ -250,14 +252,30 @@ def build_figure(title: str, bars: BarSeries, indicators: list[IndicatorResult])
     return {"data": data, "layout": _layout(title, titles)}
 
 
-def render_chart(title: str, bars: BarSeries, indicators: list[IndicatorResult]) -> Chart:
-    """Build the figure and export it as JSON and PNG (size from CHART_PNG_WIDTH/HEIGHT).
+def figure_json(figure: dict[str, Any]) -> str:
+    """The figure as stored (the ``chart_json`` artifact): compact JSON in the figure's own key
+    order, which ``build_figure`` fixes, so equal inputs give equal text."""
+    return json.dumps(figure, separators=(",", ":"))
+
+
+def png_render_key(figure_text: str) -> str:
+    """SHA-256 (hex) of everything that determines a chart's PNG: the figure JSON
+    (``figure_json``), the export size and format (CHART_PNG_WIDTH/HEIGHT, scale 1) and the
+    plotly version (whose plotly.js kaleido draws with). Equal keys give byte-equal PNGs."""
+    settings_part = (
+        f"png {settings.CHART_PNG_WIDTH}x{settings.CHART_PNG_HEIGHT} scale 1 "
+        f"plotly {plotly.__version__}\n"
+    )
+    return hashlib.sha256(settings_part.encode() + figure_text.encode()).hexdigest()
+
+
+def render_png(figure: dict[str, Any]) -> bytes:
+    """Export a figure as PNG bytes (size from CHART_PNG_WIDTH/HEIGHT).
 
     Raises ChartRenderError when the PNG export fails (e.g. Chromium is missing).
     """
-    figure = build_figure(title, bars, indicators)
     try:
-        png = png_renderer().render(
+        return png_renderer().render(
             figure,
             width=settings.CHART_PNG_WIDTH,
             height=settings.CHART_PNG_HEIGHT,
@@ -266,4 +284,3 @@ def render_chart(title: str, bars: BarSeries, indicators: list[IndicatorResult])
         raise
     except Exception as error:  # kaleido raises several unrelated types
         raise ChartRenderError(f"PNG export failed: {type(error).__name__}: {error}") from error
-    return Chart(figure_json=json.dumps(figure, separators=(",", ":")), png=png)

@@ -4,11 +4,11 @@ and fills, once everything about them is final. Positions are account state and 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from apps.lineage.models import Artifact, Run, RunStatus
+from apps.lineage.services import artifact_files_release
 from apps.orders.models import TERMINAL_ORDER_STATUSES, Order, PaperOrder
 
 FINISHED = (
@@ -24,7 +24,8 @@ BATCH = 500
 
 @dataclass(frozen=True)
 class PruneReport:
-    """How many runs, orders and artifact files were removed."""
+    """How many runs, orders and artifact files were removed (a file still referenced by a
+    kept artifact is not removed, nor counted)."""
 
     runs: int
     orders: int
@@ -46,8 +47,9 @@ def prunable_runs(*, before: datetime) -> list[int]:
 def records_prune(*, now: datetime, retention_days: int) -> PruneReport:
     """Delete finished runs older than ``retention_days`` and everything hanging off them.
 
-    Artifact files are deleted from storage after the rows are gone (a crash in between leaves
-    orphan files, never rows pointing at missing files).
+    Artifact files are deleted from storage after the rows are gone, and only those no kept
+    artifact still references (files are content-addressed and shared; a crash in between
+    leaves orphan files, never rows pointing at missing files).
     """
     run_ids = prunable_runs(before=now - timedelta(days=retention_days))
     runs = orders = 0
@@ -64,6 +66,5 @@ def records_prune(*, now: datetime, retention_days: int) -> PruneReport:
             PaperOrder.objects.filter(client_order_ref__in=refs).delete()
             orders += len(refs)
             runs += Run.objects.filter(pk__in=batch).delete()[1].get("lineage.Run", 0)
-    for name in files:
-        default_storage.delete(name)
-    return PruneReport(runs=runs, orders=orders, files=len(files))
+    deleted = artifact_files_release(names=files)
+    return PruneReport(runs=runs, orders=orders, files=deleted)

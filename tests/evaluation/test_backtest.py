@@ -21,7 +21,7 @@ from apps.evaluation.services import (
     backtest_run,
     backtest_slots,
 )
-from apps.lineage.models import Run, RunStatus
+from apps.lineage.models import Artifact, Run, RunStatus, Step
 from apps.marketdata.models import Bar
 from apps.orders.models import Fill, Order
 from apps.strategies.models import Strategy
@@ -184,3 +184,42 @@ def test_hidden_copies_are_not_listed_for_their_owner(goog: Symbol) -> None:
     listed = client.get("/api/v1/strategies/").json()["results"]
 
     assert [row["slug"] for row in listed] == [strategy.slug]
+
+
+def test_two_variants_share_their_chart_artifacts(goog: Symbol) -> None:
+    strategy = _strategy(goog)
+    end = datetime(2012, 3, 7, 23, 59, tzinfo=UTC)
+    backtest = backtest_run(
+        backtest_create(
+            strategy=strategy,
+            start=START,
+            end=end,
+            variants=[VariantSpec(label="a"), VariantSpec(label="b", llm_model="gpt-x")],
+        )
+    )
+    assert backtest.status == BacktestStatus.DONE
+    first, second = backtest.variants.order_by("pk")
+    slots = backtest_slots(strategy, START, end)
+    assert len(slots) >= 4
+
+    def charts(variant: Any) -> dict[datetime, tuple[str, str, str]]:
+        steps = Step.objects.filter(run__strategy=variant.clone, name="charts")
+        return {
+            step.run.as_of: (
+                step.output["render"],
+                *(step.artifacts.get(kind=kind).file.name for kind in ("chart_png", "chart_json")),
+            )
+            for step in steps.select_related("run")
+        }
+
+    a, b = charts(first), charts(second)
+    assert sorted(a) == sorted(b) == slots
+    assert {render for render, _, _ in a.values()} == {"rendered"}
+    assert {render for render, _, _ in b.values()} == {"reused"}
+    assert {slot: files[1:] for slot, files in a.items()} == {
+        slot: files[1:] for slot, files in b.items()
+    }
+    # one stored PNG per slot, shared by both variants' runs
+    pngs = Artifact.objects.filter(step__run__strategy__backtest_of=strategy, kind="chart_png")
+    assert pngs.count() == 2 * len(slots)
+    assert pngs.values("file").distinct().count() == len(slots)

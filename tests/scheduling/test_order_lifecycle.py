@@ -184,7 +184,9 @@ def test_a_rejected_order_is_never_retried(goog: Symbol, broker: ScriptedBroker)
 
 def test_cleanup_removes_only_old_finished_records_and_their_files(goog: Symbol) -> None:
     strategy = StrategyFactory.create(symbol=goog, order_type="LMT")
-    old = strategy_run(strategy=strategy, as_of=AS_OF, trigger="manual")
+    # Its own chart input (lookback), so some of its content-addressed files are its alone.
+    other = StrategyFactory.create(symbol=goog, order_type="LMT", lookback=strategy.lookback + 1)
+    old = strategy_run(strategy=other, as_of=AS_OF, trigger="manual")
     recent = strategy_run(strategy=strategy, as_of=AS_OF, trigger="manual")
     live = strategy_run(strategy=strategy, as_of=AS_OF, trigger="manual")
     running = run_create(strategy_id=strategy.pk, as_of=AS_OF)
@@ -194,11 +196,16 @@ def test_cleanup_removes_only_old_finished_records_and_their_files(goog: Symbol)
     old_files = list(Artifact.objects.filter(step__run=old).values_list("file", flat=True))
     assert old_files and all(default_storage.exists(name) for name in old_files)
     assert Order.objects.filter(run=live, role="take_profit").update(status="submitted") == 1
+    # Files are content-addressed: the kept runs may share some of the old run's files.
+    kept = set(Artifact.objects.exclude(step__run=old).values_list("file", flat=True))
+    only_old = set(old_files) - kept
+    assert only_old
     report = records_prune(now=timezone.now(), retention_days=90)
     assert not Run.objects.filter(pk=old.pk).exists()
-    assert not any(default_storage.exists(name) for name in old_files)
+    assert not any(default_storage.exists(name) for name in only_old)
+    assert all(default_storage.exists(name) for name in kept)
     assert Run.objects.filter(pk=recent.pk).exists() and Run.objects.filter(pk=running.pk).exists()
     assert Run.objects.filter(pk=live.pk).exists()
     assert not PaperOrder.objects.filter(client_order_ref__startswith=f"sibyl-{old.pk}-").exists()
-    assert (report.runs, report.orders, report.files) == (1, 3, len(old_files))
+    assert (report.runs, report.orders, report.files) == (1, 3, len(only_old))
     assert StrategyPosition.objects.filter(symbol=goog).exists()

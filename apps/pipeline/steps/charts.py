@@ -1,9 +1,16 @@
-"""Step 3, charts: Plotly candlesticks with indicators, saved as JSON and PNG artifacts."""
+"""Step 3, charts: Plotly candlesticks with indicators, saved as JSON and PNG artifacts; a PNG
+is rendered once per identical input and reused after that."""
 
 from typing import Any
 
-from apps.lineage.services import StepRecorder
-from apps.marketdata.charts import render_chart
+from apps.lineage.services import StepRecorder, artifact_content_for_input
+from apps.marketdata.charts import (
+    Chart,
+    build_figure,
+    figure_json,
+    png_render_key,
+    render_png,
+)
 from apps.pipeline.context import RunContext
 
 NAME = "charts"
@@ -18,14 +25,29 @@ def step_input(ctx: RunContext) -> dict[str, Any]:
 
 
 def run(ctx: RunContext, recorder: StepRecorder) -> None:
-    """Render the chart; raises ChartRenderError when the PNG export fails."""
+    """Build the chart and export its PNG, rendered once per identical input: when a stored
+    ``chart_png`` was made from the same figure JSON and export settings (``png_render_key``),
+    its bytes are reused instead of rendering again (output ``render``: ``reused`` or
+    ``rendered``). Both artifacts are content-addressed, so equal charts share one file each.
+    Raises ChartRenderError when a needed PNG export fails."""
     assert ctx.bars is not None
     strategy = ctx.strategy
     title = f"{strategy.symbol.symbol} {strategy.bar_size} as of {ctx.run.as_of:%Y-%m-%d %H:%M}"
-    chart = render_chart(title, ctx.bars, ctx.indicators)
+    figure = build_figure(title, ctx.bars, ctx.indicators)
+    text = figure_json(figure)
+    key = png_render_key(text)
+    png = artifact_content_for_input(kind="chart_png", input_sha256=key)
+    render = "reused"
+    if png is None:
+        png, render = render_png(figure), "rendered"
+    chart = Chart(figure_json=text, png=png)
     ctx.chart = chart
-    recorder.add_artifact(
-        kind="chart_png", filename="chart.png", content=chart.png, content_type="image/png"
+    stored = recorder.add_artifact(
+        kind="chart_png",
+        filename="chart.png",
+        content=chart.png,
+        content_type="image/png",
+        input_sha256=key,
     )
     recorder.add_artifact(
         kind="chart_json",
@@ -33,4 +55,10 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
         content=chart.figure_json.encode(),
         content_type="application/json",
     )
-    recorder.output = {"png_bytes": len(chart.png), "json_bytes": len(chart.figure_json)}
+    recorder.output = {
+        "png_bytes": len(chart.png),
+        "json_bytes": len(chart.figure_json),
+        "render": render,
+        "render_key": key,
+        "png_sha256": stored.sha256,
+    }
