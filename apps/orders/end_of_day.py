@@ -92,12 +92,18 @@ def _closed_this_session(
 
 
 def _try_lock(strategy_id: int) -> bool:
+    """A session-level PostgreSQL advisory lock per strategy (two beat ticks never close one
+    strategy at once); elsewhere (SQLite: one writer at a time) always granted."""
+    if connection.vendor != "postgresql":
+        return True
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, strategy_id])
         return bool(cursor.fetchone()[0])
 
 
 def _unlock(strategy_id: int) -> None:
+    if connection.vendor != "postgresql":
+        return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, strategy_id])
 
