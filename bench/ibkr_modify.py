@@ -21,52 +21,18 @@ from decimal import Decimal
 from django.conf import settings
 from django.test import override_settings
 
-from apps.analysis.services import prompt_template_save
 from apps.ibkr.gateway import ibkr_broker, ibkr_connection, ibkr_connection_close
-from apps.lineage.models import Run
 from apps.lineage.services import run_create
 from apps.orders.models import ModificationStatus, Order, OrderRole, OrderStatus
 from apps.orders.modification import order_modify
 from apps.orders.services import bracket_create, bracket_submit
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
-from apps.symbols.models import Symbol
-from apps.trading.models import Account
-from bench.ibkr_orders import AS_OF, GOOG_CONID, simulator_process
+from bench.ibkr_orders import AS_OF, TICK, live_bench_strategy, simulator_process
 
 WARMUP = 10
 REPETITIONS = 200
 PACE_S = 0.05
-TICK = Decimal("0.01")
-
-
-def _strategy() -> Strategy:
-    symbol, _ = Symbol.objects.update_or_create(
-        symbol="GOOG",
-        sec_type="STK",
-        currency="USD",
-        defaults={"conid": GOOG_CONID, "timezone": "America/New_York", "min_tick": TICK},
-    )
-    template = prompt_template_save(owner=None, name="bench-ibkr", body="{{ symbol.symbol }}")
-    account, _ = Account.objects.get_or_create(
-        broker="ibkr", broker_account_id="DU123456", defaults={"name": "bench IBKR (simulator)"}
-    )
-    strategy, _ = Strategy.objects.update_or_create(
-        slug="bench-ibkr-modify",
-        defaults={
-            "name": "bench ibkr modify",
-            "symbol": symbol,
-            "bar_size": "1 day",
-            "prompt_template": template,
-            "order_type": "MKT",
-            "time_in_force": "GTC",
-            "trading_mode": "live",
-            "account": account,
-        },
-    )
-    # Each bench starts a fresh simulator: earlier benches' orders are not at this broker.
-    Run.objects.filter(strategy=strategy).delete()
-    return strategy
 
 
 def _working_stop(strategy: Strategy) -> Order:
@@ -114,7 +80,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 def run() -> dict[str, float]:
     """Return ``ibkr_modify_roundtrip_ms_p50`` and ``_p95``."""
-    strategy = _strategy()
+    strategy = live_bench_strategy(slug="bench-ibkr-modify", name="bench ibkr modify")
     with simulator_process() as (host, port):
         overrides = {
             "IBKR_HOST": host,

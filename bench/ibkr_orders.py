@@ -43,14 +43,18 @@ GOOG_CONID = 208813720
 AS_OF = datetime(2013, 3, 1, 22, tzinfo=UTC)
 POLL_S = 0.0005
 PACE_S = 0.2
+TICK = Decimal("0.01")
 
 
-def _strategy() -> Strategy:
+def live_bench_strategy(*, slug: str, name: str) -> Strategy:
+    """A live MKT GTC strategy ``slug`` on GOOG (tick 0.01) trading the simulator's paper
+    account ``DU123456``, with no runs left from an earlier bench (each bench starts a fresh
+    simulator: earlier orders are not at this broker)."""
     symbol, _ = Symbol.objects.update_or_create(
         symbol="GOOG",
         sec_type="STK",
         currency="USD",
-        defaults={"conid": GOOG_CONID, "timezone": "America/New_York"},
+        defaults={"conid": GOOG_CONID, "timezone": "America/New_York", "min_tick": TICK},
     )
     template = prompt_template_save(owner=None, name="bench-ibkr", body="{{ symbol.symbol }}")
     # A live strategy trades an IBKR account: the simulator's paper account.
@@ -58,9 +62,9 @@ def _strategy() -> Strategy:
         broker="ibkr", broker_account_id="DU123456", defaults={"name": "bench IBKR (simulator)"}
     )
     strategy, _ = Strategy.objects.update_or_create(
-        slug="bench-ibkr-roundtrip",
+        slug=slug,
         defaults={
-            "name": "bench ibkr",
+            "name": name,
             "symbol": symbol,
             "bar_size": "1 day",
             "prompt_template": template,
@@ -70,7 +74,6 @@ def _strategy() -> Strategy:
             "account": account,
         },
     )
-    # Each bench starts a fresh simulator: earlier benches' brackets are not at this broker.
     Run.objects.filter(strategy=strategy).delete()
     return strategy
 
@@ -135,7 +138,7 @@ def simulator_process() -> Iterator[tuple[str, int]]:
 
 def run() -> dict[str, float]:
     """Return ``ibkr_order_roundtrip_ms_p50`` and ``_p95``."""
-    strategy = _strategy()
+    strategy = live_bench_strategy(slug="bench-ibkr-roundtrip", name="bench ibkr")
     with simulator_process() as (host, port):
         overrides = {
             "IBKR_HOST": host,
