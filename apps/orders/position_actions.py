@@ -34,7 +34,7 @@ from apps.lineage.models import Run
 from apps.orders.broker_selection import broker_for, broker_named
 from apps.orders.brokers import Broker, BrokerRejectedError, BrokerUnavailableError
 from apps.orders.cancellation import OrderNotWorkingError, order_cancel
-from apps.orders.locks import orders_lock
+from apps.orders.conflicts import bracket_withdraw
 from apps.orders.models import (
     ACTIVE_ORDER_STATUSES,
     Order,
@@ -46,7 +46,6 @@ from apps.orders.models import (
     Side,
 )
 from apps.orders.services import bracket_submit, orders_sync
-from apps.orders.transitions import order_transition
 from apps.positions.models import PositionSide, PositionStatus, StrategyPosition
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
@@ -238,19 +237,6 @@ def _cancel_protection(position: StrategyPosition, exit_order: Order, broker: Br
     return cancelled
 
 
-def _withdraw(exit_order: Order, why: str) -> None:
-    """Withdraw the close before it was sent (pending → cancelled) with ``why``."""
-    with transaction.atomic():
-        for order in orders_lock([exit_order.pk]):
-            if order.status == OrderStatus.PENDING:
-                order_transition(
-                    order,
-                    to=OrderStatus.CANCELLED,
-                    error_message=why,
-                    cancelled_at=timezone.now(),
-                )
-
-
 def _finish(action: PositionAction, status: str, error: str = "", **detail: Any) -> None:
     action.status = status
     action.error_message = error
@@ -279,12 +265,14 @@ def position_close(
         cancelled = _cancel_protection(position, exit_order, broker)
     except Exception as error:
         why = f"the position's protective orders could not be cancelled: {error}"
-        _withdraw(exit_order, why)
+        bracket_withdraw(orders=[exit_order], reason=why)
         _finish(action, PositionActionStatus.FAILED, why)
         raise BrokerUnavailableError(why) from error
     position.refresh_from_db()
     if position.status != PositionStatus.OPEN or position.quantity <= 0:
-        _withdraw(exit_order, "the position went flat before the close was sent")
+        bracket_withdraw(
+            orders=[exit_order], reason="the position went flat before the close was sent"
+        )
         _finish(action, PositionActionStatus.DONE, cancelled=cancelled, flat_before_close=True)
         return action
     if position.quantity != exit_order.quantity:
@@ -333,17 +321,6 @@ def _scope_filter(
     if symbol_id is not None:
         q &= Q(**{f"{prefix}symbol_id": symbol_id})
     return q
-
-
-def _withdraw_unsent(order: Order, why: str) -> bool:
-    with transaction.atomic():
-        for locked in orders_lock([order.pk]):
-            if locked.status == OrderStatus.PENDING:
-                order_transition(
-                    locked, to=OrderStatus.CANCELLED, error_message=why, cancelled_at=timezone.now()
-                )
-                return True
-    return False
 
 
 def positions_close_all(
@@ -395,7 +372,7 @@ def positions_close_all(
     for order in entries:
         try:
             if order.status == OrderStatus.PENDING:
-                if _withdraw_unsent(order, why):
+                if bracket_withdraw(orders=[order], reason=why):
                     report.cancelled.append(order.client_order_ref)
                 continue
             order_cancel(order=order)
