@@ -372,7 +372,9 @@ def positions_close_all(
     for order in entries:
         try:
             if order.status == OrderStatus.PENDING:
-                if bracket_withdraw(orders=[order], reason=why):
+                # The whole unsent bracket: its stop and target must not stay pending orphans.
+                bracket = [order, *Order.objects.filter(parent=order)]
+                if bracket_withdraw(orders=bracket, reason=why):
                     report.cancelled.append(order.client_order_ref)
                 continue
             order_cancel(order=order)

@@ -218,3 +218,17 @@ def test_the_rebuild_keeps_a_working_close_on_its_open_position(symbol: Symbol) 
     exit_order = Order.objects.get(role=OrderRole.EXIT)
     assert (exit_order.status, exit_order.strategy_position) == ("submitted", rebuilt)
     assert not positions_rebuild(account_ids=[account.pk]).changed
+
+
+def test_close_all_withdraws_an_unsent_bracket_whole(symbol: Symbol) -> None:
+    # given a bracket created by a run that has not sent it yet (pending, all three orders)
+    account = AccountFactory.create()
+    bracket = make_bracket(strategy_on(account, symbol))
+
+    report = positions_close_all(account=account, kind=OrderReason.PERSON, market_time=CLOSE_AT)
+
+    # then the entry and its stop and target are withdrawn unsent: nothing stays pending
+    statuses = set(Order.objects.filter(run=bracket[0].run).values_list("status", flat=True))
+    assert statuses == {"cancelled"}
+    assert report.cancelled == [bracket[0].client_order_ref]
+    assert not PaperOrder.objects.exists()
