@@ -50,6 +50,10 @@ app.conf.beat_schedule = {
         "task": "apps.pipeline.tasks.cleanup_old_records",
         "schedule": crontab(minute=0, hour=4, day_of_week="sun"),
     },
+    "cleanup-old-backtests": {
+        "task": "apps.evaluation.tasks.cleanup_old_backtests",
+        "schedule": crontab(minute=30, hour=4, day_of_week="sun"),
+    },
     "prompt-performance": {
         "task": "apps.analysis.tasks.prompt_performance",
         "schedule": crontab(minute=30, hour=5),

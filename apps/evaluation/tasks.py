@@ -14,12 +14,15 @@ a dead worker (redelivered message) continues once beat's reaper marks that run 
 
 import logging
 import time
+from dataclasses import asdict
 
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from apps.evaluation.models import Backtest, BacktestStatus, BacktestVariant
+from apps.evaluation.retention import backtests_prune
 from apps.evaluation.services import VariantOutcome, backtest_mark_running, backtest_variant_run
 
 logger = logging.getLogger(__name__)
@@ -69,3 +72,10 @@ def backtest_start(backtest: Backtest) -> int:
 
     transaction.on_commit(send)
     return len(variant_ids)
+
+
+@shared_task(name="apps.evaluation.tasks.cleanup_old_backtests")
+def cleanup_old_backtests() -> dict[str, int]:
+    """Prune backtests final for more than ``RETENTION_DAYS``, each whole (beat: weekly, with
+    the runs' cleanup)."""
+    return asdict(backtests_prune(now=timezone.now(), retention_days=settings.RETENTION_DAYS))
