@@ -30,12 +30,14 @@ from apps.analysis.costs import llm_cost_estimate
 from apps.evaluation.models import Backtest, BacktestStatus, BacktestVariant
 from apps.lineage.models import LlmCacheMode, Run, RunStatus, RunTrigger
 from apps.lineage.services import run_create
+from apps.orders.end_of_day import end_of_day_close
+from apps.orders.followups import reverses_continue, scale_ins_continue
 from apps.orders.paper_broker import paper_advance
 from apps.orders.services import orders_apply
 from apps.pipeline.executor import run_execute
 from apps.strategies.models import Strategy, TradingMode
 from apps.strategies.schedule import next_slot_after
-from apps.symbols.calendars import has_session_on
+from apps.symbols.calendars import has_session_on, session_close_windows
 from apps.trading.models import Account, AccountCash, BrokerKind
 
 BACKTEST_TRIGGER = RunTrigger.BACKTEST
@@ -240,6 +242,38 @@ def account_advance(*, account: Account, until: datetime) -> int:
     return orders_apply(states=states, executions=executions).new_fills
 
 
+def clock_advance(*, account: Account, strategy: Strategy, until: datetime) -> None:
+    """Walk a backtest ``account`` traded by the hidden copy ``strategy`` from its paper clock
+    to ``until`` (tz-aware UTC) as the live beat would have: at the start of each end-of-day
+    window of the strategy's exchange in between (``close_before_session_end_min``), the clock
+    stops there and the copy is closed-all (``end_of_day_close``); every stop applies the fills
+    of bars closed by then (``account_advance``) and goes on with the account's reverses and
+    scale-ins whose orders filled (``reverses_continue`` / ``scale_ins_continue``), which the
+    live monitor leaves to the runner. Raises what the paper book or a close raises."""
+    since = Account.objects.filter(pk=account.pk).values_list("paper_clock", flat=True).first()
+    stops: list[tuple[datetime, datetime | None]] = []
+    if since is not None and strategy.close_before_session_end_min:
+        stops = list(
+            session_close_windows(
+                calendar_name=strategy.symbol.trading_calendar,
+                minutes_before=strategy.close_before_session_end_min,
+                after=since,
+                until=until,
+            )
+        )
+    for moment, session_close in [*stops, (until, None)]:
+        account_advance(account=account, until=moment)
+        errors = reverses_continue(account_id=account.pk) + scale_ins_continue(
+            account_id=account.pk
+        )
+        if errors:
+            raise BacktestError("; ".join(errors))
+        if session_close is not None:
+            report = end_of_day_close(strategy=strategy, now=moment, session_close=session_close)
+            if report.errors:
+                raise BacktestError("; ".join(report.errors))
+
+
 def backtest_cancel(*, backtest: Backtest) -> None:
     """Ask a pending or running backtest to stop: the runner stops before its next slot."""
     Backtest.objects.filter(
@@ -414,7 +448,7 @@ def _variant_run(
                     # the next slot must wait for it, so this one stops
                     return VariantOutcome.TAKEN
                 continue
-            account_advance(account=variant.account, until=slot)
+            clock_advance(account=variant.account, strategy=clone, until=slot)
             run_execute(run=pending)  # created before a worker died: executed at most once
             continue
         if deadline is not None and time.monotonic() >= deadline:
@@ -423,7 +457,7 @@ def _variant_run(
             if budget[0] <= 0:
                 raise _Stop
             budget[0] -= 1
-        account_advance(account=variant.account, until=slot)
+        clock_advance(account=variant.account, strategy=clone, until=slot)
         try:
             run = _slot_run_create(clone, slot, backtest.llm_cache)
         except IntegrityError:
@@ -433,7 +467,7 @@ def _variant_run(
         BacktestVariant.objects.filter(pk=variant.pk).update(slots_done=done)
         if progress is not None:
             progress(variant, done, len(slots))
-    account_advance(account=variant.account, until=backtest.end)
+    clock_advance(account=variant.account, strategy=clone, until=backtest.end)
     BacktestVariant.objects.filter(pk=variant.pk).update(
         status=BacktestStatus.DONE, slots_done=done
     )

@@ -137,6 +137,18 @@ def _close_strategy(
         report.errors.append(f"{strategy.slug}: {'; '.join(result.errors)}")
 
 
+def end_of_day_close(
+    *, strategy: Strategy, now: datetime, session_close: datetime
+) -> EndOfDayReport:
+    """The end-of-day close-all of one ``strategy`` at ``now`` (tz-aware UTC, inside the
+    window before ``session_close``), unless already done this session or nothing is held or
+    working. For a backtest's hidden copy, whose runner walks simulated time and calls this at
+    each session's window start (``end_of_day_closes`` skips copies). Returns what it did."""
+    report = EndOfDayReport()
+    _close_strategy(strategy, now=now, session_close=session_close, report=report)
+    return report
+
+
 def end_of_day_closes(*, now: datetime) -> EndOfDayReport:
     """One tick of the end-of-day close at ``now`` (tz-aware): close-all every strategy with
     ``close_before_session_end_min`` set whose symbol's session ends within that many minutes

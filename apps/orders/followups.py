@@ -15,6 +15,7 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from apps.orders.broker_selection import broker_named
 from apps.orders.conflicts import entry_place
@@ -120,12 +121,23 @@ def reverse_continue(*, action: PositionAction, note: bool = True) -> str:
     return SENT
 
 
-def reverses_continue() -> list[str]:
-    """``reverse_continue`` for every reverse still waiting for its close (monitor pass).
-    Returns one error line per reverse that could not go on (the others are not stopped)."""
+def _in_scope(actions: QuerySet[PositionAction], account_id: int | None) -> QuerySet:
+    """The actions of ``account_id``; None: of every account on the wall clock (a backtest's
+    account, with a paper clock, is driven by its backtest runner in simulated time)."""
+    if account_id is None:
+        return actions.filter(account__paper_clock__isnull=True)
+    return actions.filter(account_id=account_id)
+
+
+def reverses_continue(*, account_id: int | None = None) -> list[str]:
+    """``reverse_continue`` for every reverse still waiting for its close: of the accounts on
+    the wall clock (monitor pass), or of ``account_id`` only (a backtest's account, after its
+    paper clock moved). Returns one error line per reverse that could not go on (the others
+    are not stopped)."""
     errors = []
-    waiting = PositionAction.objects.filter(
-        kind=OrderReason.REVERSE, detail__then__state=WAITING
+    waiting = _in_scope(
+        PositionAction.objects.filter(kind=OrderReason.REVERSE, detail__then__state=WAITING),
+        account_id,
     ).select_related("run")
     for action in waiting.order_by("pk"):
         try:
@@ -207,12 +219,14 @@ def scale_in_continue(*, action: PositionAction, note: bool = True) -> str:
     return "done"
 
 
-def scale_ins_continue() -> list[str]:
-    """``scale_in_continue`` for every scale-in whose exits still wait (monitor pass).
-    Returns one error line per scale-in that could not go on."""
+def scale_ins_continue(*, account_id: int | None = None) -> list[str]:
+    """``scale_in_continue`` for every scale-in whose exits still wait, in the same scope as
+    ``reverses_continue`` (wall-clock accounts, or ``account_id`` only). Returns one error line
+    per scale-in that could not go on."""
     errors = []
-    waiting = PositionAction.objects.filter(
-        kind=OrderReason.SCALE_IN, detail__exits__state=WAITING
+    waiting = _in_scope(
+        PositionAction.objects.filter(kind=OrderReason.SCALE_IN, detail__exits__state=WAITING),
+        account_id,
     ).select_related("run", "strategy_position")
     for action in waiting.order_by("pk"):
         try:

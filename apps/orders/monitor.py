@@ -94,6 +94,10 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     Reverses whose close filled send their new bracket (``reverses_continue``); scale-ins
     whose entry filled resize the position's stop and target (``scale_ins_continue``).
 
+    A backtest's accounts (``Account.paper_clock`` set) are left out of these passes: they live
+    in simulated time, and the backtest runner moves their clock and goes on with their
+    follow-ups and end-of-day closes itself (evaluation spec).
+
     Then ``failed`` or ``abandoned`` runs whose bracket is at the broker become ``recovered``
     (``runs_recover``; e.g. adopted by broker news while the run still looked running).
 
@@ -103,13 +107,15 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     Last, every account's positions are reconciled (``positions_reconcile``).
     """
     report = MonitorReport()
-    active = Order.objects.filter(status__in=ACTIVE_ORDER_STATUSES)
+    # A backtest's account (paper clock set) lives in simulated time: its runner advances it.
+    wall_clock = Order.objects.filter(account__paper_clock__isnull=True)
+    active = wall_clock.filter(status__in=ACTIVE_ORDER_STATUSES)
     for unit_id in _brackets(active):
         _sync_bracket(unit_id, report)
     report.errors += reverses_continue()
     report.errors += scale_ins_continue()
     in_doubt_before = now - timedelta(seconds=settings.ORDER_IN_DOUBT_AFTER_S)
-    pending = Order.objects.filter(
+    pending = wall_clock.filter(
         Q(status=OrderStatus.PENDING, created_at__lt=in_doubt_before)
         | Q(status=OrderStatus.SUBMITTING, updated_at__lt=in_doubt_before)
     )

@@ -122,3 +122,33 @@ def session_close_due(*, calendar_name: str, minutes_before: int, now: datetime)
     if start <= minute < close:
         return close.to_pydatetime()
     return None
+
+
+def session_close_windows(
+    *, calendar_name: str, minutes_before: int, after: datetime, until: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The end-of-day windows of ``calendar_name`` that open in (``after``, ``until``] (tz-aware),
+    oldest first, as (window start, session close) in tz-aware UTC — the same window as
+    ``session_close_due`` (close − ``minutes_before``, never before the open; early closes
+    respected). A blank calendar or ``minutes_before`` ≤ 0 has none; the part of the range
+    outside the calendar's bounds has none. Raises InvalidCalendarName for an unknown code."""
+    if not calendar_name or minutes_before <= 0 or until <= after:
+        return []
+    calendar = _calendar(calendar_name)
+    first = max(pd.Timestamp(after).tz_convert("UTC"), calendar.first_minute)
+    last = min(pd.Timestamp(until).tz_convert("UTC"), calendar.last_minute)
+    if last < first:
+        return []
+    windows = []
+    # Sessions from the one trading at (or opening after) ``first`` to one day past ``last``:
+    # a window may open on the session day before its close's UTC date.
+    start_session = calendar.minute_to_session(first, direction="next")
+    end_session = calendar.minute_to_session(last, direction="previous")
+    if end_session < start_session:
+        return []
+    for session in calendar.sessions_in_range(start_session, end_session):
+        close = calendar.session_close(session)
+        start = max(close - pd.Timedelta(minutes=minutes_before), calendar.session_open(session))
+        if first < start <= last:
+            windows.append((start.to_pydatetime(), close.to_pydatetime()))
+    return windows
