@@ -61,9 +61,7 @@ def test_end_of_day_windows_follow_the_exchange_calendar() -> None:
         after=datetime(2012, 4, 6, tzinfo=UTC),
         until=datetime(2012, 4, 7, tzinfo=UTC),
     )
-    assert not session_close_windows(
-        calendar_name="", minutes_before=15, after=START, until=END
-    )
+    assert not session_close_windows(calendar_name="", minutes_before=15, after=START, until=END)
 
 
 def test_a_backtests_reverses_go_on_in_simulated_time(goog: Symbol) -> None:
