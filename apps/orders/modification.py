@@ -47,6 +47,7 @@ from apps.orders.models import (
 from apps.orders.run_notes import run_note
 from apps.orders.services import order_spec, position_action_event
 from apps.positions.models import StrategyPosition
+from apps.trading.trading_state import orders_allowed_check
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +151,10 @@ def order_modify(
     BrokerRejectedError after recording the modification ``rejected`` (the order keeps its
     values); BrokerUnavailableError when the outcome is unknown (the modification stays
     ``requested``; calling again resolves it by asking the broker before any resend).
+    Raises TradingStateError (409), before anything is recorded, when the account's trading
+    state refuses it (halted: nothing is modified; reducing: an entry is not).
     """
+    orders_allowed_check(account_id=order.account_id, roles=[order.role])
     with transaction.atomic():
         locked = order_lock(order.pk)
         _require_working(locked)

@@ -51,6 +51,7 @@ from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.trading.locks import account_symbols_lock
 from apps.trading.models import Account
+from apps.trading.trading_state import orders_allowed_check
 
 # A close of the position that may still go out or fill: another one must not be sent.
 EXIT_IN_FLIGHT = (
@@ -258,7 +259,11 @@ def position_close(
     cancel the protective orders (they stay working), BrokerRejectedError when the broker
     refuses the exit. An exit whose sending failed in transit stays ``failed`` for the retry
     pass (the action keeps ``requested`` with the error) and BrokerUnavailableError is raised.
+    Raises TradingStateError (409: nothing recorded, the protection stays) while the account's
+    trading state is ``halted`` — checked before the stop and target are cancelled, so a halt
+    never leaves a position unprotected and unclosed.
     """
+    orders_allowed_check(account_id=position.account_id, roles=[OrderRole.EXIT])
     broker = broker or position_broker(position)
     action, exit_order = _prepare(position.pk, request, broker.name)
     try:

@@ -43,6 +43,7 @@ from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.trading.locks import account_symbols_lock
 from apps.trading.models import PositionMode
+from apps.trading.trading_state import orders_refusal
 
 BROKER_STATUS = {
     "submitted": OrderStatus.SUBMITTED,
@@ -243,6 +244,12 @@ def _settle(orders: list[Order], states: dict[str, BrokerOrderState]) -> None:
                 _apply_state(order, states[order.client_order_ref])
 
 
+class OrdersRefusedError(BrokerRejectedError):
+    """The trading state (kill switch) refused the orders before they were sent (HTTP 409)."""
+
+    http_status = 409
+
+
 def _settle_failure(orders: list[Order], status: str, message: str) -> None:
     """Mark the orders still ``submitting`` rejected or failed with ``message``."""
     with transaction.atomic():
@@ -279,6 +286,9 @@ def bracket_submit(
 
     Raises BrokerRejectedError (orders marked rejected) or BrokerUnavailableError (orders marked
     failed, retryable) after recording the outcome; only orders still ``submitting`` are marked.
+    Raises OrdersRefusedError (a BrokerRejectedError; orders marked rejected, nothing sent) when
+    the account's trading state refuses them (``apps.trading.trading_state``: halted, or an
+    entry while reducing).
     ValueError for a ``claim_from`` other than ``pending`` or ``failed``.
     """
     if claim_from not in (OrderStatus.PENDING, OrderStatus.FAILED):
@@ -286,6 +296,12 @@ def bracket_submit(
     claimed = orders if claimed_by_caller else _claim(orders, claim_from=claim_from)
     if claimed is None:
         return orders_sync(orders=orders, broker=broker) if sync else None
+    # The kill switch, checked after the claim (a concurrent caller cannot slip past it) and
+    # before anything is sent: a refused bracket is rejected whole with the state's reason.
+    refusal = orders_refusal(account_id=claimed[0].account_id, roles=[o.role for o in claimed])
+    if refusal:
+        _settle_failure(claimed, OrderStatus.REJECTED, refusal)
+        raise OrdersRefusedError(refusal)
     refs = [o.client_order_ref for o in claimed]
     try:
         known = broker.lookup(refs) if any(o.attempts > 1 for o in claimed) else {}

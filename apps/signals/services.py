@@ -34,6 +34,8 @@ from apps.signals.position_plan import (
 )
 from apps.strategies.models import Strategy
 from apps.symbols.calendars import session_close_due
+from apps.trading.models import TradingState
+from apps.trading.trading_state import effective_trading_state
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,9 @@ def signal_judge(
     - open, reverse, scale-in: price presence and order, reward/risk, confidence, entry
       distance and the sized quantity (a reverse sized as if flat; a scale-in with the
       position counted toward the position limit).
+    While the account's trading state is ``reducing`` (``apps.trading.trading_state``) a
+    reverse only closes and an open or scale-in fails the ``trading_state`` check; a
+    ``halted`` state is the signal step's to apply (the signal is recorded, no order step).
     Raises nothing for a bad decision: a failed check says what is wrong."""
     held = held_position(strategy=strategy, as_of=as_of)
     plan = position_plan(
@@ -136,10 +141,21 @@ def signal_judge(
     checks = [plan.check]
     if not plan.check.passed:
         return SignalJudgement(checks, plan=plan)
+    trading = effective_trading_state(account_id=strategy.account_id)
+    if trading.state == TradingState.REDUCING and plan.action == REVERSE:
+        # Reducing: the reverse's close reduces and goes out; its new bracket would not.
+        only_close = Check(
+            "position_action", True, f"{checks[0].detail}; {trading.describe()}: close only"
+        )
+        plan = PositionPlan(CLOSE, only_close)
+        checks = [only_close]
+    elif trading.state == TradingState.REDUCING and plan.action in (OPEN, SCALE_IN):
+        checks.append(Check("trading_state", False, f"{trading.describe()}: no new entry"))
+        return SignalJudgement(checks, plan=plan)
     closing = _session_end_window(strategy, as_of)
     if closing and plan.action == REVERSE:
         # Inside the end-of-day window a reverse only closes: nothing new is carried overnight.
-        only_close = Check("position_action", True, f"{plan.check.detail}; {closing}: close only")
+        only_close = Check("position_action", True, f"{checks[0].detail}; {closing}: close only")
         plan = PositionPlan(CLOSE, only_close)
         checks = [only_close]
     elif closing and plan.action in (OPEN, SCALE_IN):

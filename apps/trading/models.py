@@ -71,6 +71,21 @@ def position_mode_change_refusal(*, account_id: int, stored: str, new: str) -> s
     )
 
 
+class TradingState(models.TextChoices):
+    """What may go out (in the manner of Nautilus Trader's ``TradingState``):
+    ``active`` everything; ``reducing`` only orders that reduce a position (closes, stops,
+    targets) — entries are rejected with the reason; ``halted`` no order goes out (runs still
+    analyse and record signals; cancels still go out)."""
+
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    HALTED = "halted"
+
+
+# The more restrictive state wins when the global and the account's states differ.
+TRADING_STATE_SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
+
+
 class Account(models.Model):
     """A trading account; money in ``base_currency`` unless a field names another.
 
@@ -125,6 +140,13 @@ class Account(models.Model):
         blank=True,
         help_text="A backtest's paper account: the paper book fills its orders only on bars "
         "closed by this time (UTC); blank for every other account (all stored bars).",
+    )
+    trading_state = models.CharField(
+        max_length=8,
+        choices=TradingState.choices,
+        default=TradingState.ACTIVE,
+        help_text="active | reducing (only orders that reduce a position) | halted (no order "
+        "goes out). Changed through trading_state_set, which records who and why.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -228,3 +250,42 @@ class AccountSymbol(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}/{self.symbol_id}"
+
+
+class TradingStateChange(models.Model):
+    """One change of a trading state: of ``account``, or the global one (``account`` null).
+
+    The latest global row is the global state (none: ``active``); an account's current state is
+    also on ``Account.trading_state``. Who asked (a user, or nobody for an automatic trigger or
+    a command), why, and from where (``source``: api, admin, command, trigger) are kept.
+    """
+
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="trading_state_changes",
+    )
+    state = models.CharField(max_length=8, choices=TradingState.choices)
+    previous = models.CharField(max_length=8, choices=TradingState.choices)
+    reason = models.TextField()
+    source = models.CharField(max_length=16)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["account", "-id"], name="trading_state_latest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=TradingState.values), name="trading_state_known"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="trading_state_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        scope = f"account {self.account_id}" if self.account_id else "global"
+        return f"{scope}: {self.previous} → {self.state}"

@@ -12,6 +12,8 @@ from apps.signals.checks import on_tick, out_of_range_check
 from apps.signals.models import SignalStatus
 from apps.signals.position_plan import NO_PLAN, TRAIL
 from apps.signals.services import signal_create, signal_judge
+from apps.trading.models import TradingState
+from apps.trading.trading_state import effective_trading_state
 
 NAME = "signal"
 
@@ -23,8 +25,9 @@ def step_input(ctx: RunContext) -> dict[str, Any]:
 
 
 def run(ctx: RunContext, recorder: StepRecorder) -> None:
-    """Record the signal and the position action it asks for; a rejection, or a HOLD that
-    does not trail the stop, ends the run without an order."""
+    """Record the signal and the position action it asks for; a rejection, a HOLD that
+    does not trail the stop, or a halted trading state (global or the account's) ends the run
+    without an order (the order step is recorded skipped with the reason)."""
     assert ctx.answer is not None and ctx.bars is not None
     decision = on_tick(ctx.answer.decision, ctx.strategy.symbol.min_tick)
     wild = out_of_range_check(ctx.answer.decision) if decision.action != "HOLD" else None
@@ -53,6 +56,11 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
         ctx.stop_reason = "HOLD: no order"
     elif signal.status == SignalStatus.REJECTED:
         ctx.stop_reason = "signal rejected: no order"
+    else:
+        trading = effective_trading_state(account_id=ctx.strategy.account_id)
+        if trading.state == TradingState.HALTED:
+            # The signal stays on record, accepted; the order step is skipped with the reason.
+            ctx.stop_reason = f"{trading.describe()}: no order goes out"
     recorder.output = {
         "signal_id": signal.pk,
         "action": signal.action,
