@@ -257,6 +257,8 @@ SPECTACULAR_SETTINGS = {
         # A strategy's entry and close order types (MKT, LMT; an inline schema, so hashed by
         # its values): one enum, the entry's name.
         "OrderTypeEnum": ["MKT", "LMT"],
+        # The trading state (account field, change rows, API answers): one enum.
+        "TradingStateEnum": "apps.trading.models.TradingState",
     },
 }
 

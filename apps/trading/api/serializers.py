@@ -69,6 +69,7 @@ class AccountOutputSerializer(serializers.ModelSerializer[Account]):
             "base_currency",
             *POLICY_FIELDS,
             "is_default",
+            "trading_state",
             "cash",
             "created_at",
             "updated_at",

@@ -114,6 +114,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{id}/trading-state/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The account's own and effective state, and its recent changes. */
+        get: operations["v1_accounts_trading_state_retrieve"];
+        put?: never;
+        /** @description Set the account's state (owner, member or staff). */
+        post: operations["v1_accounts_trading_state_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/artifacts/{id}/": {
         parameters: {
             query?: never;
@@ -875,6 +893,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/trading-state/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The global state and its latest change. */
+        get: operations["v1_trading_state_retrieve"];
+        put?: never;
+        /** @description Set the global state (staff). */
+        post: operations["v1_trading_state_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -931,6 +967,14 @@ export interface components {
             readonly max_position_per_symbol: string | null;
             /** @description The owner's paper account new strategies trade by default. */
             readonly is_default: boolean;
+            /**
+             * @description active | reducing (only orders that reduce a position) | halted (no order goes out). Changed through trading_state_set, which records who and why.
+             *
+             *     * `active` - Active
+             *     * `reducing` - Reducing
+             *     * `halted` - Halted
+             */
+            readonly trading_state: components["schemas"]["TradingStateEnum"];
             readonly cash: components["schemas"]["AccountCash"][];
             /** Format: date-time */
             readonly created_at: string;
@@ -974,6 +1018,14 @@ export interface components {
             readonly max_position_per_symbol: string | null;
             /** @description The owner's paper account new strategies trade by default. */
             readonly is_default: boolean;
+            /**
+             * @description active | reducing (only orders that reduce a position) | halted (no order goes out). Changed through trading_state_set, which records who and why.
+             *
+             *     * `active` - Active
+             *     * `reducing` - Reducing
+             *     * `halted` - Halted
+             */
+            readonly trading_state: components["schemas"]["TradingStateEnum"];
             readonly cash: components["schemas"]["AccountCash"][];
             /** Format: date-time */
             readonly created_at: string;
@@ -1028,6 +1080,18 @@ export interface components {
             account_id: number;
             account_positions: components["schemas"]["AccountPositionOutput"][];
             symbols: components["schemas"]["SymbolStrategyPositions"][];
+        };
+        /**
+         * @description An account's own state, the one that applies (``effective``: state, ``global`` or
+         *     ``account`` scope, reason) and its latest changes, newest first.
+         */
+        AccountTradingState: {
+            account: number;
+            state: components["schemas"]["TradingStateEnum"];
+            effective_state: components["schemas"]["TradingStateEnum"];
+            effective_scope: string;
+            effective_reason: string;
+            changes: components["schemas"]["TradingStateChange"][];
         };
         /**
          * @description * `BUY` - Buy
@@ -1261,6 +1325,11 @@ export interface components {
             readonly commission: string;
             /** Format: decimal */
             readonly realized_pnl: string;
+        };
+        /** @description The global state (``active`` when never set) and its latest change (null if none). */
+        GlobalTradingState: {
+            state: components["schemas"]["TradingStateEnum"];
+            change: components["schemas"]["TradingStateChange"] | null;
         };
         /**
          * @description * `paper` - paper
@@ -2713,6 +2782,33 @@ export interface components {
          */
         TradingModeEnum: "paper" | "live";
         /**
+         * @description One recorded change: from ``previous`` to ``state``, why, from where, by whom, when
+         *     (UTC).
+         */
+        TradingStateChange: {
+            readonly id: number;
+            account?: number | null;
+            state: components["schemas"]["TradingStateEnum"];
+            previous: components["schemas"]["TradingStateEnum"];
+            reason: string;
+            source: string;
+            changed_by?: string;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        /**
+         * @description * `active` - Active
+         *     * `reducing` - Reducing
+         *     * `halted` - Halted
+         * @enum {string}
+         */
+        TradingStateEnum: "active" | "reducing" | "halted";
+        /** @description The state to set and why (required: it is shown wherever the state refuses orders). */
+        TradingStateInputRequest: {
+            state: components["schemas"]["TradingStateEnum"];
+            reason: string;
+        };
+        /**
          * @description * `manual` - Manual
          *     * `schedule` - Schedule
          *     * `api` - Api
@@ -3199,6 +3295,120 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    v1_accounts_trading_state_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountTradingState"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such account, or not one you own or are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_accounts_trading_state_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TradingStateInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["TradingStateInputRequest"];
+                "multipart/form-data": components["schemas"]["TradingStateInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountTradingState"];
+                };
+            };
+            /** @description Unknown state or blank reason. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such account, or not one you own or are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
             };
         };
     };
@@ -6153,6 +6363,100 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    v1_trading_state_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GlobalTradingState"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_trading_state_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TradingStateInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["TradingStateInputRequest"];
+                "multipart/form-data": components["schemas"]["TradingStateInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GlobalTradingState"];
+                };
+            };
+            /** @description Unknown state or blank reason. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Only staff set the global state. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
             };
         };
     };

@@ -27,6 +27,7 @@ const paper: Account = {
   max_position_per_symbol: null,
   owner_id: 7,
   is_default: true,
+  trading_state: "active",
   created_at: "2026-01-05T09:00:00Z",
   updated_at: "2026-01-05T09:00:00Z",
   cash: [
