@@ -9,8 +9,9 @@ instrument and *when* (issue 16, "Leakage guard"; openspec/specs/analysis/spec.m
   and the run's as-of itself), ``t-1`` the bar before it, … (``offset_label``);
 - the rendered prompt is scrubbed once more (``prompt_scrub``) for what the trader's template
   text itself may name: the ticker (whole word, case-sensitive, tickers of 2+ characters), the
-  company description (whole phrase, any case), ISO dates and times, and dates written with
-  month names ("March 5, 2012", "5 Mar 2012", "Mar 2012");
+  company description (whole phrase, any case), ISO dates and times, dates written with
+  month names ("March 5, 2012", "5 Mar 2012", "Mar 2012") or slashes ("03/05/2012"), and the
+  years the run's bars span when they stand alone ("in 2012", not the price 2012.5);
 - the chart is drawn without title and with bar offsets on the x axis
   (``apps.marketdata.charts.build_figure(anonymise=True)``).
 
@@ -19,7 +20,7 @@ The originals are kept only in the run's lineage: the llm step's output ``anonym
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,7 @@ _DATE_PATTERNS = (
     re.compile(rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+{_YEAR}\b", re.IGNORECASE),
     re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+{_YEAR}\b", re.IGNORECASE),
     re.compile(rf"\b{_MONTH}\s+{_YEAR}\b", re.IGNORECASE),
+    re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b"),  # 03/05/2012, 5/3/2012
 )
 
 
@@ -62,10 +64,11 @@ def anonymous_symbol(symbol: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def prompt_scrub(text: str, *, symbol: str, description: str) -> str:
+def prompt_scrub(text: str, *, symbol: str, description: str, years: Iterable[int] = ()) -> str:
     """``text`` with the names and dates a template's own wording may carry replaced (module
     docstring): ``symbol`` (2+ characters, whole word, case-sensitive) and ``description``
-    (whole phrase, any case) by ``ANONYMOUS_SYMBOL``; dates by ``DATE_TOKEN``."""
+    (whole phrase, any case) by ``ANONYMOUS_SYMBOL``; dates, and each of ``years`` standing
+    alone (not inside a number such as the price 2012.5 or 12,012), by ``DATE_TOKEN``."""
     names = []
     if description.strip():
         names.append(re.compile(rf"(?<!\w){re.escape(description.strip())}(?!\w)", re.IGNORECASE))
@@ -75,6 +78,9 @@ def prompt_scrub(text: str, *, symbol: str, description: str) -> str:
         text = pattern.sub(ANONYMOUS_SYMBOL, text)
     for pattern in _DATE_PATTERNS:
         text = pattern.sub(DATE_TOKEN, text)
+    wanted = "|".join(str(year) for year in sorted(set(years)))
+    if wanted:
+        text = re.sub(rf"(?<!\w)(?<!\d[.,])(?:{wanted})(?!\w)(?![.,]\d)", DATE_TOKEN, text)
     return text
 
 

@@ -43,7 +43,7 @@ LEAKY_TEMPLATE = (
     "{{ symbol.description }} {{ bar_size }} as of {{ as_of }}; bars {{ bars.first_ts }} to "
     "{{ bars.last_ts }}, last {{ bars.last }}; recent {{ bars.recent }}; chart {{ chart }}; "
     "position {{ position }}; indicators {{ indicators }}. Remember March 5, 2012, "
-    "5 Mar 2012, Mar 2012 and 2012-03-05T21:00:00Z."
+    "5 Mar 2012, Mar 2012, 2012-03-05T21:00:00Z and the year 2011."
 )
 MONTHS = (
     "January|February|March|April|June|July|August|September|October|November|December|"
@@ -179,6 +179,11 @@ def test_the_scrub_replaces_names_and_dates_a_template_writes_itself() -> None:
     assert prompt_scrub(text, symbol="GOOG", description="Alphabet Inc.") == (
         "ASSET and goog, ASSET rose; GOOGL stays; on [date] and [date], "
         "[date], [date], [date]; the price may rise"
+    )
+    # the bars' years standing alone, and slashed dates; never a number that holds them
+    text = "Since 2011, in 2012. On 03/05/2012 at 2012.5 (1,2012 shares, 2012x, 20121) of 2013"
+    assert prompt_scrub(text, symbol="GOOG", description="", years=[2011, 2012]) == (
+        "Since [date], in [date]. On [date] at 2012.5 (1,2012 shares, 2012x, 20121) of 2013"
     )
     # a one-letter ticker is left to the context (replacing the word "A" would garble text)
     assert prompt_scrub("A rally", symbol="A", description="") == "A rally"

@@ -71,7 +71,10 @@ def _prompt_render(ctx: RunContext, recorder: StepRecorder) -> tuple[str, dict[s
     if anonymise:
         symbol = symbol_context(ctx.strategy)
         ctx.prompt = prompt_scrub(
-            ctx.prompt, symbol=symbol["symbol"], description=symbol["description"]
+            ctx.prompt,
+            symbol=symbol["symbol"],
+            description=symbol["description"],
+            years=range(ctx.bars.ts[0].year, ctx.run.as_of.year + 1),
         )
         record = {
             "anonymised": anonymised_record(
