@@ -39,7 +39,8 @@ Leakage (issue 16, "Leakage guard"): a variant whose model's training-data cutof
 first day may have seen the period it trades: its row has ``knowledge_cutoff`` (ISO date),
 ``leakage_warning`` ("the model may have seen this period (knowledge cutoff YYYY-MM-DD)") and
 ``leakage_span`` ({start, end}: the window's days up to the cutoff); else None. A rule-based
-analyst has no model; the operator's default endpoint (no row) has no known cutoff.
+analyst has no model; a model on the operator's default endpoint (no row) has the cutoff
+the setting ``LLM_KNOWLEDGE_CUTOFFS`` lists for it.
 """
 
 import csv
@@ -176,6 +177,16 @@ def _starting_cash(variant: BacktestVariant) -> Decimal:
     return cash
 
 
+def _default_cutoff(model: str) -> date | None:
+    """``model``'s cutoff on the operator's default endpoint (``LLM_KNOWLEDGE_CUTOFFS``);
+    None when not listed or not an ISO date."""
+    value = (settings.LLM_KNOWLEDGE_CUTOFFS or {}).get(model)
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def leakage(strategy: Strategy, start: datetime, end: datetime) -> dict[str, Any]:
     """The leakage fields of a variant's row (module docstring) for ``strategy`` (the
     variant's copy) over the window [``start``, ``end``] (tz-aware UTC): ``knowledge_cutoff``,
@@ -185,10 +196,12 @@ def leakage(strategy: Strategy, start: datetime, end: datetime) -> dict[str, Any
         "leakage_warning": None,
         "leakage_span": None,
     }
-    endpoint = strategy.llm_endpoint
-    if strategy.analyst != AnalystKind.OPENAI or endpoint is None:
+    if strategy.analyst != AnalystKind.OPENAI:
         return fields
-    cutoff = endpoint.knowledge_cutoff_of(strategy.llm_model or settings.LLM_MODEL)
+    model = strategy.llm_model or settings.LLM_MODEL
+    endpoint = strategy.llm_endpoint
+    # no endpoint row: the operator's default endpoint
+    cutoff = endpoint.knowledge_cutoff_of(model) if endpoint else _default_cutoff(model)
     if cutoff is None:
         return fields
     fields["knowledge_cutoff"] = cutoff.isoformat()

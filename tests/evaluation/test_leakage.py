@@ -251,6 +251,20 @@ def test_the_cutoff_after_the_window_covers_all_of_it(goog: Symbol) -> None:
     assert row["knowledge_cutoff"] is None and row["leakage_warning"] is None
 
 
+def test_the_default_endpoints_models_have_the_cutoffs_of_the_setting(
+    goog: Symbol, settings: Any
+) -> None:
+    settings.LLM_KNOWLEDGE_CUTOFFS = {"gpt-4o-mini": "2012-03-06"}
+    strategy = _openai_strategy(goog, llm_model="gpt-4o-mini")
+    assert strategy.llm_endpoint is None
+    row = backtest_report(backtest_create(strategy=strategy, start=START, end=END))["variants"][0]
+    assert row["leakage_span"] == {"start": "2012-03-05", "end": "2012-03-06"}
+    # a model the setting does not list: unknown
+    settings.LLM_KNOWLEDGE_CUTOFFS = {}
+    row = backtest_report(backtest_create(strategy=strategy, start=START, end=END))["variants"][0]
+    assert row["knowledge_cutoff"] is None and row["leakage_warning"] is None
+
+
 def test_buy_and_hold_invests_the_strategys_capital_on_the_variants_cash(goog: Symbol) -> None:
     # given a strategy sizing against 10,000 on an account with 50,000 of starting cash
     strategy = StrategyFactory.create(
