@@ -43,9 +43,15 @@ USER_ENDPOINTS_OFF = (
 
 class LlmEndpointOutputSerializer(serializers.ModelSerializer[LlmEndpoint]):
     """An endpoint: ``owner`` null for the operator's (usable by everyone), else the user id;
-    ``has_api_key`` whether a key is stored (the key itself is never returned)."""
+    ``has_api_key`` whether a key is stored (the key itself is never returned);
+    ``knowledge_cutoff`` / ``knowledge_cutoffs`` its models' training-data cutoffs."""
 
     has_api_key = serializers.BooleanField(read_only=True)
+    knowledge_cutoffs = serializers.DictField(
+        child=serializers.DateField(),
+        read_only=True,
+        help_text="Training-data cutoff (YYYY-MM-DD) per model id; overrides knowledge_cutoff.",
+    )
 
     class Meta:
         model = LlmEndpoint
