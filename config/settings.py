@@ -357,6 +357,13 @@ LLM_PRICES = env.json(
         "gpt-4.1-mini": {"input": 0.40, "output": 1.60},
     },
 )
+# Training-data cutoffs of the default endpoint's models, as OpenAI publishes them (JSON
+# {"model": "YYYY-MM-DD"}): a backtest window from before a model's cutoff is marked in its
+# report as a period the model may have seen. Endpoint rows set their own (knowledge_cutoff*).
+LLM_KNOWLEDGE_CUTOFFS = env.json(
+    "LLM_KNOWLEDGE_CUTOFFS",
+    default={"gpt-4o-mini": "2023-10-01", "gpt-4o": "2023-10-01", "gpt-4.1-mini": "2024-06-01"},
+)
 
 # --- Broker --------------------------------------------------------------------------------
 # Paper trading is the default; live trading needs BROKER=ibkr, IBKR_READONLY=false and a

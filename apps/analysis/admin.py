@@ -105,6 +105,8 @@ class LlmEndpointForm(forms.ModelForm):
             "text_only_models",
             "prices",
             "timeout_s",
+            "knowledge_cutoff",
+            "knowledge_cutoffs",
             "is_active",
         )
 

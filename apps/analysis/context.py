@@ -10,18 +10,31 @@ Keys (all plain JSON values; prices in the instrument's currency, times ISO 8601
 - ``risk``: {capital, risk_per_trade_pct, max_position_quantity, max_order_notional,
   min_confidence, min_reward_risk, max_entry_deviation_pct}
 - ``chart``: a text summary of the chart, for models that cannot see the PNG
+
+Anonymised (the leakage guard of evaluation runs, ``apps.analysis.anonymise``): the same keys,
+with ``symbol.symbol`` "ASSET", ``symbol.exchange`` "EXCHANGE", ``symbol.description`` "",
+and every time a bar offset instead of a date: ``as_of`` and the last bar are "t-0", the bar
+before "t-1", … (``first_ts`` "t-<count-1>").
 """
 
 from typing import Any
 
+from apps.analysis.anonymise import anonymous_symbol, offset_label
 from apps.marketdata.series import BarSeries
 
 RECENT_BARS = 10
 
 
-def _bar_dict(bars: BarSeries, index: int) -> dict[str, Any]:
+def _ts(bars: BarSeries, index: int, anonymise: bool) -> str:
+    """Bar ``index``'s open time (ISO 8601 UTC), or its offset label when anonymised."""
+    if anonymise:
+        return offset_label(len(bars) - 1 - index)
+    return bars.ts[index].isoformat()
+
+
+def _bar_dict(bars: BarSeries, index: int, anonymise: bool = False) -> dict[str, Any]:
     return {
-        "ts": bars.ts[index].isoformat(),
+        "ts": _ts(bars, index, anonymise),
         "open": float(bars.open[index]),
         "high": float(bars.high[index]),
         "low": float(bars.low[index]),
@@ -30,25 +43,32 @@ def _bar_dict(bars: BarSeries, index: int) -> dict[str, Any]:
     }
 
 
-def bars_summary(bars: BarSeries) -> dict[str, Any]:
-    """Summarise N ≥ 1 bars for a prompt (see the module docstring for the keys)."""
+def bars_summary(bars: BarSeries, *, anonymise: bool = False) -> dict[str, Any]:
+    """Summarise N ≥ 1 bars for a prompt (see the module docstring for the keys; times as
+    bar offsets when ``anonymise``)."""
     first_close = float(bars.close[0])
     last_close = float(bars.close[-1])
+    last = len(bars) - 1
     return {
         "count": len(bars),
-        "first_ts": bars.ts[0].isoformat(),
-        "last_ts": bars.ts[-1].isoformat(),
-        "last": _bar_dict(bars, len(bars) - 1),
-        "recent": [_bar_dict(bars, i) for i in range(max(0, len(bars) - RECENT_BARS), len(bars))],
+        "first_ts": _ts(bars, 0, anonymise),
+        "last_ts": _ts(bars, last, anonymise),
+        "last": _bar_dict(bars, last, anonymise),
+        "recent": [
+            _bar_dict(bars, i, anonymise) for i in range(max(0, len(bars) - RECENT_BARS), len(bars))
+        ],
         "period_high": float(bars.high.max()),
         "period_low": float(bars.low.min()),
         "change_pct": round((last_close / first_close - 1.0) * 100.0, 4),
     }
 
 
-def chart_summary(symbol: str, bars: BarSeries, indicators: dict[str, float | None]) -> str:
-    """A few lines describing the chart for models that take no image."""
-    summary = bars_summary(bars)
+def chart_summary(
+    symbol: str, bars: BarSeries, indicators: dict[str, float | None], *, anonymise: bool = False
+) -> str:
+    """A few lines describing the chart for models that take no image (``symbol`` as given:
+    the caller passes the anonymous token when anonymising; times as bar offsets then)."""
+    summary = bars_summary(bars, anonymise=anonymise)
     values = ", ".join(
         f"{key}={value:.4g}" for key, value in indicators.items() if value is not None
     )
@@ -69,15 +89,20 @@ def build_prompt_context(
     indicators: dict[str, float | None],
     position: dict[str, float],
     risk: dict[str, float],
+    anonymise: bool = False,
 ) -> dict[str, Any]:
-    """Assemble the context dict documented above."""
+    """Assemble the context dict documented above; ``anonymise``: without ticker, names or
+    dates (module docstring), ``as_of`` then ignored and shown as "t-0"."""
+    if anonymise:
+        symbol = anonymous_symbol(symbol)
+        as_of = offset_label(0)
     return {
         "symbol": symbol,
         "bar_size": bar_size,
         "as_of": as_of,
-        "bars": bars_summary(bars),
+        "bars": bars_summary(bars, anonymise=anonymise),
         "indicators": indicators,
         "position": position,
         "risk": risk,
-        "chart": chart_summary(symbol["symbol"], bars, indicators),
+        "chart": chart_summary(symbol["symbol"], bars, indicators, anonymise=anonymise),
     }

@@ -24,6 +24,8 @@ EDITABLE_FIELDS = (
     "text_only_models",
     "prices",
     "timeout_s",
+    "knowledge_cutoff",
+    "knowledge_cutoffs",
     "is_active",
 )
 

@@ -6,13 +6,15 @@ commands run without an owner); names are unique per owner, so two users may bot
 user, never writable by anyone but its owner (security spec, "Prompt templates belong to users").
 """
 
+from datetime import date
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from apps.analysis.endpoint_rules import llm_endpoint_problems
+from apps.analysis.endpoint_rules import MODEL_ID_MAX_CHARS, llm_endpoint_problems
 from apps.analysis.fields import SecretField
 from apps.analysis.prompts import prompt_template_body_check
 
@@ -184,6 +186,13 @@ class LlmEndpoint(models.Model):
     image (their prompt carries a text summary of the chart); ``prices``: USD per million
     tokens, ``{"model": {"input": x, "output": y}}`` (empty: ``LLM_PRICES``); ``timeout_s``:
     seconds per request (null: ``LLM_TIMEOUT_S``, or the strategy's own timeout).
+
+    Knowledge cutoff (the leakage guard of backtests): the last date a model's training data
+    may cover. One endpoint serves several models with different cutoffs, so it is set per
+    model, as the model's vendor publishes it: ``knowledge_cutoffs`` ``{"model": "YYYY-MM-DD"}``,
+    and ``knowledge_cutoff`` the date for every model the mapping does not name (blank: unknown).
+    A backtest window that starts before a variant model's cutoff is marked in its report as a
+    period the model may have seen (``knowledge_cutoff_of``, ``apps.evaluation.report``).
     """
 
     name = models.CharField(max_length=64)
@@ -223,6 +232,19 @@ class LlmEndpoint(models.Model):
         validators=[MinValueValidator(0.1), MaxValueValidator(600)],
         help_text="Seconds per request; blank: LLM_TIMEOUT_S.",
     )
+    knowledge_cutoff = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The training-data cutoff of this endpoint's models (those not named in "
+        "knowledge cutoffs by model); blank: unknown. Backtests of a window starting before "
+        "it are marked as periods the model may have seen.",
+    )
+    knowledge_cutoffs = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Training-data cutoff per model: {"gpt-4o-mini": "2023-10-01"}; overrides '
+        "the endpoint's knowledge cutoff for those models.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -248,9 +270,17 @@ class LlmEndpoint(models.Model):
         """Whether a key is stored (readable or not)."""
         return bool(self.api_key)
 
+    def knowledge_cutoff_of(self, model: str) -> date | None:
+        """The training-data cutoff of ``model`` on this endpoint: its ``knowledge_cutoffs``
+        entry, else ``knowledge_cutoff``; None when unknown (or the entry is not a date)."""
+        named = (self.knowledge_cutoffs or {}).get(model)
+        if named is not None:
+            return _iso_date(named)
+        return self.knowledge_cutoff
+
     def clean(self) -> None:
-        """Check the shape of ``models``, ``text_only_models`` and ``prices`` and the URL
-        against the outbound URL policy.
+        """Check the shape of ``models``, ``text_only_models``, ``prices`` and
+        ``knowledge_cutoffs`` and the URL against the outbound URL policy.
 
         Raises ValidationError keyed by field; the URL message names the policy rule.
         """
@@ -260,8 +290,33 @@ class LlmEndpoint(models.Model):
             text_only_models=self.text_only_models,
             prices=self.prices,
         )
+        if problem := knowledge_cutoffs_problem(self.knowledge_cutoffs):
+            problems["knowledge_cutoffs"] = [problem]
         if problems:
             raise ValidationError(problems)
+
+
+def _iso_date(value: object) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def knowledge_cutoffs_problem(value: object) -> str:
+    """ "" when ``value`` is a mapping of model ids to ISO dates ("YYYY-MM-DD"), else the
+    message saying the expected shape."""
+    message = 'a mapping {"model": "YYYY-MM-DD"} of model ids to training-data cutoff dates'
+    if not isinstance(value, dict):
+        return message
+    for model, cutoff in value.items():
+        if not model or len(model) > MODEL_ID_MAX_CHARS or _iso_date(cutoff) is None:
+            return message
+        if len(cutoff) != len("YYYY-MM-DD"):
+            return message
+    return ""
 
 
 class LlmAnswerCache(models.Model):

@@ -22,7 +22,9 @@ class BacktestStatus(models.TextChoices):
 
 
 class Backtest(models.Model):
-    """A walk-forward backtest of ``strategy`` over [``start``, ``end``] (tz-aware UTC)."""
+    """A walk-forward backtest of ``strategy`` over [``start``, ``end``] (tz-aware UTC).
+
+    ``anonymise``: every run of it is anonymised (``Run.anonymise``, the leakage guard)."""
 
     strategy = models.ForeignKey(
         "strategies.Strategy", on_delete=models.PROTECT, related_name="backtests"
@@ -41,6 +43,12 @@ class Backtest(models.Model):
         choices=LlmCacheMode.choices,
         default=LlmCacheMode.OFF,
         help_text="LLM answer cache mode of every run of the backtest (off/use/only/refresh).",
+    )
+    anonymise = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Leakage guard: every run is anonymised (the model sees no ticker, company "
+        "name or date; see Run.anonymise).",
     )
     status = models.CharField(
         max_length=16, choices=BacktestStatus.choices, default=BacktestStatus.PENDING

@@ -27,20 +27,32 @@ session date is on or after the first slot's date and that closed by ``end``):
 - exposure = share of the trading days at whose close a position was held (0–1).
 - LLM calls, prompt and completion tokens, cost (USD): the ``LlmCall`` rows of the copy's runs.
 
-Buy-and-hold reference: the same starting cash in the symbol's currency, all in at the close
-of the last daily bar closed by the first slot (⌊cash ÷ close⌋ shares, no commission), held to
-the end; its equity, drawdown, Sharpe and Sortino as above.
+Buy-and-hold reference: the strategy's ``capital`` (what its sizing risks a share of, in the
+symbol's currency: ``apps.signals.services`` sizes with ``Strategy.capital``, never with the
+account's cash) all in at the close of the last daily bar closed by the first slot
+(⌊capital ÷ close⌋ shares, no commission), held to the end; its equity is the variants'
+starting cash + shares × (close − entry), on the same base as the variants' equity, so final
+equity, P&L, drawdown, Sharpe and Sortino compare with theirs.
+
+Leakage (issue 16, "Leakage guard"): a variant whose model's training-data cutoff
+(``LlmEndpoint.knowledge_cutoff_of``, on the variant's endpoint) falls on or after the window's
+first day may have seen the period it trades: its row has ``knowledge_cutoff`` (ISO date),
+``leakage_warning`` ("the model may have seen this period (knowledge cutoff YYYY-MM-DD)") and
+``leakage_span`` ({start, end}: the window's days up to the cutoff); else None. A rule-based
+analyst has no model; a model on the operator's default endpoint (no row) has the cutoff
+the setting ``LLM_KNOWLEDGE_CUTOFFS`` lists for it.
 """
 
 import csv
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from itertools import pairwise
 from typing import Any, TextIO
 
+from django.conf import settings
 from django.db.models import Count, Sum
 
 from apps.analysis.models import LlmCall
@@ -51,6 +63,7 @@ from apps.marketdata.models import Bar, BarSize
 from apps.orders.models import Fill
 from apps.positions.models import PositionStatus, StrategyPosition
 from apps.positions.performance import ClosedTrade, max_drawdown, trade_stats
+from apps.strategies.models import AnalystKind, Strategy
 from apps.symbols.calendars import session_date
 from apps.symbols.models import Symbol
 from apps.trading.models import AccountCash
@@ -153,15 +166,63 @@ def _equity(
     return equity, held_days
 
 
-def _variant_row(variant: BacktestVariant, days: list[DayClose], end: datetime) -> dict[str, Any]:
-    clone = variant.clone
-    symbol = clone.symbol
-    cash = (
-        AccountCash.objects.filter(account=variant.account, currency=symbol.currency)
+def _starting_cash(variant: BacktestVariant) -> Decimal:
+    """The variant account's starting cash in its symbol's currency (0 without any)."""
+    cash: Decimal = (
+        AccountCash.objects.filter(account=variant.account, currency=variant.clone.symbol.currency)
         .values_list("starting_cash", flat=True)
         .first()
         or ZERO
     )
+    return cash
+
+
+def _default_cutoff(model: str) -> date | None:
+    """``model``'s cutoff on the operator's default endpoint (``LLM_KNOWLEDGE_CUTOFFS``);
+    None when not listed or not an ISO date."""
+    value = (settings.LLM_KNOWLEDGE_CUTOFFS or {}).get(model)
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def leakage(strategy: Strategy, start: datetime, end: datetime) -> dict[str, Any]:
+    """The leakage fields of a variant's row (module docstring) for ``strategy`` (the
+    variant's copy) over the window [``start``, ``end``] (tz-aware UTC): ``knowledge_cutoff``,
+    ``leakage_warning`` and ``leakage_span`` (None each when not known or not overlapping)."""
+    fields: dict[str, Any] = {
+        "knowledge_cutoff": None,
+        "leakage_warning": None,
+        "leakage_span": None,
+    }
+    if strategy.analyst != AnalystKind.OPENAI:
+        return fields
+    model = strategy.llm_model or settings.LLM_MODEL
+    endpoint = strategy.llm_endpoint
+    # no endpoint row: the operator's default endpoint
+    cutoff = endpoint.knowledge_cutoff_of(model) if endpoint else _default_cutoff(model)
+    if cutoff is None:
+        return fields
+    fields["knowledge_cutoff"] = cutoff.isoformat()
+    first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
+    if cutoff >= first:
+        fields["leakage_warning"] = (
+            f"the model may have seen this period (knowledge cutoff {cutoff.isoformat()})"
+        )
+        fields["leakage_span"] = {
+            "start": first.isoformat(),
+            "end": min(cutoff, last).isoformat(),
+        }
+    return fields
+
+
+def _variant_row(
+    variant: BacktestVariant, days: list[DayClose], start: datetime, end: datetime
+) -> dict[str, Any]:
+    clone = variant.clone
+    symbol = clone.symbol
+    cash = _starting_cash(variant)
     positions = list(
         StrategyPosition.objects.filter(strategy=clone, opened_at__lte=end).order_by(
             "opened_at", "id"
@@ -196,6 +257,8 @@ def _variant_row(variant: BacktestVariant, days: list[DayClose], end: datetime) 
         "slots_done": variant.slots_done,
         "slots_total": variant.slots_total,
         "starting_cash": str(cash),
+        "capital": str(clone.capital),
+        **leakage(clone, start, end),
         "trades": stats.trades,
         "wins": stats.wins,
         "losses": stats.losses,
@@ -232,9 +295,12 @@ def _variant_row(variant: BacktestVariant, days: list[DayClose], end: datetime) 
     }
 
 
-def _buy_and_hold(
-    symbol: Symbol, first: datetime, days: list[DayClose], cash: Decimal
+def buy_and_hold(
+    symbol: Symbol, first: datetime, days: list[DayClose], cash: Decimal, capital: Decimal
 ) -> dict[str, Any]:
+    """The buy-and-hold reference row (module docstring): ``capital`` (the strategy's, in the
+    symbol's currency) all in at the close of the last daily bar closed by ``first`` (the first
+    slot, tz-aware UTC), equity on ``cash`` (the variants' starting cash) over ``days``."""
     last_open = latest_closed_open(first, BarSize.DAY_1, symbol.trading_calendar)
     entry = (
         Bar.objects.filter(symbol=symbol, bar_size=BarSize.DAY_1, ts__lte=last_open)
@@ -242,14 +308,16 @@ def _buy_and_hold(
         .values_list("close", flat=True)
         .first()
     )
-    quantity = (cash / entry).to_integral_value(ROUND_FLOOR) if entry else ZERO
+    quantity = (capital / entry).to_integral_value(ROUND_FLOOR) if entry else ZERO
     equity = [(cash + quantity * (d.close - (entry or ZERO))).quantize(MONEY) for d in days]
     return {
         "variant": None,
         "label": "buy and hold",
         "starting_cash": str(cash),
+        "capital": str(capital),
         "entry_price": None if entry is None else str(entry),
         "quantity": str(quantity),
+        "unrealized_pnl": str(equity[-1] - cash) if equity else "0",
         "realized_pnl": "0",
         "trades": 0,
         **_risk(equity),
@@ -270,9 +338,13 @@ def backtest_report(backtest: Backtest) -> dict[str, Any]:
     slots = backtest_slots(strategy, backtest.start, backtest.end)
     first = slots[0] if slots else backtest.start
     days = window_closes(symbol, first, backtest.end)
-    variants = list(backtest.variants.select_related("clone__symbol", "account"))
-    rows = [_variant_row(v, days, backtest.end) for v in variants]
+    variants = list(
+        backtest.variants.select_related("clone__symbol", "clone__llm_endpoint", "account")
+    )
+    rows = [_variant_row(v, days, backtest.start, backtest.end) for v in variants]
     cash = Decimal(rows[0]["starting_cash"]) if rows else ZERO
+    # what the variants size against (their copies' capital; the strategy's without variants)
+    capital = variants[0].clone.capital if variants else strategy.capital
     return {
         "backtest": backtest.pk,
         "strategy": strategy.slug,
@@ -283,8 +355,9 @@ def backtest_report(backtest: Backtest) -> dict[str, Any]:
         "status": backtest.status,
         "slots": len(slots),
         "trading_days": len(days),
+        "anonymise": backtest.anonymise,
         "variants": rows,
-        "buy_and_hold": _buy_and_hold(symbol, first, days, cash),
+        "buy_and_hold": buy_and_hold(symbol, first, days, cash, capital),
     }
 
 
@@ -303,13 +376,23 @@ SUMMARY_COLUMNS = (
     "prompt_tokens",
     "completion_tokens",
     "llm_cost_usd",
+    "leakage_warning",
+    "leakage_span",
 )
 
 
+def _flat(value: Any) -> Any:
+    """A cell: a span {start, end} as "start..end", anything else as it is."""
+    if isinstance(value, dict) and set(value) == {"start", "end"}:
+        return f"{value['start']}..{value['end']}"
+    return value
+
+
 def summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One flat row per variant and the buy-and-hold row, with ``SUMMARY_COLUMNS``."""
+    """One flat row per variant and the buy-and-hold row, with ``SUMMARY_COLUMNS`` (a leakage
+    span as "YYYY-MM-DD..YYYY-MM-DD")."""
     return [
-        {column: row.get(column) for column in SUMMARY_COLUMNS}
+        {column: _flat(row.get(column)) for column in SUMMARY_COLUMNS}
         for row in [*report["variants"], report["buy_and_hold"]]
     ]
 

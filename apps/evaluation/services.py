@@ -151,11 +151,14 @@ def backtest_create(
     variants: Sequence[VariantSpec] = (),
     created_by: User | None = None,
     llm_cache: str = LlmCacheMode.OFF,
+    anonymise: bool = False,
 ) -> Backtest:
     """A pending backtest of ``strategy`` over [``start``, ``end``] (tz-aware UTC) with one
     variant per spec (none: one variant, the strategy as it is, labelled ``strategy``); each
     gets its own paper account and hidden strategy copy, and ``slots_total`` counts its slots.
-    ``llm_cache`` (off/use/only/refresh) is the LLM answer cache mode of every run it makes.
+    ``llm_cache`` (off/use/only/refresh) is the LLM answer cache mode of every run it makes;
+    ``anonymise`` makes every run anonymised (``Run.anonymise``: no ticker or date shown to
+    the model).
 
     Raises BacktestError for a naive or reversed window or an unknown cache mode;
     ValidationError for a prompt version the owner may not use."""
@@ -169,7 +172,12 @@ def backtest_create(
     total = len(backtest_slots(strategy, start, end))
     with transaction.atomic():
         backtest = Backtest.objects.create(
-            strategy=strategy, created_by=created_by, start=start, end=end, llm_cache=llm_cache
+            strategy=strategy,
+            created_by=created_by,
+            start=start,
+            end=end,
+            llm_cache=llm_cache,
+            anonymise=anonymise,
         )
         for n, spec in enumerate(specs, start=1):
             account = _variant_account(strategy, backtest, spec)
@@ -281,16 +289,19 @@ def backtest_cancel(*, backtest: Backtest) -> None:
     ).update(status=BacktestStatus.CANCELLED, finished_at=timezone.now())
 
 
-def _slot_run_create(clone: Strategy, slot: datetime, llm_cache: str = LlmCacheMode.OFF) -> Run:
+def _slot_run_create(
+    clone: Strategy, slot: datetime, llm_cache: str = LlmCacheMode.OFF, anonymise: bool = False
+) -> Run:
     """The pending run of ``clone`` for ``slot`` (its as-of and ``scheduled_for``), trigger
-    ``backtest``, in the backtest's LLM answer cache mode (``run_create``). IntegrityError
-    when the slot already has a run (never twice)."""
+    ``backtest``, in the backtest's LLM answer cache mode and anonymisation (``run_create``).
+    IntegrityError when the slot already has a run (never twice)."""
     return run_create(
         strategy_id=clone.pk,
         trigger=BACKTEST_TRIGGER,
         as_of=slot,
         scheduled_for=slot,
         llm_cache=llm_cache,
+        anonymise=anonymise,
     )
 
 
@@ -459,7 +470,7 @@ def _variant_run(
             budget[0] -= 1
         clock_advance(account=variant.account, strategy=clone, until=slot)
         try:
-            run = _slot_run_create(clone, slot, backtest.llm_cache)
+            run = _slot_run_create(clone, slot, backtest.llm_cache, backtest.anonymise)
         except IntegrityError:
             return VariantOutcome.TAKEN
         run_execute(run=run)

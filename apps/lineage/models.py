@@ -3,6 +3,7 @@
 Lineage is the record a person reads to see why an order exists; it knows nothing above it.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -93,6 +94,13 @@ class Run(models.Model):
         help_text="LLM answer cache mode; honoured only for backtest and replay runs (a live "
         "run never uses the cache).",
     )
+    anonymise = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Leakage guard of evaluation runs: the model sees no ticker, company name or "
+        "date (prompt dates as bar offsets t-0, t-1, …; chart without dates or title). Only "
+        "backtest and replay runs may be anonymised.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -109,11 +117,25 @@ class Run(models.Model):
                 fields=["strategy", "scheduled_for"],
                 condition=models.Q(scheduled_for__isnull=False),
                 name="run_unique_slot",
-            )
+            ),
+            # The leakage guard is for evaluation: a live run always sees its real market.
+            models.CheckConstraint(
+                condition=models.Q(anonymise=False)
+                | models.Q(trigger__in=[RunTrigger.BACKTEST, RunTrigger.REPLAY]),
+                name="run_anonymise_evaluation_only",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"run {self.pk} of {self.strategy_id} ({self.status})"
+
+    def clean(self) -> None:
+        """Raise ValidationError (key ``anonymise``) when a live run (trigger manual, schedule
+        or api) is anonymised: only evaluation runs (``EVALUATION_TRIGGERS``) may be."""
+        if self.anonymise and self.trigger not in EVALUATION_TRIGGERS:
+            raise ValidationError(
+                {"anonymise": "only backtest and replay runs can be anonymised, not live runs"}
+            )
 
 
 class Step(models.Model):

@@ -34,13 +34,15 @@ def run_create(
     as_of: datetime,
     scheduled_for: datetime | None = None,
     llm_cache: str = LlmCacheMode.OFF,
+    anonymise: bool = False,
 ) -> Run:
     """Create a pending run of a strategy as of ``as_of`` (tz-aware UTC).
 
     ``llm_cache``: the LLM answer cache mode (off/use/only/refresh), honoured only for the
     evaluation triggers ``backtest`` and ``replay`` (a live run keeps the field but never uses
-    the cache). Raises ValueError for a naive time; django's ValidationError for an unknown
-    trigger or mode; IntegrityError when ``scheduled_for`` is already claimed.
+    the cache). ``anonymise``: the leakage guard (``Run.anonymise``), evaluation triggers only.
+    Raises ValueError for a naive time; django's ValidationError for an unknown trigger or
+    mode, or an anonymised live run; IntegrityError when ``scheduled_for`` is already claimed.
     """
     if timezone.is_naive(as_of):
         raise ValueError("as_of must be timezone-aware")
@@ -50,6 +52,7 @@ def run_create(
         as_of=as_of,
         scheduled_for=scheduled_for,
         llm_cache=llm_cache,
+        anonymise=anonymise,
     )
     run.full_clean(validate_constraints=False)
     run.save()

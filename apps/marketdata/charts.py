@@ -29,6 +29,8 @@ from apps.marketdata.series import BarSeries, FloatArray
 
 # plotly_white, resolved once: the figure stays a plain dict that kaleido and browsers accept.
 CHART_TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
+# The x axis of an anonymised chart: bar offsets, 0 the last (as-of) bar.
+ANONYMOUS_X_TITLE = "bars before the last (0 = last)"
 
 
 class ChartRenderError(SibylError):
@@ -156,7 +158,7 @@ def _panel_domains(count: int) -> list[tuple[float, float]]:
     return domains
 
 
-def _layout(title: str, titles: list[str]) -> dict[str, Any]:
+def _layout(title: str, titles: list[str], anonymise: bool = False) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "template": CHART_TEMPLATE,
         "showlegend": True,
@@ -172,8 +174,10 @@ def _layout(title: str, titles: list[str]) -> dict[str, Any]:
             "matches": None if row == 1 else "x",
             "rangeslider": {"visible": False},
             "showticklabels": row == len(titles),
-            "type": "date",
+            "type": "linear" if anonymise else "date",
         }
+        if anonymise and row == len(titles):
+            layout[f"xaxis{'' if row == 1 else row}"]["title"] = {"text": ANONYMOUS_X_TITLE}
         layout[f"yaxis{'' if row == 1 else row}"] = {"anchor": x_name, "domain": [bottom, top]}
         if row > 1:
             layout["annotations"].append(
@@ -191,11 +195,21 @@ def _layout(title: str, titles: list[str]) -> dict[str, Any]:
     return layout
 
 
-def build_figure(title: str, bars: BarSeries, indicators: list[IndicatorResult]) -> dict[str, Any]:
+def build_figure(
+    title: str, bars: BarSeries, indicators: list[IndicatorResult], *, anonymise: bool = False
+) -> dict[str, Any]:
     """Return the Plotly figure (a plain figure dict) for N bars and indicator outputs aligned
-    with them: candlesticks and overlays in row 1, volume in row 2, one row per oscillator."""
+    with them: candlesticks and overlays in row 1, volume in row 2, one row per oscillator.
+
+    ``anonymise`` (the leakage guard of evaluation runs): no title (``title`` ignored) and no
+    date — the x axis is the bar offset from the last bar, −(N−1) … 0 (linear axis), so the
+    figure carries neither ticker nor time."""
     panels = [result for result in indicators if not result.on_price_panel]
-    x = [moment.isoformat() for moment in bars.ts]
+    if anonymise:
+        title = ""
+        x: list[Any] = [-offset for offset in range(len(bars) - 1, -1, -1)]
+    else:
+        x = [moment.isoformat() for moment in bars.ts]
     data: list[dict[str, Any]] = [
         {
             "type": "candlestick",
@@ -249,7 +263,7 @@ def build_figure(title: str, bars: BarSeries, indicators: list[IndicatorResult])
             for key, series in result.outputs.items()
         ]
     titles = [title, "Volume"] + [result.spec.key for result in panels]
-    return {"data": data, "layout": _layout(title, titles)}
+    return {"data": data, "layout": _layout(title, titles, anonymise)}
 
 
 def figure_json(figure: dict[str, Any]) -> str:

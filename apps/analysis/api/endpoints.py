@@ -43,9 +43,15 @@ USER_ENDPOINTS_OFF = (
 
 class LlmEndpointOutputSerializer(serializers.ModelSerializer[LlmEndpoint]):
     """An endpoint: ``owner`` null for the operator's (usable by everyone), else the user id;
-    ``has_api_key`` whether a key is stored (the key itself is never returned)."""
+    ``has_api_key`` whether a key is stored (the key itself is never returned);
+    ``knowledge_cutoff`` / ``knowledge_cutoffs`` its models' training-data cutoffs."""
 
     has_api_key = serializers.BooleanField(read_only=True)
+    knowledge_cutoffs = serializers.DictField(
+        child=serializers.DateField(),
+        read_only=True,
+        help_text="Training-data cutoff (YYYY-MM-DD) per model id; overrides knowledge_cutoff.",
+    )
 
     class Meta:
         model = LlmEndpoint
@@ -59,6 +65,8 @@ class LlmEndpointOutputSerializer(serializers.ModelSerializer[LlmEndpoint]):
             "text_only_models",
             "prices",
             "timeout_s",
+            "knowledge_cutoff",
+            "knowledge_cutoffs",
             "is_active",
             "created_at",
             "updated_at",
@@ -75,7 +83,9 @@ class LlmEndpointInputSerializer(serializers.Serializer[Any]):
     """An endpoint's settings (POST, PUT, PATCH). ``base_url`` must pass the outbound URL
     policy (http/https; a host whose addresses are global, or allowlisted in
     LLM_ALLOWED_HOSTS). ``api_key`` is write-only: omitted keeps the stored key, "" removes
-    it. ``offered_models`` empty: any model; ``prices`` USD per million tokens by model."""
+    it. ``offered_models`` empty: any model; ``prices`` USD per million tokens by model;
+    ``knowledge_cutoff`` the models' training-data cutoff (YYYY-MM-DD, null: unknown) and
+    ``knowledge_cutoffs`` the cutoff per model id, which overrides it."""
 
     name = serializers.RegexField(r"^[-a-zA-Z0-9_. ]+$", max_length=64)
     base_url = serializers.CharField(max_length=255)
@@ -96,7 +106,18 @@ class LlmEndpointInputSerializer(serializers.Serializer[Any]):
     timeout_s = serializers.FloatField(
         min_value=0.1, max_value=600, required=False, allow_null=True
     )
+    knowledge_cutoff = serializers.DateField(required=False, allow_null=True)
+    knowledge_cutoffs = serializers.DictField(child=serializers.DateField(), required=False)
     is_active = serializers.BooleanField(required=False)
+
+    def validate_knowledge_cutoffs(self, value: dict[str, Any]) -> dict[str, str]:
+        """Model ids (at most MODEL_ID_MAX_CHARS characters) to ISO dates, stored as text."""
+        for model in value:
+            if not model or len(model) > MODEL_ID_MAX_CHARS:
+                raise serializers.ValidationError(
+                    f"model ids are non-empty text of at most {MODEL_ID_MAX_CHARS} characters"
+                )
+        return {model: cutoff.isoformat() for model, cutoff in value.items()}
 
 
 def _forbidden(message: str, code: str) -> PermissionDenied:

@@ -29,11 +29,16 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     ``chart_png`` was made from the same figure JSON and export settings (``png_render_key``),
     its bytes are reused instead of rendering again (output ``render``: ``reused`` or
     ``rendered``). Both artifacts are content-addressed, so equal charts share one file each.
-    Raises ChartRenderError when a needed PNG export fails."""
+    Raises ChartRenderError when a needed PNG export fails.
+
+    An anonymised run (``Run.anonymise``) gets a chart without title and dates (x axis in bar
+    offsets, ``build_figure(anonymise=True)``): another figure JSON, hence another render key,
+    so it never reuses (or lends) the dated chart's PNG."""
     assert ctx.bars is not None
     strategy = ctx.strategy
+    anonymise = ctx.run.anonymise
     title = f"{strategy.symbol.symbol} {strategy.bar_size} as of {ctx.run.as_of:%Y-%m-%d %H:%M}"
-    figure = build_figure(title, ctx.bars, ctx.indicators)
+    figure = build_figure(title, ctx.bars, ctx.indicators, anonymise=anonymise)
     text = figure_json(figure)
     key = png_render_key(text)
     png = artifact_content_for_input(kind="chart_png", input_sha256=key)
@@ -61,4 +66,5 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
         "render": render,
         "render_key": key,
         "png_sha256": stored.sha256,
+        "anonymised": anonymise,
     }

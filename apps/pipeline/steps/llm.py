@@ -7,6 +7,10 @@ An evaluation run (trigger ``backtest`` or ``replay``) may answer from the LLM a
 (``apps.analysis.answer_cache``, mode from ``Run.llm_cache``); a live run never does. A hit is
 an ``LlmCall`` row with ``cache="hit"``, the original call's tokens and cost and latency 0; the
 step output records ``cache: {mode, key, hit}``.
+
+An anonymised run (``Run.anonymise``, evaluation runs only) renders the prompt without ticker,
+names or dates (``apps.analysis.anonymise``); the originals are recorded in the step output's
+``anonymised`` only.
 """
 
 from typing import Any
@@ -14,6 +18,7 @@ from typing import Any
 from django.conf import settings
 
 from apps.analysis.analysts import AnalysisRequest, AnalystAnswer
+from apps.analysis.anonymise import anonymised_record, prompt_scrub
 from apps.analysis.answer_cache import answer_cache_for, llm_cache_mode
 from apps.analysis.decision import DecisionParseError
 from apps.analysis.llm_client import LlmCacheMissError, LlmCallError, LlmResult
@@ -22,7 +27,7 @@ from apps.analysis.selection import analyst_for, text_only_models
 from apps.analysis.services import llm_call_record
 from apps.lineage.services import StepRecorder
 from apps.pipeline.context import RunContext
-from apps.pipeline.prompting import prompt_context
+from apps.pipeline.prompting import prompt_context, symbol_context
 
 NAME = "llm"
 
@@ -37,6 +42,7 @@ def step_input(ctx: RunContext) -> dict[str, Any]:
         "model": strategy.llm_model,
         "temperature": strategy.llm_temperature,
         "llm_cache": llm_cache_mode(run=ctx.run),
+        "anonymise": ctx.run.anonymise,
     }
 
 
@@ -46,19 +52,40 @@ def _raw_answer(recorder: StepRecorder, text: str) -> None:
     )
 
 
-def _prompt_render(ctx: RunContext, recorder: StepRecorder) -> str:
+def _prompt_render(ctx: RunContext, recorder: StepRecorder) -> tuple[str, dict[str, Any]]:
     """Render the strategy's prompt into ``ctx.prompt`` and keep it as the ``prompt`` artifact;
-    returns the chart's text summary. Raises PromptRenderError."""
+    returns the chart's text summary and, for an anonymised run (``Run.anonymise``), the step
+    output's ``anonymised`` record of the originals (else {}). An anonymised prompt has no
+    ticker, name or date (``apps.analysis.anonymise``). Raises PromptRenderError."""
     assert ctx.bars is not None
+    anonymise = ctx.run.anonymise
     context = prompt_context(
-        strategy=ctx.strategy, as_of=ctx.run.as_of, bars=ctx.bars, indicators=ctx.latest_indicators
+        strategy=ctx.strategy,
+        as_of=ctx.run.as_of,
+        bars=ctx.bars,
+        indicators=ctx.latest_indicators,
+        anonymise=anonymise,
     )
     ctx.prompt = render_prompt(ctx.strategy.prompt_template.body, context)
+    record: dict[str, Any] = {}
+    if anonymise:
+        symbol = symbol_context(ctx.strategy)
+        ctx.prompt = prompt_scrub(
+            ctx.prompt,
+            symbol=symbol["symbol"],
+            description=symbol["description"],
+            years=range(ctx.bars.ts[0].year, ctx.run.as_of.year + 1),
+        )
+        record = {
+            "anonymised": anonymised_record(
+                symbol=symbol, as_of=ctx.run.as_of, bar_times=list(ctx.bars.ts)
+            )
+        }
     recorder.add_artifact(
         kind="prompt", filename="prompt.txt", content=ctx.prompt.encode(), content_type="text/plain"
     )
     chart_summary: str = context["chart"]
-    return chart_summary
+    return chart_summary, record
 
 
 def _request(ctx: RunContext, chart_summary: str) -> AnalysisRequest:
@@ -164,9 +191,9 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     cache's ``only`` mode a miss raises LlmCacheMissError: no request, no LlmCall row, the
     output's ``cache`` says ``hit: false``.
     """
-    chart_summary = _prompt_render(ctx, recorder)
+    chart_summary, anonymised = _prompt_render(ctx, recorder)
     analyst, note = analyst_for(strategy=ctx.strategy)
-    recorder.output = {"analyst": analyst.name, "note": note}
+    recorder.output = {"analyst": analyst.name, "note": note, **anonymised}
     request = _request(ctx, chart_summary)
     try:
         answer = analyst.analyze(request)
@@ -184,6 +211,7 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     _answer_record(ctx, answer)
     _raw_answer(recorder, answer.raw_answer)
     recorder.output = _answer_output(answer, note=note, accepts_images=request.accepts_images)
+    recorder.output.update(anonymised)
 
 
 def _answer_output(answer: AnalystAnswer, *, note: str, accepts_images: bool) -> dict[str, Any]:

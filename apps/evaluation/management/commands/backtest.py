@@ -1,5 +1,5 @@
 """manage.py backtest SLUG --start DATE --end DATE [--variant k=v,… …] [--llm-cache MODE]
-[--max-cost USD [--yes]] [--parallel] [--json F] [--csv F]
+[--anonymise] [--max-cost USD [--yes]] [--parallel] [--json F] [--csv F]
 manage.py backtest --resume ID — a walk-forward backtest with a progress bar and a summary."""
 
 import json
@@ -92,6 +92,39 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
+# The table's columns: the summary's, the long leakage warning shortened to the cutoff and
+# the span (column ``leakage``), the warnings then printed in full below the table.
+TABLE_COLUMNS = tuple(c for c in SUMMARY_COLUMNS if c not in ("leakage_warning", "leakage_span"))
+
+
+def _leakage_cell(row: dict[str, Any]) -> str:
+    """``2012-03-05..2012-03-07`` (the days the model may have seen) for a row with a leakage
+    span, else ""."""
+    return str(row.get("leakage_span") or "")
+
+
+def _summary_print(console: Console, backtest: Backtest, report: dict[str, Any]) -> None:
+    """The summary table (one row per variant and buy-and-hold) and each leakage warning."""
+    anonymised = ", anonymised" if report.get("anonymise") else ""
+    table = Table(
+        title=f"backtest {backtest.pk} of {report['strategy']} ({backtest.status}{anonymised})"
+    )
+    for column in TABLE_COLUMNS:
+        table.add_column(column, justify="left" if column == "label" else "right")
+    table.add_column("leakage", no_wrap=True)
+    rows = summary_rows(report)
+    for row in rows:
+        table.add_row(*(_cell(row[c]) for c in TABLE_COLUMNS), _leakage_cell(row))
+    console.print(table)
+    for row in rows:
+        if row.get("leakage_warning"):
+            console.print(
+                f"{row['label']}: {row['leakage_warning']}, over {row['leakage_span']}",
+                soft_wrap=True,
+                markup=False,
+            )
+
+
 class Command(BaseCommand):
     help = "Backtest a strategy over a past window (every schedule slot a run) and summarise it."
 
@@ -113,6 +146,12 @@ class Command(BaseCommand):
             help="LLM answer cache mode of every run (default off; a resume keeps its own)",
         )
         parser.add_argument(
+            "--anonymise",
+            action="store_true",
+            help="leakage guard: the model sees no ticker, company name or date (prompt dates "
+            "as bar offsets t-0, t-1, …; chart without dates or title)",
+        )
+        parser.add_argument(
             "--max-cost",
             type=_usd,
             help="refuse (unless --yes) when the estimated LLM cost in USD is above this",
@@ -131,7 +170,7 @@ class Command(BaseCommand):
         # the wrapped stream: OutputWrapper.write would add line endings to the bar's updates
         stream = cast(IO[str], self.stdout._out)
         # a terminal's own width; redirected output gets room for every column
-        console = Console(file=stream, width=None if stream.isatty() else 200)
+        console = Console(file=stream, width=None if stream.isatty() else 240)
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -152,12 +191,7 @@ class Command(BaseCommand):
             else:
                 backtest = backtest_run(backtest, progress=advance)
         report = backtest_report(backtest)
-        table = Table(title=f"backtest {backtest.pk} of {report['strategy']} ({backtest.status})")
-        for column in SUMMARY_COLUMNS:
-            table.add_column(column, justify="left" if column == "label" else "right")
-        for row in summary_rows(report):
-            table.add_row(*(_cell(row[c]) for c in SUMMARY_COLUMNS))
-        console.print(table)
+        _summary_print(console, backtest, report)
         if options["json_path"]:
             with open(options["json_path"], "w", encoding="utf-8") as out:
                 json.dump(report, out, indent=2)
@@ -220,10 +254,11 @@ class Command(BaseCommand):
             end=end,
             variants=variants,
             llm_cache=options["llm_cache"],
+            anonymise=options["anonymise"],
         )
         self.stdout.write(
             f"backtest {backtest.pk}: {backtest.variants.count()} variant(s), "
             f"{backtest.variants.values_list('slots_total', flat=True).first()} slots each, "
-            f"LLM cache {backtest.llm_cache}"
+            f"LLM cache {backtest.llm_cache}" + (", anonymised" if backtest.anonymise else "")
         )
         return backtest
