@@ -26,6 +26,8 @@ class LlmCacheMode(models.TextChoices):
     USE = "use"  # a hit answers without a request; a miss calls and stores
     ONLY = "only"  # a miss is an error: free, reproducible reruns
     REFRESH = "refresh"  # always call, overwrite the stored answer
+    # a replay run answers with its source run's recorded answer (``Run.replay_of``): no request
+    RECORDED = "recorded"
 
 
 class RunStatus(models.TextChoices):
@@ -56,7 +58,11 @@ class StepStatus(models.TextChoices):
 
 
 class Run(models.Model):
-    """One execution of a strategy as of a moment in time (tz-aware UTC)."""
+    """One execution of a strategy as of a moment in time (tz-aware UTC).
+
+    A replay run (trigger ``replay``, ``replay_of`` set) re-executes a stored run from the llm
+    step: its first three steps record the source run's outputs and artifacts as reused
+    (``apps.pipeline.reuse``) instead of reading bars and rendering a chart again."""
 
     strategy = models.ForeignKey(
         "strategies.Strategy", on_delete=models.PROTECT, related_name="runs"
@@ -93,6 +99,15 @@ class Run(models.Model):
         help_text="LLM answer cache mode; honoured only for backtest and replay runs (a live "
         "run never uses the cache).",
     )
+    replay_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replays",
+        help_text="The stored run this replay run re-executes from the llm step (its data, "
+        "indicators and charts steps reuse that run's outputs and artifacts).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -109,7 +124,13 @@ class Run(models.Model):
                 fields=["strategy", "scheduled_for"],
                 condition=models.Q(scheduled_for__isnull=False),
                 name="run_unique_slot",
-            )
+            ),
+            # A replay variant re-executes each source run once: its resume key.
+            models.UniqueConstraint(
+                fields=["strategy", "replay_of"],
+                condition=models.Q(replay_of__isnull=False),
+                name="run_unique_replay",
+            ),
         ]
 
     def __str__(self) -> str:
