@@ -10,9 +10,11 @@ stored:
   (``chart_json`` artifact; JSON floats read back to the same float64 values the source
   computed with), and the exact ``last_close`` (Decimal) of the source's data step output —
   no bar is read from the store or a broker;
-- the latest indicator values (``RunContext.latest_indicators``): the source's indicators step
-  output ``latest``; the full series (``RunContext.indicators``) stay empty: only the charts
-  step used them;
+- the indicators (``RunContext.indicators``): the specs of the source's indicators step input,
+  each output series read back from the chart JSON trace of its name (TA-Lib's output names
+  give the keys, the step output ``groups`` the groups), and the latest values
+  (``RunContext.latest_indicators``) from the step output ``latest``, in the order the source
+  computed them (a JSON column does not keep key order, the prompt does);
 - the chart (``RunContext.chart``): the source's figure JSON and PNG bytes, read back and
   checked against their SHA-256; the replay's charts step links the same content-addressed
   files (``artifact_link``: new rows, no byte written, no render).
@@ -29,11 +31,19 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
+from talib import abstract
 
 from apps.common.errors import SibylError
 from apps.lineage.models import Artifact, Run, Step, StepStatus
 from apps.lineage.services import StepRecorder, artifact_link
 from apps.marketdata.charts import Chart
+from apps.marketdata.indicators import (
+    IndicatorResult,
+    IndicatorSpec,
+    IndicatorSpecError,
+    finite_or_none,
+    parse_indicator_specs,
+)
 from apps.marketdata.series import BarSeries, FloatArray
 from apps.pipeline.context import RunContext
 
@@ -161,6 +171,41 @@ def bars_from_chart(figure_json: str, last_close: Decimal) -> BarSeries:
     )
 
 
+def _output_keys(spec: IndicatorSpec) -> list[str]:
+    """The output keys ``compute_indicator`` gives ``spec``'s results (TA-Lib's metadata)."""
+    names: list[str] = abstract.Function(spec.name).info["output_names"]  # type: ignore[attr-defined]
+    return [spec.key] if len(names) == 1 else [f"{spec.key}_{name}" for name in names]
+
+
+def indicators_from_chart(
+    figure_json: str, raw_specs: object, groups: dict[str, str]
+) -> list[IndicatorResult]:
+    """The indicator results a chart was drawn from: one per spec of ``raw_specs`` (the
+    strategy's indicator list as the source's indicators step recorded it), in order, each
+    output series from the chart trace of its key, its TA-Lib group from ``groups``. Raises
+    NotReplayableError when a spec no longer parses or an output has no trace."""
+    traces = json.loads(figure_json).get("data", [])
+    series = {
+        t.get("name"): t.get("y", [])
+        for t in traces
+        if t.get("type") != "candlestick"
+        and not (t.get("name") == "Volume" and t.get("xaxis") == "x2")
+    }
+    try:
+        specs = parse_indicator_specs(raw_specs)
+    except IndicatorSpecError as error:
+        raise NotReplayableError(f"its indicator specs no longer parse: {error}") from error
+    results = []
+    for spec in specs:
+        keys = _output_keys(spec)
+        missing = [key for key in keys if key not in series]
+        if missing:
+            raise NotReplayableError(f"its chart has no series {missing}")
+        outputs = {key: _floats(series[key]) for key in keys}
+        results.append(IndicatorResult(spec=spec, group=groups.get(spec.key, ""), outputs=outputs))
+    return results
+
+
 def reused_input(source: SourceInputs, name: str) -> dict[str, Any]:
     """The input recorded for a replay's step ``name``: the source step's input."""
     return dict(source.steps[name].input or {})
@@ -180,7 +225,16 @@ def reuse_step(ctx: RunContext, recorder: StepRecorder, name: str, source: Sourc
             raise NotReplayableError(f"source run {source.run_id}: no last close") from error
         ctx.bars = bars_from_chart(source.figure_json, last_close)
     elif name == "indicators":
-        ctx.latest_indicators = dict(output.get("latest") or {})
+        stored = dict(output.get("latest") or {})
+        raw_specs = (step.input or {}).get("indicators", [])
+        ctx.indicators = indicators_from_chart(
+            source.figure_json, raw_specs, dict(output.get("groups") or {})
+        )
+        ctx.latest_indicators = {
+            key: stored[key] if key in stored else finite_or_none(values[-1])
+            for result in ctx.indicators
+            for key, values in result.outputs.items()
+        }
     elif name == "charts":
         ctx.chart = Chart(figure_json=source.figure_json, png=source.png)
         artifact_link(step=recorder.step, source=source.chart_png)

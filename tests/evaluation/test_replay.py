@@ -1,8 +1,10 @@
 """Replays: stored runs re-executed from the llm step, the original as the first variant."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 
 from apps.evaluation.models import Backtest, BacktestKind, BacktestStatus, BacktestVariant
@@ -10,8 +12,16 @@ from apps.evaluation.replay import ReplaySpec, replay_create, replay_sources
 from apps.evaluation.report import backtest_report
 from apps.evaluation.services import VariantSpec, backtest_create, backtest_run
 from apps.lineage.models import Artifact, Run, RunStatus, Step
+from apps.marketdata.indicators import compute_indicators, parse_indicator_specs
 from apps.marketdata.models import Bar
+from apps.marketdata.providers import provider_for
 from apps.pipeline.executor import strategy_run
+from apps.pipeline.reuse import (
+    NotReplayableError,
+    bars_from_chart,
+    indicators_from_chart,
+    source_inputs,
+)
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
@@ -76,6 +86,11 @@ def _decision(run: Run) -> tuple[Any, ...]:
     return (s.action, s.confidence, s.entry, s.stop_loss, s.take_profit)
 
 
+def _prompt_sha(run: Run) -> str:
+    sha: str = Artifact.objects.get(step__run=run, kind="prompt").sha256
+    return sha
+
+
 def _chart_files() -> set[str]:
     return set(
         Artifact.objects.filter(kind__in=["chart_png", "chart_json"]).values_list("file", flat=True)
@@ -135,6 +150,11 @@ def test_a_replay_reuses_the_stored_inputs_and_scores_the_original_beside_a_mode
             stored_charts = Step.objects.get(run=source, name="charts").artifacts
             assert linked == dict(stored_charts.values_list("kind", "sha256"))
     assert _chart_files() == charts_before  # no new chart file
+    # the restored bars and indicators render the very prompt the source rendered (the first
+    # slot: no position yet in either account)
+    for variant in (original, other):
+        first = Run.objects.get(strategy=variant.clone, replay_of=sources[0])
+        assert _prompt_sha(first) == _prompt_sha(sources[0])
 
     # the original made no request and reproduced every decision
     assert len(llm_server.requests) == 4
@@ -200,3 +220,34 @@ def test_a_backtest_is_replayed_with_its_variant_as_the_original(
     assert backtest_run(Backtest.objects.get(pk=replay.pk)).status == BacktestStatus.DONE
     assert Run.objects.filter(replay_of__in=source_runs).count() == 10
     assert BacktestVariant.objects.filter(backtest=replay, slots_done=5).count() == 2
+
+
+def test_the_bars_and_indicators_read_back_from_a_chart_are_those_it_was_drawn_from(
+    goog: Symbol, llm_server: ScriptedLlmServer
+) -> None:
+    strategy, sources = _live_runs(goog, llm_server)
+    source = sources[-1]
+    bars = provider_for().get_bars(
+        symbol=goog, bar_size="1 day", as_of=source.as_of, count=strategy.lookback, min_count=50
+    )
+    inputs = source_inputs(source.pk)
+    last_close = Decimal(inputs.steps["data"].output["last_close"])
+
+    restored = bars_from_chart(inputs.figure_json, last_close)
+
+    assert restored.ts == bars.ts and restored.last_close == bars.last_close
+    for name in ("open", "high", "low", "close", "volume"):
+        assert np.array_equal(getattr(restored, name), getattr(bars, name)), name
+    computed = compute_indicators(parse_indicator_specs(strategy.indicators), bars)
+    step = inputs.steps["indicators"]
+    indicators = indicators_from_chart(
+        inputs.figure_json, step.input["indicators"], step.output["groups"]
+    )
+    assert [(r.spec, r.group, list(r.outputs)) for r in indicators] == [
+        (r.spec, r.group, list(r.outputs)) for r in computed
+    ]
+    for got, want in zip(indicators, computed, strict=True):
+        for key, values in want.outputs.items():
+            assert np.array_equal(got.outputs[key], values, equal_nan=True), key
+    with pytest.raises(NotReplayableError, match="no succeeded charts step"):
+        source_inputs(sources[2].pk)
