@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from apps.evaluation.models import Backtest, BacktestKind, BacktestStatus, BacktestVariant
-from apps.evaluation.replay import ReplaySpec, replay_create, replay_sources
+from apps.evaluation.replay import ReplaySpec, _replay_run_create, replay_create, replay_sources
 from apps.evaluation.report import backtest_report
-from apps.evaluation.services import VariantSpec, backtest_create, backtest_run
+from apps.evaluation.services import VariantSpec, backtest_cancel, backtest_create, backtest_run
 from apps.lineage.models import Artifact, Run, RunStatus, Step
 from apps.marketdata.indicators import compute_indicators, parse_indicator_specs
 from apps.marketdata.models import Bar
@@ -251,3 +251,60 @@ def test_the_bars_and_indicators_read_back_from_a_chart_are_those_it_was_drawn_f
             assert np.array_equal(got.outputs[key], values, equal_nan=True), key
     with pytest.raises(NotReplayableError, match="no succeeded charts step"):
         source_inputs(sources[2].pk)
+
+
+def _baseline_backtest(goog: Symbol) -> BacktestVariant:
+    """A finished one-week baseline backtest's only variant (five runs)."""
+    strategy = StrategyFactory.create(
+        symbol=goog, schedule_cron="0 22 * * 1-5", schedule_timezone="UTC", is_active=False
+    )
+    source = backtest_run(
+        backtest_create(
+            strategy=strategy,
+            start=datetime(2012, 3, 5, tzinfo=UTC),
+            end=datetime(2012, 3, 9, 23, tzinfo=UTC),
+        )
+    )
+    assert source.status == BacktestStatus.DONE
+    return source.variants.get()
+
+
+def test_a_stopped_replay_resumes_without_a_source_run_twice_and_a_cancelled_one_stops(
+    goog: Symbol,
+) -> None:
+    source_variant = _baseline_backtest(goog)
+    sources = list(Run.objects.filter(strategy=source_variant.clone).order_by("as_of"))
+    spec = [ReplaySpec(label="again", analyst="baseline")]
+    # given a replay whose worker stopped after 3 runs, then died right after creating the
+    # original's replay of the 4th source run, before executing it
+    replay = replay_create(source_variant=source_variant, variants=spec)
+    assert backtest_run(replay, max_slots=3).status == BacktestStatus.RUNNING
+    original, again = list(replay.variants.order_by("position"))
+    assert Run.objects.filter(strategy=original.clone).count() == 3
+    _replay_run_create(original, sources[3], replay.llm_cache)
+
+    # when it is resumed
+    resumed = backtest_run(replay)
+
+    # then every source run has exactly one succeeded replay run per variant
+    assert resumed.status == BacktestStatus.DONE
+    for variant in (original, again):
+        runs = Run.objects.filter(strategy=variant.clone)
+        assert sorted(runs.values_list("replay_of_id", flat=True)) == sorted(s.pk for s in sources)
+        assert set(runs.values_list("status", flat=True)) == {RunStatus.SUCCEEDED}
+    assert [_decision(Run.objects.get(strategy=original.clone, replay_of=s)) for s in sources] == [
+        _decision(s) for s in sources
+    ]
+
+    # and a replay cancelled after two source runs stops there and stays stopped
+    cancelled = replay_create(source_variant=source_variant)
+
+    def cancel_after_two(variant: Any, done: int, total: int) -> None:
+        if done == 2:
+            backtest_cancel(backtest=cancelled)
+
+    assert backtest_run(cancelled, progress=cancel_after_two).status == BacktestStatus.CANCELLED
+    only = cancelled.variants.get()
+    only.refresh_from_db()
+    assert (only.status, only.slots_done, only.clone.runs.count()) == ("cancelled", 2, 2)
+    assert backtest_run(cancelled).status == BacktestStatus.CANCELLED
