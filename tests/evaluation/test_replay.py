@@ -10,7 +10,13 @@ import pytest
 from apps.evaluation.models import Backtest, BacktestKind, BacktestStatus, BacktestVariant
 from apps.evaluation.replay import ReplaySpec, _replay_run_create, replay_create, replay_sources
 from apps.evaluation.report import backtest_report
-from apps.evaluation.services import VariantSpec, backtest_cancel, backtest_create, backtest_run
+from apps.evaluation.services import (
+    BacktestError,
+    VariantSpec,
+    backtest_cancel,
+    backtest_create,
+    backtest_run,
+)
 from apps.lineage.models import Artifact, Run, RunStatus, Step
 from apps.marketdata.indicators import compute_indicators, parse_indicator_specs
 from apps.marketdata.models import Bar
@@ -308,3 +314,16 @@ def test_a_stopped_replay_resumes_without_a_source_run_twice_and_a_cancelled_one
     only.refresh_from_db()
     assert (only.status, only.slots_done, only.clone.runs.count()) == ("cancelled", 2, 2)
     assert backtest_run(cancelled).status == BacktestStatus.CANCELLED
+
+
+def test_recorded_answers_are_for_replays_only(goog: Symbol) -> None:
+    strategy = StrategyFactory.create(symbol=goog, analyst="openai")
+    with pytest.raises(BacktestError, match="llm_cache must be one of"):
+        backtest_create(strategy=strategy, start=START, end=END, llm_cache="recorded")
+    with pytest.raises(BacktestError, match="llm_cache must be one of"):
+        replay_create(strategy=strategy, start=START, end=END, llm_cache="recorded")
+    # a run that claims recorded answers without a source run fails at its llm step, saying so
+    run = strategy_run(strategy=strategy, as_of=SLOTS[0], trigger="replay", llm_cache="recorded")
+    assert run.status == RunStatus.FAILED
+    assert "RecordedAnswerMissingError" in run.error_message
+    assert "replays no stored run" in run.error_message
