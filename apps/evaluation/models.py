@@ -5,6 +5,10 @@ on its own paper account (``Account.paper_clock`` set: the paper book fills it o
 closed by the clock), so a backtest never touches the owner's live or paper positions. Every
 schedule slot of the window becomes an ordinary run (trigger ``backtest``) of that copy,
 executed by the pipeline's executor (``apps.evaluation.services``).
+
+A replay (``kind=replay``, ``apps.evaluation.replay``) is a backtest whose units are not
+schedule slots but stored runs — a strategy's own runs in the window, or the runs of a
+backtest's variant (``source_variant``) — each re-executed from the llm step.
 """
 
 from django.conf import settings
@@ -21,10 +25,19 @@ class BacktestStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+class BacktestKind(models.TextChoices):
+    BACKTEST = "backtest"  # every schedule slot of the window, run from the data step
+    REPLAY = "replay"  # every stored source run of the window, re-run from the llm step
+
+
 class Backtest(models.Model):
     """A walk-forward backtest of ``strategy`` over [``start``, ``end``] (tz-aware UTC).
 
-    ``anonymise``: every run of it is anonymised (``Run.anonymise``, the leakage guard)."""
+    ``anonymise``: every run of it is anonymised (``Run.anonymise``, the leakage guard).
+
+    ``kind=replay``: the variants re-execute stored runs instead of schedule slots — the runs
+    of ``source_variant`` (a backtest's variant) when set, else ``strategy``'s own live runs
+    with an as-of in the window (``apps.evaluation.replay``)."""
 
     strategy = models.ForeignKey(
         "strategies.Strategy", on_delete=models.PROTECT, related_name="backtests"
@@ -35,6 +48,17 @@ class Backtest(models.Model):
         null=True,
         blank=True,
         related_name="backtests",
+    )
+    kind = models.CharField(
+        max_length=8, choices=BacktestKind.choices, default=BacktestKind.BACKTEST
+    )
+    source_variant = models.ForeignKey(
+        "BacktestVariant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replays",
+        help_text="A replay of a backtest: the variant whose runs are re-executed.",
     )
     start = models.DateTimeField(help_text="First moment of the window (UTC).")
     end = models.DateTimeField(help_text="Last moment of the window (UTC).")
@@ -72,7 +96,9 @@ class BacktestVariant(models.Model):
 
     Blank ``llm_model``/``analyst`` and null ``prompt_template`` keep the strategy's own.
     ``account`` is the variant's isolated paper account, ``clone`` the hidden strategy copy
-    that trades it; ``slots_done`` of ``slots_total`` schedule slots have a run.
+    that trades it; ``slots_done`` of ``slots_total`` schedule slots (a replay: source runs)
+    have a run. ``recorded_answers`` (a replay's ``original`` variant): its runs answer with
+    the source runs' recorded LLM answers, making no request.
     """
 
     backtest = models.ForeignKey(Backtest, on_delete=models.CASCADE, related_name="variants")
@@ -87,6 +113,7 @@ class BacktestVariant(models.Model):
         related_name="+",
     )
     analyst = models.CharField(max_length=16, blank=True)
+    recorded_answers = models.BooleanField(default=False)
     account = models.ForeignKey("trading.Account", on_delete=models.PROTECT, related_name="+")
     clone = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="+")
     status = models.CharField(

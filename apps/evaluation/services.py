@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.analysis.costs import llm_cost_estimate
-from apps.evaluation.models import Backtest, BacktestStatus, BacktestVariant
+from apps.evaluation.models import Backtest, BacktestKind, BacktestStatus, BacktestVariant
 from apps.lineage.models import LlmCacheMode, Run, RunStatus, RunTrigger
 from apps.lineage.services import run_create
 from apps.orders.end_of_day import end_of_day_close
@@ -166,8 +166,9 @@ def backtest_create(
         raise BacktestError("start and end must be timezone-aware")
     if end < start:
         raise BacktestError("end is before start")
-    if llm_cache not in LlmCacheMode.values:
-        raise BacktestError(f"llm_cache must be one of {LlmCacheMode.values}, not {llm_cache!r}")
+    modes = [m for m in LlmCacheMode.values if m != LlmCacheMode.RECORDED]  # replays only
+    if llm_cache not in modes:
+        raise BacktestError(f"llm_cache must be one of {modes}, not {llm_cache!r}")
     specs = list(variants) or [VariantSpec(label="strategy")]
     total = len(backtest_slots(strategy, start, end))
     with transaction.atomic():
@@ -433,7 +434,12 @@ def _variant_run(
     *,
     deadline: float | None,
 ) -> str:
-    """Run the variant's remaining slots; returns a ``VariantOutcome``."""
+    """Run the variant's remaining slots (a replay's: source runs, ``apps.evaluation.replay``);
+    returns a ``VariantOutcome``."""
+    if backtest.kind == BacktestKind.REPLAY:
+        from apps.evaluation.replay import replay_variant_run  # replay builds on this module
+
+        return replay_variant_run(backtest, variant, budget, progress, deadline=deadline)
     clone = variant.clone
     slots = backtest_slots(clone, backtest.start, backtest.end)
     existing = dict(

@@ -27,6 +27,8 @@ class LlmCacheMode(models.TextChoices):
     USE = "use"  # a hit answers without a request; a miss calls and stores
     ONLY = "only"  # a miss is an error: free, reproducible reruns
     REFRESH = "refresh"  # always call, overwrite the stored answer
+    # a replay run answers with its source run's recorded answer (``Run.replay_of``): no request
+    RECORDED = "recorded"
 
 
 class RunStatus(models.TextChoices):
@@ -57,7 +59,11 @@ class StepStatus(models.TextChoices):
 
 
 class Run(models.Model):
-    """One execution of a strategy as of a moment in time (tz-aware UTC)."""
+    """One execution of a strategy as of a moment in time (tz-aware UTC).
+
+    A replay run (trigger ``replay``, ``replay_of`` set) re-executes a stored run from the llm
+    step: its first three steps record the source run's outputs and artifacts as reused
+    (``apps.pipeline.reuse``) instead of reading bars and rendering a chart again."""
 
     strategy = models.ForeignKey(
         "strategies.Strategy", on_delete=models.PROTECT, related_name="runs"
@@ -101,6 +107,15 @@ class Run(models.Model):
         "date (prompt dates as bar offsets t-0, t-1, …; chart without dates or title). Only "
         "backtest and replay runs may be anonymised.",
     )
+    replay_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replays",
+        help_text="The stored run this replay run re-executes from the llm step (its data, "
+        "indicators and charts steps reuse that run's outputs and artifacts).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -123,6 +138,12 @@ class Run(models.Model):
                 condition=models.Q(anonymise=False)
                 | models.Q(trigger__in=[RunTrigger.BACKTEST, RunTrigger.REPLAY]),
                 name="run_anonymise_evaluation_only",
+            ),
+            # A replay variant re-executes each source run once: its resume key.
+            models.UniqueConstraint(
+                fields=["strategy", "replay_of"],
+                condition=models.Q(replay_of__isnull=False),
+                name="run_unique_replay",
             ),
         ]
 

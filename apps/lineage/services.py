@@ -35,14 +35,18 @@ def run_create(
     scheduled_for: datetime | None = None,
     llm_cache: str = LlmCacheMode.OFF,
     anonymise: bool = False,
+    replay_of_id: int | None = None,
 ) -> Run:
     """Create a pending run of a strategy as of ``as_of`` (tz-aware UTC).
 
-    ``llm_cache``: the LLM answer cache mode (off/use/only/refresh), honoured only for the
-    evaluation triggers ``backtest`` and ``replay`` (a live run keeps the field but never uses
-    the cache). ``anonymise``: the leakage guard (``Run.anonymise``), evaluation triggers only.
-    Raises ValueError for a naive time; django's ValidationError for an unknown trigger or
-    mode, or an anonymised live run; IntegrityError when ``scheduled_for`` is already claimed.
+    ``llm_cache``: the LLM answer cache mode (off/use/only/refresh; ``recorded`` for a replay
+    run answering with its source's recorded answer), honoured only for the evaluation triggers
+    ``backtest`` and ``replay`` (a live run keeps the field but never uses the cache).
+    ``anonymise``: the leakage guard (``Run.anonymise``), evaluation triggers only.
+    ``replay_of_id``: the stored run a replay run re-executes from the llm step. Raises
+    ValueError for a naive time; django's ValidationError for an unknown trigger or mode, or an
+    anonymised live run; IntegrityError when ``scheduled_for`` is already claimed, or the
+    strategy already has a replay of ``replay_of_id``.
     """
     if timezone.is_naive(as_of):
         raise ValueError("as_of must be timezone-aware")
@@ -53,6 +57,7 @@ def run_create(
         scheduled_for=scheduled_for,
         llm_cache=llm_cache,
         anonymise=anonymise,
+        replay_of_id=replay_of_id,
     )
     run.full_clean(validate_constraints=False)
     run.save()
@@ -291,6 +296,31 @@ def artifact_store(
         )
 
 
+def artifact_link(*, step: Step, source: Artifact) -> Artifact:
+    """Record that ``step`` reuses the stored artifact ``source`` (a replay run's charts step
+    reusing its source run's chart): a new row of the same kind pointing at the same
+    content-addressed file, with the same hashes — no byte is read or written. Under the
+    advisory lock on the file name (as ``artifact_store``), so retention cannot delete the file
+    meanwhile. Raises FileNotFoundError when the file is no longer in storage; ValueError for
+    a row stored before content addressing (its file belongs to that row alone)."""
+    if not source.sha256:
+        raise ValueError(f"artifact {source.pk} is not content-addressed: it cannot be shared")
+    name = source.file.name or ""
+    with transaction.atomic():
+        _lock_file_name(name)
+        if not _artifact_storage().exists(name):
+            raise FileNotFoundError(f"artifact {source.pk}'s file {name} is no longer stored")
+        return Artifact.objects.create(
+            step=step,
+            kind=source.kind,
+            file=name,
+            content_type=source.content_type,
+            size_bytes=source.size_bytes,
+            sha256=source.sha256,
+            input_sha256=source.input_sha256,
+        )
+
+
 def artifact_content_for_input(*, kind: str, input_sha256: str) -> bytes | None:
     """The bytes of a stored artifact of ``kind`` made from the input hashed ``input_sha256``
     (the newest such row), or None when there is none or its file cannot be read back intact
@@ -406,6 +436,16 @@ def step_fail(*, step: Step, output: dict[str, Any], error_type: str, error_mess
         finished_at=timezone.now(),
         error_type=error_type,
         error_message=error_message,
+    )
+
+
+def run_skip(*, run: Run, reason: str) -> bool:
+    """Mark a pending ``run`` skipped without executing it (a replay's source run that cannot
+    be replayed), ``reason`` as its error message. Returns False when it was not pending."""
+    return bool(
+        Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
+            status=RunStatus.SKIPPED, error_message=reason, finished_at=timezone.now()
+        )
     )
 
 

@@ -30,6 +30,14 @@ from apps.lineage.services import (
     step_skip,
 )
 from apps.pipeline.context import RunContext
+from apps.pipeline.reuse import (
+    REUSED_STEPS,
+    NotReplayableError,
+    SourceInputs,
+    reuse_step,
+    reused_input,
+    source_inputs,
+)
 from apps.pipeline.steps import charts, data, indicators, llm, order, signal
 from apps.strategies.models import Strategy
 
@@ -73,20 +81,36 @@ def run_execute(*, run: Run) -> Run:
 
 
 def _steps_execute(run: Run, deadline: Deadline) -> Run:
-    """Run the steps of a claimed ``run`` in order within ``deadline`` (see ``run_execute``)."""
+    """Run the steps of a claimed ``run`` in order within ``deadline`` (see ``run_execute``).
+
+    A replay run (``replay_of`` set) takes its data, indicators and charts steps from its
+    source run (``apps.pipeline.reuse``); a source that cannot be replayed fails the run with
+    NotReplayableError before any step."""
     strategy = Strategy.objects.select_related("symbol", "prompt_template").get(pk=run.strategy_id)
     ctx = RunContext(run=run, strategy=strategy)
+    source: SourceInputs | None = None
+    if run.replay_of_id is not None:
+        try:
+            source = source_inputs(run.replay_of_id)
+        except NotReplayableError as error:
+            run_finish(run=run, error_message=f"replay: {repr_error(error)}")
+            return run
     for sequence, step in enumerate(STEPS, start=1):
         if ctx.stop_reason:
             step_skip(run=run, name=step.NAME, sequence=sequence, reason=ctx.stop_reason)
             continue
+        reuse = source if step.NAME in REUSED_STEPS else None
         recorder: StepRecorder | None = None
         try:
+            step_input = reused_input(reuse, step.NAME) if reuse else step.step_input(ctx)
             with step_record(
-                run=run, name=step.NAME, sequence=sequence, step_input=step.step_input(ctx)
+                run=run, name=step.NAME, sequence=sequence, step_input=step_input
             ) as recorder:
                 deadline_check(f"step {step.NAME}")  # no step starts past the budget
-                step.run(ctx, recorder)
+                if reuse is not None:
+                    reuse_step(ctx, recorder, step.NAME, reuse)
+                else:
+                    step.run(ctx, recorder)
         except RunNotRunningError:
             run.refresh_from_db()
             return run

@@ -1,0 +1,271 @@
+"""Replays: stored runs re-executed from the llm step with another model, endpoint or prompt.
+
+A replay is a ``Backtest`` with ``kind=replay``. Its source is either a strategy's own runs
+(live triggers ``schedule``, ``manual``, ``api``) with an as-of in [``start``, ``end``], or the
+runs of one variant of a backtest (``source_variant``, window: that backtest's). Each variant
+has, as a backtest variant has, its own paper account (``Account.paper_clock``) and hidden
+strategy copy (``Strategy.backtest_of``); variant 1, ``original``, answers with the source
+runs' recorded LLM answers (``recorded_answers``; cache mode ``recorded``,
+``apps.analysis.answer_cache.RecordedAnswerCache``: no request), so the original is scored on
+the same paper broker the same way as the variants beside it.
+
+For every source run, in as-of order, a variant creates one run of its copy (trigger
+``replay``, the source's ``as_of``, ``replay_of`` the source run) after advancing its paper
+account to that as-of, and executes it through the pipeline's executor: the data, indicators
+and charts steps reuse the source run's stored outputs and chart artifacts
+(``apps.pipeline.reuse``: no bar read, no chart render), then llm → signal → order run as live
+on the variant's paper account. A source run that cannot be replayed (its charts step did not
+succeed) gets a ``skipped`` replay run whose error message says why.
+
+Progress, cancel, resume, the parallel Celery tasks and the report are the backtest's
+(``apps.evaluation.services`` hands a replay's variants to ``replay_variant_run``; a run is
+unique per (copy, source run), so resuming never replays a source run twice).
+"""
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from apps.analysis.costs import llm_cost_estimate
+from apps.evaluation.models import Backtest, BacktestKind, BacktestStatus, BacktestVariant
+from apps.evaluation.services import (
+    BacktestError,
+    Progress,
+    VariantOutcome,
+    VariantSpec,
+    _clone,
+    _Stop,
+    _variant_account,
+    account_advance,
+)
+from apps.lineage.models import LlmCacheMode, Run, RunStatus, RunTrigger
+from apps.lineage.services import run_create, run_skip
+from apps.pipeline.executor import run_execute
+from apps.pipeline.reuse import replay_skip_reason
+from apps.strategies.models import Strategy
+
+# The triggers of a strategy's own (live) runs: what a replay of a strategy re-executes.
+LIVE_TRIGGERS = (RunTrigger.SCHEDULE, RunTrigger.MANUAL, RunTrigger.API)
+# Source runs still executing are not replayed (their outcome is not stored yet).
+UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING)
+ORIGINAL = "original"
+
+
+@dataclass(frozen=True)
+class ReplaySpec:
+    """How one replay variant differs from the source strategy: blank/None keeps the
+    strategy's own model (``llm_model``), prompt version (``prompt_template_id``), analyst
+    (``analyst``) or LLM endpoint (``llm_endpoint_id``); ``label`` names it in the report."""
+
+    label: str
+    llm_model: str = ""
+    prompt_template_id: int | None = None
+    analyst: str = ""
+    llm_endpoint_id: int | None = None
+
+
+def replay_sources(backtest: Backtest) -> QuerySet[Run]:
+    """The stored runs ``backtest`` (a replay) re-executes, in as-of order (then id): the
+    source variant's copy's runs, or else the strategy's own live runs with an as-of in
+    [``start``, ``end``]; runs still pending or running are left out."""
+    if backtest.source_variant is not None:
+        runs = Run.objects.filter(strategy_id=backtest.source_variant.clone_id)
+    else:
+        runs = Run.objects.filter(strategy_id=backtest.strategy_id, trigger__in=LIVE_TRIGGERS)
+    return (
+        runs.filter(as_of__gte=backtest.start, as_of__lte=backtest.end)
+        .exclude(status__in=UNFINISHED)
+        .order_by("as_of", "id")
+    )
+
+
+def _source_window(
+    strategy: Strategy | None,
+    start: datetime | None,
+    end: datetime | None,
+    source_variant: BacktestVariant | None,
+) -> tuple[Strategy, datetime, datetime]:
+    """The replayed strategy and window: a backtest variant's (its backtest's strategy, and
+    its window unless narrowed by ``start``/``end``), else ``strategy`` over [start, end]."""
+    if source_variant is not None:
+        source = source_variant.backtest
+        if strategy is not None and strategy.pk != source.strategy_id:
+            raise BacktestError(f"backtest {source.pk} is not a backtest of {strategy.slug}")
+        return source.strategy, start or source.start, end or source.end
+    if strategy is None or start is None or end is None:
+        raise BacktestError("a replay needs a strategy and a window, or a source backtest")
+    return strategy, start, end
+
+
+def replay_create(
+    *,
+    strategy: Strategy | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    variants: Sequence[ReplaySpec] = (),
+    source_variant: BacktestVariant | None = None,
+    created_by: User | None = None,
+    llm_cache: str = LlmCacheMode.OFF,
+) -> Backtest:
+    """A pending replay (module docstring) of ``strategy``'s live runs with an as-of in
+    [``start``, ``end``] (tz-aware UTC), or of ``source_variant``'s runs (its backtest's window
+    unless ``start``/``end`` narrow it). Variant 1 is ``original`` (the source strategy's
+    settings, recorded answers); one more variant per spec, each with its own paper account
+    and hidden strategy copy. ``llm_cache`` (off/use/only/refresh) is the answer cache mode of
+    the other variants' runs; ``slots_total`` counts the source runs.
+
+    Raises BacktestError for a missing, naive or reversed window, a source backtest of another
+    strategy, or an unknown cache mode; ValidationError for a prompt version the owner may not
+    use."""
+    strategy, start, end = _source_window(strategy, start, end, source_variant)
+    if timezone.is_naive(start) or timezone.is_naive(end):
+        raise BacktestError("start and end must be timezone-aware")
+    if end < start:
+        raise BacktestError("end is before start")
+    modes = [m for m in LlmCacheMode.values if m != LlmCacheMode.RECORDED]
+    if llm_cache not in modes:
+        raise BacktestError(f"llm_cache must be one of {modes}, not {llm_cache!r}")
+    specs = [ReplaySpec(label=ORIGINAL), *variants]
+    with transaction.atomic():
+        backtest = Backtest.objects.create(
+            strategy=strategy,
+            kind=BacktestKind.REPLAY,
+            source_variant=source_variant,
+            created_by=created_by,
+            start=start,
+            end=end,
+            llm_cache=llm_cache,
+        )
+        total = replay_sources(backtest).count()
+        for n, spec in enumerate(specs, start=1):
+            base = VariantSpec(
+                label=spec.label,
+                llm_model=spec.llm_model,
+                prompt_template_id=spec.prompt_template_id,
+                analyst=spec.analyst,
+            )
+            account = _variant_account(strategy, backtest, base)
+            clone = _clone(strategy, backtest, n, base, account)
+            if spec.llm_endpoint_id is not None:
+                clone.llm_endpoint_id = spec.llm_endpoint_id
+                clone.clean()  # the owner may use the endpoint (raises ValidationError)
+                clone.save(update_fields=["llm_endpoint"])
+            BacktestVariant.objects.create(
+                backtest=backtest,
+                position=n,
+                label=spec.label,
+                llm_model=spec.llm_model,
+                prompt_template_id=spec.prompt_template_id,
+                analyst=spec.analyst,
+                recorded_answers=n == 1,
+                account=account,
+                clone=clone,
+                slots_total=total,
+            )
+    return backtest
+
+
+def replay_cost_estimate(backtest: Backtest) -> Decimal:
+    """Estimated LLM cost (USD) of the source runs ``backtest``'s (a replay) variants have not
+    replayed yet, before any cache hit: each copy's ``llm_cost_estimate`` × its remaining source
+    runs; the original variant costs 0 (recorded answers)."""
+    return sum(
+        (
+            llm_cost_estimate(strategy=v.clone, slots=max(0, v.slots_total - v.slots_done))
+            for v in backtest.variants.select_related("clone__prompt_template")
+            if not v.recorded_answers
+        ),
+        Decimal(0),
+    )
+
+
+def _cancelled(backtest: Backtest) -> bool:
+    status = Backtest.objects.values_list("status", flat=True).get(pk=backtest.pk)
+    return status == BacktestStatus.CANCELLED
+
+
+def _replay_run_create(variant: BacktestVariant, source: Run, llm_cache: str) -> Run:
+    """The pending replay run of ``source`` by ``variant``'s copy: trigger ``replay``, the
+    source's as-of, ``recorded`` answers for the original variant, else ``llm_cache``.
+    IntegrityError when the copy already replays ``source``."""
+    return run_create(
+        strategy_id=variant.clone_id,
+        trigger=RunTrigger.REPLAY,
+        as_of=source.as_of,
+        llm_cache=LlmCacheMode.RECORDED if variant.recorded_answers else llm_cache,
+        replay_of_id=source.pk,
+    )
+
+
+def replay_variant_run(
+    backtest: Backtest,
+    variant: BacktestVariant,
+    budget: list[int | None],
+    progress: Progress | None,
+    *,
+    deadline: float | None,
+) -> str:
+    """Replay the variant's remaining source runs in as-of order (module docstring); returns a
+    ``VariantOutcome`` with the meanings of a backtest variant's (``apps.evaluation.services.
+    backtest_variant_run``): ``cancelled`` before a source run when the replay was cancelled,
+    ``paused`` at ``deadline`` (``time.monotonic()`` seconds), ``taken`` when another worker
+    replays the next source run, ``done`` with the account advanced to ``end``. ``budget[0]``
+    new runs at most (None: no limit; raises the runner's stop when spent)."""
+    sources = list(replay_sources(backtest))
+    existing = dict(
+        Run.objects.filter(strategy_id=variant.clone_id, replay_of__isnull=False).values_list(
+            "replay_of_id", "pk"
+        )
+    )
+    done = sum(1 for source in sources if source.pk in existing)
+    BacktestVariant.objects.filter(pk=variant.pk).update(
+        status=BacktestStatus.RUNNING, slots_total=len(sources), slots_done=done
+    )
+    for source in sources:
+        if _cancelled(backtest):
+            BacktestVariant.objects.filter(pk=variant.pk).update(status=BacktestStatus.CANCELLED)
+            return VariantOutcome.CANCELLED
+        run_id = existing.get(source.pk)
+        if run_id is not None:
+            pending = Run.objects.filter(pk=run_id, status=RunStatus.PENDING).first()
+            if pending is None:
+                running = Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).exists()
+                if deadline is not None and running:
+                    return VariantOutcome.TAKEN
+                continue
+            account_advance(account=variant.account, until=source.as_of)
+            run_execute(run=pending)  # created before a worker died: executed at most once
+            continue
+        if deadline is not None and time.monotonic() >= deadline:
+            return VariantOutcome.PAUSED
+        if budget[0] is not None:
+            if budget[0] <= 0:
+                raise _Stop
+            budget[0] -= 1
+        reason = replay_skip_reason(source.pk)
+        if not reason:
+            account_advance(account=variant.account, until=source.as_of)
+        try:
+            run = _replay_run_create(variant, source, backtest.llm_cache)
+        except IntegrityError:
+            return VariantOutcome.TAKEN
+        if reason:
+            run_skip(run=run, reason=f"not replayed: {reason}")
+        else:
+            run_execute(run=run)
+        done += 1
+        BacktestVariant.objects.filter(pk=variant.pk).update(slots_done=done)
+        if progress is not None:
+            progress(variant, done, len(sources))
+    account_advance(account=variant.account, until=backtest.end)
+    BacktestVariant.objects.filter(pk=variant.pk).update(
+        status=BacktestStatus.DONE, slots_done=done
+    )
+    return VariantOutcome.DONE
