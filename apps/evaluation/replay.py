@@ -43,7 +43,7 @@ from apps.evaluation.services import (
     _clone,
     _Stop,
     _variant_account,
-    account_advance,
+    clock_advance,
 )
 from apps.lineage.models import LlmCacheMode, Run, RunStatus, RunTrigger
 from apps.lineage.services import run_create, run_skip
@@ -240,7 +240,7 @@ def replay_variant_run(
                 if deadline is not None and running:
                     return VariantOutcome.TAKEN
                 continue
-            account_advance(account=variant.account, until=source.as_of)
+            clock_advance(account=variant.account, strategy=variant.clone, until=source.as_of)
             run_execute(run=pending)  # created before a worker died: executed at most once
             continue
         if deadline is not None and time.monotonic() >= deadline:
@@ -251,7 +251,7 @@ def replay_variant_run(
             budget[0] -= 1
         reason = replay_skip_reason(source.pk)
         if not reason:
-            account_advance(account=variant.account, until=source.as_of)
+            clock_advance(account=variant.account, strategy=variant.clone, until=source.as_of)
         try:
             run = _replay_run_create(variant, source, backtest.llm_cache)
         except IntegrityError:
@@ -264,7 +264,7 @@ def replay_variant_run(
         BacktestVariant.objects.filter(pk=variant.pk).update(slots_done=done)
         if progress is not None:
             progress(variant, done, len(sources))
-    account_advance(account=variant.account, until=backtest.end)
+    clock_advance(account=variant.account, strategy=variant.clone, until=backtest.end)
     BacktestVariant.objects.filter(pk=variant.pk).update(
         status=BacktestStatus.DONE, slots_done=done
     )

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Q
 
-from apps.evaluation.models import Backtest, BacktestStatus
+from apps.evaluation.models import Backtest, BacktestStatus, BacktestVariant
 from apps.lineage.models import Run
 from apps.lineage.services import artifact_files_release
 from apps.orders.models import Order, PaperOrder, PositionAction
@@ -85,14 +85,20 @@ def backtest_delete(backtest: Backtest) -> tuple[int, int, list[str]]:
 def backtests_prune(*, now: datetime, retention_days: int) -> BacktestPruneReport:
     """Delete every backtest final for more than ``retention_days`` before ``now`` (tz-aware
     UTC), each as one unit (``backtest_delete``), then release the artifact files no kept
-    artifact references any more."""
+    artifact references any more. A backtest whose variant is the source of a kept replay is
+    kept with it (the replay's comparison starts from it)."""
     ids = prunable_backtests(before=now - timedelta(days=retention_days))
     runs = orders = 0
     files: list[str] = []
-    for backtest in Backtest.objects.filter(pk__in=ids):
+    pruned = 0
+    # Newest first: a replay of a backtest goes before its source, which a kept replay keeps.
+    for backtest in Backtest.objects.filter(pk__in=ids).order_by("-pk"):
+        if BacktestVariant.objects.filter(backtest=backtest, replays__isnull=False).exists():
+            continue
+        pruned += 1
         run_count, order_count, names = backtest_delete(backtest)
         runs += run_count
         orders += order_count
         files += names
     released = artifact_files_release(names=files)
-    return BacktestPruneReport(backtests=len(ids), runs=runs, orders=orders, files=released)
+    return BacktestPruneReport(backtests=pruned, runs=runs, orders=orders, files=released)
