@@ -261,6 +261,10 @@ def test_report_csv_series_and_trades(
 
     report = api.get(f"{url}report/").json()
     assert report == backtest_report(backtest)
+    # the browser app's export link: JSON even for a browser's Accept
+    export = api.get(f"{url}report/?format=json", HTTP_ACCEPT="text/html,*/*")
+    assert export["Content-Type"] == "application/json"
+    assert export.json() == report
     row = report["variants"][0]
     assert row["trades"] > 0
 

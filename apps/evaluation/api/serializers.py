@@ -145,6 +145,7 @@ class VariantOutputSerializer(serializers.ModelSerializer[BacktestVariant]):
             "slots_done",
             "slots_total",
         )
+        read_only_fields = fields
 
     def get_prompt_version(self, variant: BacktestVariant) -> int | None:
         """The version number of the variant's own prompt template (None: the strategy's)."""
@@ -183,6 +184,7 @@ class BacktestOutputSerializer(serializers.ModelSerializer[Backtest]):
             "can_resume",
             "variants",
         )
+        read_only_fields = fields
 
     def get_created_by(self, backtest: Backtest) -> str | None:
         """The username of who created it (None: the command line)."""

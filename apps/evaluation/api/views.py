@@ -19,7 +19,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -62,6 +62,8 @@ INVALID = OpenApiResponse(
 )
 CONFLICT = OpenApiResponse(description="The backtest is not in a state that allows it.")
 COST_CODE = "BacktestCostAboveLimit"
+# the route takes digits only (``lookup_value_regex``): an integer, as the other APIs' ids
+ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="A backtest id.")
 
 
 class BacktestFilter(filters.FilterSet):
@@ -120,7 +122,7 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(BacktestOutputSerializer(page, many=True).data)
 
-    @extend_schema(responses={200: BacktestOutputSerializer, 404: NOT_FOUND})
+    @extend_schema(parameters=[ID], responses={200: BacktestOutputSerializer, 404: NOT_FOUND})
     def retrieve(self, request: Request, pk: str) -> Response:
         """One backtest with its variants' progress."""
         return Response(BacktestOutputSerializer(self.get_object()).data)
@@ -188,7 +190,7 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
         backtest_start(backtest)
         return self._output(backtest, status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: ProgressOutputSerializer, 404: NOT_FOUND})
+    @extend_schema(parameters=[ID], responses={200: ProgressOutputSerializer, 404: NOT_FOUND})
     @action(detail=True, methods=["get"])
     def progress(self, request: Request, pk: str) -> Response:
         """The backtest's status and each variant's ``slots_done`` of ``slots_total`` (for
@@ -209,6 +211,7 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
         return Response(ProgressOutputSerializer(body).data)
 
     @extend_schema(
+        parameters=[ID],
         request=None,
         responses={200: BacktestOutputSerializer, 403: None, 404: NOT_FOUND, 409: CONFLICT},
     )
@@ -226,6 +229,7 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
         return self._output(backtest)
 
     @extend_schema(
+        parameters=[ID],
         request=ResumeInputSerializer,
         responses={
             200: BacktestOutputSerializer,
@@ -266,7 +270,7 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
         backtest_start(backtest)
         return self._output(backtest)
 
-    @extend_schema(responses={200: ReportOutputSerializer, 404: NOT_FOUND})
+    @extend_schema(parameters=[ID], responses={200: ReportOutputSerializer, 404: NOT_FOUND})
     @action(detail=True, methods=["get"])
     def report(self, request: Request, pk: str) -> Response:
         """The report (``apps.evaluation.report``): one row per variant with its trades, P&L,
@@ -274,13 +278,14 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
         return Response(backtest_report(self.get_object()))
 
     @extend_schema(
+        parameters=[ID],
         responses={
             (200, "text/csv"): OpenApiResponse(
                 response=OpenApiTypes.STR,
                 description="The summary rows (one per variant, then buy-and-hold) as CSV.",
             ),
             404: NOT_FOUND,
-        }
+        },
     )
     @action(detail=True, methods=["get"], url_path="report-csv")
     def report_csv(self, request: Request, pk: str) -> HttpResponse:
@@ -293,7 +298,15 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
-    @extend_schema(responses={200: TradesOutputSerializer, 404: NOT_FOUND})
+    @extend_schema(
+        parameters=[
+            ID,
+            OpenApiParameter(
+                "position", int, OpenApiParameter.PATH, description="The variant: 1, 2, …"
+            ),
+        ],
+        responses={200: TradesOutputSerializer, 404: NOT_FOUND},
+    )
     @action(detail=True, methods=["get"], url_path=r"variants/(?P<position>\d+)/trades")
     def trades(self, request: Request, pk: str, position: str) -> Response:
         """Variant ``position``'s trades in opening order: entry and exit time and price,
@@ -313,7 +326,7 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
         }
         return Response(TradesOutputSerializer(body).data)
 
-    @extend_schema(responses={200: SeriesOutputSerializer, 404: NOT_FOUND})
+    @extend_schema(parameters=[ID], responses={200: SeriesOutputSerializer, 404: NOT_FOUND})
     @action(detail=True, methods=["get"])
     def series(self, request: Request, pk: str) -> Response:
         """Daily equity and drawdown (money and fraction of the running peak) of every variant

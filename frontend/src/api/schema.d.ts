@@ -1285,7 +1285,7 @@ export interface components {
         /** @description A backtest with its variants and their progress. */
         BacktestOutput: {
             readonly id: number;
-            strategy: number;
+            readonly strategy: number;
             readonly strategy_slug: string;
             readonly strategy_name: string;
             readonly symbol: string;
@@ -1295,12 +1295,12 @@ export interface components {
              * Format: date-time
              * @description First moment of the window (UTC).
              */
-            start: string;
+            readonly start: string;
             /**
              * Format: date-time
              * @description Last moment of the window (UTC).
              */
-            end: string;
+            readonly end: string;
             /**
              * @description LLM answer cache mode of every run of the backtest (off/use/only/refresh).
              *
@@ -1309,13 +1309,13 @@ export interface components {
              *     * `only` - Only
              *     * `refresh` - Refresh
              */
-            llm_cache?: components["schemas"]["LlmCacheEnum"];
-            status?: components["schemas"]["StatusEnum"];
-            error?: string;
+            readonly llm_cache: components["schemas"]["LlmCacheEnum"];
+            readonly status: components["schemas"]["StatusEnum"];
+            readonly error: string;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
-            finished_at?: string | null;
+            readonly finished_at: string | null;
             /** @description Pending or running: cancel stops it before the next slot. */
             readonly can_cancel: boolean;
             /** @description Failed or cancelled: resume runs the slots without a run yet. */
@@ -3190,19 +3190,19 @@ export interface components {
         VariantOutput: {
             readonly id: number;
             /** @description 1, 2, … in the backtest. */
-            position: number;
-            label: string;
-            llm_model?: string;
-            prompt_template?: number | null;
+            readonly position: number;
+            readonly label: string;
+            readonly llm_model: string;
+            readonly prompt_template: number | null;
             /** @description The version number of the variant's own prompt template (None: the strategy's). */
             readonly prompt_version: number | null;
-            analyst?: string;
+            readonly analyst: string;
             readonly account_id: number;
             readonly clone_id: number;
-            status?: components["schemas"]["StatusEnum"];
-            error?: string;
-            slots_done?: number;
-            slots_total?: number;
+            readonly status: components["schemas"]["StatusEnum"];
+            readonly error: string;
+            readonly slots_done: number;
+            readonly slots_total: number;
         };
         /** @description One variant's progress. */
         VariantProgress: {
@@ -4048,7 +4048,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                /** @description A backtest id. */
+                id: number;
             };
             cookie?: never;
         };
@@ -4094,7 +4095,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                /** @description A backtest id. */
+                id: number;
             };
             cookie?: never;
         };
@@ -4163,7 +4165,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                /** @description A backtest id. */
+                id: number;
             };
             cookie?: never;
         };
@@ -4209,7 +4212,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                /** @description A backtest id. */
+                id: number;
             };
             cookie?: never;
         };
@@ -4255,7 +4259,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                /** @description A backtest id. */
+                id: number;
             };
             cookie?: never;
         };
@@ -4302,7 +4307,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                /** @description A backtest id. */
+                id: number;
             };
             cookie?: never;
         };
@@ -4375,7 +4381,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                /** @description A backtest id. */
+                id: number;
             };
             cookie?: never;
         };
@@ -4421,8 +4428,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
-                position: string;
+                /** @description A backtest id. */
+                id: number;
+                /** @description The variant: 1, 2, … */
+                position: number;
             };
             cookie?: never;
         };
