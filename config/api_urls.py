@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("apps.lineage.api.urls")),
     path("", include("apps.signals.api.urls")),
     path("", include("apps.orders.api.urls")),
+    path("", include("apps.evaluation.api.urls")),
 ]

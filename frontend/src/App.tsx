@@ -2,9 +2,12 @@ import { NavLink, Outlet, Route, Routes } from "react-router";
 import { SessionMenu } from "./components/session/SessionMenu/SessionMenu";
 import { AccountPage } from "./pages/AccountPage";
 import { AccountsPage } from "./pages/AccountsPage";
+import { BacktestPage } from "./pages/BacktestPage";
+import { BacktestsPage } from "./pages/BacktestsPage";
 import { DashboardPage } from "./pages/DashboardPage";
 import { EditStrategyPage } from "./pages/EditStrategyPage";
 import { LoginPage } from "./pages/LoginPage";
+import { NewBacktestPage } from "./pages/NewBacktestPage";
 import { NewStrategyPage } from "./pages/NewStrategyPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { OrderPage } from "./pages/OrderPage";
@@ -32,6 +35,7 @@ function Layout() {
           <NavLink to="/signals">Signals</NavLink>
           <NavLink to="/runs">Runs</NavLink>
           <NavLink to="/orders">Orders</NavLink>
+          <NavLink to="/backtests">Backtests</NavLink>
           <NavLink to="/portfolio">Portfolio</NavLink>
           <NavLink to="/accounts">Accounts</NavLink>
           <NavLink to="/prompts">Prompts</NavLink>
@@ -58,6 +62,9 @@ export function AppRoutes() {
         <Route path="runs" element={<RunsPage />} />
         <Route path="runs/:id" element={<RunPage />} />
         <Route path="signals" element={<SignalsPage />} />
+        <Route path="backtests" element={<BacktestsPage />} />
+        <Route path="backtests/new" element={<NewBacktestPage />} />
+        <Route path="backtests/:id" element={<BacktestPage />} />
         <Route path="orders" element={<OrdersPage />} />
         <Route path="orders/:id" element={<OrderPage />} />
         <Route path="portfolio" element={<PortfolioPage />} />

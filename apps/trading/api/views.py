@@ -43,14 +43,18 @@ def visible_accounts(request: Request) -> QuerySet[Account]:
 @extend_schema(tags=["accounts"])
 class AccountListApi(generics.ListCreateAPIView[Account]):
     """``GET /accounts/``: the accounts you own or are a member of (staff: all), by name, page
-    by page. ``POST /accounts/``: a new paper account of yours."""
+    by page, without backtests' paper accounts (``paper_clock`` set). ``POST /accounts/``: a
+    new paper account of yours."""
 
     serializer_class = AccountOutputSerializer
 
     def get_queryset(self) -> QuerySet[Account]:
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return Account.objects.none()
-        return visible_accounts(self.request).prefetch_related(
+        # a backtest variant's paper account (its own paper clock) belongs to the backtest:
+        # never listed, so no account picker offers it
+        listed = visible_accounts(self.request).filter(paper_clock__isnull=True)
+        return listed.prefetch_related(
             Prefetch("cash", queryset=AccountCash.objects.order_by("currency"))
         )
 

@@ -13,7 +13,8 @@ export interface paths {
         };
         /**
          * @description ``GET /accounts/``: the accounts you own or are a member of (staff: all), by name, page
-         *     by page. ``POST /accounts/``: a new paper account of yours.
+         *     by page, without backtests' paper accounts (``paper_clock`` set). ``POST /accounts/``: a
+         *     new paper account of yours.
          */
         get: operations["v1_accounts_list"];
         put?: never;
@@ -190,6 +191,206 @@ export interface paths {
          *     sign-in.
          */
         post: operations["v1_auth_token_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A page of backtests, newest first; filters ``strategy`` (id) and ``status``. */
+        get: operations["v1_backtests_list"];
+        put?: never;
+        /**
+         * @description Create a backtest of one of your strategies and start it (its variants in
+         *     parallel on the ``runs`` queue); 201 with it. 400 for field errors: an unknown or
+         *     another user's strategy, an end before the start, a window without schedule slots, an
+         *     unknown prompt version or model; and when the estimated LLM cost is above
+         *     ``max_cost`` (USD) and ``confirm`` is not true (body with ``estimate_usd``).
+         */
+        post: operations["v1_backtests_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One backtest with its variants' progress. */
+        get: operations["v1_backtests_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/{id}/cancel/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Cancel a pending or running backtest: its workers stop before their next slot.
+         *     409 when it is done, failed or cancelled already.
+         */
+        post: operations["v1_backtests_cancel_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/{id}/progress/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The backtest's status and each variant's ``slots_done`` of ``slots_total`` (for
+         *     polling while it runs).
+         */
+        get: operations["v1_backtests_progress_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/{id}/report/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The report (``apps.evaluation.report``): one row per variant with its trades, P&L,
+         *     risk and LLM usage, and the buy-and-hold reference row; so far while it runs.
+         */
+        get: operations["v1_backtests_report_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/{id}/report-csv/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The report's summary rows as a CSV download ``backtest-<id>-<strategy>.csv``. */
+        get: operations["v1_backtests_report_csv_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/{id}/resume/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Resume a failed or cancelled backtest: the slots without a run yet run (no slot
+         *     twice), its variants in parallel. 400 when the remaining slots' estimated LLM cost is
+         *     above ``max_cost`` and ``confirm`` is not true; 409 unless failed or cancelled.
+         */
+        post: operations["v1_backtests_resume_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/{id}/series/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Daily equity and drawdown (money and fraction of the running peak) of every variant
+         *     and of buy-and-hold, over the window's trading days.
+         */
+        get: operations["v1_backtests_series_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/{id}/variants/{position}/trades/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Variant ``position``'s trades in opening order: entry and exit time and price,
+         *     quantity, side, P&L, R, and the runs that opened and closed each (their lineage).
+         */
+        get: operations["v1_backtests_variants_trades_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/estimate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description The estimated LLM cost (USD, no cache hit counted) of a backtest with this body,
+         *     and its window's slots; nothing is created. 400 as for create (``max_cost`` and
+         *     ``confirm`` are ignored here).
+         */
+        post: operations["v1_backtests_estimate_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1127,6 +1328,65 @@ export interface components {
             username: string;
             password: string;
         };
+        /**
+         * @description A new backtest: the strategy (id or slug), the window, the variants (none: the strategy
+         *     as it is), the LLM answer cache mode; ``max_cost`` (USD) refuses an estimate above it
+         *     unless ``confirm``.
+         */
+        BacktestInputRequest: {
+            /** @description The strategy's id or slug. */
+            strategy: string;
+            start: string;
+            end: string;
+            variants?: components["schemas"]["VariantInputRequest"][];
+            /** @default off */
+            llm_cache: components["schemas"]["LlmCacheEnum"];
+            /** Format: decimal */
+            max_cost?: string | null;
+            /** @default false */
+            confirm: boolean;
+        };
+        /** @description A backtest with its variants and their progress. */
+        BacktestOutput: {
+            readonly id: number;
+            readonly strategy: number;
+            readonly strategy_slug: string;
+            readonly strategy_name: string;
+            readonly symbol: string;
+            /** @description The username of who created it (None: the command line). */
+            readonly created_by: string | null;
+            /**
+             * Format: date-time
+             * @description First moment of the window (UTC).
+             */
+            readonly start: string;
+            /**
+             * Format: date-time
+             * @description Last moment of the window (UTC).
+             */
+            readonly end: string;
+            /**
+             * @description LLM answer cache mode of every run of the backtest (off/use/only/refresh).
+             *
+             *     * `off` - Off
+             *     * `use` - Use
+             *     * `only` - Only
+             *     * `refresh` - Refresh
+             *     * `recorded` - Recorded
+             */
+            readonly llm_cache: components["schemas"]["LlmCacheEnum"];
+            readonly status: components["schemas"]["StatusEnum"];
+            readonly error: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly finished_at: string | null;
+            /** @description Pending or running: cancel stops it before the next slot. */
+            readonly can_cancel: boolean;
+            /** @description Failed or cancelled: resume runs the slots without a run yet. */
+            readonly can_resume: boolean;
+            readonly variants: components["schemas"]["VariantOutput"][];
+        };
         /** @enum {unknown} */
         BlankEnum: "";
         /**
@@ -1286,6 +1546,27 @@ export interface components {
             detail: string;
             code?: string;
         };
+        /** @description The same body as a new backtest, for the cost estimate only. */
+        EstimateInputRequest: {
+            /** @description The strategy's id or slug. */
+            strategy: string;
+            start: string;
+            end: string;
+            variants?: components["schemas"]["VariantInputRequest"][];
+            /** @default off */
+            llm_cache: components["schemas"]["LlmCacheEnum"];
+            /** Format: decimal */
+            max_cost?: string | null;
+            /** @default false */
+            confirm: boolean;
+        };
+        /** @description The LLM cost estimate (USD, no cache hit counted) and the window's schedule slots. */
+        EstimateOutput: {
+            /** Format: decimal */
+            estimate_usd: string;
+            slots: number;
+            variants: number;
+        };
         /**
          * @description A fill with the run and strategy of its order (links back to lineage), and its
          *     symbol's ticker and currency (the currency of ``price``, ``commission`` and
@@ -1352,6 +1633,15 @@ export interface components {
             duration_ms: number;
         };
         /**
+         * @description * `off` - Off
+         *     * `use` - Use
+         *     * `only` - Only
+         *     * `refresh` - Refresh
+         *     * `recorded` - Recorded
+         * @enum {string}
+         */
+        LlmCacheEnum: "off" | "use" | "only" | "refresh" | "recorded";
+        /**
          * @description One language-model call: model, response format used, tokens, latency (ms, all attempts
          *     and the waits between them), attempts with each one's status and duration, the model's
          *     ``finish_reason`` (``stop``, ``length`` …), estimated cost (USD) and the provider's error
@@ -1379,7 +1669,9 @@ export interface components {
          * @description An endpoint's settings (POST, PUT, PATCH). ``base_url`` must pass the outbound URL
          *     policy (http/https; a host whose addresses are global, or allowlisted in
          *     LLM_ALLOWED_HOSTS). ``api_key`` is write-only: omitted keeps the stored key, "" removes
-         *     it. ``offered_models`` empty: any model; ``prices`` USD per million tokens by model.
+         *     it. ``offered_models`` empty: any model; ``prices`` USD per million tokens by model;
+         *     ``knowledge_cutoff`` the models' training-data cutoff (YYYY-MM-DD, null: unknown) and
+         *     ``knowledge_cutoffs`` the cutoff per model id, which overrides it.
          */
         LlmEndpointInputRequest: {
             name: string;
@@ -1392,11 +1684,17 @@ export interface components {
             };
             /** Format: double */
             timeout_s?: number | null;
+            /** Format: date */
+            knowledge_cutoff?: string | null;
+            knowledge_cutoffs?: {
+                [key: string]: string;
+            };
             is_active?: boolean;
         };
         /**
          * @description An endpoint: ``owner`` null for the operator's (usable by everyone), else the user id;
-         *     ``has_api_key`` whether a key is stored (the key itself is never returned).
+         *     ``has_api_key`` whether a key is stored (the key itself is never returned);
+         *     ``knowledge_cutoff`` / ``knowledge_cutoffs`` its models' training-data cutoffs.
          */
         LlmEndpointOutput: {
             readonly id: number;
@@ -1417,6 +1715,15 @@ export interface components {
              * @description Seconds per request; blank: LLM_TIMEOUT_S.
              */
             readonly timeout_s: number | null;
+            /**
+             * Format: date
+             * @description The training-data cutoff of this endpoint's models (those not named in knowledge cutoffs by model); blank: unknown. Backtests of a window starting before it are marked as periods the model may have seen.
+             */
+            readonly knowledge_cutoff: string | null;
+            /** @description Training-data cutoff (YYYY-MM-DD) per model id; overrides knowledge_cutoff. */
+            readonly knowledge_cutoffs: {
+                [key: string]: string;
+            };
             readonly is_active: boolean;
             /** Format: date-time */
             readonly created_at: string;
@@ -1603,6 +1910,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["AccountOutput"][];
         };
+        PaginatedBacktestOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["BacktestOutput"][];
+        };
         PaginatedFillListOutputList: {
             /** @example 123 */
             count: number;
@@ -1776,7 +2098,9 @@ export interface components {
          * @description An endpoint's settings (POST, PUT, PATCH). ``base_url`` must pass the outbound URL
          *     policy (http/https; a host whose addresses are global, or allowlisted in
          *     LLM_ALLOWED_HOSTS). ``api_key`` is write-only: omitted keeps the stored key, "" removes
-         *     it. ``offered_models`` empty: any model; ``prices`` USD per million tokens by model.
+         *     it. ``offered_models`` empty: any model; ``prices`` USD per million tokens by model;
+         *     ``knowledge_cutoff`` the models' training-data cutoff (YYYY-MM-DD, null: unknown) and
+         *     ``knowledge_cutoffs`` the cutoff per model id, which overrides it.
          */
         PatchedLlmEndpointInputRequest: {
             name?: string;
@@ -1789,6 +2113,11 @@ export interface components {
             };
             /** Format: double */
             timeout_s?: number | null;
+            /** Format: date */
+            knowledge_cutoff?: string | null;
+            knowledge_cutoffs?: {
+                [key: string]: string;
+            };
             is_active?: boolean;
         };
         /**
@@ -1996,6 +2325,15 @@ export interface components {
          * @enum {string}
          */
         PositionSideEnum: "LONG" | "SHORT";
+        /** @description The backtest's status and each variant's progress (cheap: for polling). */
+        ProgressOutput: {
+            id: number;
+            status: components["schemas"]["StatusEnum"];
+            error: string;
+            /** Format: date-time */
+            finished_at: string | null;
+            variants: components["schemas"]["VariantProgress"][];
+        };
         /**
          * @description The figures of the positions opened by one prompt version and model in one currency;
          *     the drawdown is of their P&L curve (starting equity 0).
@@ -2137,6 +2475,70 @@ export interface components {
         /** @description The body of the next version of this template's name (its owner only). */
         PromptVersionInputRequest: {
             body: string;
+        };
+        /**
+         * @description The report (``apps.evaluation.report.backtest_report``): the window, its slots and
+         *     trading days, one row per variant and the buy-and-hold reference row. Variant rows also
+         *     hold ``trade_list`` and daily ``equity`` (see the trades and series routes).
+         */
+        ReportOutput: {
+            backtest: number;
+            strategy: string;
+            symbol: string;
+            currency: string;
+            /** Format: date-time */
+            start: string;
+            /** Format: date-time */
+            end: string;
+            status: string;
+            slots: number;
+            trading_days: number;
+            variants: components["schemas"]["ReportRow"][];
+            buy_and_hold: components["schemas"]["ReportRow"];
+        };
+        /**
+         * @description One row of the report: a variant (``variant`` its position) or buy-and-hold (``variant``
+         *     null). Money as decimal strings in the symbol's currency; ratios as numbers; LLM cost
+         *     USD. Rows may carry more keys than listed (``apps.evaluation.report``).
+         */
+        ReportRow: {
+            variant: number | null;
+            label: string;
+            status?: string;
+            starting_cash: string;
+            trades: number;
+            wins?: number;
+            losses?: number;
+            win_rate?: string | null;
+            average_r?: string | null;
+            realized_pnl: string;
+            commission?: string;
+            open_positions?: number;
+            final_equity: string | null;
+            max_drawdown: string;
+            max_drawdown_fraction: string | null;
+            /** Format: double */
+            sharpe: number | null;
+            /** Format: double */
+            sortino: number | null;
+            /** Format: double */
+            exposure: number | null;
+            llm_calls?: number;
+            prompt_tokens?: number;
+            completion_tokens?: number;
+            llm_cost_usd?: string;
+            llm_model?: string;
+            analyst?: string;
+            prompt_template_id?: number | null;
+            entry_price?: string | null;
+            quantity?: string;
+        };
+        /** @description ``max_cost`` (USD) refuses a remaining-cost estimate above it unless ``confirm``. */
+        ResumeInputRequest: {
+            /** Format: decimal */
+            max_cost?: string | null;
+            /** @default false */
+            confirm: boolean;
         };
         /**
          * @description * `entry` - Entry
@@ -2317,6 +2719,29 @@ export interface components {
          * @enum {string}
          */
         SecTypeEnum: "STK" | "CASH" | "CRYPTO" | "FUT" | "IND";
+        /** @description One curve: a variant (``variant`` its position) or buy-and-hold (``variant`` null). */
+        Series: {
+            variant: number | null;
+            label: string;
+            points: components["schemas"]["SeriesPoint"][];
+        };
+        /** @description Daily equity and drawdown of every variant and of buy-and-hold. */
+        SeriesOutput: {
+            backtest: number;
+            currency: string;
+            series: components["schemas"]["Series"][];
+        };
+        /** @description One trading day: equity, drawdown from the running peak (money) and its fraction. */
+        SeriesPoint: {
+            /** Format: date */
+            day: string;
+            /** Format: decimal */
+            equity: string;
+            /** Format: decimal */
+            drawdown: string;
+            /** Format: decimal */
+            drawdown_fraction: string | null;
+        };
         /**
          * @description * `BUY` - Buy
          *     * `SELL` - Sell
@@ -2365,6 +2790,15 @@ export interface components {
         };
         /** @enum {string} */
         SignalStatusEnum: "accepted" | "rejected";
+        /**
+         * @description * `pending` - Pending
+         *     * `running` - Running
+         *     * `done` - Done
+         *     * `failed` - Failed
+         *     * `cancelled` - Cancelled
+         * @enum {string}
+         */
+        StatusEnum: "pending" | "running" | "done" | "failed" | "cancelled";
         /**
          * @description One pipeline step: its JSON input and output, timing (``duration_ms``) and any error
          *     (``error_type`` is the exception class name), with its artifacts.
@@ -2775,6 +3209,42 @@ export interface components {
          * @enum {string}
          */
         TimeInForceEnum: "DAY" | "GTC";
+        /** @description One round trip of a variant (``apps.evaluation.trades.variant_trades``). */
+        Trade: {
+            position_id: number;
+            side: string;
+            status: string;
+            /** Format: date-time */
+            opened_at: string;
+            /** Format: date-time */
+            closed_at: string | null;
+            /** Format: decimal */
+            entry_price: string | null;
+            /** Format: decimal */
+            exit_price: string | null;
+            /** Format: decimal */
+            quantity: string;
+            /** Format: decimal */
+            exit_quantity: string;
+            /** Format: decimal */
+            realized_pnl: string;
+            /** Format: decimal */
+            commission: string;
+            /** Format: decimal */
+            r_multiple: string | null;
+            outcome: string;
+            opening_run_id: number | null;
+            closing_run_id: number | null;
+            exit_reason: string;
+        };
+        /** @description A variant's trades in opening order. */
+        TradesOutput: {
+            backtest: number;
+            variant: number;
+            label: string;
+            currency: string;
+            trades: components["schemas"]["Trade"][];
+        };
         /**
          * @description * `paper` - Paper
          *     * `live` - Live
@@ -2826,6 +3296,44 @@ export interface components {
             detail?: string;
             code?: string;
             non_field_errors?: string[];
+        };
+        /** @description One variant: blank fields keep the strategy's own model, prompt version or analyst. */
+        VariantInputRequest: {
+            label?: string;
+            llm_model?: string;
+            /** @description A version number of the strategy's prompt template name. */
+            prompt_version?: number | null;
+            analyst?: components["schemas"]["AnalystEnum"] | components["schemas"]["BlankEnum"];
+        };
+        /**
+         * @description A variant with its progress: ``slots_done`` of ``slots_total`` schedule slots have a
+         *     run; ``account_id`` its isolated paper account, ``clone_id`` its hidden strategy copy.
+         */
+        VariantOutput: {
+            readonly id: number;
+            /** @description 1, 2, … in the backtest. */
+            readonly position: number;
+            readonly label: string;
+            readonly llm_model: string;
+            readonly prompt_template: number | null;
+            /** @description The version number of the variant's own prompt template (None: the strategy's). */
+            readonly prompt_version: number | null;
+            readonly analyst: string;
+            readonly account_id: number;
+            readonly clone_id: number;
+            readonly status: components["schemas"]["StatusEnum"];
+            readonly error: string;
+            readonly slots_done: number;
+            readonly slots_total: number;
+        };
+        /** @description One variant's progress. */
+        VariantProgress: {
+            position: number;
+            label: string;
+            status: components["schemas"]["StatusEnum"];
+            error: string;
+            slots_done: number;
+            slots_total: number;
         };
         /**
          * @description A working order of a position: its stop (``stop_loss``), its target (``take_profit``)
@@ -3634,6 +4142,622 @@ export interface operations {
             };
             /** @description Too many requests. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_backtests_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+                /**
+                 * @description * `pending` - Pending
+                 *     * `running` - Running
+                 *     * `done` - Done
+                 *     * `failed` - Failed
+                 *     * `cancelled` - Cancelled
+                 */
+                status?: "cancelled" | "done" | "failed" | "pending" | "running";
+                strategy?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedBacktestOutputList"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_backtests_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BacktestInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["BacktestInputRequest"];
+                "multipart/form-data": components["schemas"]["BacktestInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BacktestOutput"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>", …]}; or the estimate above max_cost: {"detail": "…", "code": "BacktestCostAboveLimit", "estimate_usd": "…", "max_cost_usd": "…"}. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_backtests_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A backtest id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BacktestOutput"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such backtest, or not of a strategy of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_backtests_cancel_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A backtest id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BacktestOutput"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No response body */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such backtest, or not of a strategy of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The backtest is not in a state that allows it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_backtests_progress_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A backtest id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgressOutput"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such backtest, or not of a strategy of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_backtests_report_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A backtest id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOutput"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such backtest, or not of a strategy of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_backtests_report_csv_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A backtest id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The summary rows (one per variant, then buy-and-hold) as CSV. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such backtest, or not of a strategy of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_backtests_resume_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A backtest id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ResumeInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ResumeInputRequest"];
+                "multipart/form-data": components["schemas"]["ResumeInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BacktestOutput"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>", …]}; or the estimate above max_cost: {"detail": "…", "code": "BacktestCostAboveLimit", "estimate_usd": "…", "max_cost_usd": "…"}. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No response body */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such backtest, or not of a strategy of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The backtest is not in a state that allows it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_backtests_series_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A backtest id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesOutput"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such backtest, or not of a strategy of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_backtests_variants_trades_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A backtest id. */
+                id: number;
+                /** @description The variant: 1, 2, … */
+                position: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TradesOutput"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such backtest, or not of a strategy of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_backtests_estimate_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EstimateInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["EstimateInputRequest"];
+                "multipart/form-data": components["schemas"]["EstimateInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EstimateOutput"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>", …]}; or the estimate above max_cost: {"detail": "…", "code": "BacktestCostAboveLimit", "estimate_usd": "…", "max_cost_usd": "…"}. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -51,6 +51,9 @@ export function StrategyPage() {
                 <Link className="button" to={`/strategies/${s.id}/edit`}>
                   Edit
                 </Link>
+                <Link className="button" to={`/backtests/new?strategy=${s.id}`}>
+                  Backtest…
+                </Link>
                 <button
                   type="button"
                   className={live && !s.is_active ? "live" : undefined}

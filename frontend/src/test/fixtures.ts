@@ -124,6 +124,8 @@ export function makeLlmEndpoint(
     offered_models: [],
     text_only_models: [],
     prices: {},
+    knowledge_cutoff: null,
+    knowledge_cutoffs: {},
     timeout_s: null,
     is_active: true,
     created_at: "2025-01-01T09:00:00Z",

@@ -1,0 +1,335 @@
+"""Backtests API: list, create (with its LLM cost estimate and ``max_cost`` refusal), detail,
+progress, cancel, resume, the report (JSON and CSV), each variant's trades and the daily equity
+and drawdown series.
+
+A user sees and creates backtests only of the strategies they own (staff: every one), the
+strategies API's scope; another user's backtest is a 404. Cancel and resume need the
+strategy's owner or staff. A new or resumed backtest runs in parallel, one Celery task per
+variant on the ``runs`` queue (``apps.evaluation.tasks.backtest_start``), sent after commit.
+"""
+
+import io
+from decimal import Decimal
+from typing import Any, cast
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.common.api import IsOwnerOrStaff, owned_by
+from apps.evaluation.api.serializers import (
+    CANCELLABLE,
+    RESUMABLE,
+    BacktestInputSerializer,
+    BacktestOutputSerializer,
+    EstimateInputSerializer,
+    EstimateOutputSerializer,
+    ProgressOutputSerializer,
+    ReportOutputSerializer,
+    ResumeInputSerializer,
+    SeriesOutputSerializer,
+    TradesOutputSerializer,
+)
+from apps.evaluation.api.validation import strategy_for, variant_specs, window_slots
+from apps.evaluation.models import Backtest, BacktestStatus, BacktestVariant
+from apps.evaluation.report import backtest_report, report_csv
+from apps.evaluation.services import (
+    BacktestError,
+    backtest_cancel,
+    backtest_cost_estimate,
+    backtest_create,
+    backtest_remaining_cost_estimate,
+)
+from apps.evaluation.tasks import backtest_start
+from apps.evaluation.trades import report_series, variant_trades
+
+NOT_FOUND = OpenApiResponse(description="No such backtest, or not of a strategy of yours.")
+INVALID = OpenApiResponse(
+    description='Invalid input: {"<field>": ["<message>", …]}; or the estimate above '
+    'max_cost: {"detail": "…", "code": "BacktestCostAboveLimit", "estimate_usd": "…", '
+    '"max_cost_usd": "…"}.'
+)
+CONFLICT = OpenApiResponse(description="The backtest is not in a state that allows it.")
+COST_CODE = "BacktestCostAboveLimit"
+# the route takes digits only (``lookup_value_regex``): an integer, as the other APIs' ids
+ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="A backtest id.")
+
+
+class BacktestFilter(filters.FilterSet):
+    """``?strategy=<id>`` and ``?status=pending|running|done|failed|cancelled``."""
+
+    class Meta:
+        model = Backtest
+        fields = ("strategy", "status")
+
+
+def _cost_refusal(estimate: Decimal, limit: Decimal | None, confirm: bool) -> Response | None:
+    """A 400 when ``estimate`` (USD) is above ``limit`` and the caller did not confirm."""
+    if limit is None or estimate <= limit or confirm:
+        return None
+    return Response(
+        {
+            "detail": f"The estimated LLM cost {estimate:.6f} USD is above max_cost {limit} USD "
+            "(no cache hits counted): send confirm=true to start anyway.",
+            "code": COST_CODE,
+            "estimate_usd": f"{estimate:.6f}",
+            "max_cost_usd": str(limit),
+        },
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+@extend_schema(tags=["backtests"])
+class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
+    """Backtests of the strategies the requesting user owns (staff: all), newest first."""
+
+    permission_classes = [IsAuthenticated, IsOwnerOrStaff]
+    serializer_class = BacktestOutputSerializer
+    filterset_class = BacktestFilter
+    lookup_value_regex = r"[0-9]+"  # an id; anything else is no route (404)
+
+    def get_queryset(self) -> QuerySet[Backtest]:
+        """Visible backtests with their strategy, symbol, creator and variants."""
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Backtest.objects.none()
+        backtests = Backtest.objects.select_related(
+            "strategy__symbol", "created_by"
+        ).prefetch_related("variants__prompt_template")
+        return owned_by(backtests, self.request, "strategy__owner")
+
+    def owner_of(self, obj: Backtest) -> int | None:
+        """The strategy owner's user id (``IsOwnerOrStaff``)."""
+        return obj.strategy.owner_id
+
+    def _output(self, backtest: Backtest, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=backtest.pk)
+        return Response(BacktestOutputSerializer(fresh).data, status=code)
+
+    @extend_schema(responses={200: BacktestOutputSerializer(many=True)})
+    def list(self, request: Request) -> Response:
+        """A page of backtests, newest first; filters ``strategy`` (id) and ``status``."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(BacktestOutputSerializer(page, many=True).data)
+
+    @extend_schema(parameters=[ID], responses={200: BacktestOutputSerializer, 404: NOT_FOUND})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        """One backtest with its variants' progress."""
+        return Response(BacktestOutputSerializer(self.get_object()).data)
+
+    def _checked(self, request: Request, serializer_class: type[Any]) -> dict[str, Any]:
+        """The validated body with ``strategy``, ``specs`` and ``estimate`` (USD) added."""
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        strategy = strategy_for(request, values["strategy"])
+        specs = variant_specs(strategy, values.get("variants") or [])
+        slots = window_slots(strategy, values["start"], values["end"])
+        estimate = backtest_cost_estimate(
+            strategy=strategy, start=values["start"], end=values["end"], variants=specs
+        )
+        return values | {
+            "strategy": strategy,
+            "specs": specs,
+            "slots": slots,
+            "estimate": estimate,
+        }
+
+    @extend_schema(
+        request=EstimateInputSerializer, responses={200: EstimateOutputSerializer, 400: INVALID}
+    )
+    @action(detail=False, methods=["post"])
+    def estimate(self, request: Request) -> Response:
+        """The estimated LLM cost (USD, no cache hit counted) of a backtest with this body,
+        and its window's slots; nothing is created. 400 as for create (``max_cost`` and
+        ``confirm`` are ignored here)."""
+        values = self._checked(request, EstimateInputSerializer)
+        body = {
+            "estimate_usd": values["estimate"],
+            "slots": values["slots"],
+            "variants": max(1, len(values["specs"])),
+        }
+        return Response(EstimateOutputSerializer(body).data)
+
+    @extend_schema(
+        request=BacktestInputSerializer, responses={201: BacktestOutputSerializer, 400: INVALID}
+    )
+    def create(self, request: Request) -> Response:
+        """Create a backtest of one of your strategies and start it (its variants in
+        parallel on the ``runs`` queue); 201 with it. 400 for field errors: an unknown or
+        another user's strategy, an end before the start, a window without schedule slots, an
+        unknown prompt version or model; and when the estimated LLM cost is above
+        ``max_cost`` (USD) and ``confirm`` is not true (body with ``estimate_usd``)."""
+        values = self._checked(request, BacktestInputSerializer)
+        refusal = _cost_refusal(values["estimate"], values.get("max_cost"), values["confirm"])
+        if refusal is not None:
+            return refusal
+        try:
+            backtest = backtest_create(
+                strategy=values["strategy"],
+                start=values["start"],
+                end=values["end"],
+                variants=values["specs"],
+                created_by=cast(User, request.user),
+                llm_cache=values["llm_cache"],
+            )
+        except BacktestError as error:
+            raise ValidationError({"detail": str(error)}) from error
+        except DjangoValidationError as error:  # a prompt version the owner may not use
+            raise ValidationError({"variants": error.messages}) from error
+        backtest_start(backtest)
+        return self._output(backtest, status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[ID], responses={200: ProgressOutputSerializer, 404: NOT_FOUND})
+    @action(detail=True, methods=["get"])
+    def progress(self, request: Request, pk: str) -> Response:
+        """The backtest's status and each variant's ``slots_done`` of ``slots_total`` (for
+        polling while it runs)."""
+        backtest = get_object_or_404(
+            owned_by(Backtest.objects.all(), request, "strategy__owner"), pk=pk
+        )
+        variants = backtest.variants.values(
+            "position", "label", "status", "error", "slots_done", "slots_total"
+        )
+        body = {
+            "id": backtest.pk,
+            "status": backtest.status,
+            "error": backtest.error,
+            "finished_at": backtest.finished_at,
+            "variants": list(variants),
+        }
+        return Response(ProgressOutputSerializer(body).data)
+
+    @extend_schema(
+        parameters=[ID],
+        request=None,
+        responses={200: BacktestOutputSerializer, 403: None, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        """Cancel a pending or running backtest: its workers stop before their next slot.
+        409 when it is done, failed or cancelled already."""
+        backtest = self.get_object()
+        if backtest.status not in CANCELLABLE:
+            return Response(
+                {"detail": f"The backtest is {backtest.status}: nothing to cancel."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        backtest_cancel(backtest=backtest)
+        return self._output(backtest)
+
+    @extend_schema(
+        parameters=[ID],
+        request=ResumeInputSerializer,
+        responses={
+            200: BacktestOutputSerializer,
+            400: INVALID,
+            403: None,
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        """Resume a failed or cancelled backtest: the slots without a run yet run (no slot
+        twice), its variants in parallel. 400 when the remaining slots' estimated LLM cost is
+        above ``max_cost`` and ``confirm`` is not true; 409 unless failed or cancelled."""
+        backtest = self.get_object()
+        serializer = ResumeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if backtest.status not in RESUMABLE:
+            return Response(
+                {
+                    "detail": f"The backtest is {backtest.status}: only a failed or cancelled "
+                    "backtest is resumed."
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        refusal = _cost_refusal(
+            backtest_remaining_cost_estimate(backtest),
+            serializer.validated_data.get("max_cost"),
+            serializer.validated_data["confirm"],
+        )
+        if refusal is not None:
+            return refusal
+        # backtest_start resumes a failed backtest; a cancelled one is made pending first
+        Backtest.objects.filter(pk=backtest.pk, status__in=RESUMABLE).update(
+            status=BacktestStatus.PENDING, error="", finished_at=None
+        )
+        backtest.refresh_from_db()
+        backtest_start(backtest)
+        return self._output(backtest)
+
+    @extend_schema(parameters=[ID], responses={200: ReportOutputSerializer, 404: NOT_FOUND})
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, pk: str) -> Response:
+        """The report (``apps.evaluation.report``): one row per variant with its trades, P&L,
+        risk and LLM usage, and the buy-and-hold reference row; so far while it runs."""
+        return Response(backtest_report(self.get_object()))
+
+    @extend_schema(
+        parameters=[ID],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                response=OpenApiTypes.STR,
+                description="The summary rows (one per variant, then buy-and-hold) as CSV.",
+            ),
+            404: NOT_FOUND,
+        },
+    )
+    @action(detail=True, methods=["get"], url_path="report-csv")
+    def report_csv(self, request: Request, pk: str) -> HttpResponse:
+        """The report's summary rows as a CSV download ``backtest-<id>-<strategy>.csv``."""
+        backtest = self.get_object()
+        out = io.StringIO()
+        report_csv(backtest_report(backtest), out)
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        name = f"backtest-{backtest.pk}-{backtest.strategy.slug}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    @extend_schema(
+        parameters=[
+            ID,
+            OpenApiParameter(
+                "position", int, OpenApiParameter.PATH, description="The variant: 1, 2, …"
+            ),
+        ],
+        responses={200: TradesOutputSerializer, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"], url_path=r"variants/(?P<position>\d+)/trades")
+    def trades(self, request: Request, pk: str, position: str) -> Response:
+        """Variant ``position``'s trades in opening order: entry and exit time and price,
+        quantity, side, P&L, R, and the runs that opened and closed each (their lineage)."""
+        backtest = self.get_object()
+        variant = get_object_or_404(
+            BacktestVariant.objects.select_related("clone__symbol"),
+            backtest=backtest,
+            position=int(position),
+        )
+        body = {
+            "backtest": backtest.pk,
+            "variant": variant.position,
+            "label": variant.label,
+            "currency": variant.clone.symbol.currency,
+            "trades": variant_trades(variant),
+        }
+        return Response(TradesOutputSerializer(body).data)
+
+    @extend_schema(parameters=[ID], responses={200: SeriesOutputSerializer, 404: NOT_FOUND})
+    @action(detail=True, methods=["get"])
+    def series(self, request: Request, pk: str) -> Response:
+        """Daily equity and drawdown (money and fraction of the running peak) of every variant
+        and of buy-and-hold, over the window's trading days."""
+        body = report_series(backtest_report(self.get_object()))
+        return Response(SeriesOutputSerializer(body).data)
