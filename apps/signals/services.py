@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from apps.common.decimals import to_decimal
 from apps.lineage.models import Run
+from apps.marketdata.bar_sizes import bars_staleness
 from apps.orders.models import OrderType
 from apps.orders.position_asof import strategy_position_as_of
 from apps.orders.selectors import position_protection, working_entry_quantity
@@ -27,6 +28,7 @@ from apps.signals.position_plan import (
     OPEN,
     REVERSE,
     SCALE_IN,
+    TRAIL,
     HeldPosition,
     PlanSettings,
     PositionPlan,
@@ -106,7 +108,12 @@ def _sizing(
 
 
 def signal_judge(
-    *, strategy: Strategy, decision: TickedDecision, last_close: Decimal, as_of: datetime
+    *,
+    strategy: Strategy,
+    decision: TickedDecision,
+    last_close: Decimal,
+    as_of: datetime,
+    last_bar_open: datetime | None = None,
 ) -> SignalJudgement:
     """Run the signal checks on ``decision`` (prices already on the tick grid, ``last_close``
     in the instrument's currency) against the strategy's own position in its symbol as of
@@ -124,6 +131,10 @@ def signal_judge(
     While the account's trading state is ``reducing`` (``apps.trading.trading_state``) a
     reverse only closes and an open or scale-in fails the ``trading_state`` check; a
     ``halted`` state is the signal step's to apply (the signal is recorded, no order step).
+    ``last_bar_open`` (tz-aware UTC), the open time of the newest bar the run saw: a signal
+    that would trade (or trail) on bars older than the bar size and the exchange calendar
+    allow at ``as_of`` fails the ``data_fresh`` check with the bar's age (``bars_staleness``),
+    so a live run never trades on an old store; a past-dated run is judged at its as-of.
     Raises nothing for a bad decision: a failed check says what is wrong."""
     held = held_position(strategy=strategy, as_of=as_of)
     plan = position_plan(
@@ -135,11 +146,27 @@ def signal_judge(
         stop=decision.stop_loss,
         last_close=last_close,
     )
+    stale = (
+        bars_staleness(
+            last_open=last_bar_open,
+            as_of=as_of,
+            bar_size=strategy.bar_size,
+            trading_calendar=strategy.symbol.trading_calendar,
+        )
+        if last_bar_open is not None
+        else ""
+    )
     if decision.action == "HOLD":
-        return SignalJudgement([plan.check] if plan.check else [], plan=plan)
+        held_checks = [plan.check] if plan.check else []
+        if stale and plan.action == TRAIL:
+            held_checks.append(Check("data_fresh", False, stale))
+        return SignalJudgement(held_checks, plan=plan)
     assert plan.check is not None
     checks = [plan.check]
     if not plan.check.passed:
+        return SignalJudgement(checks, plan=plan)
+    if stale:
+        checks.append(Check("data_fresh", False, stale))
         return SignalJudgement(checks, plan=plan)
     trading = effective_trading_state(account_id=strategy.account_id)
     if trading.state == TradingState.REDUCING and plan.action == REVERSE:

@@ -152,3 +152,19 @@ def session_close_windows(
         if first < start <= last:
             windows.append((start.to_pydatetime(), close.to_pydatetime()))
     return windows
+
+
+def trading_minutes_between(*, trading_calendar: str, start: datetime, end: datetime) -> int | None:
+    """Minutes the exchange of ``trading_calendar`` traded in [``start``, ``end``) (tz-aware),
+    from its sessions' opens and closes (breaks and early closes respected); None without a
+    calendar or when the span leaves the calendar's range (it cannot tell)."""
+    if not trading_calendar:
+        return None
+    calendar = _calendar(trading_calendar)
+    first = pd.Timestamp(start).tz_convert("UTC").floor("min")
+    last = pd.Timestamp(end).tz_convert("UTC").floor("min")
+    if last <= first:
+        return 0
+    if first < calendar.first_minute or last > calendar.last_minute:
+        return None
+    return len(calendar.minutes_in_range(first, last - pd.Timedelta(minutes=1)))

@@ -40,6 +40,7 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
             decision=decision,
             last_close=ctx.bars.last_close,
             as_of=ctx.run.as_of,
+            last_bar_open=ctx.bars.ts[-1] if ctx.bars.ts else None,
         )
         checks, plan = judgement.checks, judgement.plan
         if judgement.sizing is not None:
