@@ -27,22 +27,13 @@ from apps.orders.models import Fill, Order
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 from apps.trading.models import AccountCash
-from tests.factories import StrategyFactory, UserFactory
+from tests.evaluation.helpers import daily_strategy
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
 START = datetime(2012, 3, 1, tzinfo=UTC)
 END = datetime(2012, 6, 30, 23, 59, tzinfo=UTC)
-
-
-def _strategy(goog: Symbol, **overrides: Any) -> Strategy:
-    fields: dict[str, Any] = {
-        "symbol": goog,
-        "schedule_cron": "0 22 * * 1-5",
-        "schedule_timezone": "UTC",
-        "is_active": False,
-    }
-    return StrategyFactory.create(**(fields | overrides))
 
 
 def _outcome(backtest: Backtest) -> dict[str, Any]:
@@ -55,7 +46,7 @@ def _outcome(backtest: Backtest) -> dict[str, Any]:
 
 
 def test_backtest_is_deterministic_and_isolated(goog: Symbol) -> None:
-    strategy = _strategy(goog)
+    strategy = daily_strategy(goog)
     default_cash = AccountCash.objects.get(account=strategy.account).starting_cash
     began = time.monotonic()
     first = backtest_run(backtest_create(strategy=strategy, start=START, end=END))
@@ -105,7 +96,7 @@ SHORT_END = datetime(2012, 4, 30, 23, 59, tzinfo=UTC)
 
 
 def test_a_stopped_backtest_resumes_without_any_slot_twice(goog: Symbol) -> None:
-    strategy = _strategy(goog)
+    strategy = daily_strategy(goog)
     slots = backtest_slots(strategy, START, SHORT_END)
     whole = backtest_run(backtest_create(strategy=strategy, start=START, end=SHORT_END))
 
@@ -132,7 +123,7 @@ def test_a_stopped_backtest_resumes_without_any_slot_twice(goog: Symbol) -> None
 
 
 def test_a_cancelled_backtest_stops_between_slots(goog: Symbol) -> None:
-    backtest = backtest_create(strategy=_strategy(goog), start=START, end=END)
+    backtest = backtest_create(strategy=daily_strategy(goog), start=START, end=END)
 
     def cancel_after_three(variant: Any, done: int, total: int) -> None:
         if done == 3:
@@ -150,7 +141,7 @@ def test_a_cancelled_backtest_stops_between_slots(goog: Symbol) -> None:
 def test_closed_market_slots_are_skipped_as_live_dispatch_skips_them(goog: Symbol) -> None:
     Symbol.objects.filter(pk=goog.pk).update(trading_calendar="XNYS")
     goog.refresh_from_db()
-    strategy = _strategy(goog, skip_closed_market=True)
+    strategy = daily_strategy(goog, skip_closed_market=True)
     slots = backtest_slots(strategy, START, END)
     days = {slot.date() for slot in slots}
     # Good Friday (2012-04-06) and Memorial Day (2012-05-28) are weekdays without a session
@@ -163,7 +154,7 @@ def test_closed_market_slots_are_skipped_as_live_dispatch_skips_them(goog: Symbo
 
 def test_hidden_copies_are_not_listed_for_their_owner(goog: Symbol) -> None:
     owner = UserFactory.create(username="bt-owner")
-    strategy = _strategy(goog, owner=owner)
+    strategy = daily_strategy(goog, owner=owner)
     backtest = backtest_create(
         strategy=strategy,
         start=START,
@@ -187,7 +178,7 @@ def test_hidden_copies_are_not_listed_for_their_owner(goog: Symbol) -> None:
 
 
 def test_two_variants_share_their_chart_artifacts(goog: Symbol) -> None:
-    strategy = _strategy(goog)
+    strategy = daily_strategy(goog)
     end = datetime(2012, 3, 7, 23, 59, tzinfo=UTC)
     backtest = backtest_run(
         backtest_create(

@@ -1,35 +1,24 @@
 """Parallel backtests: one Celery task per variant on the ``runs`` queue, a real worker."""
 
-import time
 from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 import redis
 
-from apps.evaluation.models import Backtest, BacktestStatus
+from apps.evaluation.models import BacktestStatus
 from apps.evaluation.services import VariantSpec, backtest_create
 from apps.evaluation.tasks import backtest_start, backtest_variant_run_task
 from apps.lineage.models import Run
 from apps.symbols.models import Symbol
 from tests.celery_worker import celery_worker
+from tests.evaluation.helpers import backtest_wait
 from tests.factories import StrategyFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 START = datetime(2012, 3, 1, tzinfo=UTC)
 END = datetime(2012, 3, 30, 23, 59, tzinfo=UTC)
-
-
-def _wait(backtest: Backtest, timeout_s: float = 240) -> Backtest:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        backtest.refresh_from_db()
-        if backtest.status != BacktestStatus.RUNNING:
-            return backtest
-        counters = list(backtest.variants.values_list("slots_done", "slots_total", "status"))
-        assert time.monotonic() < deadline, f"backtest still running: {counters}"
-        time.sleep(0.5)
 
 
 def test_two_variants_run_in_parallel_without_a_slot_twice(
@@ -51,7 +40,7 @@ def test_two_variants_run_in_parallel_without_a_slot_twice(
         # when the backtest starts in parallel, and the first variant's task is delivered twice
         assert backtest_start(backtest) == 2
         backtest_variant_run_task.apply_async(args=(first.pk,), ignore_result=True)
-        backtest = _wait(backtest)
+        backtest = backtest_wait(backtest)
     # then both variants are done, every slot has exactly one run, each succeeded
     assert backtest.status == BacktestStatus.DONE, backtest.error
     assert backtest.finished_at is not None

@@ -3,7 +3,6 @@ their orders fill, and the end-of-day close fires at each session's window, in t
 while the live monitor leaves a backtest's account alone."""
 
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -11,25 +10,14 @@ from apps.evaluation.models import BacktestStatus
 from apps.evaluation.services import backtest_create, backtest_run
 from apps.orders.followups import WAITING, reverses_continue
 from apps.orders.models import Order, PositionAction
-from apps.strategies.models import Strategy
 from apps.symbols.calendars import session_close_windows
 from apps.symbols.models import Symbol
-from tests.factories import StrategyFactory
+from tests.evaluation.helpers import daily_strategy
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
 START = datetime(2012, 3, 1, tzinfo=UTC)
 END = datetime(2012, 6, 30, 23, 59, tzinfo=UTC)
-
-
-def _strategy(goog: Symbol, **overrides: Any) -> Strategy:
-    fields: dict[str, Any] = {
-        "symbol": goog,
-        "schedule_cron": "0 22 * * 1-5",
-        "schedule_timezone": "UTC",
-        "is_active": False,
-    }
-    return StrategyFactory.create(**(fields | overrides))
 
 
 def test_end_of_day_windows_follow_the_exchange_calendar() -> None:
@@ -65,7 +53,7 @@ def test_end_of_day_windows_follow_the_exchange_calendar() -> None:
 
 
 def test_a_backtests_reverses_go_on_in_simulated_time(goog: Symbol) -> None:
-    strategy = _strategy(goog, opposite_signal="reverse")
+    strategy = daily_strategy(goog, opposite_signal="reverse")
 
     backtest = backtest_run(backtest_create(strategy=strategy, start=START, end=END))
 
@@ -89,7 +77,7 @@ def test_a_backtests_reverses_go_on_in_simulated_time(goog: Symbol) -> None:
 def test_the_end_of_day_close_fires_in_each_sessions_window(goog: Symbol) -> None:
     goog.trading_calendar = "XNYS"
     goog.save(update_fields=["trading_calendar"])
-    strategy = _strategy(goog, close_before_session_end_min=30)
+    strategy = daily_strategy(goog, close_before_session_end_min=30)
 
     backtest = backtest_run(backtest_create(strategy=strategy, start=START, end=END))
 
@@ -118,7 +106,7 @@ def test_the_end_of_day_close_fires_in_each_sessions_window(goog: Symbol) -> Non
 
 
 def test_the_live_monitor_leaves_a_backtests_reverses_to_its_runner(goog: Symbol) -> None:
-    strategy = _strategy(goog, opposite_signal="reverse")
+    strategy = daily_strategy(goog, opposite_signal="reverse")
     # a window ending right after a reverse's close was sent leaves it waiting
     backtest = backtest_run(backtest_create(strategy=strategy, start=START, end=END))
     clone = backtest.variants.get().clone

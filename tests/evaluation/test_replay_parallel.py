@@ -1,6 +1,5 @@
 """Parallel replays: one Celery task per variant on the ``runs`` queue, a real worker."""
 
-import time
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -8,27 +7,17 @@ import pytest
 import redis
 from django.db.models import QuerySet
 
-from apps.evaluation.models import Backtest, BacktestStatus
+from apps.evaluation.models import BacktestStatus
 from apps.evaluation.replay import ReplaySpec, replay_create
 from apps.evaluation.services import backtest_create, backtest_run
 from apps.evaluation.tasks import backtest_start, backtest_variant_run_task
 from apps.lineage.models import Artifact, Run, Step
 from apps.symbols.models import Symbol
 from tests.celery_worker import celery_worker
+from tests.evaluation.helpers import backtest_wait
 from tests.factories import StrategyFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-def _wait(backtest: Backtest, timeout_s: float = 240) -> Backtest:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        backtest.refresh_from_db()
-        if backtest.status != BacktestStatus.RUNNING:
-            return backtest
-        counters = list(backtest.variants.values_list("slots_done", "slots_total", "status"))
-        assert time.monotonic() < deadline, f"replay still running: {counters}"
-        time.sleep(0.5)
 
 
 def test_a_replay_runs_its_variants_in_parallel_without_a_source_run_twice(
@@ -57,7 +46,7 @@ def test_a_replay_runs_its_variants_in_parallel_without_a_source_run_twice(
     with celery_worker(name="rp", extra_env={"BACKTEST_TASK_SLICE_S": "1"}):
         assert backtest_start(replay) == 2
         backtest_variant_run_task.apply_async(args=(original.pk,), ignore_result=True)
-        replay = _wait(replay)
+        replay = backtest_wait(replay)
     # then both variants replayed every source run exactly once, from the stored charts
     assert replay.status == BacktestStatus.DONE, replay.error
     for variant in replay.variants.all():

@@ -2,7 +2,6 @@
 backtest past ``RETENTION_DAYS`` goes whole — runs, orders, positions, accounts, copies."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
@@ -18,22 +17,12 @@ from apps.positions.models import StrategyPosition
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
 from apps.trading.models import Account
-from tests.factories import StrategyFactory
+from tests.evaluation.helpers import daily_strategy
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
 START = datetime(2012, 3, 1, tzinfo=UTC)
 END = datetime(2012, 4, 15, 23, 59, tzinfo=UTC)
-
-
-def _strategy(goog: Symbol, **overrides: Any) -> Strategy:
-    fields: dict[str, Any] = {
-        "symbol": goog,
-        "schedule_cron": "0 22 * * 1-5",
-        "schedule_timezone": "UTC",
-        "is_active": False,
-    }
-    return StrategyFactory.create(**(fields | overrides))
 
 
 def _made_by(backtest: Backtest) -> dict[str, int]:
@@ -51,7 +40,7 @@ def _made_by(backtest: Backtest) -> dict[str, int]:
 
 
 def test_a_backtest_is_kept_or_pruned_whole(goog: Symbol) -> None:
-    strategy = _strategy(goog)
+    strategy = daily_strategy(goog)
     old = backtest_run(backtest_create(strategy=strategy, start=START, end=END))
     recent = backtest_run(backtest_create(strategy=strategy, start=START, end=END))
     stuck = backtest_create(strategy=strategy, start=START, end=END)
