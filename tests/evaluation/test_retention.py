@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from apps.evaluation.models import Backtest, BacktestStatus
+from apps.evaluation.replay import ReplaySpec, replay_create
 from apps.evaluation.retention import backtests_prune
 from apps.evaluation.services import backtest_create, backtest_run
 from apps.lineage.models import Artifact, Run
@@ -81,3 +82,32 @@ def test_a_backtest_is_kept_or_pruned_whole(goog: Symbol) -> None:
     assert _made_by(recent)["runs"] == made["runs"]
     assert all(default_storage.exists(name) for name in kept_files)
     assert Strategy.objects.filter(pk=strategy.pk).exists()
+
+
+def test_a_backtest_stays_while_a_kept_replay_compares_against_it(goog: Symbol) -> None:
+    strategy = daily_strategy(goog)
+    source = backtest_run(
+        backtest_create(
+            strategy=strategy,
+            start=datetime(2012, 3, 5, tzinfo=UTC),
+            end=datetime(2012, 3, 9, 23, tzinfo=UTC),
+        )
+    )
+    replay = backtest_run(
+        replay_create(
+            source_variant=source.variants.get(),
+            variants=[ReplaySpec(label="again", analyst="baseline")],
+        )
+    )
+    assert replay.status == BacktestStatus.DONE, replay.error
+    long_ago = timezone.now() - timedelta(days=200)
+    Backtest.objects.filter(pk=source.pk).update(finished_at=long_ago)
+
+    # the source is old, but the recent replay keeps it
+    assert backtests_prune(now=timezone.now(), retention_days=90).backtests == 0
+    assert Backtest.objects.filter(pk=source.pk).exists()
+
+    # once the replay is old too, both go (the replay first)
+    Backtest.objects.filter(pk=replay.pk).update(finished_at=long_ago)
+    assert backtests_prune(now=timezone.now(), retention_days=90).backtests == 2
+    assert not Backtest.objects.filter(pk__in=[source.pk, replay.pk]).exists()
