@@ -15,7 +15,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.analysis.models import LlmAnswerCache, LlmEndpoint, PromptTemplate
+from apps.analysis.models import LlmAnswerCache, LlmEndpoint, LlmUserBudget, PromptTemplate
 from apps.analysis.services import PromptTemplatePublishedNameTakenError, prompt_template_publish
 
 
@@ -153,3 +153,12 @@ class LlmAnswerCacheAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
         return False
+
+
+@admin.register(LlmUserBudget)
+class LlmUserBudgetAdmin(admin.ModelAdmin):
+    """Per-user LLM budgets (USD per UTC day and month, all their strategies together)."""
+
+    list_display = ("user", "daily_usd", "monthly_usd", "updated_at")
+    search_fields = ("user__username",)
+    autocomplete_fields = ("user",)

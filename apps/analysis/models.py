@@ -351,3 +351,18 @@ class LlmAnswerCache(models.Model):
 
     def __str__(self) -> str:
         return f"answer {self.key[:12]} of {self.model} ({self.hits} hits)"
+
+
+class LlmUserBudget(models.Model):
+    """What all of a user's strategies' model calls may cost together (USD, from the price
+    tables), per UTC day and per UTC calendar month; blank: no limit. Set by staff."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="llm_budget"
+    )
+    daily_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    monthly_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"LLM budget of {self.user_id}"

@@ -109,6 +109,22 @@ class Strategy(models.Model):
         ],
     )
     llm_fallback_model = models.CharField(max_length=128, blank=True)
+    llm_budget_daily_usd = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Most this strategy's model calls may cost per UTC day (USD, LLM_PRICES); "
+        "blank: no strategy limit.",
+    )
+    llm_budget_monthly_usd = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Most this strategy's model calls may cost per UTC calendar month (USD); "
+        "blank: no strategy limit.",
+    )
     schedule_cron = models.CharField(max_length=128, default="0 22 * * 1-5")
     schedule_timezone = models.CharField(max_length=64, default="UTC")
     is_active = models.BooleanField(default=True)

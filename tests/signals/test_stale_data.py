@@ -22,7 +22,7 @@ def _stale(last_open: datetime, as_of: datetime, bar_size: str, calendar: str = 
 
 
 def t(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc,arg-type]
 
 
 def test_daily_bars_follow_the_exchanges_sessions() -> None:

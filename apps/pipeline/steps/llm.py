@@ -16,20 +16,27 @@ names or dates (``apps.analysis.anonymise``); the originals are recorded in the 
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from apps.analysis.analysts import AnalysisRequest, AnalystAnswer
 from apps.analysis.anonymise import anonymised_record, prompt_scrub
 from apps.analysis.answer_cache import answer_cache_for, llm_cache_mode
+from apps.analysis.budgets import llm_budget_check
 from apps.analysis.decision import DecisionParseError
 from apps.analysis.llm_client import LlmCacheMissError, LlmCallError, LlmResult
 from apps.analysis.prompts import render_prompt
 from apps.analysis.selection import analyst_for, text_only_models
 from apps.analysis.services import llm_call_record
+from apps.lineage.models import LlmCacheMode
 from apps.lineage.services import StepRecorder
 from apps.pipeline.context import RunContext
 from apps.pipeline.prompting import prompt_context, symbol_context
 
 NAME = "llm"
+
+
+# Cache modes in which the llm step never sends a request (so no budget is spent).
+FREE_CACHE_MODES = (LlmCacheMode.ONLY, LlmCacheMode.RECORDED)
 
 
 def step_input(ctx: RunContext) -> dict[str, Any]:
@@ -186,6 +193,10 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     """Raises PromptRenderError, LlmCallError, ModelRefusalError or DecisionParseError (raw
     answer or refusal kept as the ``raw_answer`` artifact).
 
+    Raises LlmBudgetReachedError before any request when the call's estimate would take the
+    strategy's or its owner's daily or monthly LLM budget past its limit (``budgets``; not in
+    the answer cache's ``only`` and ``recorded`` modes, which never call a model).
+
     Language-model calls are recorded as LlmCall rows (tokens, cost, attempts, finish reason),
     failed or not, before the raw answer: a call is the costly thing to lose. In the answer
     cache's ``only`` mode a miss raises LlmCacheMissError: no request, no LlmCall row, the
@@ -194,6 +205,9 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
     chart_summary, anonymised = _prompt_render(ctx, recorder)
     analyst, note = analyst_for(strategy=ctx.strategy)
     recorder.output = {"analyst": analyst.name, "note": note, **anonymised}
+    if llm_cache_mode(run=ctx.run) not in FREE_CACHE_MODES:
+        # Before any request: a reached budget fails the step, with no fallback spend.
+        llm_budget_check(strategy=ctx.strategy, now=timezone.now())
     request = _request(ctx, chart_summary)
     try:
         answer = analyst.analyze(request)

@@ -35,6 +35,8 @@ CONFIGURATION_FIELDS = (
     "llm_accepts_images",
     "llm_response_format",
     "llm_fallback_model",
+    "llm_budget_daily_usd",
+    "llm_budget_monthly_usd",
     "schedule_cron",
     "schedule_timezone",
     "is_active",

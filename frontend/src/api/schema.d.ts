@@ -901,6 +901,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/strategies/{id}/llm-budget/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Each budget that applies to the strategy, with its spend and remainder. */
+        get: operations["v1_strategies_llm_budget_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/strategies/{id}/next-slots/": {
         parameters: {
             query?: never;
@@ -1397,6 +1414,22 @@ export interface components {
         BrokerEnum: "paper" | "ibkr";
         /** @enum {string} */
         BrokerOrderTypeEnum: "MKT" | "LMT" | "STP" | "STPLMT";
+        /**
+         * @description One limit: whose (``strategy`` or ``user``), which period (``day``, ``month``), the limit
+         *     (null: none), the spend since the period began (UTC) and what remains (null: no limit).
+         */
+        BudgetUse: {
+            scope: components["schemas"]["ScopeEnum"];
+            period: components["schemas"]["PeriodEnum"];
+            /** Format: decimal */
+            limit_usd: string | null;
+            /** Format: decimal */
+            spent_usd: string;
+            /** Format: decimal */
+            remaining_usd: string | null;
+            /** Format: date-time */
+            since: string;
+        };
         /**
          * @description * `latest` - run the latest missed slot
          *     * `none` - skip missed slots
@@ -2161,6 +2194,16 @@ export interface components {
             llm_accepts_images?: boolean;
             llm_response_format?: components["schemas"]["LlmResponseFormatEnum"];
             llm_fallback_model?: string;
+            /**
+             * Format: decimal
+             * @description Most this strategy's model calls may cost per UTC day (USD, LLM_PRICES); blank: no strategy limit.
+             */
+            llm_budget_daily_usd?: string | null;
+            /**
+             * Format: decimal
+             * @description Most this strategy's model calls may cost per UTC calendar month (USD); blank: no strategy limit.
+             */
+            llm_budget_monthly_usd?: string | null;
             schedule_cron?: string;
             schedule_timezone?: string;
             is_active?: boolean;
@@ -2207,6 +2250,12 @@ export interface components {
             close_before_session_end_min?: number | null;
             trading_mode?: components["schemas"]["TradingModeEnum"];
         };
+        /**
+         * @description * `day` - day
+         *     * `month` - month
+         * @enum {string}
+         */
+        PeriodEnum: "day" | "month";
         /** @description An account's portfolio per currency and per strategy. */
         PortfolioOutput: {
             account_id: number;
@@ -2711,6 +2760,12 @@ export interface components {
          */
         ScaleInExitsEnum: "newest" | "keep";
         /**
+         * @description * `strategy` - strategy
+         *     * `user` - user
+         * @enum {string}
+         */
+        ScopeEnum: "strategy" | "user";
+        /**
          * @description * `STK` - Stock
          *     * `CASH` - Forex
          *     * `CRYPTO` - Crypto
@@ -2901,6 +2956,16 @@ export interface components {
             llm_accepts_images?: boolean;
             llm_response_format?: components["schemas"]["LlmResponseFormatEnum"];
             llm_fallback_model?: string;
+            /**
+             * Format: decimal
+             * @description Most this strategy's model calls may cost per UTC day (USD, LLM_PRICES); blank: no strategy limit.
+             */
+            llm_budget_daily_usd?: string | null;
+            /**
+             * Format: decimal
+             * @description Most this strategy's model calls may cost per UTC calendar month (USD); blank: no strategy limit.
+             */
+            llm_budget_monthly_usd?: string | null;
             schedule_cron?: string;
             schedule_timezone?: string;
             is_active?: boolean;
@@ -2996,6 +3061,16 @@ export interface components {
             readonly llm_accepts_images: boolean;
             readonly llm_response_format: components["schemas"]["LlmResponseFormatEnum"];
             readonly llm_fallback_model: string;
+            /**
+             * Format: decimal
+             * @description Most this strategy's model calls may cost per UTC day (USD, LLM_PRICES); blank: no strategy limit.
+             */
+            readonly llm_budget_daily_usd: string | null;
+            /**
+             * Format: decimal
+             * @description Most this strategy's model calls may cost per UTC calendar month (USD); blank: no strategy limit.
+             */
+            readonly llm_budget_monthly_usd: string | null;
             readonly schedule_cron: string;
             readonly schedule_timezone: string;
             readonly is_active: boolean;
@@ -6854,6 +6929,52 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
+            };
+        };
+    };
+    v1_strategies_llm_budget_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BudgetUse"][];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such strategy of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

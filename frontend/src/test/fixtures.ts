@@ -216,6 +216,8 @@ export function makeStrategy(
     llm_accepts_images: true,
     llm_response_format: "auto",
     llm_fallback_model: "",
+    llm_budget_daily_usd: null,
+    llm_budget_monthly_usd: null,
     schedule_cron: "0 22 * * 1-5",
     schedule_timezone: "UTC",
     is_active: true,
