@@ -1,6 +1,8 @@
 """Step 3, charts: Plotly candlesticks with indicators, saved as JSON and PNG artifacts; a PNG
 is rendered once per identical input and reused after that."""
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from apps.lineage.services import StepRecorder, artifact_content_for_input
@@ -11,7 +13,10 @@ from apps.marketdata.charts import (
     png_render_key,
     render_png,
 )
+from apps.marketdata.indicators import IndicatorResult
+from apps.marketdata.series import BarSeries
 from apps.pipeline.context import RunContext
+from apps.strategies.models import Strategy
 
 NAME = "charts"
 
@@ -24,23 +29,47 @@ def step_input(ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def run(ctx: RunContext, recorder: StepRecorder) -> None:
-    """Build the chart and export its PNG, rendered once per identical input: when a stored
-    ``chart_png`` was made from the same figure JSON and export settings (``png_render_key``),
-    its bytes are reused instead of rendering again (output ``render``: ``reused`` or
-    ``rendered``). Both artifacts are content-addressed, so equal charts share one file each.
+@dataclass(frozen=True)
+class ChartMade:
+    """A slot's chart (figure JSON and PNG), its ``render_key`` (``png_render_key``) and
+    whether the PNG was ``rendered`` or ``reused`` from a stored artifact of the same key."""
+
+    chart: Chart
+    render_key: str
+    render: str
+
+
+def chart_make(
+    strategy: Strategy, as_of: datetime, bars: BarSeries, indicators: list[IndicatorResult]
+) -> ChartMade:
+    """Build ``strategy``'s chart of ``bars`` and ``indicators`` as of ``as_of`` (tz-aware
+    UTC) and its PNG, rendered once per identical input: when a stored ``chart_png`` was made
+    from the same figure JSON and export settings (``png_render_key``), its bytes are reused.
     Raises ChartRenderError when a needed PNG export fails."""
-    assert ctx.bars is not None
-    strategy = ctx.strategy
-    title = f"{strategy.symbol.symbol} {strategy.bar_size} as of {ctx.run.as_of:%Y-%m-%d %H:%M}"
-    figure = build_figure(title, ctx.bars, ctx.indicators)
+    title = f"{strategy.symbol.symbol} {strategy.bar_size} as of {as_of:%Y-%m-%d %H:%M}"
+    figure = build_figure(title, bars, indicators)
     text = figure_json(figure)
     key = png_render_key(text)
     png = artifact_content_for_input(kind="chart_png", input_sha256=key)
     render = "reused"
     if png is None:
         png, render = render_png(figure), "rendered"
-    chart = Chart(figure_json=text, png=png)
+    return ChartMade(chart=Chart(figure_json=text, png=png), render_key=key, render=render)
+
+
+def run(ctx: RunContext, recorder: StepRecorder) -> None:
+    """Build the chart and export its PNG (``chart_make``: output ``render``, ``reused`` or
+    ``rendered``), or take the chart a backtest prefetched for the slot, made by the same
+    function (``apps.pipeline.prefetch``; ``rendered`` for the first run that takes a PNG
+    rendered for it). Both artifacts are content-addressed, so equal charts share one file
+    each. Raises ChartRenderError when a needed PNG export fails."""
+    assert ctx.bars is not None
+    if ctx.prefetched is not None:
+        key, chart = ctx.prefetched.render_key, ctx.prefetched.chart
+        render = ctx.prefetched.render_claim()
+    else:
+        made = chart_make(ctx.strategy, ctx.run.as_of, ctx.bars, ctx.indicators)
+        key, chart, render = made.render_key, made.chart, made.render
     ctx.chart = chart
     stored = recorder.add_artifact(
         kind="chart_png",
