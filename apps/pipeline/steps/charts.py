@@ -1,10 +1,13 @@
 """Step 3, charts: Plotly candlesticks with indicators, saved as JSON and PNG artifacts; a PNG
 is rendered once per identical input and reused after that."""
 
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from apps.common.deadlines import time_left
 from apps.lineage.services import StepRecorder, artifact_content_for_input
 from apps.marketdata.charts import (
     Chart,
@@ -44,7 +47,8 @@ def chart_make(
 ) -> ChartMade:
     """Build ``strategy``'s chart of ``bars`` and ``indicators`` as of ``as_of`` (tz-aware
     UTC) and its PNG, rendered once per identical input: when a stored ``chart_png`` was made
-    from the same figure JSON and export settings (``png_render_key``), its bytes are reused.
+    from the same figure JSON and export settings (``png_render_key``), or another thread of
+    the process is exporting that very input (``_render_once``), its bytes are reused.
     Raises ChartRenderError when a needed PNG export fails."""
     title = f"{strategy.symbol.symbol} {strategy.bar_size} as of {as_of:%Y-%m-%d %H:%M}"
     figure = build_figure(title, bars, indicators)
@@ -53,8 +57,42 @@ def chart_make(
     png = artifact_content_for_input(kind="chart_png", input_sha256=key)
     render = "reused"
     if png is None:
-        png, render = render_png(figure), "rendered"
+        png, render = _render_once(key, figure)
     return ChartMade(chart=Chart(figure_json=text, png=png), render_key=key, render=render)
+
+
+_rendering: dict[str, Future[bytes]] = {}
+_rendering_lock = threading.Lock()
+WAIT_S = 120.0  # at most this long (and never past the run's budget) for another's export
+
+
+def _render_once(key: str, figure: dict[str, Any]) -> tuple[bytes, str]:
+    """The PNG of ``figure`` (render key ``key``) and ``rendered``, or, when another thread of
+    this process is exporting the same key (runs of one burst, or variants of one backtest,
+    with the same chart input at once), that export's bytes and ``reused``. Raises
+    ChartRenderError when this thread's export fails; another's failure makes it export
+    itself."""
+    with _rendering_lock:
+        pending = _rendering.get(key)
+        if pending is None:
+            mine: Future[bytes] = Future()
+            _rendering[key] = mine
+    if pending is not None:
+        try:
+            return pending.result(time_left(WAIT_S, "another thread's chart PNG export")), "reused"
+        except Exception:  # that export failed or is late: export here
+            return render_png(figure), "rendered"
+    try:
+        png = render_png(figure)
+    except BaseException as error:
+        mine.set_exception(error)
+        raise
+    else:
+        mine.set_result(png)
+        return png, "rendered"
+    finally:
+        with _rendering_lock:
+            del _rendering[key]
 
 
 def run(ctx: RunContext, recorder: StepRecorder) -> None:
