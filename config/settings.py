@@ -300,6 +300,10 @@ if not 0 < RUN_TIME_BUDGET_S < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LI
 # A parallel backtest's variant task runs slots for at most this long, then sends itself again
 # (apps.evaluation.tasks): one slice plus one run must stay under the soft limit.
 BACKTEST_TASK_SLICE_S = env.float("BACKTEST_TASK_SLICE_S", default=30.0)
+# Slot inputs (bars, indicators, chart) computed ahead of a backtest's walk
+# (apps.pipeline.prefetch): background threads (0: off) and how many slots ahead of the walk.
+BACKTEST_PREFETCH_WORKERS = env.int("BACKTEST_PREFETCH_WORKERS", default=2)
+BACKTEST_PREFETCH_AHEAD = env.int("BACKTEST_PREFETCH_AHEAD", default=16)
 if not 0 < BACKTEST_TASK_SLICE_S < CELERY_TASK_SOFT_TIME_LIMIT - RUN_TIME_BUDGET_S:
     raise ImproperlyConfigured(
         "Need 0 < BACKTEST_TASK_SLICE_S < CELERY_TASK_SOFT_TIME_LIMIT - RUN_TIME_BUDGET_S, got "

@@ -4,7 +4,7 @@ import hashlib
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -275,8 +275,19 @@ def artifact_store(
     digest = hashlib.sha256(content).hexdigest()
     name = artifact_file_name(sha256=digest, filename=filename)
     storage = _artifact_storage()
+    artifact = Artifact(
+        step=step,
+        kind=kind,
+        file=name,
+        content_type=content_type,
+        size_bytes=len(content),
+        sha256=digest,
+        input_sha256=input_sha256,
+    )
     with transaction.atomic():
-        _lock_file_name(name)
+        # the row (invisible to others until the commit) and the lock in one round trip; the
+        # file is checked under the lock and the commit releases it, as with lock-then-insert
+        _insert_locked(artifact, name)
         exists = storage.exists(name)
         if exists and storage.size(name) != len(content):  # a write cut short by a crash
             storage.delete(name)
@@ -285,15 +296,42 @@ def artifact_store(
             saved = storage.save(name, ContentFile(content))
             if saved != name:
                 raise RuntimeError(f"artifact stored as {saved}, expected {name}")
-        return Artifact.objects.create(
-            step=step,
-            kind=kind,
-            file=name,
-            content_type=content_type,
-            size_bytes=len(content),
-            sha256=digest,
-            input_sha256=input_sha256,
+    return artifact
+
+
+_ARTIFACT_INSERT_SQL = (
+    "WITH locked AS (SELECT pg_advisory_xact_lock(hashtextextended(%s, 0)))"
+    " INSERT INTO lineage_artifact (step_id, kind, file, content_type, size_bytes, sha256,"
+    " input_sha256, created_at) SELECT %s, %s, %s, %s, %s, %s, %s, %s FROM locked RETURNING id"
+)
+
+
+def _insert_locked(artifact: Artifact, name: str) -> None:
+    """Insert ``artifact`` (unsaved) and take the advisory lock on file ``name`` (see
+    ``_lock_file_name``), in one statement on PostgreSQL; call inside ``transaction.atomic``."""
+    if connection.vendor != "postgresql":
+        _lock_file_name(name)
+        artifact.save()
+        return
+    artifact.created_at = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ARTIFACT_INSERT_SQL,
+            [
+                name,
+                artifact.step_id,
+                artifact.kind,
+                name,
+                artifact.content_type,
+                artifact.size_bytes,
+                artifact.sha256,
+                artifact.input_sha256,
+                artifact.created_at,
+            ],
         )
+        artifact.pk = cursor.fetchone()[0]
+    artifact._state.adding = False
+    artifact._state.db = connection.alias
 
 
 def artifact_link(*, step: Step, source: Artifact) -> Artifact:
@@ -403,20 +441,9 @@ def step_record(
     (the reaper marked it abandoned): no further step may start, and no order be sent.
     """
     started = time.perf_counter()
-    with transaction.atomic():  # one commit for both writes
-        alive = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
-            current_step=name, heartbeat_at=timezone.now()
-        )
-        if not alive:
-            raise RunNotRunningError(f"run {run.pk} is no longer running; step {name} not started")
-        step = Step.objects.create(
-            run=run,
-            name=name,
-            sequence=sequence,
-            status=StepStatus.RUNNING,
-            started_at=timezone.now(),
-            input=step_input,
-        )
+    step = _step_begin(run=run, name=name, sequence=sequence, step_input=step_input)
+    if step is None:
+        raise RunNotRunningError(f"run {run.pk} is no longer running; step {name} not started")
     recorder = StepRecorder(step=step)
     try:
         yield recorder
@@ -424,6 +451,73 @@ def step_record(
         _step_end(step, started, recorder.output, StepStatus.FAILED, error)
         raise
     _step_end(step, started, recorder.output, StepStatus.SUCCEEDED, None)
+
+
+_STEP_BEGIN_SQL = (
+    "WITH alive AS (UPDATE lineage_run SET current_step = %s, heartbeat_at = %s"
+    " WHERE id = %s AND status = %s RETURNING id)"
+    " INSERT INTO lineage_step (run_id, name, sequence, status, started_at, input, output,"
+    " error_type, error_message) SELECT id, %s, %s, %s, %s, %s, %s, '', '' FROM alive"
+    " RETURNING id"
+)
+
+
+def _step_begin(*, run: Run, name: str, sequence: int, step_input: dict[str, Any]) -> Step | None:
+    """Atomically, if ``run`` is still running: set its current step and heartbeat and insert
+    the step ``running``; the saved Step, or None when the run is no longer running.
+
+    On PostgreSQL one statement (an UPDATE … RETURNING feeding the INSERT), so a step costs
+    one round trip and one commit to begin, not four; elsewhere (the demo's SQLite) the two
+    ORM writes in one transaction. Raises IntegrityError when the run already has a step of
+    that ``sequence``."""
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            alive = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+                current_step=name, heartbeat_at=now
+            )
+            if not alive:
+                return None
+            return Step.objects.create(
+                run=run,
+                name=name,
+                sequence=sequence,
+                status=StepStatus.RUNNING,
+                started_at=now,
+                input=step_input,
+            )
+    json_field = Step._meta.get_field("input")
+    params = [
+        name,
+        now,
+        run.pk,
+        RunStatus.RUNNING,
+        name,
+        sequence,
+        StepStatus.RUNNING,
+        now,
+        json_field.get_db_prep_value(step_input, connection),
+        json_field.get_db_prep_value({}, connection),
+    ]
+    # in a caller's transaction, a savepoint: a failed insert leaves that transaction usable
+    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with savepoint, connection.cursor() as cursor:
+        cursor.execute(_STEP_BEGIN_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    step = Step(
+        id=row[0],
+        run=run,
+        name=name,
+        sequence=sequence,
+        status=StepStatus.RUNNING,
+        started_at=now,
+        input=step_input,
+    )
+    step._state.adding = False
+    step._state.db = connection.alias
+    return step
 
 
 def step_fail(*, step: Step, output: dict[str, Any], error_type: str, error_message: str) -> None:

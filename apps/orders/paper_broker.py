@@ -434,6 +434,8 @@ def paper_advance(
     working = PaperOrder.objects.filter(account_key=account_key, status="submitted")
     roots = set(working.filter(parent_ref="").values_list("client_order_ref", flat=True))
     roots |= set(working.exclude(parent_ref="").values_list("parent_ref", flat=True))
+    if not roots:  # nothing working: nothing to replay (saves the poll's queries per slot)
+        return [], []
     children = PaperOrder.objects.filter(parent_ref__in=roots).values_list(
         "client_order_ref", flat=True
     )

@@ -15,9 +15,13 @@ def step_input(ctx: RunContext) -> dict[str, Any]:
 
 
 def run(ctx: RunContext, recorder: StepRecorder) -> None:
-    """Compute every indicator; raises IndicatorSpecError for unknown names or parameters."""
+    """Compute every indicator (or take those a backtest prefetched for the slot, computed by
+    the same function); raises IndicatorSpecError for unknown names or parameters."""
     assert ctx.bars is not None
-    results = compute_indicators(parse_indicator_specs(ctx.strategy.indicators), ctx.bars)
+    if ctx.prefetched is not None:  # the same computation, made ahead (apps.pipeline.prefetch)
+        results = ctx.prefetched.indicators
+    else:
+        results = compute_indicators(parse_indicator_specs(ctx.strategy.indicators), ctx.bars)
     ctx.indicators = results
     ctx.latest_indicators = latest_values(results)
     recorder.output = {
