@@ -30,5 +30,7 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
+    // Above the 10 s wait of findBy*/waitFor (src/test/setup.ts): a slow machine, not a hang.
+    testTimeout: 30_000,
   },
 });
