@@ -30,5 +30,7 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
+    // The machine is shared: a form test typing many fields can pass 5 s under load.
+    testTimeout: 20_000,
   },
 });
