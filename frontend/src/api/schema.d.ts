@@ -2182,10 +2182,7 @@ export interface components {
             account?: number;
             symbol?: number;
             bar_size?: string;
-            /**
-             * Format: int64
-             * @description Bars given to the analysis.
-             */
+            /** @description Bars given to the analysis. */
             lookback?: number;
             indicators?: unknown;
             prompt_template?: number;
@@ -2193,7 +2190,6 @@ export interface components {
             llm_model?: string;
             /** Format: double */
             llm_temperature?: number;
-            /** Format: int64 */
             llm_max_tokens?: number;
             /** @description An LLM endpoint id (an operator endpoint or your own, see /api/v1/llm-endpoints/); null: the operator's default endpoint (LLM_BASE_URL). */
             llm_endpoint?: number | null;
@@ -2243,10 +2239,7 @@ export interface components {
             close_order_type?: components["schemas"]["OrderTypeEnum"];
             /** @description A signal in the direction already held adds to the position. */
             scale_in?: boolean;
-            /**
-             * Format: int64
-             * @description Added entries per position lifetime, at most.
-             */
+            /** @description Added entries per position lifetime, at most. */
             max_scale_ins?: number;
             scale_in_exits?: components["schemas"]["ScaleInExitsEnum"];
             /** @description A HOLD whose stop only tightens moves the position's stop to it. */
@@ -2946,10 +2939,7 @@ export interface components {
             account?: number;
             symbol: number;
             bar_size: string;
-            /**
-             * Format: int64
-             * @description Bars given to the analysis.
-             */
+            /** @description Bars given to the analysis. */
             lookback?: number;
             indicators?: unknown;
             prompt_template: number;
@@ -2957,7 +2947,6 @@ export interface components {
             llm_model?: string;
             /** Format: double */
             llm_temperature?: number;
-            /** Format: int64 */
             llm_max_tokens?: number;
             /** @description An LLM endpoint id (an operator endpoint or your own, see /api/v1/llm-endpoints/); null: the operator's default endpoint (LLM_BASE_URL). */
             llm_endpoint?: number | null;
@@ -3007,10 +2996,7 @@ export interface components {
             close_order_type?: components["schemas"]["OrderTypeEnum"];
             /** @description A signal in the direction already held adds to the position. */
             scale_in?: boolean;
-            /**
-             * Format: int64
-             * @description Added entries per position lifetime, at most.
-             */
+            /** @description Added entries per position lifetime, at most. */
             max_scale_ins?: number;
             scale_in_exits?: components["schemas"]["ScaleInExitsEnum"];
             /** @description A HOLD whose stop only tightens moves the position's stop to it. */
