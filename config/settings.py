@@ -259,6 +259,9 @@ SPECTACULAR_SETTINGS = {
         "OrderTypeEnum": ["MKT", "LMT"],
         # The trading state (account field, change rows, API answers): one enum.
         "TradingStateEnum": "apps.trading.models.TradingState",
+        # A backtest's kind (backtest | replay), apart from an account's (paper | live).
+        "BacktestKindEnum": "apps.evaluation.models.BacktestKind",
+        "KindEnum": ["paper", "live"],
     },
 }
 

@@ -1,5 +1,9 @@
 import { NavLink, Outlet, Route, Routes } from "react-router";
 import { SessionMenu } from "./components/session/SessionMenu/SessionMenu";
+import {
+  GlobalTradingBanner,
+  GlobalTradingStateIndicator,
+} from "./components/tradingState/TradingState";
 import { AccountPage } from "./pages/AccountPage";
 import { AccountsPage } from "./pages/AccountsPage";
 import { BacktestPage } from "./pages/BacktestPage";
@@ -41,8 +45,10 @@ function Layout() {
           <NavLink to="/prompts">Prompts</NavLink>
           <a href="/api/docs/">API</a>
         </nav>
+        <GlobalTradingStateIndicator />
         <SessionMenu />
       </header>
+      <GlobalTradingBanner />
       <main>
         <Outlet />
       </main>

@@ -87,6 +87,12 @@ class BacktestInputSerializer(serializers.Serializer[Any]):
         max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True
     )
     confirm = serializers.BooleanField(required=False, default=False)
+    anonymise = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Leakage guard: every run is anonymised (the model sees no ticker, company "
+        "name or date; see Run.anonymise).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The window must not end before it starts, nor last over ``MAX_WINDOW``."""
@@ -138,6 +144,7 @@ class VariantOutputSerializer(serializers.ModelSerializer[BacktestVariant]):
             "prompt_template",
             "prompt_version",
             "analyst",
+            "recorded_answers",
             "account_id",
             "clone_id",
             "status",
@@ -154,7 +161,13 @@ class VariantOutputSerializer(serializers.ModelSerializer[BacktestVariant]):
 
 
 class BacktestOutputSerializer(serializers.ModelSerializer[Backtest]):
-    """A backtest with its variants and their progress."""
+    """A backtest with its variants and their progress.
+
+    ``kind``: ``backtest`` (every schedule slot of the window) or ``replay`` (stored runs
+    re-executed from the llm step). A replay's ``source_variant`` is the backtest variant whose
+    runs it re-executes (``source_backtest`` its backtest, ``source_variant_label`` its label);
+    null for a replay of the strategy's own live runs, and for a backtest. ``anonymise``: every
+    run is anonymised (the leakage guard)."""
 
     strategy_slug = serializers.CharField(source="strategy.slug", read_only=True)
     strategy_name = serializers.CharField(source="strategy.name", read_only=True)
@@ -163,19 +176,30 @@ class BacktestOutputSerializer(serializers.ModelSerializer[Backtest]):
     variants = VariantOutputSerializer(many=True, read_only=True)
     can_cancel = serializers.SerializerMethodField()
     can_resume = serializers.SerializerMethodField()
+    source_backtest = serializers.IntegerField(
+        source="source_variant.backtest_id", read_only=True, allow_null=True
+    )
+    source_variant_label = serializers.CharField(
+        source="source_variant.label", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Backtest
         fields = (
             "id",
+            "kind",
             "strategy",
             "strategy_slug",
             "strategy_name",
             "symbol",
             "created_by",
+            "source_variant",
+            "source_backtest",
+            "source_variant_label",
             "start",
             "end",
             "llm_cache",
+            "anonymise",
             "status",
             "error",
             "created_at",
@@ -281,6 +305,13 @@ class SeriesOutputSerializer(serializers.Serializer[Any]):
     series = SeriesSerializer(many=True)
 
 
+class LeakageSpanSerializer(serializers.Serializer[Any]):
+    """The window's days a model may have seen: first and last (ISO dates)."""
+
+    start = serializers.DateField()
+    end = serializers.DateField()
+
+
 class ReportRowSerializer(serializers.Serializer[Any]):
     """One row of the report: a variant (``variant`` its position) or buy-and-hold (``variant``
     null). Money as decimal strings in the symbol's currency; ratios as numbers; LLM cost
@@ -290,6 +321,32 @@ class ReportRowSerializer(serializers.Serializer[Any]):
     label = serializers.CharField()  # type: ignore[assignment]
     status = serializers.CharField(required=False)
     starting_cash = serializers.CharField()
+    capital = serializers.CharField(
+        required=False,
+        help_text="What the strategy's sizing risks a share of (buy-and-hold: all in), in the "
+        "symbol's currency.",
+    )
+    knowledge_cutoff = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="The variant model's training-data cutoff (null: unknown or no model).",
+    )
+    leakage_warning = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="Set when the cutoff is on or after the window's first day: the model may "
+        "have seen this period.",
+    )
+    leakage_span = LeakageSpanSerializer(
+        required=False,
+        allow_null=True,
+        help_text="The window's days up to the cutoff (null: no overlap).",
+    )
+    unrealized_pnl = serializers.CharField(
+        required=False, help_text="Buy-and-hold: final equity minus the starting cash."
+    )
+    slots_done = serializers.IntegerField(required=False)
+    slots_total = serializers.IntegerField(required=False)
     trades = serializers.IntegerField()
     wins = serializers.IntegerField(required=False)
     losses = serializers.IntegerField(required=False)
@@ -329,5 +386,8 @@ class ReportOutputSerializer(serializers.Serializer[Any]):
     status = serializers.CharField()
     slots = serializers.IntegerField()
     trading_days = serializers.IntegerField()
+    anonymise = serializers.BooleanField(
+        help_text="Every run of the backtest is anonymised (the leakage guard)."
+    )
     variants = ReportRowSerializer(many=True)
     buy_and_hold = ReportRowSerializer()

@@ -67,11 +67,12 @@ ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="A backtest 
 
 
 class BacktestFilter(filters.FilterSet):
-    """``?strategy=<id>`` and ``?status=pending|running|done|failed|cancelled``."""
+    """``?strategy=<id>``, ``?status=pending|running|done|failed|cancelled`` and
+    ``?kind=backtest|replay``."""
 
     class Meta:
         model = Backtest
-        fields = ("strategy", "status")
+        fields = ("strategy", "status", "kind")
 
 
 def _cost_refusal(estimate: Decimal, limit: Decimal | None, confirm: bool) -> Response | None:
@@ -104,7 +105,7 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Backtest.objects.none()
         backtests = Backtest.objects.select_related(
-            "strategy__symbol", "created_by"
+            "strategy__symbol", "created_by", "source_variant"
         ).prefetch_related("variants__prompt_template")
         return owned_by(backtests, self.request, "strategy__owner")
 
@@ -118,7 +119,8 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
 
     @extend_schema(responses={200: BacktestOutputSerializer(many=True)})
     def list(self, request: Request) -> Response:
-        """A page of backtests, newest first; filters ``strategy`` (id) and ``status``."""
+        """A page of backtests, newest first; filters ``strategy`` (id), ``status`` and
+        ``kind``."""
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(BacktestOutputSerializer(page, many=True).data)
 
@@ -182,6 +184,7 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
                 variants=values["specs"],
                 created_by=cast(User, request.user),
                 llm_cache=values["llm_cache"],
+                anonymise=values["anonymise"],
             )
         except BacktestError as error:
             raise ValidationError({"detail": str(error)}) from error

@@ -204,7 +204,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description A page of backtests, newest first; filters ``strategy`` (id) and ``status``. */
+        /**
+         * @description A page of backtests, newest first; filters ``strategy`` (id), ``status`` and
+         *     ``kind``.
+         */
         get: operations["v1_backtests_list"];
         put?: never;
         /**
@@ -1362,16 +1365,40 @@ export interface components {
             max_cost?: string | null;
             /** @default false */
             confirm: boolean;
+            /**
+             * @description Leakage guard: every run is anonymised (the model sees no ticker, company name or date; see Run.anonymise).
+             * @default false
+             */
+            anonymise: boolean;
         };
-        /** @description A backtest with its variants and their progress. */
+        /**
+         * @description * `backtest` - Backtest
+         *     * `replay` - Replay
+         * @enum {string}
+         */
+        BacktestKindEnum: "backtest" | "replay";
+        /**
+         * @description A backtest with its variants and their progress.
+         *
+         *     ``kind``: ``backtest`` (every schedule slot of the window) or ``replay`` (stored runs
+         *     re-executed from the llm step). A replay's ``source_variant`` is the backtest variant whose
+         *     runs it re-executes (``source_backtest`` its backtest, ``source_variant_label`` its label);
+         *     null for a replay of the strategy's own live runs, and for a backtest. ``anonymise``: every
+         *     run is anonymised (the leakage guard).
+         */
         BacktestOutput: {
             readonly id: number;
+            readonly kind: components["schemas"]["BacktestKindEnum"];
             readonly strategy: number;
             readonly strategy_slug: string;
             readonly strategy_name: string;
             readonly symbol: string;
             /** @description The username of who created it (None: the command line). */
             readonly created_by: string | null;
+            /** @description A replay of a backtest: the variant whose runs are re-executed. */
+            readonly source_variant: number | null;
+            readonly source_backtest: number | null;
+            readonly source_variant_label: string | null;
             /**
              * Format: date-time
              * @description First moment of the window (UTC).
@@ -1392,6 +1419,8 @@ export interface components {
              *     * `recorded` - Recorded
              */
             readonly llm_cache: components["schemas"]["LlmCacheEnum"];
+            /** @description Leakage guard: every run is anonymised (the model sees no ticker, company name or date; see Run.anonymise). */
+            readonly anonymise: boolean;
             readonly status: components["schemas"]["StatusEnum"];
             readonly error: string;
             /** Format: date-time */
@@ -1592,6 +1621,11 @@ export interface components {
             max_cost?: string | null;
             /** @default false */
             confirm: boolean;
+            /**
+             * @description Leakage guard: every run is anonymised (the model sees no ticker, company name or date; see Run.anonymise).
+             * @default false
+             */
+            anonymise: boolean;
         };
         /** @description The LLM cost estimate (USD, no cache hit counted) and the window's schedule slots. */
         EstimateOutput: {
@@ -1651,6 +1685,13 @@ export interface components {
          * @enum {string}
          */
         KindEnum: "paper" | "live";
+        /** @description The window's days a model may have seen: first and last (ISO dates). */
+        LeakageSpan: {
+            /** Format: date */
+            start: string;
+            /** Format: date */
+            end: string;
+        };
         /**
          * @description One HTTP attempt of a language-model call: its number (from 1), the model and response
          *     format tried, the HTTP status (absent without a response), the error (absent on success) and
@@ -2542,6 +2583,8 @@ export interface components {
             status: string;
             slots: number;
             trading_days: number;
+            /** @description Every run of the backtest is anonymised (the leakage guard). */
+            anonymise: boolean;
             variants: components["schemas"]["ReportRow"][];
             buy_and_hold: components["schemas"]["ReportRow"];
         };
@@ -2555,6 +2598,21 @@ export interface components {
             label: string;
             status?: string;
             starting_cash: string;
+            /** @description What the strategy's sizing risks a share of (buy-and-hold: all in), in the symbol's currency. */
+            capital?: string;
+            /**
+             * Format: date
+             * @description The variant model's training-data cutoff (null: unknown or no model).
+             */
+            knowledge_cutoff?: string | null;
+            /** @description Set when the cutoff is on or after the window's first day: the model may have seen this period. */
+            leakage_warning?: string | null;
+            /** @description The window's days up to the cutoff (null: no overlap). */
+            leakage_span?: components["schemas"]["LeakageSpan"] | null;
+            /** @description Buy-and-hold: final equity minus the starting cash. */
+            unrealized_pnl?: string;
+            slots_done?: number;
+            slots_total?: number;
             trades: number;
             wins?: number;
             losses?: number;
@@ -3394,6 +3452,7 @@ export interface components {
             /** @description The version number of the variant's own prompt template (None: the strategy's). */
             readonly prompt_version: number | null;
             readonly analyst: string;
+            readonly recorded_answers: boolean;
             readonly account_id: number;
             readonly clone_id: number;
             readonly status: components["schemas"]["StatusEnum"];
@@ -4229,6 +4288,11 @@ export interface operations {
     v1_backtests_list: {
         parameters: {
             query?: {
+                /**
+                 * @description * `backtest` - Backtest
+                 *     * `replay` - Replay
+                 */
+                kind?: "backtest" | "replay";
                 /** @description A page number within the paginated result set. */
                 page?: number;
                 /** @description Number of results to return per page. */

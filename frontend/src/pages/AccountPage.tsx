@@ -9,11 +9,13 @@ import { AccountsTable } from "../components/accounts/AccountsTable/AccountsTabl
 import { PerformancePanel } from "../components/performance/PerformancePanel/PerformancePanel";
 import { CloseAllButton } from "../components/positions/ClosePositions/ClosePositions";
 import { PositionActions } from "../components/positions/PositionActions/PositionActions";
+import { AccountTradingStatePanel } from "../components/tradingState/TradingState";
 import { QueryState } from "../components/ui/QueryState/QueryState";
 import { useNumericParam } from "./params";
 
 /**
- * One account (`GET /accounts/{id}/`): its settings and members; its positions at both levels
+ * One account (`GET /accounts/{id}/`): its settings and members; its trading state (the kill
+ * switch: its own and the effective state, a control to change it and its recent changes); its positions at both levels
  * (`GET /accounts/{id}/positions/`: the broker's per symbol beside the strategies' sum, flagged
  * when they differ, with the strategies' open positions); its performance over every strategy
  * position on it (`GET /accounts/{id}/performance/`); and its portfolio per currency with each
@@ -50,6 +52,10 @@ export function AccountPage() {
           </>
         )}
       </QueryState>
+      <section>
+        <h2>Trading state</h2>
+        <AccountTradingStatePanel accountId={id} />
+      </section>
       <section>
         <h2>Positions</h2>
         <p className="muted">

@@ -2,7 +2,11 @@ import { screen, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { Account, AccountDetail, AccountPortfolio, AccountPositions } from "../api/accounts";
 import type { Figure } from "../components/lineage/ChartView/PlotlyFigure";
-import { makeCurrencyPerformance, makePositionAction } from "../test/fixtures";
+import {
+  makeAccountTradingState,
+  makeCurrencyPerformance,
+  makePositionAction,
+} from "../test/fixtures";
 import { jsonResponse, mockFetch, renderWithProviders } from "../test/utils";
 import { AccountPage } from "./AccountPage";
 import { AccountsPage } from "./AccountsPage";
@@ -101,6 +105,7 @@ describe("AccountsPage", () => {
     expect(cells(row1)).toEqual([
       "Paper (alice)",
       "paper",
+      "active Change",
       "paper",
       "USD",
       "netting",
@@ -111,7 +116,7 @@ describe("AccountsPage", () => {
     ]);
     const row2 = screen.getByTestId("account-row-2");
     expect(within(row2).getByText("live")).toHaveClass("mode-live");
-    expect(cells(row2).slice(2, 8)).toEqual([
+    expect(cells(row2).slice(3, 9)).toEqual([
       "ibkr U1234567",
       "USD",
       "hedge",
@@ -138,6 +143,8 @@ describe("AccountPage", () => {
       vi.fn(
         mockFetch((url) => {
           if (url.pathname === "/api/v1/accounts/2/") return jsonResponse(liveDetail);
+          if (url.pathname === "/api/v1/accounts/2/trading-state/")
+            return jsonResponse(makeAccountTradingState());
           if (url.pathname === "/api/v1/accounts/2/positions/") return jsonResponse(positions);
           if (url.pathname === "/api/v1/accounts/2/portfolio/") return jsonResponse(portfolio);
           if (url.pathname === "/api/v1/accounts/2/performance/")
@@ -302,6 +309,8 @@ describe("AccountPage", () => {
         mockFetch((url) => {
           seen.push(url.pathname);
           if (url.pathname === "/api/v1/accounts/2/") return jsonResponse(liveDetail);
+          if (url.pathname === "/api/v1/accounts/2/trading-state/")
+            return jsonResponse(makeAccountTradingState());
           if (url.pathname === "/api/v1/accounts/2/portfolio/")
             return jsonResponse({ account_id: 2, currencies: [], strategies: [] });
           if (url.pathname === "/api/v1/accounts/2/positions/")
@@ -354,6 +363,8 @@ describe("AccountPage", () => {
       vi.fn(
         mockFetch((url) => {
           if (url.pathname === "/api/v1/accounts/2/") return jsonResponse(liveDetail);
+          if (url.pathname === "/api/v1/accounts/2/trading-state/")
+            return jsonResponse(makeAccountTradingState());
           if (url.pathname === "/api/v1/accounts/2/portfolio/")
             return jsonResponse({ account_id: 2, currencies: [], strategies: [] });
           if (url.pathname === "/api/v1/accounts/2/positions/")

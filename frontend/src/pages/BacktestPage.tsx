@@ -2,7 +2,10 @@ import { useState } from "react";
 import { Link, useParams } from "react-router";
 import {
   type Backtest,
+  type BacktestReport,
+  backtestOrigin,
   costRefusal,
+  leakyRows,
   isActive,
   POLL_MS,
   reportCsvUrl,
@@ -57,7 +60,34 @@ function VariantTrades({ backtest, refetch }: { backtest: Backtest; refetch: num
 }
 
 /**
- * One backtest: progress per variant (polled while it runs), cancel or resume, the report
+ * The report's leakage banner: shown when any variant's model may have seen the window (its
+ * knowledge cutoff is on or after the window's first day), naming each such variant and span.
+ */
+export function LeakageBanner({ report }: { report: BacktestReport }) {
+  const rows = leakyRows(report);
+  if (rows.length === 0) return null;
+  return (
+    <div className="notice notice-warning leakage-banner" role="alert" data-testid="leakage-banner">
+      <p>
+        <strong>The model may have seen this period</strong>: its training data reaches into the
+        window, so its results may reflect memory rather than skill
+        {report.anonymise ? " (the runs were anonymised)" : "; consider an anonymised backtest"}.
+      </p>
+      <ul>
+        {rows.map((row) => (
+          <li key={row.variant}>
+            {row.variant}. {row.label}: knowledge cutoff {row.knowledge_cutoff}
+            {row.leakage_span ? `, over ${row.leakage_span.start} → ${row.leakage_span.end}` : ""}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/**
+ * One backtest or replay (a replay names what it replays, linking the source backtest): its
+ * kind, whether it is anonymised, progress per variant (polled while it runs), cancel or resume, the report
  * (variants and reference rows), equity and drawdown charts with the variants overlaid, each
  * variant's trades linking to their runs' lineage, and JSON/CSV exports.
  */
@@ -81,7 +111,8 @@ export function BacktestPage() {
           <>
             <div className="page-head">
               <h1>
-                Backtest #{b.id} of <Link to={`/strategies/${b.strategy}`}>{b.strategy_name}</Link>{" "}
+                {b.kind === "replay" ? "Replay" : "Backtest"} #{b.id} of{" "}
+                <Link to={`/strategies/${b.strategy}`}>{b.strategy_name}</Link>{" "}
                 <StatusBadge status={b.status} />
               </h1>
               <div className="actions">
@@ -125,6 +156,23 @@ export function BacktestPage() {
             )}
             <dl className="facts">
               <div>
+                <dt>Kind</dt>
+                <dd data-testid="backtest-origin">
+                  {b.kind === "replay" && b.source_backtest !== null ? (
+                    <>
+                      Replay of <Link to={`/backtests/${b.source_backtest}`}>backtest {b.source_backtest}</Link>
+                      {b.source_variant_label ? ` (variant ${b.source_variant_label})` : ""}
+                    </>
+                  ) : (
+                    backtestOrigin(b)
+                  )}
+                </dd>
+              </div>
+              <div>
+                <dt>Anonymised</dt>
+                <dd>{b.anonymise ? "yes: no ticker or date shown to the model" : "no"}</dd>
+              </div>
+              <div>
                 <dt>Symbol</dt>
                 <dd>{b.symbol}</dd>
               </div>
@@ -156,8 +204,10 @@ export function BacktestPage() {
             <QueryState query={report} errorTitle="Could not load the report">
               {(r) => (
                 <>
+                  <LeakageBanner report={r} />
                   <p className="muted small">
-                    {r.slots} schedule slots, {r.trading_days} trading days; money in {r.currency}.
+                    {r.slots} {b.kind === "replay" ? "source runs" : "schedule slots"}, {r.trading_days}{" "}
+                    trading days; money in {r.currency}.
                   </p>
                   <ReportTable report={r} />
                 </>

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
-import { type BacktestStatus, useBacktests } from "../api/backtests";
+import { backtestOrigin, type BacktestStatus, useBacktests } from "../api/backtests";
 import { useStrategies } from "../api/strategies";
 import { percentDone } from "../components/backtests/BacktestProgress/BacktestProgress";
 import { QueryState } from "../components/ui/QueryState/QueryState";
@@ -14,8 +14,10 @@ export const windowText = (start: string, end: string) =>
   `${start.slice(0, 10)} → ${end.slice(0, 10)}`;
 
 /**
- * Backtests of your strategies (staff: all), newest first, 50 a page; filters status and
- * strategy (`?strategy=<id>` preselects one). Polls while one is pending or running.
+ * Backtests and replays of your strategies (staff: all), newest first, 50 a page; filters
+ * status and strategy (`?strategy=<id>` preselects one). A replay says what it replays
+ * ("Replay of backtest N" or "of <strategy>'s runs"); an anonymised one says so. Polls while
+ * one is pending or running.
  */
 export function BacktestsPage() {
   const [params, setParams] = useSearchParams();
@@ -105,6 +107,18 @@ export function BacktestsPage() {
                       <tr key={b.id} data-testid={`backtest-row-${b.id}`}>
                         <td data-label="Backtest">
                           <Link to={`/backtests/${b.id}`}>#{b.id}</Link>
+                          {b.kind === "replay" && (
+                            <>
+                              {" "}
+                              <span className="badge kind-replay">replay</span>
+                              <div className="muted small">{backtestOrigin(b)}</div>
+                            </>
+                          )}
+                          {b.anonymise && (
+                            <div className="muted small" title="No ticker or date shown to the model">
+                              anonymised
+                            </div>
+                          )}
                         </td>
                         <td data-label="Strategy">
                           <Link to={`/strategies/${b.strategy}`}>{b.strategy_name}</Link>{" "}

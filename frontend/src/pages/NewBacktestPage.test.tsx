@@ -66,6 +66,9 @@ describe("NewBacktestPage", () => {
     await user.type(screen.getByLabelText("End (UTC date, included)"), "2012-06-30");
     await user.selectOptions(screen.getByLabelText("LLM answer cache"), "use");
     await user.type(screen.getByLabelText("Max LLM cost (USD)"), "1");
+    const anonymise = screen.getByRole("checkbox", { name: "Anonymise (leakage guard)" });
+    expect(anonymise).not.toBeChecked();
+    await user.click(anonymise);
     await user.click(screen.getByRole("button", { name: "Add variant" }));
     const second = screen.getByRole("group", { name: "Variant 2" });
     await user.type(second.querySelector("input[id$='-label']")!, "v2 prompt");
@@ -87,6 +90,7 @@ describe("NewBacktestPage", () => {
       start: "2012-03-01",
       end: "2012-06-30",
       llm_cache: "use",
+      anonymise: true,
       confirm: false,
       max_cost: "1",
       variants: [

@@ -88,7 +88,8 @@ function PromptVersionSelect({
 /**
  * A new walk-forward backtest: a strategy of yours (`?strategy=<id>` preselects it), the
  * window (UTC dates, both days included), variants (model, prompt version, analyst; blank:
- * the strategy's own), the LLM answer cache mode and a cost limit. "Estimate" shows the LLM
+ * the strategy's own), the LLM answer cache mode, a cost limit and the leakage guard
+ * (`anonymise`: no ticker or date shown to the model). "Estimate" shows the LLM
  * cost estimate; "Start" refuses above the limit until "Start anyway".
  */
 export function NewBacktestPage() {
@@ -100,6 +101,7 @@ export function NewBacktestPage() {
   const [end, setEnd] = useState("");
   const [cache, setCache] = useState<LlmCacheMode>("off");
   const [maxCost, setMaxCost] = useState("");
+  const [anonymise, setAnonymise] = useState(false);
   const [rows, setRows] = useState<VariantRow[]>([newRow(1, "base")]);
   const estimate = useEstimateBacktest();
   const create = useCreateBacktest();
@@ -110,6 +112,7 @@ export function NewBacktestPage() {
     start,
     end,
     llm_cache: cache,
+    anonymise,
     confirm,
     ...(maxCost.trim() ? { max_cost: maxCost.trim() } : {}),
     variants: rows.map(
@@ -209,6 +212,21 @@ export function NewBacktestPage() {
                 onChange={(e) => setMaxCost(e.target.value)}
               />
               <p className="field-hint">Refuse to start above this estimate; blank: no limit.</p>
+            </div>
+            <div className="field">
+              <label htmlFor="bt-anonymise">
+                <input
+                  id="bt-anonymise"
+                  type="checkbox"
+                  checked={anonymise}
+                  onChange={(e) => setAnonymise(e.target.checked)}
+                />{" "}
+                Anonymise (leakage guard)
+              </label>
+              <p className="field-hint">
+                The model sees no ticker, company name or date: it cannot recall what happened in
+                the window.
+              </p>
             </div>
           </div>
         </fieldset>

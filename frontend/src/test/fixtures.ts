@@ -416,3 +416,33 @@ export function makePositionAction(
     ...overrides,
   };
 }
+
+export function makeTradingStateChange(
+  overrides: Partial<import("../api/tradingState").TradingStateChange> = {},
+): import("../api/tradingState").TradingStateChange {
+  return {
+    id: 1,
+    account: 2,
+    state: "halted",
+    previous: "active",
+    reason: "broker outage",
+    source: "api",
+    changed_by: "ada",
+    created_at: "2026-12-07T09:00:00Z",
+    ...overrides,
+  };
+}
+
+export function makeAccountTradingState(
+  overrides: Partial<import("../api/tradingState").AccountTradingState> = {},
+): import("../api/tradingState").AccountTradingState {
+  return {
+    account: 2,
+    state: "active",
+    effective_state: "active",
+    effective_scope: "account",
+    effective_reason: "",
+    changes: [],
+    ...overrides,
+  };
+}

@@ -24,6 +24,22 @@ export type BacktestTrade = S["Trade"];
 export type BacktestSeries = S["SeriesOutput"];
 export type BacktestCurve = S["Series"];
 export type LlmCacheMode = S["LlmCacheEnum"];
+export type BacktestKind = S["BacktestKindEnum"];
+
+/**
+ * What a backtest runs, in words: a backtest of its strategy, or a replay "of backtest N" (a
+ * backtest variant's runs) or "of <strategy>'s runs" (the strategy's own live runs).
+ */
+export function backtestOrigin(b: Backtest): string {
+  if (b.kind !== "replay") return `Backtest of ${b.strategy_name}`;
+  if (b.source_backtest !== null)
+    return `Replay of backtest ${b.source_backtest}${b.source_variant_label ? ` (variant ${b.source_variant_label})` : ""}`;
+  return `Replay of ${b.strategy_name}'s runs`;
+}
+
+/** The report's variant rows that carry a leakage warning (the model may have seen the window). */
+export const leakyRows = (report: BacktestReport): BacktestReportRow[] =>
+  report.variants.filter((row) => Boolean(row.leakage_warning));
 
 export type BacktestsFilter = NonNullable<
   paths["/api/v1/backtests/"]["get"]["parameters"]["query"]

@@ -1,6 +1,7 @@
 import { Link } from "react-router";
 import type { Account } from "../../../api/accounts";
 import { formatMoney, formatNumber, humanize } from "../../../lib/format";
+import { AccountTradingStateCell } from "../../tradingState/TradingState";
 
 /** How the account treats a strategy opening the side opposite another strategy's position. */
 const opposite = (a: Account) =>
@@ -17,7 +18,8 @@ const SAME_DIRECTION: Record<string, string> = {
 };
 
 /**
- * Trading accounts: kind (a live account stands out), broker and its account id, base currency,
+ * Trading accounts: kind (a live account stands out), trading state (its own, the effective
+ * one when the global state is more restrictive, and a control to change it), broker and its account id, base currency,
  * position mode (netting/hedge), the policies for strategies meeting in one symbol, the account's
  * max position per symbol, and starting cash per currency (never added across currencies).
  */
@@ -29,6 +31,7 @@ export function AccountsTable({ accounts }: { accounts: readonly Account[] }) {
           <tr>
             <th>Account</th>
             <th>Kind</th>
+            <th>Trading</th>
             <th>Broker</th>
             <th>Base</th>
             <th>Position mode</th>
@@ -46,6 +49,9 @@ export function AccountsTable({ accounts }: { accounts: readonly Account[] }) {
               </td>
               <td data-label="Kind">
                 <span className={`badge mode-${a.kind}`}>{a.kind}</span>
+              </td>
+              <td data-label="Trading">
+                <AccountTradingStateCell accountId={a.id} name={a.name} state={a.trading_state} />
               </td>
               <td data-label="Broker">
                 {a.broker}

@@ -31,7 +31,9 @@ const fixed = (v: number | null | undefined) => (v === null || v === undefined ?
 /**
  * The report's summary: one row per variant, then the reference rows (buy-and-hold and any
  * baseline). Money in the report's currency; win rate, exposure and drawdown as shares; LLM
- * cost in USD (reference rows have no LLM use: dashes).
+ * cost in USD (reference rows have no LLM use: dashes). Capital: what the sizing risks a share
+ * of (buy-and-hold: all of it in at the first slot, with its shares and entry price). Leakage: a variant whose model's knowledge
+ * cutoff falls in the window is marked "the model may have seen this period" with the span.
  */
 export function ReportTable({ report }: { report: BacktestReport }) {
   const rows = [
@@ -44,6 +46,7 @@ export function ReportTable({ report }: { report: BacktestReport }) {
         <thead>
           <tr>
             <th>Variant</th>
+            <th className="num">Capital</th>
             <th className="num">Trades</th>
             <th className="num">Win rate</th>
             <th className="num">Avg R</th>
@@ -56,6 +59,7 @@ export function ReportTable({ report }: { report: BacktestReport }) {
             <th className="num">LLM calls</th>
             <th className="num">Tokens (in / out)</th>
             <th className="num">LLM cost</th>
+            <th>Leakage</th>
           </tr>
         </thead>
         <tbody>
@@ -67,6 +71,15 @@ export function ReportTable({ report }: { report: BacktestReport }) {
             >
               <td data-label="Variant">
                 {reference ? <em>{row.label}</em> : `${row.variant}. ${row.label}`}
+              </td>
+              <td data-label="Capital" className="num">
+                {row.capital ? formatMoney(row.capital) : "—"}
+                {reference && row.quantity ? (
+                  <div className="muted small">
+                    {formatNumber(row.quantity)} shares
+                    {row.entry_price ? ` at ${formatMoney(row.entry_price)}` : ""}
+                  </div>
+                ) : null}
               </td>
               <td data-label="Trades" className="num">
                 {row.trades}
@@ -107,6 +120,22 @@ export function ReportTable({ report }: { report: BacktestReport }) {
               </td>
               <td data-label="LLM cost" className="num">
                 {reference ? "—" : formatUsd(row.llm_cost_usd)}
+              </td>
+              <td data-label="Leakage">
+                {row.leakage_warning ? (
+                  <span className="leakage-warning" role="note">
+                    ⚠ {row.leakage_warning}
+                    {row.leakage_span && (
+                      <span className="small"> ({row.leakage_span.start} → {row.leakage_span.end})</span>
+                    )}
+                  </span>
+                ) : reference ? (
+                  "—"
+                ) : row.knowledge_cutoff ? (
+                  <span className="muted small">cutoff {row.knowledge_cutoff}: before the window</span>
+                ) : (
+                  <span className="muted small">cutoff unknown</span>
+                )}
               </td>
             </tr>
           ))}
