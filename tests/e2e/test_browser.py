@@ -9,12 +9,14 @@ loopback model. Screenshots go to ``var/screenshots/``."""
 
 import os
 import subprocess
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from apps.analysis.models import PromptTemplate
 from apps.lineage.models import Run
@@ -47,10 +49,31 @@ def _answer_for_last_close(symbol: Symbol) -> dict[str, Any]:
     )
 
 
+def _bars_until_yesterday(symbol: Symbol) -> None:
+    """The shipped bars end in 2013, and a run now does not trade on stale data: ten more
+    daily bars up to yesterday (UTC) at the last stored close, so "Run now" sees a fresh bar."""
+    last = Bar.objects.filter(symbol=symbol, bar_size="1 day").latest("ts")
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    Bar.objects.bulk_create(
+        Bar(
+            symbol=symbol,
+            bar_size="1 day",
+            ts=today - timedelta(days=n),
+            open=last.close,
+            high=last.close,
+            low=last.close,
+            close=last.close,
+            volume=1000,
+        )
+        for n in range(10, 0, -1)
+    )
+
+
 def test_a_trader_creates_a_strategy_runs_it_and_reads_its_lineage(
     live_server: Any, goog: Symbol, llm_server: Any
 ) -> None:
     assert (settings.FRONTEND_DIST / "index.html").is_file(), "build the app: make frontend"
+    _bars_until_yesterday(goog)
     trader = UserFactory.create(username="e2e-trader", password=PASSWORD)
     PromptTemplateFactory.create(owner=trader, name="e2e-swing", body=TEMPLATE)
     llm_server.answer_with(_answer_for_last_close(goog))
