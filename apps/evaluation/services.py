@@ -370,6 +370,27 @@ def backtest_mark_running(backtest: Backtest) -> bool:
     )
 
 
+def backtest_reopen(backtest: Backtest) -> bool:
+    """Make a ``failed`` or ``cancelled`` ``backtest`` ``pending`` again (error and finish time
+    cleared) so that a start resumes it; its finished slots keep their runs and are not run
+    again. Returns False (nothing changed) for any other status: a ``pending`` or ``running``
+    backtest needs no reopening and a ``done`` one has nothing left."""
+    reopened = Backtest.objects.filter(
+        pk=backtest.pk, status__in=[BacktestStatus.FAILED, BacktestStatus.CANCELLED]
+    ).update(status=BacktestStatus.PENDING, error="", finished_at=None)
+    backtest.refresh_from_db()
+    return bool(reopened)
+
+
+def backtest_dispatch_failed(backtest: Backtest, error: Exception) -> None:
+    """Record that ``backtest``'s variants could not be sent to the task queue (``error``, the
+    broker's): it becomes ``failed`` with a reason that says to resume it, so it is never left
+    ``running`` with no worker on it."""
+    _backtest_fail(
+        backtest, RuntimeError(f"the task queue was unreachable ({error}); resume the backtest")
+    )
+
+
 def _backtest_fail(backtest: Backtest, error: Exception) -> None:
     Backtest.objects.filter(pk=backtest.pk).exclude(status=BacktestStatus.CANCELLED).update(
         status=BacktestStatus.FAILED,
