@@ -215,7 +215,8 @@ export interface paths {
          *     parallel on the ``runs`` queue); 201 with it. 400 for field errors: an unknown or
          *     another user's strategy, an end before the start, a window without schedule slots, an
          *     unknown prompt version or model; and when the estimated LLM cost is above
-         *     ``max_cost`` (USD) and ``confirm`` is not true (body with ``estimate_usd``).
+         *     ``max_cost`` (USD) and ``confirm`` is not true (body with ``estimate_usd``). 503 when the
+         *     task queue is unreachable (nothing created).
          */
         post: operations["v1_backtests_create"];
         delete?: never;
@@ -330,7 +331,8 @@ export interface paths {
         /**
          * @description Resume a failed or cancelled backtest: the slots without a run yet run (no slot
          *     twice), its variants in parallel. 400 when the remaining slots' estimated LLM cost is
-         *     above ``max_cost`` and ``confirm`` is not true; 409 unless failed or cancelled.
+         *     above ``max_cost`` and ``confirm`` is not true; 409 unless failed or cancelled; 503 when
+         *     the task queue is unreachable (nothing changed).
          */
         post: operations["v1_backtests_resume_create"];
         delete?: never;
@@ -4416,6 +4418,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
+            /** @description The task queue (Redis) is unreachable: nothing was created or changed; {"detail": "…", "code": "TaskQueueUnavailableError"}. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     v1_backtests_retrieve: {
@@ -4748,6 +4757,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
+            };
+            /** @description The task queue (Redis) is unreachable: nothing was created or changed; {"detail": "…", "code": "TaskQueueUnavailableError"}. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
