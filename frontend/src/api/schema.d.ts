@@ -2570,7 +2570,8 @@ export interface components {
         };
         /**
          * @description The report (``apps.evaluation.report.backtest_report``): the window, its slots and
-         *     trading days, one row per variant and the buy-and-hold reference row. Variant rows also
+         *     trading days, one row per compared variant, the baseline analyst and buy-and-hold
+         *     reference rows. Variant rows also
          *     hold ``trade_list`` and daily ``equity`` (see the trades and series routes).
          */
         ReportOutput: {
@@ -2588,6 +2589,8 @@ export interface components {
             /** @description Every run of the backtest is anonymised (the leakage guard). */
             anonymise: boolean;
             variants: components["schemas"]["ReportRow"][];
+            /** @description The baseline analyst (rule-based) over the same slots: a reference row (null for a backtest without one, e.g. a replay). */
+            baseline_analyst: components["schemas"]["ReportRow"] | null;
             buy_and_hold: components["schemas"]["ReportRow"];
         };
         /**
@@ -2598,6 +2601,8 @@ export interface components {
         ReportRow: {
             variant: number | null;
             label: string;
+            /** @description Baseline analyst row: true when it is the added reference variant, false when it is one of the compared variants. */
+            reference?: boolean;
             status?: string;
             starting_cash: string;
             /** @description What the strategy's sizing risks a share of (buy-and-hold: all in), in the symbol's currency. */
@@ -2838,6 +2843,8 @@ export interface components {
         Series: {
             variant: number | null;
             label: string;
+            /** @description Baseline analyst row: true when it is the added reference variant, false when it is one of the compared variants. */
+            reference?: boolean;
             points: components["schemas"]["SeriesPoint"][];
         };
         /** @description Daily equity and drawdown of every variant and of buy-and-hold. */
@@ -3455,6 +3462,8 @@ export interface components {
             readonly prompt_version: number | null;
             readonly analyst: string;
             readonly recorded_answers: boolean;
+            /** @description The baseline analyst reference row, not a compared variant. */
+            readonly reference: boolean;
             readonly account_id: number;
             readonly clone_id: number;
             readonly status: components["schemas"]["StatusEnum"];
