@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 from django.db import connections
+from rest_framework.test import APIClient
 
 from apps.lineage.models import Run
 from apps.marketdata.models import Bar
 from apps.orders.models import Order
 from apps.orders.monitor import orders_monitor
 from apps.pipeline.executor import strategy_run
+from apps.positions.models import StrategyPosition
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy, StrategyEquityMark
 from apps.strategies.triggers import failed_runs_check, risk_triggers_check
@@ -22,7 +24,7 @@ from apps.symbols.models import Symbol
 from apps.trading.models import Account, AccountEquityMark, TradingStateChange
 from apps.trading.trading_state import trading_state_set
 from apps.trading.triggers import account_limits_check
-from tests.factories import StrategyFactory
+from tests.factories import StrategyFactory, StrategyPositionFactory, UserFactory
 from tests.factories import decision_answer as decision
 from tests.pipeline.test_position_actions import AS_OF, SELL, long_strategy, run_answering
 
@@ -326,3 +328,61 @@ def test_failed_runs_off_by_default_and_backtests_never_count(goog: Symbol) -> N
         assert run.status == "failed"
     strategy.refresh_from_db()
     assert strategy.is_active and strategy.auto_deactivated_at is None
+
+
+def _client(user: Any) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_the_api_sets_and_shows_the_limits_to_the_owner_only(goog: Symbol) -> None:
+    owner = UserFactory.create(username="trader")
+    stranger = UserFactory.create(username="stranger")
+    strategy = StrategyFactory.create(symbol=goog, owner=owner)
+    account_url = f"/api/v1/accounts/{strategy.account_id}/"
+    strategy_url = f"/api/v1/strategies/{strategy.pk}/"
+
+    assert _client(stranger).patch(account_url, {"daily_loss_limit": "1"}).status_code == 404
+    assert _client(stranger).patch(strategy_url, {"max_failed_runs": 1}).status_code == 404
+    refused = _client(owner).patch(account_url, {"max_drawdown_pct": "150"}, format="json")
+    assert refused.status_code == 400 and "max_drawdown_pct" in refused.json()
+    refused = _client(owner).patch(strategy_url, {"max_failed_runs": 0}, format="json")
+    assert refused.status_code == 400 and "max_failed_runs" in refused.json()
+
+    changed = _client(owner).patch(
+        account_url, {"daily_loss_limit": "2500.50", "max_drawdown_pct": "12.5"}, format="json"
+    )
+    assert changed.status_code == 200, changed.json()
+    assert (changed.json()["daily_loss_limit"], changed.json()["max_drawdown_pct"]) == (
+        "2500.50",
+        "12.500",
+    )
+    changed = _client(owner).patch(
+        strategy_url,
+        {"daily_loss_limit": "800", "max_drawdown_pct": "20", "max_failed_runs": 4},
+        format="json",
+    )
+    assert changed.status_code == 200, changed.json()
+    body = changed.json()
+    assert (body["daily_loss_limit"], body["max_drawdown_pct"], body["max_failed_runs"]) == (
+        "800.00",
+        "20.000",
+        4,
+    )
+    assert (body["auto_deactivated_at"], body["auto_deactivation_reason"]) == (None, "")
+
+    # a trigger's deactivation shows; the API cannot write it
+    Strategy.objects.filter(pk=strategy.pk).update(daily_loss_limit=D("1"))
+    long = StrategyPositionFactory.create(strategy=strategy, quantity=D(50), average_cost=D(560))
+    risk_triggers_check(now=MORNING)
+    _price_drop(goog, "700")
+    risk_triggers_check(now=NOON)
+    assert StrategyPosition.objects.get(pk=long.pk).status == "open"
+    shown = _client(owner).get(strategy_url).json()
+    assert shown["is_active"] is False
+    assert shown["auto_deactivated_at"] == "2026-12-07T12:00:00Z"
+    assert shown["auto_deactivation_reason"].startswith("automatic trigger: daily loss limit")
+    _client(owner).patch(strategy_url, {"auto_deactivation_reason": "forged"}, format="json")
+    strategy.refresh_from_db()
+    assert strategy.auto_deactivation_reason.startswith("automatic trigger")
