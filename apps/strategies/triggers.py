@@ -13,7 +13,9 @@ may still close them). Nothing re-activates a strategy automatically: an operato
 - Daily loss and drawdown: as an account's (``apps.trading.triggers``), on the strategy's
   equity = its ``capital`` + realized + unrealized P&L of its positions in its symbol's
   currency (every account it traded on), marked per strategy (``StrategyEquityMark``), on the
-  same UTC day; checked on every monitor pass (``risk_triggers_check``) for active strategies.
+  same UTC day; checked on every monitor pass (``risk_triggers_check``). An inactive
+  strategy's mark is kept current too (its open positions still move) but nothing fires, so
+  a strategy re-activated days later is not deactivated for what it lost while paused.
 - Failed runs: checked when a run finishes failed (``failed_runs_check``, called by the
   pipeline's executor). The strategy is deactivated when its latest ``max_failed_runs``
   finished runs all failed; a succeeded (or recovered) run in between resets the count. Runs
@@ -88,16 +90,17 @@ def _deactivate(
 
 def strategy_limits_fire(*, strategy_id: int, now: datetime) -> TriggerEvent | None:
     """Check the strategy's daily loss and drawdown limits at ``now`` (tz-aware UTC) and
-    deactivate it when one is breached (module docstring). Returns the event when it fired,
-    else None (no limit, inactive, a backtest's copy, nothing breached). Raises
-    Strategy.DoesNotExist for an unknown id."""
+    deactivate it when one is breached (module docstring); an inactive strategy's equity is
+    recorded on its mark but nothing fires. Returns the event when it fired, else None (no
+    limit, inactive, a backtest's copy, nothing breached). Raises Strategy.DoesNotExist for
+    an unknown id."""
     with transaction.atomic():
         strategy = (
             Strategy.objects.select_for_update(of=("self",))
             .select_related("symbol")
             .get(pk=strategy_id)
         )
-        if not strategy.is_active or strategy.backtest_of_id is not None:
+        if strategy.backtest_of_id is not None:
             return None
         if strategy.daily_loss_limit is None and strategy.max_drawdown_pct is None:
             return None
@@ -114,7 +117,9 @@ def strategy_limits_fire(*, strategy_id: int, now: datetime) -> TriggerEvent | N
             max_drawdown_pct=strategy.max_drawdown_pct,
         )
         event = None
-        if breaches:
+        # An inactive strategy's mark is kept current (its open positions still move), so
+        # once re-activated its day starts from what was last seen, not from before the pause.
+        if breaches and strategy.is_active:
             equity_breaches_consume(mark, breaches)
             reason = "automatic trigger: " + "; ".join(breach.reason for breach in breaches)
             event = _deactivate(
@@ -125,9 +130,10 @@ def strategy_limits_fire(*, strategy_id: int, now: datetime) -> TriggerEvent | N
 
 
 def strategies_with_limits() -> list[int]:
-    """Ids of the active, non-backtest strategies with a daily loss or drawdown limit."""
+    """Ids of the strategies (active or not; not a backtest's copies) with a daily loss or
+    drawdown limit, by id."""
     return list(
-        Strategy.objects.filter(is_active=True, backtest_of__isnull=True)
+        Strategy.objects.filter(backtest_of__isnull=True)
         .filter(Q(daily_loss_limit__isnull=False) | Q(max_drawdown_pct__isnull=False))
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -137,8 +143,9 @@ def strategies_with_limits() -> list[int]:
 def risk_triggers_check(*, now: datetime) -> TriggerReport:
     """One pass of the equity triggers at ``now`` (tz-aware UTC): every account's limits
     (``apps.trading.triggers.accounts_limits_check``: halts), then every strategy's
-    (``strategy_limits_fire``: deactivates). Called by each monitor pass after the new fills
-    are recorded. A failing check is reported in ``errors`` and never stops the others."""
+    (``strategy_limits_fire``: deactivates an active one). Called by each monitor pass after
+    the new fills are recorded. A failing check is reported in ``errors`` and never stops the
+    others."""
     report = TriggerReport()
     accounts_limits_check(now=now, report=report)
     for strategy_id in strategies_with_limits():

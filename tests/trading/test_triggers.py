@@ -242,6 +242,23 @@ def test_a_strategys_daily_loss_deactivates_it_with_the_reason(goog: Symbol) -> 
     assert not risk_triggers_check(now=NOON + timedelta(minutes=1)).events
 
 
+def test_a_paused_strategys_losses_do_not_deactivate_it_once_re_activated(goog: Symbol) -> None:
+    strategy = long_strategy(goog)
+    Strategy.objects.filter(pk=strategy.pk).update(daily_loss_limit=D("5000"))
+    risk_triggers_check(now=MORNING - timedelta(days=2))  # 112,309.50
+    Strategy.objects.filter(pk=strategy.pk).update(is_active=False)  # paused by its owner
+    _price_drop(goog, "700")  # −5,309.50 while paused
+    assert not risk_triggers_check(now=MORNING - timedelta(days=1)).events  # inactive: seen only
+
+    Strategy.objects.filter(pk=strategy.pk).update(is_active=True)
+    assert not risk_triggers_check(now=MORNING).events  # today starts at 107,000.00
+
+    strategy.refresh_from_db()
+    assert strategy.is_active and strategy.auto_deactivated_at is None
+    mark = StrategyEquityMark.objects.get(strategy=strategy)
+    assert (mark.day_start_equity, mark.equity) == (D("107000"), D("107000"))
+
+
 def test_a_strategys_drawdown_is_of_its_capital_and_pnl(goog: Symbol) -> None:
     strategy = long_strategy(goog)
     Strategy.objects.filter(pk=strategy.pk).update(max_drawdown_pct=D("10"))
