@@ -40,6 +40,7 @@ from apps.pipeline.reuse import (
 )
 from apps.pipeline.steps import charts, data, indicators, llm, order, signal
 from apps.strategies.models import Strategy
+from apps.strategies.triggers import failed_runs_check
 
 STEPS: tuple[ModuleType, ...] = (data, indicators, charts, llm, signal, order)
 CONNECTION_LOST = (OperationalError, InterfaceError)
@@ -72,12 +73,17 @@ def run_execute(*, run: Run) -> Run:
     A step that fails because the database connection went away fails the run with
     DatabaseUnavailableError, written through a fresh connection (see ``_record_outage``);
     raises DatabaseUnavailableError when that cannot be done within ``RUN_DB_RECOVERY_S``.
+
+    A run that finished failed counts towards its strategy's ``max_failed_runs``
+    (``apps.strategies.triggers.failed_runs_check``).
     """
     if not run_start(run=run):
         run.refresh_from_db()
         return run
     with deadline_scope(Deadline.start(settings.RUN_TIME_BUDGET_S)) as deadline:
-        return _steps_execute(run, deadline)
+        finished = _steps_execute(run, deadline)
+    failed_runs_check(run=finished)  # N failed runs in a row deactivate the strategy
+    return finished
 
 
 def _steps_execute(run: Run, deadline: Deadline) -> Run:

@@ -1164,6 +1164,16 @@ export interface components {
             same_direction_policy?: components["schemas"]["SameDirectionPolicyEnum"];
             /** Format: decimal */
             max_position_per_symbol?: string | null;
+            /**
+             * Format: decimal
+             * @description Halt the account when its P&L since 00:00 UTC (realized + unrealized, base currency) loses this much; null: off.
+             */
+            daily_loss_limit?: string | null;
+            /**
+             * Format: decimal
+             * @description Halt the account when its equity falls this many percent below its high-water mark; null: off.
+             */
+            max_drawdown_pct?: string | null;
             cash?: components["schemas"]["AccountCashRequest"][];
         };
         /** @description One account with its starting cash per currency and its members. */
@@ -1198,6 +1208,16 @@ export interface components {
              *     * `halted` - Halted
              */
             readonly trading_state: components["schemas"]["TradingStateEnum"];
+            /**
+             * Format: decimal
+             * @description Automatic halt: the account is halted when its P&L since the start of the UTC day (realized + unrealized, base currency) loses this much; blank: off.
+             */
+            readonly daily_loss_limit: string | null;
+            /**
+             * Format: decimal
+             * @description Automatic halt: the account is halted when its equity (base currency) falls this many percent (0–100) below its high-water mark; blank: off.
+             */
+            readonly max_drawdown_pct: string | null;
             readonly cash: components["schemas"]["AccountCash"][];
             /** Format: date-time */
             readonly created_at: string;
@@ -1215,8 +1235,9 @@ export interface components {
          *     ``broker_account_id`` (IBKR: ``DU…`` paper, ``U…`` live; blank for the paper book),
          *     ``kind`` (``paper`` or ``live``), base currency, position mode and conflict policies,
          *     ``max_position_per_symbol`` (units; null: no account limit), ``owner_id`` (null: the
-         *     operator's), whether it is the owner's default paper account, and its starting cash per
-         *     currency (never added across currencies).
+         *     operator's), whether it is the owner's default paper account, its trading state, the
+         *     automatic triggers' limits (``daily_loss_limit`` in the base currency, ``max_drawdown_pct``
+         *     0–100; null: off) and its starting cash per currency (never added across currencies).
          */
         AccountOutput: {
             readonly id: number;
@@ -1249,6 +1270,16 @@ export interface components {
              *     * `halted` - Halted
              */
             readonly trading_state: components["schemas"]["TradingStateEnum"];
+            /**
+             * Format: decimal
+             * @description Automatic halt: the account is halted when its P&L since the start of the UTC day (realized + unrealized, base currency) loses this much; blank: off.
+             */
+            readonly daily_loss_limit: string | null;
+            /**
+             * Format: decimal
+             * @description Automatic halt: the account is halted when its equity (base currency) falls this many percent (0–100) below its high-water mark; blank: off.
+             */
+            readonly max_drawdown_pct: string | null;
             readonly cash: components["schemas"]["AccountCash"][];
             /** Format: date-time */
             readonly created_at: string;
@@ -2159,8 +2190,9 @@ export interface components {
             results: components["schemas"]["Symbol"][];
         };
         /**
-         * @description What may change on an account: its name, position mode and conflict policies, and the
-         *     account's max position per symbol (units, > 0; null: no account limit).
+         * @description What may change on an account: its name, position mode and conflict policies, the
+         *     account's max position per symbol (units, > 0; null: no account limit) and the automatic
+         *     triggers' limits (``limit_serializer_fields``).
          */
         PatchedAccountUpdateInputRequest: {
             name?: string;
@@ -2169,6 +2201,16 @@ export interface components {
             same_direction_policy?: components["schemas"]["SameDirectionPolicyEnum"];
             /** Format: decimal */
             max_position_per_symbol?: string | null;
+            /**
+             * Format: decimal
+             * @description Halt the account when its P&L since 00:00 UTC (realized + unrealized, base currency) loses this much; null: off.
+             */
+            daily_loss_limit?: string | null;
+            /**
+             * Format: decimal
+             * @description Halt the account when its equity falls this many percent below its high-water mark; null: off.
+             */
+            max_drawdown_pct?: string | null;
         };
         /**
          * @description An endpoint's settings (POST, PUT, PATCH). ``base_url`` must pass the outbound URL
@@ -2208,7 +2250,10 @@ export interface components {
          *     IANA zone a ``schedule_timezone`` error, and so on. The position settings
          *     (``opposite_signal`` … ``close_before_session_end_min``) are the strategies file's
          *     ``positions`` section: ``max_scale_ins`` at least 1, ``close_before_session_end_min`` null
-         *     (never) or 1–240 minutes and only for a symbol with a trading calendar.
+         *     (never) or 1–240 minutes and only for a symbol with a trading calendar. The automatic
+         *     triggers' limits are its ``limits`` section (null: off): ``daily_loss_limit`` (money,
+         *     > 0), ``max_drawdown_pct`` (0–100), ``max_failed_runs`` (at least 1); a breached one
+         *     deactivates the strategy (``apps.strategies.triggers``).
          */
         PatchedStrategyInputRequest: {
             name?: string;
@@ -2291,6 +2336,18 @@ export interface components {
             trail_stop?: boolean;
             /** @description Close positions and cancel working orders this many minutes before the exchange's session ends (blank: never). */
             close_before_session_end_min?: number | null;
+            /**
+             * Format: decimal
+             * @description Automatic deactivation: when the strategy's P&L since the start of the UTC day (realized + unrealized, its symbol's currency) loses this much; blank: off.
+             */
+            daily_loss_limit?: string | null;
+            /**
+             * Format: decimal
+             * @description Automatic deactivation: when its equity (capital + P&L) falls this many percent (0–100) below its high-water mark; blank: off.
+             */
+            max_drawdown_pct?: string | null;
+            /** @description Automatic deactivation after this many failed runs in a row; blank: off. */
+            max_failed_runs?: number | null;
             trading_mode?: components["schemas"]["TradingModeEnum"];
         };
         /**
@@ -2994,7 +3051,10 @@ export interface components {
          *     IANA zone a ``schedule_timezone`` error, and so on. The position settings
          *     (``opposite_signal`` … ``close_before_session_end_min``) are the strategies file's
          *     ``positions`` section: ``max_scale_ins`` at least 1, ``close_before_session_end_min`` null
-         *     (never) or 1–240 minutes and only for a symbol with a trading calendar.
+         *     (never) or 1–240 minutes and only for a symbol with a trading calendar. The automatic
+         *     triggers' limits are its ``limits`` section (null: off): ``daily_loss_limit`` (money,
+         *     > 0), ``max_drawdown_pct`` (0–100), ``max_failed_runs`` (at least 1); a breached one
+         *     deactivates the strategy (``apps.strategies.triggers``).
          */
         StrategyInputRequest: {
             name: string;
@@ -3077,12 +3137,26 @@ export interface components {
             trail_stop?: boolean;
             /** @description Close positions and cancel working orders this many minutes before the exchange's session ends (blank: never). */
             close_before_session_end_min?: number | null;
+            /**
+             * Format: decimal
+             * @description Automatic deactivation: when the strategy's P&L since the start of the UTC day (realized + unrealized, its symbol's currency) loses this much; blank: off.
+             */
+            daily_loss_limit?: string | null;
+            /**
+             * Format: decimal
+             * @description Automatic deactivation: when its equity (capital + P&L) falls this many percent (0–100) below its high-water mark; blank: off.
+             */
+            max_drawdown_pct?: string | null;
+            /** @description Automatic deactivation after this many failed runs in a row; blank: off. */
+            max_failed_runs?: number | null;
             trading_mode?: components["schemas"]["TradingModeEnum"];
         };
         /**
          * @description A strategy: its configuration (``symbol``, ``prompt_template`` and ``owner`` as ids;
          *     ``symbol_code`` the symbol's ticker),
-         *     the next schedule slot ``next_run_at`` (UTC; null while inactive) and timestamps.
+         *     the next schedule slot ``next_run_at`` (UTC; null while inactive), its latest automatic
+         *     deactivation by a trigger (``auto_deactivated_at`` UTC, null: never;
+         *     ``auto_deactivation_reason``: the limit and the figures) and timestamps.
          */
         StrategyOutput: {
             readonly id: number;
@@ -3093,6 +3167,13 @@ export interface components {
              * @description The next schedule slot (UTC), kept by the dispatcher.
              */
             readonly next_run_at: string | null;
+            /**
+             * Format: date-time
+             * @description When an automatic trigger last deactivated it (UTC); blank: never.
+             */
+            readonly auto_deactivated_at: string | null;
+            /** @description Why an automatic trigger last deactivated it (limit and figures). */
+            readonly auto_deactivation_reason: string;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -3182,6 +3263,18 @@ export interface components {
             readonly trail_stop: boolean;
             /** @description Close positions and cancel working orders this many minutes before the exchange's session ends (blank: never). */
             readonly close_before_session_end_min: number | null;
+            /**
+             * Format: decimal
+             * @description Automatic deactivation: when the strategy's P&L since the start of the UTC day (realized + unrealized, its symbol's currency) loses this much; blank: off.
+             */
+            readonly daily_loss_limit: string | null;
+            /**
+             * Format: decimal
+             * @description Automatic deactivation: when its equity (capital + P&L) falls this many percent (0–100) below its high-water mark; blank: off.
+             */
+            readonly max_drawdown_pct: string | null;
+            /** @description Automatic deactivation after this many failed runs in a row; blank: off. */
+            readonly max_failed_runs: number | null;
             readonly trading_mode: components["schemas"]["TradingModeEnum"];
         };
         /** @description A strategy's performance: one entry per currency of the symbols it traded. */
