@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "apps.pipeline",
     "apps.ibkr",
     "apps.evaluation",
+    "apps.notifications",
 ]
 # Development and test tools (the TWS simulator) are not in the production image (.dockerignore):
 # installed only where the package exists.
@@ -197,6 +198,7 @@ MIGRATION_MODULES = {
         "trading",
         "positions",
         "evaluation",
+        "notifications",
     )
 }
 
@@ -403,6 +405,23 @@ RUN_DB_RECOVERY_S = env.float("RUN_DB_RECOVERY_S", default=30.0)
 # which only an operator can make) are exempt.
 STRATEGIES_MAX_ACTIVE_PER_USER = env.int("STRATEGIES_MAX_ACTIVE_PER_USER", default=20)
 SCHEDULE_MIN_INTERVAL_S = env.float("SCHEDULE_MIN_INTERVAL_S", default=300.0)
+
+# --- Notifications (apps/notifications) ----------------------------------------------------
+# Channels are apprise URLs (encrypted at rest like LLM keys). Their destinations obey the
+# outbound URL policy: loopback, private, link-local … addresses are refused unless listed in
+# NOTIFY_ALLOWED_HOSTS (host names, IP addresses, CIDR networks), at save time and at every
+# connection the sender makes. Each delivery gets NOTIFY_MAX_ATTEMPTS attempts, the n-th retry
+# NOTIFY_RETRY_BACKOFF_S * 2**(n-1) seconds after the previous one (at most
+# NOTIFY_RETRY_BACKOFF_MAX_S); a queued delivery whose message was lost (Redis down when it was
+# queued) is sent again by beat after NOTIFY_REQUEUE_AFTER_S. NOTIFY_TIMEOUT_S bounds one send.
+# The daily summary goes out at NOTIFY_DAILY_SUMMARY_AT (HH:MM, UTC) for the UTC day so far.
+NOTIFY_ALLOWED_HOSTS = env.list("NOTIFY_ALLOWED_HOSTS", default=[])
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=4)
+NOTIFY_RETRY_BACKOFF_S = env.float("NOTIFY_RETRY_BACKOFF_S", default=30.0)
+NOTIFY_RETRY_BACKOFF_MAX_S = env.float("NOTIFY_RETRY_BACKOFF_MAX_S", default=600.0)
+NOTIFY_REQUEUE_AFTER_S = env.float("NOTIFY_REQUEUE_AFTER_S", default=120.0)
+NOTIFY_TIMEOUT_S = env.float("NOTIFY_TIMEOUT_S", default=15.0)
+NOTIFY_DAILY_SUMMARY_AT = env.str("NOTIFY_DAILY_SUMMARY_AT", default="21:30")
 
 # --- Charts --------------------------------------------------------------------------------
 CHART_PNG_WIDTH = env.int("CHART_PNG_WIDTH", default=1000)

@@ -30,6 +30,7 @@ from apps.lineage.services import (
     step_skip,
 )
 from apps.pipeline.context import RunContext
+from apps.pipeline.notices import run_failed_notify
 from apps.pipeline.reuse import (
     REUSED_STEPS,
     NotReplayableError,
@@ -72,12 +73,15 @@ def run_execute(*, run: Run) -> Run:
     A step that fails because the database connection went away fails the run with
     DatabaseUnavailableError, written through a fresh connection (see ``_record_outage``);
     raises DatabaseUnavailableError when that cannot be done within ``RUN_DB_RECOVERY_S``.
+    A failed live run notifies its strategy's owner (``run_failed_notify``; never raises).
     """
     if not run_start(run=run):
         run.refresh_from_db()
         return run
     with deadline_scope(Deadline.start(settings.RUN_TIME_BUDGET_S)) as deadline:
-        return _steps_execute(run, deadline)
+        finished = _steps_execute(run, deadline)
+    run_failed_notify(finished)
+    return finished
 
 
 def _steps_execute(run: Run, deadline: Deadline) -> Run:
