@@ -264,6 +264,11 @@ SPECTACULAR_SETTINGS = {
         # A backtest's kind (backtest | replay), apart from an account's (paper | live).
         "BacktestKindEnum": "apps.evaluation.models.BacktestKind",
         "KindEnum": ["paper", "live"],
+        # Notifications: a delivery's status and the event catalogue, apart from other
+        # "status" and "event" fields (the backtest's status keeps its name).
+        "StatusEnum": "apps.evaluation.models.BacktestStatus",
+        "DeliveryStatusEnum": "apps.notifications.models.DeliveryStatus",
+        "NotificationEventEnum": "apps.notifications.models.NotificationEvent",
     },
 }
 

@@ -45,7 +45,7 @@ INVALID = OpenApiResponse(
 )
 
 
-class ChannelSerializer(serializers.ModelSerializer[NotificationChannel]):
+class NotificationChannelSerializer(serializers.ModelSerializer[NotificationChannel]):
     """A channel: ``url_masked`` its apprise URL with the secrets hidden (the URL itself is
     never returned), ``service`` apprise's name for it, ``events`` what it hears about."""
 
@@ -71,7 +71,7 @@ class ChannelSerializer(serializers.ModelSerializer[NotificationChannel]):
         return channel_events(channel)
 
 
-class ChannelInputSerializer(serializers.Serializer[Any]):
+class NotificationChannelInputSerializer(serializers.Serializer[Any]):
     """A channel's settings (POST, PUT, PATCH). ``url``: an apprise URL (e.g.
     ``tgram://bot-token/chat-id``, ``mailtos://user:pass@example.com``, ``json://host/path``),
     write-only, encrypted at rest; ``events``: any of the catalogue (not ``test``)."""
@@ -81,12 +81,15 @@ class ChannelInputSerializer(serializers.Serializer[Any]):
         write_only=True, max_length=2000, trim_whitespace=True, style={"input_type": "password"}
     )
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(SUBSCRIBABLE)), required=False
+        child=serializers.ChoiceField(
+            choices=[(e, label) for e, label in NotificationEvent.choices if e in SUBSCRIBABLE]
+        ),
+        required=False,
     )
     is_active = serializers.BooleanField(required=False)
 
 
-class DeliverySerializer(serializers.ModelSerializer[NotificationDelivery]):
+class NotificationDeliverySerializer(serializers.ModelSerializer[NotificationDelivery]):
     """One notification to one channel: ``status`` queued | sent | failed, ``attempts``,
     ``last_error`` (why the last attempt failed; never the URL's secrets)."""
 
@@ -113,7 +116,7 @@ class DeliverySerializer(serializers.ModelSerializer[NotificationDelivery]):
         read_only_fields = fields
 
 
-class EventSerializer(serializers.Serializer[Any]):
+class NotificationEventInfoSerializer(serializers.Serializer[Any]):
     """An event a channel may subscribe to: its value and its label."""
 
     value = serializers.CharField()
@@ -139,7 +142,7 @@ CHANNEL_ERRORS = (
 class NotificationChannelViewSet(viewsets.GenericViewSet[NotificationChannel]):
     """Your notification channels (staff: everyone's), by name."""
 
-    serializer_class = ChannelSerializer
+    serializer_class = NotificationChannelSerializer
 
     def get_queryset(self) -> Any:
         """The requesting user's channels; any other is a 404."""
@@ -147,21 +150,24 @@ class NotificationChannelViewSet(viewsets.GenericViewSet[NotificationChannel]):
             return NotificationChannel.objects.none()
         return channels_of(cast(User, self.request.user))
 
-    @extend_schema(responses={200: ChannelSerializer(many=True)})
+    @extend_schema(responses={200: NotificationChannelSerializer(many=True)})
     def list(self, request: Request) -> Response:
         """A page of channels, by name; ``page`` and ``page_size``."""
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(ChannelSerializer(page, many=True).data)
+        return self.get_paginated_response(NotificationChannelSerializer(page, many=True).data)
 
-    @extend_schema(responses={200: ChannelSerializer, 404: NOT_FOUND})
+    @extend_schema(responses={200: NotificationChannelSerializer, 404: NOT_FOUND})
     def retrieve(self, request: Request, pk: str) -> Response:
         """One channel."""
-        return Response(ChannelSerializer(self.get_object()).data)
+        return Response(NotificationChannelSerializer(self.get_object()).data)
 
-    @extend_schema(request=ChannelInputSerializer, responses={201: ChannelSerializer, 400: INVALID})
+    @extend_schema(
+        request=NotificationChannelInputSerializer,
+        responses={201: NotificationChannelSerializer, 400: INVALID},
+    )
     def create(self, request: Request) -> Response:
         """Add a channel for yourself: 201 with it; 400 with field errors."""
-        serializer = ChannelInputSerializer(data=request.data)
+        serializer = NotificationChannelInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
@@ -175,11 +181,11 @@ class NotificationChannelViewSet(viewsets.GenericViewSet[NotificationChannel]):
             raise _as_field_errors(error) from None
         if data.get("is_active") is False:
             channel_update(channel=channel, is_active=False)
-        return Response(ChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
+        return Response(NotificationChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
 
     def _update(self, request: Request, partial: bool) -> Response:
         channel = self.get_object()
-        serializer = ChannelInputSerializer(data=request.data, partial=partial)
+        serializer = NotificationChannelInputSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
@@ -192,19 +198,19 @@ class NotificationChannelViewSet(viewsets.GenericViewSet[NotificationChannel]):
             )
         except CHANNEL_ERRORS as error:
             raise _as_field_errors(error) from None
-        return Response(ChannelSerializer(self.get_queryset().get(pk=channel.pk)).data)
+        return Response(NotificationChannelSerializer(self.get_queryset().get(pk=channel.pk)).data)
 
     @extend_schema(
-        request=ChannelInputSerializer,
-        responses={200: ChannelSerializer, 400: INVALID, 404: NOT_FOUND},
+        request=NotificationChannelInputSerializer,
+        responses={200: NotificationChannelSerializer, 400: INVALID, 404: NOT_FOUND},
     )
     def update(self, request: Request, pk: str) -> Response:
         """Replace the settings (``name`` and ``url`` required)."""
         return self._update(request, partial=False)
 
     @extend_schema(
-        request=ChannelInputSerializer,
-        responses={200: ChannelSerializer, 400: INVALID, 404: NOT_FOUND},
+        request=NotificationChannelInputSerializer,
+        responses={200: NotificationChannelSerializer, 400: INVALID, 404: NOT_FOUND},
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         """Change some settings; ``events`` replaces the subscriptions."""
@@ -216,20 +222,20 @@ class NotificationChannelViewSet(viewsets.GenericViewSet[NotificationChannel]):
         self.get_object().delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={200: DeliverySerializer, 404: NOT_FOUND})
+    @extend_schema(request=None, responses={200: NotificationDeliverySerializer, 404: NOT_FOUND})
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str) -> Response:
         """Send a test message to the channel now (one attempt); the answer is its delivery,
         ``sent`` or ``failed`` with ``last_error``."""
         delivery = channel_test(channel=self.get_object())
-        return Response(DeliverySerializer(delivery).data)
+        return Response(NotificationDeliverySerializer(delivery).data)
 
 
 @extend_schema(tags=["notifications"])
 class NotificationDeliveryViewSet(viewsets.ReadOnlyModelViewSet[NotificationDelivery]):
     """The delivery log of your channels (staff: every channel's), newest first."""
 
-    serializer_class = DeliverySerializer
+    serializer_class = NotificationDeliverySerializer
 
     def get_queryset(self) -> Any:
         """Deliveries to the requesting user's channels; ``?channel=<id>`` narrows it."""
@@ -246,7 +252,7 @@ class NotificationDeliveryViewSet(viewsets.ReadOnlyModelViewSet[NotificationDeli
 class NotificationEventsApi(APIView):
     """The events a channel may subscribe to."""
 
-    @extend_schema(responses={200: EventSerializer(many=True)})
+    @extend_schema(responses={200: NotificationEventInfoSerializer(many=True)})
     def get(self, request: Request) -> Response:
         """Every subscribable event: ``[{value, name}]`` in catalogue order."""
         names = dict(NotificationEvent.choices)
