@@ -7,6 +7,7 @@ https://docs.djangoproject.com/en/5.2/ref/settings/
 import importlib.util
 import math
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -427,6 +428,10 @@ NOTIFY_RETRY_BACKOFF_MAX_S = env.float("NOTIFY_RETRY_BACKOFF_MAX_S", default=600
 NOTIFY_REQUEUE_AFTER_S = env.float("NOTIFY_REQUEUE_AFTER_S", default=120.0)
 NOTIFY_TIMEOUT_S = env.float("NOTIFY_TIMEOUT_S", default=15.0)
 NOTIFY_DAILY_SUMMARY_AT = env.str("NOTIFY_DAILY_SUMMARY_AT", default="21:30")
+if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", NOTIFY_DAILY_SUMMARY_AT):
+    raise ImproperlyConfigured(
+        f"NOTIFY_DAILY_SUMMARY_AT must be HH:MM (UTC), got {NOTIFY_DAILY_SUMMARY_AT!r}"
+    )
 
 # --- Charts --------------------------------------------------------------------------------
 CHART_PNG_WIDTH = env.int("CHART_PNG_WIDTH", default=1000)
