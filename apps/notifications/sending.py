@@ -62,7 +62,9 @@ def apprise_send(*, url: str, title: str, body: str) -> None:
 
     Raises NotificationSendError with apprise's reason (or the policy's refusal), scrubbed of
     the URL's secrets."""
-    sender = apprise.Apprise()
+    # Apprise's persistent store (a cache some services keep on disk) stays in memory: the
+    # worker writes nothing to the server's disk on a user's behalf.
+    sender = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
     if not sender.add(url):
         raise NotificationSendError("apprise does not understand the channel URL any more")
     with outbound_guard() as guard:

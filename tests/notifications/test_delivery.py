@@ -23,6 +23,7 @@ from apps.notifications.services import (
 from apps.notifications.tasks import notification_deliver
 from apps.orders.models import Order
 from apps.symbols.models import Symbol
+from celery_app import app
 from tests.api.helpers import baseline_run
 from tests.factories import UserFactory
 from tests.notifications.servers import smtp_server, webhook
@@ -209,3 +210,14 @@ def test_the_url_is_encrypted_at_rest() -> None:
     assert "AAbbCCddEEffGGhh" not in masked
     channel.refresh_from_db()
     assert channel.url == url
+
+
+def test_the_tasks_are_routed_and_on_the_beat_schedule() -> None:
+    assert app.conf.task_routes["apps.notifications.tasks.notification_deliver"] == {
+        "queue": "notifications"
+    }
+    assert "notifications" in {queue.name for queue in app.conf.task_queues}
+    requeue = app.conf.beat_schedule["notifications-requeue"]
+    summary = app.conf.beat_schedule["notifications-daily-summary"]
+    assert requeue["task"] in app.tasks and summary["task"] in app.tasks
+    assert (summary["schedule"].hour, summary["schedule"].minute) == ({21}, {30})
