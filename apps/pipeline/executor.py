@@ -30,6 +30,7 @@ from apps.lineage.services import (
     step_skip,
 )
 from apps.pipeline.context import RunContext
+from apps.pipeline.notices import run_failed_notify
 from apps.pipeline.reuse import (
     REUSED_STEPS,
     NotReplayableError,
@@ -75,7 +76,8 @@ def run_execute(*, run: Run) -> Run:
     raises DatabaseUnavailableError when that cannot be done within ``RUN_DB_RECOVERY_S``.
 
     A run that finished failed counts towards its strategy's ``max_failed_runs``
-    (``apps.strategies.triggers.failed_runs_check``).
+    (``apps.strategies.triggers.failed_runs_check``), and a failed live run notifies its
+    strategy's owner (``run_failed_notify``; never raises).
     """
     if not run_start(run=run):
         run.refresh_from_db()
@@ -83,6 +85,7 @@ def run_execute(*, run: Run) -> Run:
     with deadline_scope(Deadline.start(settings.RUN_TIME_BUDGET_S)) as deadline:
         finished = _steps_execute(run, deadline)
     failed_runs_check(run=finished)  # N failed runs in a row deactivate the strategy
+    run_failed_notify(finished)
     return finished
 
 

@@ -463,6 +463,115 @@ export interface paths {
         patch: operations["v1_llm_endpoints_partial_update"];
         trace?: never;
     };
+    "/api/v1/notification-channels/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A page of channels, by name; ``page`` and ``page_size``. */
+        get: operations["v1_notification_channels_list"];
+        put?: never;
+        /** @description Add a channel for yourself: 201 with it; 400 with field errors. */
+        post: operations["v1_notification_channels_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-channels/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One channel. */
+        get: operations["v1_notification_channels_retrieve"];
+        /** @description Replace the settings (``name`` and ``url`` required). */
+        put: operations["v1_notification_channels_update"];
+        post?: never;
+        /** @description Delete the channel and its delivery log: 204. */
+        delete: operations["v1_notification_channels_destroy"];
+        options?: never;
+        head?: never;
+        /** @description Change some settings; ``events`` replaces the subscriptions. */
+        patch: operations["v1_notification_channels_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/notification-channels/{id}/test/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Send a test message to the channel now (one attempt); the answer is its delivery,
+         *     ``sent`` or ``failed`` with ``last_error``.
+         */
+        post: operations["v1_notification_channels_test_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-deliveries/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The delivery log of your channels (staff: every channel's), newest first. */
+        get: operations["v1_notification_deliveries_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-deliveries/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The delivery log of your channels (staff: every channel's), newest first. */
+        get: operations["v1_notification_deliveries_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-events/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every subscribable event: ``[{value, name}]`` in catalogue order. */
+        get: operations["v1_notification_events_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orders/": {
         parameters: {
             query?: never;
@@ -1616,6 +1725,13 @@ export interface components {
             readonly is_staff: boolean;
         };
         /**
+         * @description * `queued` - Queued
+         *     * `sent` - Sent
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        DeliveryStatusEnum: "queued" | "sent" | "failed";
+        /**
          * @description One day of the equity curve: starting equity + realized P&L to the day + unrealized P&L
          *     of the positions open at the day's close, and the drawdown (running peak − equity).
          */
@@ -1667,6 +1783,19 @@ export interface components {
             slots: number;
             variants: number;
         };
+        /**
+         * @description * `order_filled` - Order filled
+         *     * `stop_hit` - Stop-loss hit
+         *     * `target_hit` - Take-profit hit
+         *     * `run_failed` - Run failed
+         *     * `approval_needed` - Approval needed
+         *     * `trading_state_changed` - Trading state changed
+         *     * `reconciliation_mismatch` - Reconciliation mismatch
+         *     * `budget_reached` - LLM budget reached
+         *     * `daily_summary` - Daily summary
+         * @enum {string}
+         */
+        EventsEnum: "order_filled" | "stop_hit" | "target_hit" | "run_failed" | "approval_needed" | "trading_state_changed" | "reconciliation_mismatch" | "budget_reached" | "daily_summary";
         /**
          * @description A fill with the run and strategy of its order (links back to lineage), and its
          *     symbol's ticker and currency (the currency of ``price``, ``commission`` and
@@ -1853,6 +1982,85 @@ export interface components {
         /** @description The next schedule slots after now, in UTC (ISO 8601), earliest first. */
         NextSlotsOutput: {
             slots: string[];
+        };
+        /**
+         * @description A channel: ``url_masked`` its apprise URL with the secrets hidden (the URL itself is
+         *     never returned), ``service`` apprise's name for it, ``events`` what it hears about.
+         */
+        NotificationChannel: {
+            readonly id: number;
+            readonly owner: number;
+            readonly name: string;
+            /** @description The URL with its secrets hidden (apprise's privacy form). */
+            readonly url_masked: string;
+            /** @description The apprise service, e.g. Telegram. */
+            readonly service: string;
+            /** @description The subscribed events, in catalogue order. */
+            readonly events: string[];
+            readonly is_active: boolean;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        /**
+         * @description A channel's settings (POST, PUT, PATCH). ``url``: an apprise URL (e.g.
+         *     ``tgram://bot-token/chat-id``, ``mailtos://user:pass@example.com``, ``json://host/path``),
+         *     write-only, encrypted at rest; ``events``: any of the catalogue (not ``test``).
+         */
+        NotificationChannelInputRequest: {
+            name: string;
+            url: string;
+            events?: components["schemas"]["EventsEnum"][];
+            is_active?: boolean;
+        };
+        /**
+         * @description One notification to one channel: ``status`` queued | sent | failed, ``attempts``,
+         *     ``last_error`` (why the last attempt failed; never the URL's secrets).
+         */
+        NotificationDelivery: {
+            readonly id: number;
+            readonly channel: number;
+            readonly channel_name: string;
+            readonly event: components["schemas"]["NotificationEventEnum"];
+            readonly title: string;
+            readonly body: string;
+            /** @description A URL the message points at. */
+            readonly link: string;
+            readonly status: components["schemas"]["DeliveryStatusEnum"];
+            readonly attempts: number;
+            readonly last_error: string;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (UTC); beat re-sends a queued delivery whose message was lost once this is NOTIFY_REQUEUE_AFTER_S past.
+             */
+            readonly next_attempt_at: string;
+            /** Format: date-time */
+            readonly sent_at: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        /**
+         * @description * `order_filled` - Order filled
+         *     * `stop_hit` - Stop-loss hit
+         *     * `target_hit` - Take-profit hit
+         *     * `run_failed` - Run failed
+         *     * `approval_needed` - Approval needed
+         *     * `trading_state_changed` - Trading state changed
+         *     * `reconciliation_mismatch` - Reconciliation mismatch
+         *     * `budget_reached` - LLM budget reached
+         *     * `daily_summary` - Daily summary
+         *     * `test` - Test
+         * @enum {string}
+         */
+        NotificationEventEnum: "order_filled" | "stop_hit" | "target_hit" | "run_failed" | "approval_needed" | "trading_state_changed" | "reconciliation_mismatch" | "budget_reached" | "daily_summary" | "test";
+        /** @description An event a channel may subscribe to: its value and its label. */
+        NotificationEventInfo: {
+            value: string;
+            /** @description What it is called in the app. */
+            name: string;
         };
         /**
          * @description * `reject` - Reject
@@ -2062,6 +2270,36 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["LlmEndpointOutput"][];
         };
+        PaginatedNotificationChannelList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["NotificationChannel"][];
+        };
+        PaginatedNotificationDeliveryList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["NotificationDelivery"][];
+        };
         PaginatedOrderListOutputList: {
             /**
              * Format: uri
@@ -2236,6 +2474,17 @@ export interface components {
             knowledge_cutoffs?: {
                 [key: string]: string;
             };
+            is_active?: boolean;
+        };
+        /**
+         * @description A channel's settings (POST, PUT, PATCH). ``url``: an apprise URL (e.g.
+         *     ``tgram://bot-token/chat-id``, ``mailtos://user:pass@example.com``, ``json://host/path``),
+         *     write-only, encrypted at rest; ``events``: any of the catalogue (not ``test``).
+         */
+        PatchedNotificationChannelInputRequest: {
+            name?: string;
+            url?: string;
+            events?: components["schemas"]["EventsEnum"][];
             is_active?: boolean;
         };
         /**
@@ -5427,6 +5676,576 @@ export interface operations {
             };
             /** @description Request body too large. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_channels_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedNotificationChannelList"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_channels_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationChannelInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["NotificationChannelInputRequest"];
+                "multipart/form-data": components["schemas"]["NotificationChannelInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationChannel"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>"]}; a URL apprise does not understand, a local service or a refused destination (outbound URL policy) is an error on url. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_channels_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this notification channel. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationChannel"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such channel, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_notification_channels_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this notification channel. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationChannelInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["NotificationChannelInputRequest"];
+                "multipart/form-data": components["schemas"]["NotificationChannelInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationChannel"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>"]}; a URL apprise does not understand, a local service or a refused destination (outbound URL policy) is an error on url. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such channel, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_channels_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this notification channel. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such channel, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_notification_channels_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this notification channel. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedNotificationChannelInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedNotificationChannelInputRequest"];
+                "multipart/form-data": components["schemas"]["PatchedNotificationChannelInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationChannel"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>"]}; a URL apprise does not understand, a local service or a refused destination (outbound URL policy) is an error on url. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such channel, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_channels_test_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this notification channel. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationDelivery"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such channel, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_deliveries_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedNotificationDeliveryList"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_deliveries_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this notification delivery. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationDelivery"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_events_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationEventInfo"][];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
