@@ -40,6 +40,7 @@ from apps.lineage.models import EVALUATION_TRIGGERS, Run, RunStatus
 from apps.positions.equity import Equity, positions_equity
 from apps.strategies.lifecycle import strategy_deactivate
 from apps.strategies.models import Strategy, StrategyEquityMark
+from apps.strategies.notices import strategy_deactivated_notify
 from apps.trading.triggers import (
     TriggerEvent,
     TriggerKind,
@@ -48,7 +49,6 @@ from apps.trading.triggers import (
     equity_breaches_consume,
     equity_limits_breached,
     equity_mark_update,
-    trigger_fired,
 )
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def _deactivate(
         reason=reason,
         at=now,
     )
-    transaction.on_commit(lambda: trigger_fired(event))
+    transaction.on_commit(lambda: strategy_deactivated_notify(event))
     return event
 
 

@@ -89,11 +89,9 @@ class TriggerReport:
 
 
 def trigger_fired(event: TriggerEvent) -> None:
-    """Announce a fired trigger once its transaction committed: logged as a warning.
-
-    This is where the operator's notification belongs (the lead adds the notifications
-    app's ``notify(...)`` for the "trading state changed" / "strategy deactivated" events
-    here); it must never raise into the check that fired."""
+    """Announce a fired trigger once its transaction committed: logged as a warning. The
+    people are told elsewhere: an account's halt by the trading state change's notice
+    (``apps.trading.notices``), a strategy's deactivation by ``apps.strategies.notices``."""
     logger.warning(
         "Automatic trigger fired (%s) on %s %s: %s",
         ", ".join(event.kinds),

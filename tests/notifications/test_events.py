@@ -19,13 +19,17 @@ from apps.orders.models import Fill
 from apps.pipeline.daily_summary import daily_summaries_notify
 from apps.pipeline.executor import strategy_run
 from apps.positions.reconciliation import account_positions_reconcile
+from apps.strategies.models import Strategy
+from apps.strategies.triggers import risk_triggers_check
 from apps.symbols.models import Symbol
 from apps.trading.trading_state import trading_state_set
 from tests.api.helpers import AS_OF, baseline_run
 from tests.factories import AccountFactory, StrategyFactory, UserFactory
 from tests.factories import decision_answer as decision
 from tests.llm_server import Reply
+from tests.pipeline.test_position_actions import long_strategy
 from tests.positions.test_reconciliation import Reported, two_strategies
+from tests.trading.test_triggers import MORNING, NOON, _price_drop
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -153,3 +157,27 @@ def test_the_daily_summary_counts_the_users_day(goog: Symbol) -> None:
     assert "Runs: 1 (1 succeeded)" in said["busy"]
     assert "Fills: 2" in said["busy"] and f"Realized P&L: {pnl:f} USD" in said["busy"]
     assert "Runs: none" in said["idle"] and "Fills: 0" in said["idle"]
+
+
+def test_an_automatic_trigger_tells_the_owner_of_the_halt_and_of_the_deactivation(
+    goog: Symbol, django_capture_on_commit_callbacks: Any
+) -> None:
+    strategy = long_strategy(goog)  # capital 100,000: equity 112,309.50
+    owner = UserFactory.create(username="trader")
+    _listening(owner, "trading_state_changed")
+    Strategy.objects.filter(pk=strategy.pk).update(owner=owner, daily_loss_limit=D("5000"))
+    account = strategy.account
+    type(account).objects.filter(pk=account.pk).update(owner=owner, daily_loss_limit=D("5000"))
+    risk_triggers_check(now=MORNING)
+    _price_drop(goog, "700")  # −5,309.50
+
+    with django_capture_on_commit_callbacks(execute=True):
+        risk_triggers_check(now=NOON)
+
+    said = _said("trading_state_changed")
+    titles = sorted(title for _, title, _ in said)
+    assert titles == sorted(
+        [f"Trading halted (account {account.name})", f"Strategy {strategy.slug} deactivated"]
+    ), said
+    [deactivated] = [body for _, title, body in said if title.startswith("Strategy")]
+    assert "automatic trigger (daily_loss)" in deactivated and "5,309.50" in deactivated
