@@ -22,32 +22,30 @@ Progress, cancel, resume, the parallel Celery tasks and the report are the backt
 unique per (copy, source run), so resuming never replays a source run twice).
 """
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.analysis.costs import llm_cost_estimate
-from apps.evaluation.models import Backtest, BacktestKind, BacktestStatus, BacktestVariant
+from apps.evaluation.models import Backtest, BacktestKind, BacktestVariant
 from apps.evaluation.services import (
     BacktestError,
     Progress,
-    VariantOutcome,
     VariantSpec,
+    WalkStep,
     _clone,
-    _Stop,
     _variant_account,
-    clock_advance,
+    variant_walk,
 )
 from apps.lineage.models import LlmCacheMode, Run, RunStatus, RunTrigger
-from apps.lineage.services import run_create, run_skip
-from apps.pipeline.executor import run_execute
+from apps.lineage.services import run_create
 from apps.pipeline.reuse import replay_skip_reason
 from apps.strategies.models import Strategy
 
@@ -186,11 +184,6 @@ def replay_cost_estimate(backtest: Backtest) -> Decimal:
     )
 
 
-def _cancelled(backtest: Backtest) -> bool:
-    status = Backtest.objects.values_list("status", flat=True).get(pk=backtest.pk)
-    return status == BacktestStatus.CANCELLED
-
-
 def _replay_run_create(variant: BacktestVariant, source: Run, llm_cache: str) -> Run:
     """The pending replay run of ``source`` by ``variant``'s copy: trigger ``replay``, the
     source's as-of, ``recorded`` answers for the original variant, else ``llm_cache``.
@@ -219,53 +212,25 @@ def replay_variant_run(
     replays the next source run, ``done`` with the account advanced to ``end``. ``budget[0]``
     new runs at most (None: no limit; raises the runner's stop when spent)."""
     sources = list(replay_sources(backtest))
-    existing = dict(
+    existing: dict[object, int] = dict(
         Run.objects.filter(strategy_id=variant.clone_id, replay_of__isnull=False).values_list(
             "replay_of_id", "pk"
         )
     )
-    done = sum(1 for source in sources if source.pk in existing)
-    BacktestVariant.objects.filter(pk=variant.pk).update(
-        status=BacktestStatus.RUNNING, slots_total=len(sources), slots_done=done
-    )
-    for source in sources:
-        if _cancelled(backtest):
-            BacktestVariant.objects.filter(pk=variant.pk).update(status=BacktestStatus.CANCELLED)
-            return VariantOutcome.CANCELLED
-        run_id = existing.get(source.pk)
-        if run_id is not None:
-            pending = Run.objects.filter(pk=run_id, status=RunStatus.PENDING).first()
-            if pending is None:
-                running = Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).exists()
-                if deadline is not None and running:
-                    return VariantOutcome.TAKEN
-                continue
-            clock_advance(account=variant.account, strategy=variant.clone, until=source.as_of)
-            run_execute(run=pending)  # created before a worker died: executed at most once
-            continue
-        if deadline is not None and time.monotonic() >= deadline:
-            return VariantOutcome.PAUSED
-        if budget[0] is not None:
-            if budget[0] <= 0:
-                raise _Stop
-            budget[0] -= 1
-        reason = replay_skip_reason(source.pk)
-        if not reason:
-            clock_advance(account=variant.account, strategy=variant.clone, until=source.as_of)
-        try:
-            run = _replay_run_create(variant, source, backtest.llm_cache)
-        except IntegrityError:
-            return VariantOutcome.TAKEN
-        if reason:
-            run_skip(run=run, reason=f"not replayed: {reason}")
-        else:
-            run_execute(run=run)
-        done += 1
-        BacktestVariant.objects.filter(pk=variant.pk).update(slots_done=done)
-        if progress is not None:
-            progress(variant, done, len(sources))
-    clock_advance(account=variant.account, strategy=variant.clone, until=backtest.end)
-    BacktestVariant.objects.filter(pk=variant.pk).update(
-        status=BacktestStatus.DONE, slots_done=done
-    )
-    return VariantOutcome.DONE
+    steps = [
+        WalkStep(
+            key=source.pk,
+            as_of=source.as_of,
+            create=partial(_replay_run_create, variant, source, backtest.llm_cache),
+            skip_reason=partial(_skip_reason, source.pk),
+        )
+        for source in sources
+    ]
+    return variant_walk(backtest, variant, steps, existing, budget, progress, deadline=deadline)
+
+
+def _skip_reason(source_id: int) -> str:
+    """Why source run ``source_id`` is not replayed ("not replayed: …";
+    ``replay_skip_reason``), or ""."""
+    reason = replay_skip_reason(source_id)
+    return f"not replayed: {reason}" if reason else ""

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -30,7 +31,7 @@ from django.utils import timezone
 from apps.analysis.costs import llm_cost_estimate
 from apps.evaluation.models import Backtest, BacktestKind, BacktestStatus, BacktestVariant
 from apps.lineage.models import LlmCacheMode, Run, RunStatus, RunTrigger
-from apps.lineage.services import run_create
+from apps.lineage.services import run_create, run_skip
 from apps.orders.end_of_day import end_of_day_close
 from apps.orders.followups import reverses_continue, scale_ins_continue
 from apps.orders.paper_broker import paper_advance
@@ -505,6 +506,96 @@ def _variant_run(
         return _variant_slots_run(backtest, variant, budget, progress, deadline=deadline)
 
 
+@dataclass(frozen=True)
+class WalkStep:
+    """One step of a variant's walk: a backtest's schedule slot or a replay's source run.
+
+    ``key`` identifies it among the variant's existing runs (the slot, or the source run's
+    id); ``as_of`` (tz-aware UTC) is the moment the variant's paper account is advanced to
+    before its run; ``create`` makes its pending run (IntegrityError when another worker made
+    it first); ``skip_reason``, asked when a new step is reached, gives a reason to record
+    its run as skipped instead of executing it (and leave the account where it is), or ""."""
+
+    key: object
+    as_of: datetime
+    create: Callable[[], Run]
+    skip_reason: Callable[[], str] = str  # str() == "": run it
+
+
+def variant_walk(
+    backtest: Backtest,
+    variant: BacktestVariant,
+    steps: Sequence[WalkStep],
+    existing: dict[object, int],
+    budget: list[int | None],
+    progress: Progress | None,
+    *,
+    deadline: float | None,
+    before_new: Callable[[int], None] | None = None,
+) -> str:
+    """Walk ``variant`` through ``steps`` in order, one run each, the shared loop of a
+    backtest's slots and a replay's source runs; returns a ``VariantOutcome``.
+
+    ``existing`` maps a step's key to the run it already has: a pending one (created before a
+    worker died) is executed, at most once; another is passed — unless it is running and this
+    is a task (``deadline`` set: another worker is on it, and the next step must wait for it),
+    which is ``taken``. A new step is ``paused`` at ``deadline`` (``time.monotonic()``
+    seconds) and counts against ``budget[0]`` (None: no limit; raises the runner's stop when
+    spent); ``before_new(n)`` is called with its index among the new steps (the prefetch's
+    cue). ``cancelled`` before a step when the backtest was cancelled; ``done`` with the
+    account advanced to the backtest's ``end``. ``slots_total``/``slots_done`` and
+    ``progress`` follow the steps."""
+    clone = variant.clone
+    done = sum(1 for step in steps if step.key in existing)
+    BacktestVariant.objects.filter(pk=variant.pk).update(
+        status=BacktestStatus.RUNNING, slots_total=len(steps), slots_done=done
+    )
+    new = 0
+    for step in steps:
+        if _cancelled(backtest):
+            BacktestVariant.objects.filter(pk=variant.pk).update(status=BacktestStatus.CANCELLED)
+            return VariantOutcome.CANCELLED
+        run_id = existing.get(step.key)
+        if run_id is not None:
+            pending = Run.objects.filter(pk=run_id, status=RunStatus.PENDING).first()
+            if pending is None:
+                if deadline is not None and _running(run_id):
+                    return VariantOutcome.TAKEN
+                continue
+            clock_advance(account=variant.account, strategy=clone, until=step.as_of)
+            run_execute(run=pending)  # created before a worker died: executed at most once
+            continue
+        if deadline is not None and time.monotonic() >= deadline:
+            return VariantOutcome.PAUSED
+        if budget[0] is not None:
+            if budget[0] <= 0:
+                raise _Stop
+            budget[0] -= 1
+        if before_new is not None:
+            before_new(new)
+        new += 1
+        skip_reason = step.skip_reason()
+        if not skip_reason:
+            clock_advance(account=variant.account, strategy=clone, until=step.as_of)
+        try:
+            run = step.create()
+        except IntegrityError:
+            return VariantOutcome.TAKEN
+        if skip_reason:
+            run_skip(run=run, reason=skip_reason)
+        else:
+            run_execute(run=run)
+        done += 1
+        BacktestVariant.objects.filter(pk=variant.pk).update(slots_done=done)
+        if progress is not None:
+            progress(variant, done, len(steps))
+    clock_advance(account=variant.account, strategy=clone, until=backtest.end)
+    BacktestVariant.objects.filter(pk=variant.pk).update(
+        status=BacktestStatus.DONE, slots_done=done
+    )
+    return VariantOutcome.DONE
+
+
 def _variant_slots_run(
     backtest: Backtest,
     variant: BacktestVariant,
@@ -513,59 +604,33 @@ def _variant_slots_run(
     *,
     deadline: float | None,
 ) -> str:
+    """A backtest variant's walk over its schedule slots (``variant_walk``), the bars,
+    indicators and charts of the slots without a run computed ahead."""
     clone = variant.clone
     slots = backtest_slots(clone, backtest.start, backtest.end)
-    existing = dict(
+    existing: dict[object, int] = dict(
         Run.objects.filter(strategy=clone, scheduled_for__isnull=False).values_list(
             "scheduled_for", "pk"
         )
     )
-    BacktestVariant.objects.filter(pk=variant.pk).update(
-        status=BacktestStatus.RUNNING, slots_total=len(slots)
-    )
-    done = sum(1 for slot in slots if slot in existing)
-    BacktestVariant.objects.filter(pk=variant.pk).update(slots_done=done)
+    steps = [
+        WalkStep(
+            key=slot,
+            as_of=slot,
+            create=partial(_slot_run_create, clone, slot, backtest.llm_cache, backtest.anonymise),
+        )
+        for slot in slots
+    ]
     todo = [slot for slot in slots if slot not in existing]
-    todo_index = {slot: n for n, slot in enumerate(todo)}
     # An anonymised run draws its own chart (no title, no dates): nothing to compute ahead.
     with SlotPrefetch(clone, [] if backtest.anonymise else todo) as prefetch:
-        for slot in slots:
-            if _cancelled(backtest):
-                BacktestVariant.objects.filter(pk=variant.pk).update(
-                    status=BacktestStatus.CANCELLED
-                )
-                return VariantOutcome.CANCELLED
-            run_id = existing.get(slot)
-            if run_id is not None:
-                pending = Run.objects.filter(pk=run_id, status=RunStatus.PENDING).first()
-                if pending is None:
-                    if deadline is not None and _running(run_id):
-                        # a task: another worker is on this slot (a message delivered twice);
-                        # the next slot must wait for it, so this one stops
-                        return VariantOutcome.TAKEN
-                    continue
-                clock_advance(account=variant.account, strategy=clone, until=slot)
-                run_execute(run=pending)  # created before a worker died: executed at most once
-                continue
-            if deadline is not None and time.monotonic() >= deadline:
-                return VariantOutcome.PAUSED
-            if budget[0] is not None:
-                if budget[0] <= 0:
-                    raise _Stop
-                budget[0] -= 1
-            prefetch.advance(todo_index[slot])
-            clock_advance(account=variant.account, strategy=clone, until=slot)
-            try:
-                run = _slot_run_create(clone, slot, backtest.llm_cache, backtest.anonymise)
-            except IntegrityError:
-                return VariantOutcome.TAKEN
-            run_execute(run=run)
-            done += 1
-            BacktestVariant.objects.filter(pk=variant.pk).update(slots_done=done)
-            if progress is not None:
-                progress(variant, done, len(slots))
-    clock_advance(account=variant.account, strategy=clone, until=backtest.end)
-    BacktestVariant.objects.filter(pk=variant.pk).update(
-        status=BacktestStatus.DONE, slots_done=done
-    )
-    return VariantOutcome.DONE
+        return variant_walk(
+            backtest,
+            variant,
+            steps,
+            existing,
+            budget,
+            progress,
+            deadline=deadline,
+            before_new=prefetch.advance,
+        )
