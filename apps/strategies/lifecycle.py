@@ -70,6 +70,7 @@ DEFINITION_PATHS: dict[str, tuple[str, ...]] = {
     "trail_stop": ("positions", "trail_stop"),
     "close_before_session_end_min": ("positions", "close_before_session_end_min"),
     "trading_mode": ("mode",),
+    "approval": ("approval",),
     "is_active": ("active",),
 }
 FIELD_AT_PATH = {path: field for field, path in DEFINITION_PATHS.items()}

@@ -185,6 +185,7 @@ def _strategy_values(definition: StrategyDefinition, owner: User | None) -> dict
         "time_in_force": definition.order.time_in_force,
         **definition.positions.model_dump(),
         "trading_mode": definition.mode,
+        "approval": definition.approval,
     }
 
 

@@ -59,6 +59,7 @@ CONFIGURATION_FIELDS = (
     "trail_stop",
     "close_before_session_end_min",
     "trading_mode",
+    "approval",
 )
 CLOSE_ORDER_TYPE_HELP = (
     "A signal's close of the held position: `MKT` (market) or `LMT` (limit at the signal's entry)."
