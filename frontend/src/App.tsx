@@ -14,6 +14,7 @@ import { LoginPage } from "./pages/LoginPage";
 import { NewBacktestPage } from "./pages/NewBacktestPage";
 import { NewStrategyPage } from "./pages/NewStrategyPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { ApprovalsPage } from "./pages/ApprovalsPage";
 import { OrderPage } from "./pages/OrderPage";
 import { OrdersPage } from "./pages/OrdersPage";
 import { PortfolioPage } from "./pages/PortfolioPage";
@@ -39,6 +40,7 @@ function Layout() {
           <NavLink to="/signals">Signals</NavLink>
           <NavLink to="/runs">Runs</NavLink>
           <NavLink to="/orders">Orders</NavLink>
+          <NavLink to="/approvals">Approvals</NavLink>
           <NavLink to="/backtests">Backtests</NavLink>
           <NavLink to="/portfolio">Portfolio</NavLink>
           <NavLink to="/accounts">Accounts</NavLink>
@@ -73,6 +75,7 @@ export function AppRoutes() {
         <Route path="backtests/:id" element={<BacktestPage />} />
         <Route path="orders" element={<OrdersPage />} />
         <Route path="orders/:id" element={<OrderPage />} />
+        <Route path="approvals" element={<ApprovalsPage />} />
         <Route path="portfolio" element={<PortfolioPage />} />
         <Route path="positions/history" element={<PositionHistoryPage />} />
         <Route path="accounts" element={<AccountsPage />} />

@@ -240,6 +240,7 @@ export function makeStrategy(
     trail_stop: false,
     close_before_session_end_min: null,
     trading_mode: "paper",
+    approval: "auto",
     ...overrides,
   };
 }
