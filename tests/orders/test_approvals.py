@@ -355,3 +355,20 @@ def test_the_admin_lists_approvals_and_approves_them(
     assert approval.decided_by.is_superuser
     assert PaperOrder.objects.count() == 3
     assert {o.status for o in Order.objects.filter(run=run)} == {"submitted"}
+
+
+def test_a_live_approval_needs_the_live_trading_permission(goog: Symbol, llm_server: Any) -> None:
+    strategy, _, approval = _held(goog, llm_server)
+    member = UserFactory.create()
+    strategy.account.members.add(member)
+    # The strategy went live after its bracket was held (the order step itself sends a live
+    # strategy's orders to IBKR, which this test does not run).
+    Strategy.objects.filter(pk=strategy.pk).update(trading_mode="live")
+
+    response = _api(member).post(f"/api/v1/approvals/{approval.pk}/approve/", {})
+
+    assert response.status_code == 403
+    assert "strategies.trade_live" in response.json()["detail"]
+    assert _api(member).get(f"/api/v1/approvals/{approval.pk}/").status_code == 200
+    approval.refresh_from_db()
+    assert approval.status == "pending" and not PaperOrder.objects.exists()
