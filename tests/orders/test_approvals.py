@@ -372,3 +372,16 @@ def test_a_live_approval_needs_the_live_trading_permission(goog: Symbol, llm_ser
     assert _api(member).get(f"/api/v1/approvals/{approval.pk}/").status_code == 200
     approval.refresh_from_db()
     assert approval.status == "pending" and not PaperOrder.objects.exists()
+
+
+def test_the_expiry_task_is_on_the_beat_schedule(goog: Symbol, llm_server: Any) -> None:
+    from apps.orders.tasks import expire_approvals
+    from celery_app.app import app as celery_app
+
+    entry = celery_app.conf.beat_schedule["expire-approvals"]
+    assert entry == {"task": "apps.orders.tasks.expire_approvals", "schedule": 30.0}
+    assert expire_approvals.name == entry["task"]
+    _, _, approval = _held(goog, llm_server)
+    assert expire_approvals() == {"expired": []}  # not yet due
+    OrderApproval.objects.filter(pk=approval.pk).update(expires_at=timezone.now())
+    assert expire_approvals() == {"expired": [approval.pk]}
