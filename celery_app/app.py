@@ -42,6 +42,7 @@ app.conf.beat_schedule = {
         "schedule": 15.0,
     },
     "monitor-active-orders": {"task": "apps.orders.tasks.monitor_active_orders", "schedule": 60.0},
+    "expire-approvals": {"task": "apps.orders.tasks.expire_approvals", "schedule": 30.0},
     "retry-failed-orders": {"task": "apps.orders.tasks.retry_failed_orders", "schedule": 600.0},
     "close-before-session-end": {
         "task": "apps.orders.tasks.close_before_session_end",

@@ -13,10 +13,13 @@ from django.utils import timezone
 
 from apps.common.decimals import plain
 from apps.common.errors import SibylError
+from apps.orders.approvals import approval_approve, approval_reject
 from apps.orders.cancellation import order_cancel
 from apps.orders.models import (
+    ApprovalStatus,
     Fill,
     Order,
+    OrderApproval,
     OrderReason,
     PaperExecution,
     PaperOrder,
@@ -90,6 +93,61 @@ class OrderAdmin(admin.ModelAdmin):
             else:
                 text = f"{cancelled.client_order_ref}: {cancelled.status}"
                 self.message_user(request, text, messages.SUCCESS)
+
+
+@admin.register(OrderApproval)
+class OrderApprovalAdmin(admin.ModelAdmin):
+    """The approval queue: held brackets, who decided and why; approve (as requested) or
+    reject (reason "rejected in the admin") the selected pending ones
+    (``apps.orders.approvals``: the same checks and submit-once path as the API)."""
+
+    list_display = (
+        "id",
+        "strategy",
+        "parent",
+        "status",
+        "requested_quantity",
+        "approved_quantity",
+        "expires_at",
+        "decided_by",
+        "decided_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("strategy__slug", "parent__client_order_ref")
+    readonly_fields = tuple(f.name for f in OrderApproval._meta.fields)
+    actions = ("approve_selected", "reject_selected")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Approvals are made by the order step only."""
+        return False
+
+    def _decide(
+        self, request: HttpRequest, queryset: QuerySet[OrderApproval], approve: bool
+    ) -> None:
+        assert isinstance(request.user, User)
+        for approval in queryset.filter(status=ApprovalStatus.PENDING).order_by("pk"):
+            try:
+                if approve:
+                    approval_approve(approval_id=approval.pk, user=request.user)
+                else:
+                    approval_reject(
+                        approval_id=approval.pk, user=request.user, reason="rejected in the admin"
+                    )
+            except SibylError as error:
+                self.message_user(request, f"approval {approval.pk}: {error}", messages.ERROR)
+            else:
+                done = "approved and sent" if approve else "rejected"
+                self.message_user(request, f"approval {approval.pk}: {done}", messages.SUCCESS)
+
+    @admin.action(description="Approve and send the selected pending approvals")
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[OrderApproval]) -> None:
+        """Approve each selected pending approval at its requested quantity and send it."""
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description="Reject the selected pending approvals")
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[OrderApproval]) -> None:
+        """Reject each selected pending approval; its bracket is cancelled unsent."""
+        self._decide(request, queryset, approve=False)
 
 
 @admin.register(Fill)

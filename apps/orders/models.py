@@ -56,6 +56,9 @@ class OrderReason(models.TextChoices):
 
 
 class OrderStatus(models.TextChoices):
+    # A sized bracket held for a person's approval (``OrderApproval``): never sent while it
+    # waits; approved it becomes pending and goes the submit-once way, else cancelled.
+    AWAITING_APPROVAL = "awaiting_approval"
     PENDING = "pending"
     # Claimed for submission and committed before the broker is called (see bracket_submit).
     SUBMITTING = "submitting"
@@ -415,3 +418,72 @@ class PaperExecution(models.Model):
 
     def __str__(self) -> str:
         return f"paper {self.execution_id}: {self.quantity} @ {self.price}"
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class OrderApproval(models.Model):
+    """A person's decision on one sized bracket before it goes to the broker (issue 17,
+    "Approval queue"; openspec/specs/operations/spec.md).
+
+    The run's order step holds the bracket (``parent`` and its children, status
+    ``awaiting_approval``) and creates this row; a person approves it (``approved_quantity``
+    at most ``requested_quantity``: the whole bracket is resized, prices unchanged), rejects it
+    with a ``reason``, or it expires at ``expires_at`` (tz-aware UTC; reason "approval
+    expired"). ``decided_by``/``decided_at`` say who and when. Quantities in
+    shares/contracts/units.
+    """
+
+    parent = models.OneToOneField(
+        Order,
+        on_delete=models.CASCADE,
+        related_name="approval",
+        help_text="The bracket's entry order (its take-profit and stop-loss children wait too).",
+    )
+    run = models.ForeignKey("lineage.Run", on_delete=models.CASCADE, related_name="approvals")
+    strategy = models.ForeignKey(
+        "strategies.Strategy", on_delete=models.PROTECT, related_name="approvals"
+    )
+    account = models.ForeignKey(
+        "trading.Account", on_delete=models.PROTECT, related_name="approvals"
+    )
+    status = models.CharField(
+        max_length=10,
+        choices=ApprovalStatus.choices,
+        default=ApprovalStatus.PENDING,
+        db_index=True,
+    )
+    requested_quantity = models.DecimalField(max_digits=20, decimal_places=4)
+    approved_quantity = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    expires_at = models.DateTimeField(help_text="When it is cancelled unless decided (UTC).")
+    why = models.TextField(help_text="Why the bracket waits (the strategy's approval setting).")
+    reason = models.TextField(blank=True, help_text="Why it was rejected or expired.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(requested_quantity__gt=0), name="approval_requested_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_quantity__isnull=True)
+                | (Q(approved_quantity__gt=0) & Q(approved_quantity__lte=F("requested_quantity"))),
+                name="approval_approved_within_requested",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ApprovalStatus.values), name="approval_status_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"approval {self.pk} of order {self.parent_id} ({self.status})"

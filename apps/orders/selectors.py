@@ -8,8 +8,10 @@ from django.db.models.functions import Coalesce
 
 from apps.orders.models import ACTIVE_ORDER_STATUSES, Order, OrderReason, OrderRole, OrderStatus
 
-# Entry orders that may still add to the position: not yet at the broker, or working there.
+# Entry orders that may still add to the position: not yet at the broker (waiting for a
+# person's approval, or about to be sent), or working there.
 WORKING_ENTRY_STATUSES = (
+    OrderStatus.AWAITING_APPROVAL,
     OrderStatus.PENDING,
     OrderStatus.SUBMITTING,
     OrderStatus.SUBMITTED,

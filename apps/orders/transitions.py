@@ -3,6 +3,10 @@
 Every change of ``Order.status`` in Sibyl goes through ``order_transition``; the table below is
 the whole life of an order (openspec/specs/orders/spec.md, "Order status transitions"):
 
+- ``pending`` → ``awaiting_approval``: the order step holds a bracket for a person's approval;
+- ``awaiting_approval`` → ``pending``: a person approved the held bracket (it then goes the
+  submit-once way); ``awaiting_approval`` → ``cancelled``: rejected, expired or withdrawn, never
+  sent (``apps.orders.approvals``);
 - ``pending`` → ``submitting``: the submit-once claim (``bracket_submit``);
 - ``failed`` → ``submitting``: the retry pass claims a failed bracket to send it again;
 - ``pending``/``submitting``/``failed`` → ``submitted``: the broker holds the order (its answer
@@ -34,8 +38,17 @@ from apps.orders.models import Order, OrderStatus
 _S = OrderStatus
 # from-status -> the statuses an order may move to from it. Nothing else is allowed.
 ORDER_TRANSITIONS: Mapping[str, frozenset[str]] = {
+    _S.AWAITING_APPROVAL: frozenset({_S.PENDING, _S.CANCELLED}),
     _S.PENDING: frozenset(
-        {_S.SUBMITTING, _S.SUBMITTED, _S.FAILED, _S.CANCELLED, _S.PARTIALLY_FILLED, _S.FILLED}
+        {
+            _S.AWAITING_APPROVAL,
+            _S.SUBMITTING,
+            _S.SUBMITTED,
+            _S.FAILED,
+            _S.CANCELLED,
+            _S.PARTIALLY_FILLED,
+            _S.FILLED,
+        }
     ),
     _S.SUBMITTING: frozenset(
         {_S.SUBMITTED, _S.REJECTED, _S.FAILED, _S.PARTIALLY_FILLED, _S.FILLED}

@@ -198,6 +198,11 @@ class StrategyDefinition(_Strict):
     positions: PositionsDefinition = Field(default_factory=PositionsDefinition)
     limits: LimitsDefinition = Field(default_factory=LimitsDefinition)
     mode: Literal["paper", "live"] = "paper"
+    approval: Literal["auto", "none", "required"] = Field(
+        default="auto",
+        description="Whether its new brackets wait for a person's approval: auto (live: "
+        "required, paper: none), none or required.",
+    )
     active: bool = True
     account: str | None = Field(
         default=None,

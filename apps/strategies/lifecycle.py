@@ -75,6 +75,7 @@ DEFINITION_PATHS: dict[str, tuple[str, ...]] = {
     "max_drawdown_pct": ("limits", "max_drawdown_pct"),
     "max_failed_runs": ("limits", "max_failed_runs"),
     "trading_mode": ("mode",),
+    "approval": ("approval",),
     "is_active": ("active",),
 }
 FIELD_AT_PATH = {path: field for field, path in DEFINITION_PATHS.items()}

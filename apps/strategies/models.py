@@ -47,6 +47,16 @@ class ScaleInExits(models.TextChoices):
     KEEP = "keep", "keep the stop and target prices"
 
 
+class Approval(models.TextChoices):
+    """Whether a person approves a strategy's new brackets before they go to the broker
+    (openspec/specs/operations/spec.md, "Approval queue"): ``auto`` follows the trading mode —
+    required for live, none for paper."""
+
+    AUTO = "auto", "by trading mode (live: required, paper: none)"
+    NONE = "none", "none: brackets go out at once"
+    REQUIRED = "required", "required: brackets wait for a person's approval"
+
+
 class CatchUp(models.TextChoices):
     """What the dispatcher does with slots missed while it was down."""
 
@@ -192,6 +202,13 @@ class Strategy(models.Model):
     trading_mode = models.CharField(
         max_length=8, choices=TradingMode.choices, default=TradingMode.PAPER
     )
+    approval = models.CharField(
+        max_length=8,
+        choices=Approval.choices,
+        default=Approval.AUTO,
+        help_text="Whether its new brackets wait for a person's approval before they are sent: "
+        "auto (live: required, paper: none), none or required.",
+    )
     backtest_of = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -258,6 +275,13 @@ class Strategy(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    @property
+    def approval_required(self) -> bool:
+        """Whether its new brackets wait for approval: ``required``, or ``auto`` and live."""
+        if self.approval == Approval.AUTO:
+            return self.trading_mode == TradingMode.LIVE
+        return self.approval == Approval.REQUIRED
 
     def clean(self) -> None:
         """Raise ValidationError on ``prompt_template`` when the owner may not use it: a strategy

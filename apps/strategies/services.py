@@ -188,6 +188,7 @@ def _strategy_values(definition: StrategyDefinition, owner: User | None) -> dict
         **definition.positions.model_dump(),
         **definition.limits.model_dump(),
         "trading_mode": definition.mode,
+        "approval": definition.approval,
     }
 
 

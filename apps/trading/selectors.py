@@ -28,7 +28,13 @@ def accounts_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Acco
 
 # Order statuses of an order that is not finished: not yet at the broker, or working there
 # (the values of ``apps.orders.models.OrderStatus``; accounts sit below orders).
-UNFINISHED_ORDER_STATUSES = ("pending", "submitting", "submitted", "partially_filled")
+UNFINISHED_ORDER_STATUSES = (
+    "awaiting_approval",
+    "pending",
+    "submitting",
+    "submitted",
+    "partially_filled",
+)
 
 
 def account_exposure(

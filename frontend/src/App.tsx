@@ -15,6 +15,7 @@ import { NewBacktestPage } from "./pages/NewBacktestPage";
 import { NewStrategyPage } from "./pages/NewStrategyPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { NotificationsPage } from "./pages/NotificationsPage";
+import { ApprovalsPage } from "./pages/ApprovalsPage";
 import { OrderPage } from "./pages/OrderPage";
 import { OrdersPage } from "./pages/OrdersPage";
 import { PortfolioPage } from "./pages/PortfolioPage";
@@ -40,6 +41,7 @@ function Layout() {
           <NavLink to="/signals">Signals</NavLink>
           <NavLink to="/runs">Runs</NavLink>
           <NavLink to="/orders">Orders</NavLink>
+          <NavLink to="/approvals">Approvals</NavLink>
           <NavLink to="/backtests">Backtests</NavLink>
           <NavLink to="/portfolio">Portfolio</NavLink>
           <NavLink to="/accounts">Accounts</NavLink>
@@ -75,6 +77,7 @@ export function AppRoutes() {
         <Route path="backtests/:id" element={<BacktestPage />} />
         <Route path="orders" element={<OrdersPage />} />
         <Route path="orders/:id" element={<OrderPage />} />
+        <Route path="approvals" element={<ApprovalsPage />} />
         <Route path="portfolio" element={<PortfolioPage />} />
         <Route path="positions/history" element={<PositionHistoryPage />} />
         <Route path="accounts" element={<AccountsPage />} />

@@ -2,6 +2,13 @@
 
 from django.urls import URLPattern, URLResolver, path
 
+from apps.orders.api.approvals import (
+    ApprovalApproveApi,
+    ApprovalDetailApi,
+    ApprovalLinkApi,
+    ApprovalListApi,
+    ApprovalRejectApi,
+)
 from apps.orders.api.views import (
     AccountCloseAllApi,
     AccountPortfolioApi,
@@ -20,6 +27,11 @@ from apps.orders.api.views import (
 )
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("approvals/", ApprovalListApi.as_view(), name="approval-list"),
+    path("approvals/<int:pk>/", ApprovalDetailApi.as_view(), name="approval-detail"),
+    path("approvals/<int:pk>/approve/", ApprovalApproveApi.as_view(), name="approval-approve"),
+    path("approvals/<int:pk>/reject/", ApprovalRejectApi.as_view(), name="approval-reject"),
+    path("approval-links/<str:token>/", ApprovalLinkApi.as_view(), name="approval-link"),
     path("orders/", OrderListApi.as_view(), name="order-list"),
     path("orders/<int:pk>/", OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<int:pk>/cancel/", OrderCancelApi.as_view(), name="order-cancel"),

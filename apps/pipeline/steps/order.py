@@ -6,7 +6,9 @@ each order once and record what the broker reports."""
 from typing import Any
 
 from apps.common.deadlines import deadline_check
+from apps.lineage.models import EVALUATION_TRIGGERS
 from apps.lineage.services import StepRecorder
+from apps.orders.approvals import approval_hold, approval_reason
 from apps.orders.broker_selection import broker_for
 from apps.orders.brokers import Broker
 from apps.orders.conflicts import ConflictDecision, conflict_lost, entry_displace, entry_place
@@ -119,6 +121,15 @@ def run(ctx: RunContext, recorder: StepRecorder) -> None:
       the whole quantity (and moved to this signal's prices, or kept, per ``scale_in_exits``)
       — now, or by a later monitor pass.
     - ``trail``: the position's working stop is modified in place to the signal's stop.
+
+    Approval queue (openspec operations spec): a new bracket (``open``) of a strategy whose
+    approval is required (``Strategy.approval_required``) is placed under the conflict policy
+    as above but not sent: it is held ``awaiting_approval`` with an ``OrderApproval`` that
+    expires before the next bar (``apps.orders.approvals``); the step output's
+    ``awaiting_approval`` says why and until when, and the run ends succeeded with the bracket
+    waiting. Backtest and replay runs never wait (their paper book replays bars nobody could
+    approve in time). Closes, reverses, scale-ins and trails manage a position already held
+    and do not wait.
     """
     assert ctx.signal is not None
     live_trading_check(strategy=ctx.strategy, actor=None)
@@ -234,6 +245,11 @@ def _open(
     """Open a bracket (or, with ``held``, a scale-in entry) under the conflict policy."""
     assert ctx.signal is not None and ctx.sizing is not None
     action = _action(ctx, OrderReason.SCALE_IN, held) if held is not None else None
+    awaits = (
+        approval_reason(ctx.strategy)
+        if held is None and ctx.run.trigger not in EVALUATION_TRIGGERS
+        else ""
+    )
     placement = entry_place(
         run=ctx.run,
         signal=ctx.signal,
@@ -242,7 +258,7 @@ def _open(
         broker_name=broker.name,
         action=action,
         scale_in_position=held,
-        claim=True,
+        claim=not awaits,  # a bracket held for approval stays pending until it is held
     )
     if not placement.decision.allowed:
         _refused(ctx, recorder, broker.name, placement.decision)
@@ -263,6 +279,9 @@ def _open(
                 order.refresh_from_db()
             _refused(ctx, recorder, broker.name, lost)
             return
+    if awaits:
+        _await_approval(ctx, recorder, broker, placement.decision, awaits)
+        return
     try:
         report = bracket_submit(
             orders=orders,
@@ -288,6 +307,35 @@ def _open(
         action.status = PositionActionStatus.DONE
         action.save(update_fields=["status"])
         recorder.output.update({"position_action": action.pk, "exits": action.detail["exits"]})
+
+
+def _await_approval(
+    ctx: RunContext,
+    recorder: StepRecorder,
+    broker: Broker,
+    decision: ConflictDecision,
+    why: str,
+) -> None:
+    """Hold the run's pending bracket for a person's approval (``approval_hold``) instead of
+    sending it; nothing reaches the broker. The step output says it awaits approval, why, and
+    until when."""
+    approval = approval_hold(orders=ctx.orders, run=ctx.run, strategy=ctx.strategy, why=why)
+    fresh = Order.objects.in_bulk([o.pk for o in ctx.orders])
+    ctx.orders = [fresh[o.pk] for o in ctx.orders]
+    recorder.output = {
+        "broker": broker.name,
+        **broker.describe(),
+        "conflict_check": decision.as_check(),
+        "orders": _order_json(ctx),
+        "awaiting_approval": {
+            "approval": approval.pk,
+            "why": why,
+            "requested_quantity": str(approval.requested_quantity),
+            "expires_at": approval.expires_at.isoformat(),
+            "reason": f"the bracket awaits approval until "
+            f"{approval.expires_at:%Y-%m-%d %H:%M} UTC: {why}",
+        },
+    }
 
 
 def _close(ctx: RunContext, recorder: StepRecorder, broker: Broker, *, reverse: bool) -> None:

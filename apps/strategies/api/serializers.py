@@ -63,6 +63,7 @@ CONFIGURATION_FIELDS = (
     "max_drawdown_pct",
     "max_failed_runs",
     "trading_mode",
+    "approval",
 )
 CLOSE_ORDER_TYPE_HELP = (
     "A signal's close of the held position: `MKT` (market) or `LMT` (limit at the signal's entry)."

@@ -133,6 +133,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/approval-links/{token}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Show the approval the link points at; nothing is decided. */
+        get: operations["v1_approval_links_retrieve"];
+        put?: never;
+        /** @description Make the decision the link offers. */
+        post: operations["v1_approval_links_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description ``GET /approvals/``: approvals the caller may decide or read, newest first. */
+        get: operations["v1_approvals_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description ``GET /approvals/{id}/``: one approval, its bracket and the run's lineage summary. */
+        get: operations["v1_approvals_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}/approve/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Approve approval ``pk``. */
+        post: operations["v1_approvals_approve_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}/reject/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Reject approval ``pk``. */
+        post: operations["v1_approvals_reject_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/artifacts/{id}/": {
         parameters: {
             query?: never;
@@ -1469,6 +1555,101 @@ export interface components {
          * @enum {string}
          */
         AnalystEnum: "baseline" | "openai";
+        /** @description An approval with its bracket's orders and the run's lineage summary beside it. */
+        ApprovalDetailOutput: {
+            readonly id: number;
+            /** @description The bracket's entry order (its take-profit and stop-loss children wait too). */
+            readonly parent: number;
+            readonly run: number;
+            readonly strategy: number;
+            readonly strategy_name: string;
+            readonly account: number;
+            readonly symbol: string;
+            readonly side: string;
+            readonly status: components["schemas"]["ApprovalStatusEnum"];
+            /** Format: decimal */
+            readonly requested_quantity: string;
+            /** Format: decimal */
+            readonly approved_quantity: string | null;
+            /**
+             * Format: date-time
+             * @description When it is cancelled unless decided (UTC).
+             */
+            readonly expires_at: string;
+            /** @description Why the bracket waits (the strategy's approval setting). */
+            readonly why: string;
+            /** @description Why it was rejected or expired. */
+            readonly reason: string;
+            /** @description The username of who approved or rejected it (None: undecided, or expired). */
+            readonly decided_by: string | null;
+            /** Format: date-time */
+            readonly decided_at: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            readonly orders: components["schemas"]["OrderListOutput"][];
+            readonly lineage: components["schemas"]["LineageSummary"];
+        };
+        /**
+         * @description * `auto` - by trading mode (live: required, paper: none)
+         *     * `none` - none: brackets go out at once
+         *     * `required` - required: brackets wait for a person's approval
+         * @enum {string}
+         */
+        ApprovalEnum: "auto" | "none" | "required";
+        /**
+         * @description What a signed link offers: ``decision`` (approve or reject) on ``approval``; POST to
+         *     the same address to make it.
+         */
+        ApprovalLinkOutput: {
+            decision: string;
+            approval: components["schemas"]["ApprovalDetailOutput"];
+        };
+        /**
+         * @description An approval: the held bracket's entry (``parent``), its run, strategy and account, the
+         *     requested and approved quantities (units), status, expiry (UTC), why it waits, the
+         *     rejection or expiry ``reason``, and who decided when (``decided_by`` is a username).
+         */
+        ApprovalOutput: {
+            readonly id: number;
+            /** @description The bracket's entry order (its take-profit and stop-loss children wait too). */
+            readonly parent: number;
+            readonly run: number;
+            readonly strategy: number;
+            readonly strategy_name: string;
+            readonly account: number;
+            readonly symbol: string;
+            readonly side: string;
+            readonly status: components["schemas"]["ApprovalStatusEnum"];
+            /** Format: decimal */
+            readonly requested_quantity: string;
+            /** Format: decimal */
+            readonly approved_quantity: string | null;
+            /**
+             * Format: date-time
+             * @description When it is cancelled unless decided (UTC).
+             */
+            readonly expires_at: string;
+            /** @description Why the bracket waits (the strategy's approval setting). */
+            readonly why: string;
+            /** @description Why it was rejected or expired. */
+            readonly reason: string;
+            /** @description The username of who approved or rejected it (None: undecided, or expired). */
+            readonly decided_by: string | null;
+            /** Format: date-time */
+            readonly decided_at: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        /** @enum {string} */
+        ApprovalStatusEnum: "pending" | "approved" | "rejected" | "expired";
+        /**
+         * @description ``quantity``: the approved size in whole units, at most the requested (omit: as
+         *     requested).
+         */
+        ApproveInputRequest: {
+            /** Format: decimal */
+            quantity?: string;
+        };
         /** @description A file a step produced; ``url`` downloads it (``GET /artifacts/{id}/``). */
         ArtifactOutput: {
             readonly id: number;
@@ -1854,6 +2035,43 @@ export interface components {
             /** Format: date */
             end: string;
         };
+        /** @description A run artifact an approver opens: its kind and download address. */
+        LineageArtifact: {
+            id: number;
+            kind: string;
+            /** Format: uri */
+            url: string;
+        };
+        /**
+         * @description What the run saw and decided: the chart, prompt and answer artifacts; the signal's
+         *     action, prices (symbol currency), confidence (0–1), reward/risk, reasoning and checks;
+         *     the size (units) and the money at risk and to gain at the requested size
+         *     (|entry − stop| × quantity, |target − entry| × quantity).
+         */
+        LineageSummary: {
+            artifacts: components["schemas"]["LineageArtifact"][];
+            action: string | null;
+            /** Format: decimal */
+            entry: string | null;
+            /** Format: decimal */
+            stop_loss: string | null;
+            /** Format: decimal */
+            take_profit: string | null;
+            /** Format: decimal */
+            confidence: string | null;
+            /** Format: decimal */
+            reward_risk: string | null;
+            reasoning: string;
+            checks: {
+                [key: string]: unknown;
+            }[];
+            /** Format: decimal */
+            quantity: string;
+            /** Format: decimal */
+            risk: string | null;
+            /** Format: decimal */
+            reward: string | null;
+        };
         /**
          * @description One HTTP attempt of a language-model call: its number (from 1), the model and response
          *     format tried, the HTTP status (absent without a response), the error (absent on success) and
@@ -2207,7 +2425,7 @@ export interface components {
         /** @enum {string} */
         OrderRoleEnum: "entry" | "take_profit" | "stop_loss" | "exit";
         /** @enum {string} */
-        OrderStatusEnum: "pending" | "submitting" | "submitted" | "partially_filled" | "filled" | "cancelled" | "rejected" | "failed";
+        OrderStatusEnum: "awaiting_approval" | "pending" | "submitting" | "submitted" | "partially_filled" | "filled" | "cancelled" | "rejected" | "failed";
         /** @enum {string} */
         OrderTypeEnum: "MKT" | "LMT";
         PaginatedAccountOutputList: {
@@ -2224,6 +2442,19 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["AccountOutput"][];
+        };
+        PaginatedApprovalOutputList: {
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cD00ODY%3D"
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cj0xJnA9NDg3
+             */
+            previous?: string | null;
+            results: components["schemas"]["ApprovalOutput"][];
         };
         PaginatedBacktestOutputList: {
             /** @example 123 */
@@ -2598,6 +2829,14 @@ export interface components {
             /** @description Automatic deactivation after this many failed runs in a row; blank: off. */
             max_failed_runs?: number | null;
             trading_mode?: components["schemas"]["TradingModeEnum"];
+            /**
+             * @description Whether its new brackets wait for a person's approval before they are sent: auto (live: required, paper: none), none or required.
+             *
+             *     * `auto` - by trading mode (live: required, paper: none)
+             *     * `none` - none: brackets go out at once
+             *     * `required` - required: brackets wait for a person's approval
+             */
+            approval?: components["schemas"]["ApprovalEnum"];
         };
         /**
          * @description * `day` - day
@@ -2873,6 +3112,10 @@ export interface components {
         /** @description The body of the next version of this template's name (its owner only). */
         PromptVersionInputRequest: {
             body: string;
+        };
+        /** @description ``reason``: why the bracket is not sent (kept on the approval and its orders). */
+        RejectInputRequest: {
+            reason: string;
         };
         /**
          * @description The report (``apps.evaluation.report.backtest_report``): the window, its slots and
@@ -3399,6 +3642,14 @@ export interface components {
             /** @description Automatic deactivation after this many failed runs in a row; blank: off. */
             max_failed_runs?: number | null;
             trading_mode?: components["schemas"]["TradingModeEnum"];
+            /**
+             * @description Whether its new brackets wait for a person's approval before they are sent: auto (live: required, paper: none), none or required.
+             *
+             *     * `auto` - by trading mode (live: required, paper: none)
+             *     * `none` - none: brackets go out at once
+             *     * `required` - required: brackets wait for a person's approval
+             */
+            approval?: components["schemas"]["ApprovalEnum"];
         };
         /**
          * @description A strategy: its configuration (``symbol``, ``prompt_template`` and ``owner`` as ids;
@@ -3525,6 +3776,14 @@ export interface components {
             /** @description Automatic deactivation after this many failed runs in a row; blank: off. */
             readonly max_failed_runs: number | null;
             readonly trading_mode: components["schemas"]["TradingModeEnum"];
+            /**
+             * @description Whether its new brackets wait for a person's approval before they are sent: auto (live: required, paper: none), none or required.
+             *
+             *     * `auto` - by trading mode (live: required, paper: none)
+             *     * `none` - none: brackets go out at once
+             *     * `required` - required: brackets wait for a person's approval
+             */
+            readonly approval: components["schemas"]["ApprovalEnum"];
         };
         /** @description A strategy's performance: one entry per currency of the symbols it traded. */
         StrategyPerformance: {
@@ -4391,6 +4650,403 @@ export interface operations {
             };
             /** @description No such account, or not one you own or are a member of. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_approval_links_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalLinkOutput"];
+                };
+            };
+            /** @description No response body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No response body */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No response body */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No response body */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_approval_links_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApproveInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ApproveInputRequest"];
+                "multipart/form-data": components["schemas"]["ApproveInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalLinkOutput"];
+                };
+            };
+            /** @description No response body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No response body */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No response body */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No response body */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_approvals_list: {
+        parameters: {
+            query?: {
+                account?: number;
+                /** @description The pagination cursor value. */
+                cursor?: string;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+                run?: number;
+                /**
+                 * @description * `pending` - Pending
+                 *     * `approved` - Approved
+                 *     * `rejected` - Rejected
+                 *     * `expired` - Expired
+                 */
+                status?: ("approved" | "expired" | "pending" | "rejected")[];
+                strategy?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedApprovalOutputList"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_approvals_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalDetailOutput"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No response body */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_approvals_approve_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApproveInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ApproveInputRequest"];
+                "multipart/form-data": components["schemas"]["ApproveInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalDetailOutput"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No response body */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No response body */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No response body */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_approvals_reject_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RejectInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RejectInputRequest"];
+                "multipart/form-data": components["schemas"]["RejectInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalDetailOutput"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No response body */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No response body */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No response body */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6278,7 +6934,8 @@ export interface operations {
                  */
                 side?: "BUY" | "SELL";
                 /**
-                 * @description * `pending` - Pending
+                 * @description * `awaiting_approval` - Awaiting Approval
+                 *     * `pending` - Pending
                  *     * `submitting` - Submitting
                  *     * `submitted` - Submitted
                  *     * `partially_filled` - Partially Filled
@@ -6287,7 +6944,7 @@ export interface operations {
                  *     * `rejected` - Rejected
                  *     * `failed` - Failed
                  */
-                status?: ("cancelled" | "failed" | "filled" | "partially_filled" | "pending" | "rejected" | "submitted" | "submitting")[];
+                status?: ("awaiting_approval" | "cancelled" | "failed" | "filled" | "partially_filled" | "pending" | "rejected" | "submitted" | "submitting")[];
                 strategy?: number;
                 symbol?: number;
             };

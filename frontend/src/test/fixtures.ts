@@ -245,6 +245,7 @@ export function makeStrategy(
     max_drawdown_pct: null,
     max_failed_runs: null,
     trading_mode: "paper",
+    approval: "auto",
     ...overrides,
   };
 }

@@ -38,6 +38,7 @@ def live_strategy(**fields: Any) -> Strategy:
         analyst="openai",
         order_type="MKT",
         trading_mode="live",
+        approval="none",  # a live strategy waits for approval by default; these go out
         lookback=120,
         owner=grant_live_trading(UserFactory.create()),
         capital=D("112000"),

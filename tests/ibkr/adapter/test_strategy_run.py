@@ -31,6 +31,7 @@ def test_live_run_goes_through_six_steps_at_the_simulator(
         analyst="openai",
         order_type="MKT",
         trading_mode="live",
+        approval="none",  # a live strategy waits for approval by default; this one goes out
         lookback=120,
         owner=grant_live_trading(UserFactory.create()),  # the order step checks the permission
     )

@@ -25,6 +25,7 @@ export const CANCELLABLE_STATUSES: readonly OrderStatus[] = ["submitted", "parti
 export const isCancellable = (status: OrderStatus) => CANCELLABLE_STATUSES.includes(status);
 
 export const ORDER_STATUSES: readonly OrderStatus[] = [
+  "awaiting_approval",
   "pending",
   "submitting",
   "submitted",
