@@ -26,6 +26,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 # https://docs.djangoproject.com/en/5.2/ref/settings/#core-settings
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+# Where people reach this server (e.g. https://sibyl.example): makes the links in notifications
+# (an approval's approve / reject links) absolute; empty → paths only.
+SIBYL_PUBLIC_URL = env.str("SIBYL_PUBLIC_URL", default="")
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 

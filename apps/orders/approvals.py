@@ -337,7 +337,7 @@ def approval_links(approval: OrderApproval, *, base_url: str = "") -> dict[str, 
     logged-in user allowed to decide it acts (``approval_link_read``). ``base_url`` (e.g.
     ``https://sibyl.example``; default the ``SIBYL_PUBLIC_URL`` setting when set) makes them
     absolute; otherwise they are paths."""
-    base = (base_url or getattr(settings, "SIBYL_PUBLIC_URL", "")).rstrip("/")
+    base = (base_url or settings.SIBYL_PUBLIC_URL).rstrip("/")
     links = {}
     for decision in ("approve", "reject"):
         token = signing.dumps(

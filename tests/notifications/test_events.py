@@ -3,6 +3,7 @@ backtest's), a trading state change (account: owner and members; global: every u
 budget reached (once per period), a reconciliation mismatch (once, when flagged), and the
 daily summary."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,8 @@ from apps.analysis.models import LlmCall
 from apps.lineage.models import Run
 from apps.notifications.models import NotificationChannel, NotificationDelivery
 from apps.notifications.services import channel_create
-from apps.orders.models import Fill
+from apps.orders.approvals import approval_link_read
+from apps.orders.models import Fill, OrderApproval
 from apps.pipeline.daily_summary import daily_summaries_notify
 from apps.pipeline.executor import strategy_run
 from apps.positions.reconciliation import account_positions_reconcile
@@ -27,7 +29,7 @@ from tests.api.helpers import AS_OF, baseline_run
 from tests.factories import AccountFactory, StrategyFactory, UserFactory
 from tests.factories import decision_answer as decision
 from tests.llm_server import Reply
-from tests.pipeline.test_position_actions import long_strategy
+from tests.pipeline.test_position_actions import long_strategy, run_answering
 from tests.positions.test_reconciliation import Reported, two_strategies
 from tests.trading.test_triggers import MORNING, NOON, _price_drop
 
@@ -181,3 +183,31 @@ def test_an_automatic_trigger_tells_the_owner_of_the_halt_and_of_the_deactivatio
     ), said
     [deactivated] = [body for _, title, body in said if title.startswith("Strategy")]
     assert "automatic trigger (daily_loss)" in deactivated and "5,309.50" in deactivated
+
+
+def test_a_bracket_held_for_approval_tells_its_owner_with_signed_links(
+    goog: Symbol, llm_server: Any, settings: Any
+) -> None:
+    settings.SIBYL_PUBLIC_URL = "https://sibyl.test"
+    owner = UserFactory.create(username="trader")
+    _listening(owner, "approval_needed")
+    strategy = StrategyFactory.create(
+        symbol=goog, analyst="openai", owner=owner, approval="required"
+    )
+
+    run = run_answering(strategy, llm_server, decision())
+
+    assert run.status == "succeeded", run.error_message
+    approval = OrderApproval.objects.get(run=run)
+    [(who, title, body)] = _said("approval_needed")
+    assert who == "trader"
+    assert title.startswith("GOOG ") and title.endswith(f"awaits approval ({strategy.slug})")
+    assert "stop " in body and "target " in body and "expires at" in body
+    # the links are absolute, signed, and each offers its own decision of this approval
+    found = dict(re.findall(r"^(Approve|Reject): (https://sibyl\.test/\S+)$", body, re.M))
+    assert set(found) == {"Approve", "Reject"}
+    for label, decision_offered in (("Approve", "approve"), ("Reject", "reject")):
+        token = found[label].rstrip("/").rsplit("/", 1)[-1]
+        link = approval_link_read(token)
+        assert (link.approval_id, link.decision) == (approval.pk, decision_offered)
+    assert NotificationDelivery.objects.get(event="approval_needed").link == found["Approve"]

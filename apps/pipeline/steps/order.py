@@ -28,6 +28,7 @@ from apps.orders.models import (
     PositionActionStatus,
 )
 from apps.orders.modification import order_modify
+from apps.orders.notices import approval_needed_notify
 from apps.orders.position_actions import (
     CloseRequest,
     PositionCloseInProgressError,
@@ -320,6 +321,7 @@ def _await_approval(
     sending it; nothing reaches the broker. The step output says it awaits approval, why, and
     until when."""
     approval = approval_hold(orders=ctx.orders, run=ctx.run, strategy=ctx.strategy, why=why)
+    approval_needed_notify(approval)  # sent once the run's transaction commits; never raises
     fresh = Order.objects.in_bulk([o.pk for o in ctx.orders])
     ctx.orders = [fresh[o.pk] for o in ctx.orders]
     recorder.output = {
