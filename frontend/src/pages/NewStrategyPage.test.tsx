@@ -148,6 +148,12 @@ describe("NewStrategyPage", { timeout: 20_000 }, () => {
       order_type: "LMT",
       time_in_force: "DAY",
       trading_mode: "paper",
+      approval: "auto",
+      daily_loss_limit: null,
+      max_drawdown_pct: null,
+      max_failed_runs: null,
+      llm_budget_daily_usd: null,
+      llm_budget_monthly_usd: null,
     });
   });
 

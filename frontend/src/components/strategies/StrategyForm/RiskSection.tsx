@@ -1,5 +1,5 @@
 import { fieldId, SelectField, TextField, useStrategyForm } from "./fields";
-import { ORDER_TYPES, TIMES_IN_FORCE } from "./strategyForm";
+import { APPROVALS, ORDER_TYPES, TIMES_IN_FORCE } from "./strategyForm";
 
 /** The error key of the live-trading confirmation (a form check, not an API field). */
 export const LIVE_CONFIRM = "live_confirmed";
@@ -18,6 +18,15 @@ const LIMITS = [
   ["min_confidence", "Min confidence", "0–1."],
   ["min_reward_risk", "Min reward/risk", "|target − entry| / |entry − stop|."],
   ["max_entry_deviation_pct", "Max entry deviation (%)", "From the last close."],
+] as const;
+
+/** Automatic triggers and LLM budgets: empty = off. */
+const OPERATION_LIMITS = [
+  ["daily_loss_limit", "Daily loss limit", "Realized + unrealized since 00:00 UTC, in the symbol's currency: deactivates the strategy."],
+  ["max_drawdown_pct", "Max drawdown (%)", "From the equity high-water mark: deactivates the strategy."],
+  ["max_failed_runs", "Max failed runs in a row", "Then the strategy is deactivated."],
+  ["llm_budget_daily_usd", "LLM budget per day (USD)", "The llm step fails once reached."],
+  ["llm_budget_monthly_usd", "LLM budget per month (USD)", "The llm step fails once reached."],
 ] as const;
 
 /**
@@ -56,6 +65,10 @@ export function RiskSection({
             onLiveConfirmed(false);
           }}
         />
+        <SelectField name="approval" label="Approval before orders" options={APPROVALS} />
+        {OPERATION_LIMITS.map(([field, label, hint]) => (
+          <TextField key={field} name={field} label={label} hint={hint} inputMode="decimal" />
+        ))}
       </div>
       {live && (
         <div className="live-warning" role="alert">

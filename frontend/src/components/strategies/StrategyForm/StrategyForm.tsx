@@ -26,7 +26,8 @@ const FORM_FIELDS: ReadonlySet<string> = new Set<keyof StrategyInput>([
   "schedule_cron", "schedule_timezone", "is_active", "catch_up", "skip_closed_market",
   "capital", "risk_per_trade_pct", "max_position_quantity", "max_order_notional",
   "min_confidence", "min_reward_risk", "max_entry_deviation_pct", "order_type",
-  "time_in_force", "trading_mode",
+  "time_in_force", "trading_mode", "approval", "daily_loss_limit", "max_drawdown_pct",
+  "max_failed_runs", "llm_budget_daily_usd", "llm_budget_monthly_usd",
 ]);
 
 /**

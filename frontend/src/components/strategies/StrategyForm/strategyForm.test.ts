@@ -80,6 +80,28 @@ describe("strategy form conversions", () => {
     expect(changedFields(edited, strategy)).toEqual({ capital: "250000", llm_timeout_s: 30 });
   });
 
+  it("sends approval, automatic-trigger limits and LLM budgets; an empty one as null (off)", () => {
+    const strategy = makeStrategy();
+    const edited = buildStrategyInput({
+      ...formValuesFromStrategy(strategy),
+      approval: "required",
+      daily_loss_limit: " 5000 ",
+      max_failed_runs: "3",
+      llm_budget_daily_usd: "2.50",
+    }).input!;
+    expect(changedFields(edited, strategy)).toEqual({
+      approval: "required",
+      daily_loss_limit: "5000",
+      max_failed_runs: 3,
+      llm_budget_daily_usd: "2.50",
+    });
+    const cleared = buildStrategyInput({
+      ...formValuesFromStrategy({ ...strategy, max_failed_runs: 3 }),
+      max_failed_runs: "",
+    }).input!;
+    expect(cleared.max_failed_runs).toBeNull();
+  });
+
   it("splits a 400 into field messages and general ones", () => {
     const error = new ApiError(400, {
       schedule_cron: ["bad cron"],

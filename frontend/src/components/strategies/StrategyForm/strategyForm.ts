@@ -19,6 +19,15 @@ import type {
   TradingMode,
 } from "../../../api/types";
 
+type Approval = NonNullable<StrategyInput["approval"]>;
+
+/** Who approves orders before they go out (`Strategy.approval`). */
+export const APPROVALS: readonly { value: Approval; label: string }[] = [
+  { value: "auto", label: "auto — required when live" },
+  { value: "required", label: "required — a person approves each new bracket" },
+  { value: "none", label: "none — orders go out at once" },
+];
+
 /** IBKR's bar sizes (`apps.marketdata.models.BarSize`). */
 export const BAR_SIZES = [
   "1 min",
@@ -117,6 +126,14 @@ export type StrategyFormValues = {
   order_type: EntryOrderType;
   time_in_force: TimeInForce;
   trading_mode: TradingMode;
+  /** Approval before orders: auto (required when live), none or required. */
+  approval: Approval;
+  /** Automatic triggers and LLM budgets as typed; "" = off (null to the API). */
+  daily_loss_limit: string;
+  max_drawdown_pct: string;
+  max_failed_runs: string;
+  llm_budget_daily_usd: string;
+  llm_budget_monthly_usd: string;
 };
 
 /** Field name → messages; `non_field_errors` for the whole form. */
@@ -251,6 +268,12 @@ export function defaultFormValues(): StrategyFormValues {
     order_type: "LMT",
     time_in_force: "DAY",
     trading_mode: "paper",
+    approval: "auto",
+    daily_loss_limit: "",
+    max_drawdown_pct: "",
+    max_failed_runs: "",
+    llm_budget_daily_usd: "",
+    llm_budget_monthly_usd: "",
   };
 }
 
@@ -290,6 +313,12 @@ export function formValuesFromStrategy(s: Strategy): StrategyFormValues {
     order_type: s.order_type,
     time_in_force: s.time_in_force,
     trading_mode: s.trading_mode,
+    approval: s.approval ?? "auto",
+    daily_loss_limit: s.daily_loss_limit ?? "",
+    max_drawdown_pct: s.max_drawdown_pct ?? "",
+    max_failed_runs: s.max_failed_runs == null ? "" : String(s.max_failed_runs),
+    llm_budget_daily_usd: s.llm_budget_daily_usd ?? "",
+    llm_budget_monthly_usd: s.llm_budget_monthly_usd ?? "",
   };
 }
 
@@ -373,6 +402,12 @@ export function buildStrategyInput(values: StrategyFormValues): {
     order_type: values.order_type,
     time_in_force: values.time_in_force,
     trading_mode: values.trading_mode,
+    approval: values.approval,
+    daily_loss_limit: values.daily_loss_limit.trim() || null,
+    max_drawdown_pct: values.max_drawdown_pct.trim() || null,
+    max_failed_runs: values.max_failed_runs.trim() ? Number(values.max_failed_runs.trim()) : null,
+    llm_budget_daily_usd: values.llm_budget_daily_usd.trim() || null,
+    llm_budget_monthly_usd: values.llm_budget_monthly_usd.trim() || null,
   };
   return Object.keys(errors).length ? { errors } : { input, errors };
 }
