@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
+from django.db.models import Subquery
 
 from apps.common.errors import SibylError
 from apps.trading.models import (
@@ -63,17 +64,26 @@ def effective_trading_state(*, account_id: int) -> EffectiveState:
     state and the account's own (ties: the global one), with the reason of whichever set it.
     A backtest's account (paper clock set) follows its own state only. Raises
     Account.DoesNotExist for an unknown id."""
-    state, clock = Account.objects.values_list("trading_state", "paper_clock").get(pk=account_id)
+    # one round trip on the order path: the account's state with the latest global change
+    latest_global = TradingStateChange.objects.filter(account__isnull=True).order_by("-id")
+    state, clock, global_state, global_reason = (
+        Account.objects.filter(pk=account_id)
+        .annotate(
+            global_state=Subquery(latest_global.values("state")[:1]),
+            global_reason=Subquery(latest_global.values("reason")[:1]),
+        )
+        .values_list("trading_state", "paper_clock", "global_state", "global_reason")
+        .get()
+    )
     reason = _latest_reason(account_id) if state != TradingState.ACTIVE else ""
     own = EffectiveState(state, "account", reason)
     if clock is not None:
         return own
-    latest = global_trading_state()
-    if latest is None or latest.state == TradingState.ACTIVE:
+    if global_state is None or global_state == TradingState.ACTIVE:
         return own
     severity = TRADING_STATE_SEVERITY
-    if severity[TradingState(latest.state)] >= severity[TradingState(own.state)]:
-        return EffectiveState(latest.state, "global", latest.reason)
+    if severity[TradingState(global_state)] >= severity[TradingState(own.state)]:
+        return EffectiveState(global_state, "global", global_reason)
     return own
 
 
