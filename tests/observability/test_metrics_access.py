@@ -1,0 +1,128 @@
+"""``/metrics``: who may scrape it (token, networks, loopback), and what it holds across
+processes (prometheus_client multiprocess files merged by the web process)."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def scrape(client: Client, address: str, **headers: Any) -> tuple[int, str]:
+    response = client.get("/metrics", REMOTE_ADDR=address, **headers)
+    return response.status_code, response.content.decode()
+
+
+@pytest.fixture
+def web() -> Client:
+    return Client(HTTP_HOST="localhost")
+
+
+def test_neither_setting_lets_only_loopback_scrape(web: Client, settings: object) -> None:
+    settings.METRICS_TOKEN, settings.METRICS_ALLOWED_NETWORKS = "", []  # type: ignore[attr-defined]
+    status, body = scrape(web, "127.0.0.1")
+    assert status == 200 and "sibyl_trading_state_global 0.0" in body
+    assert scrape(web, "::1")[0] == 200
+    assert scrape(web, "::ffff:127.0.0.1")[0] == 200  # a dual-stack socket's loopback
+    status, body = scrape(web, "10.1.2.3")
+    assert status == 403 and "only loopback" in body
+    assert "sibyl_" not in body
+
+
+def test_token_is_required_from_everywhere_when_set(web: Client, settings: object) -> None:
+    settings.METRICS_TOKEN = "s3cret-scrape-token"  # type: ignore[attr-defined]
+    settings.METRICS_ALLOWED_NETWORKS = []  # type: ignore[attr-defined]
+    for address in ("127.0.0.1", "203.0.113.9"):
+        response = web.get("/metrics", REMOTE_ADDR=address)
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"].startswith("Bearer")
+        assert scrape(web, address, HTTP_AUTHORIZATION="Bearer wrong")[0] == 401
+        assert scrape(web, address, HTTP_AUTHORIZATION="Basic s3cret-scrape-token")[0] == 401
+        status, body = scrape(web, address, HTTP_AUTHORIZATION="Bearer s3cret-scrape-token")
+        assert status == 200 and "sibyl_queue_depth" in body
+
+
+def test_allowed_networks_gate_by_client_address(web: Client, settings: object) -> None:
+    settings.METRICS_TOKEN = ""  # type: ignore[attr-defined]
+    settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8", "192.0.2.7"]  # type: ignore[attr-defined]
+    assert scrape(web, "10.9.8.7")[0] == 200
+    assert scrape(web, "192.0.2.7")[0] == 200
+    status, body = scrape(web, "127.0.0.1")  # the list replaces the loopback default
+    assert status == 403 and "METRICS_ALLOWED_NETWORKS" in body
+    assert scrape(web, "192.0.2.8")[0] == 403
+
+
+def test_networks_and_token_both_hold_when_both_set(web: Client, settings: object) -> None:
+    settings.METRICS_TOKEN = "tok"  # type: ignore[attr-defined]
+    settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8"]  # type: ignore[attr-defined]
+    # outside the networks: 403 whatever the token, so the token is not probed from there
+    assert scrape(web, "203.0.113.1", HTTP_AUTHORIZATION="Bearer tok")[0] == 403
+    assert scrape(web, "10.0.0.5")[0] == 401
+    assert scrape(web, "10.0.0.5", HTTP_AUTHORIZATION="Bearer tok")[0] == 200
+
+
+def test_only_get(web: Client) -> None:
+    assert web.post("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 405
+
+
+WRITER = """
+import sys
+from apps.common import metrics
+for _ in range(int(sys.argv[1])):
+    metrics.run_finished(status="succeeded", trigger="schedule")
+metrics.step_finished(step="llm", status="succeeded", duration_s=0.2)
+"""
+
+
+def test_processes_metrics_are_summed_from_their_directories(
+    web: Client, settings: object, tmp_path: Path
+) -> None:
+    # given two process groups (say the runs worker and the control worker) that each wrote
+    # their counters to a multiprocess directory of their own under the root
+    for name, count in (("runs", 2), ("control", 3)):
+        directory = tmp_path / name
+        directory.mkdir()
+        subprocess.run(
+            [sys.executable, "-c", WRITER, str(count)],
+            check=True,
+            env={"PROMETHEUS_MULTIPROC_DIR": str(directory), "PATH": "/usr/bin:/bin"},
+            cwd=settings.BASE_DIR,  # type: ignore[attr-defined]
+        )
+    settings.METRICS_MULTIPROC_ROOT = str(tmp_path)  # type: ignore[attr-defined]
+    # when the web process is scraped
+    status, body = scrape(web, "127.0.0.1")
+    # then the counters are the sum over both processes, beside the database gauges
+    assert status == 200
+    assert 'sibyl_runs_total{status="succeeded",trigger="schedule"} 5.0' in body
+    assert 'sibyl_step_duration_seconds_count{status="succeeded",step="llm"} 2.0' in body
+    assert "sibyl_trading_state_global 0.0" in body
+
+
+def test_every_series_on_the_dashboard_is_exported(web: Client, settings: object) -> None:
+    # given the process has served a request and run a query (django-prometheus' series)
+    web.get("/metrics", REMOTE_ADDR="127.0.0.1")
+    status, body = scrape(web, "127.0.0.1")
+    assert status == 200
+    exported = {
+        line.split()[2] for line in body.splitlines() if line.startswith(("# HELP", "# TYPE"))
+    }
+    # when the Grafana dashboard's queries are read
+    dashboard = json.loads(
+        (Path(settings.BASE_DIR) / "deploy/grafana/dashboards/sibyl.json").read_text()  # type: ignore[attr-defined]
+    )
+    names = {
+        re.sub(r"_(bucket|count|sum)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\b(?:sibyl|django)_[a-z_]+", target["expr"])
+    }
+    # then each series it names is one /metrics exports (a renamed metric breaks this)
+    assert len(names) >= 15
+    assert names <= exported, names - exported
+    assert {p["datasource"]["uid"] for p in dashboard["panels"]} == {"sibyl-prometheus"}
