@@ -61,7 +61,9 @@ class _FilesCollector:
         """The merged metric families, read now."""
         files: set[str] = set()
         for directory in metrics_files_dirs():
-            files.update(str(path) for path in directory.glob("**/*.db"))
+            # resolved: the web's own directory is also under the root, and a relative and an
+            # absolute spelling of one file must not count it twice
+            files.update(str(path.resolve()) for path in directory.glob("**/*.db"))
         return MultiProcessCollector.merge(sorted(files), accumulate=True)
 
 

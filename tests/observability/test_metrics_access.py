@@ -126,3 +126,24 @@ def test_every_series_on_the_dashboard_is_exported(web: Client, settings: object
     assert len(names) >= 15
     assert names <= exported, names - exported
     assert {p["datasource"]["uid"] for p in dashboard["panels"]} == {"sibyl-prometheus"}
+
+
+def test_the_web_process_own_directory_under_the_root_counts_once(
+    web: Client, settings: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the web process's own directory, named relatively, also lies under the root
+    directory = tmp_path / "web"
+    directory.mkdir()
+    subprocess.run(
+        [sys.executable, "-c", WRITER, "4"],
+        check=True,
+        env={"PROMETHEUS_MULTIPROC_DIR": str(directory), "PATH": "/usr/bin:/bin"},
+        cwd=settings.BASE_DIR,  # type: ignore[attr-defined]
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "web")
+    settings.METRICS_MULTIPROC_ROOT = str(tmp_path)  # type: ignore[attr-defined]
+    # then its files are read once
+    status, body = scrape(web, "127.0.0.1")
+    assert status == 200
+    assert 'sibyl_runs_total{status="succeeded",trigger="schedule"} 4.0' in body
