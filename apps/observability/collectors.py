@@ -1,8 +1,9 @@
 """Gauges evaluated at scrape time, from the database and Redis.
 
 A ``prometheus_client`` custom collector (https://prometheus.github.io/client_python/
-collector/custom/): each scrape of ``/metrics`` runs three small queries (accounts' trading
-state, the global state, positions grouped by strategy and account) and one Redis round trip
+collector/custom/): each scrape of ``/metrics`` runs four small queries (accounts' trading
+state, the global state, positions grouped by strategy and account, open positions with
+their latest close) and one Redis round trip
 per Celery queue. Only configured strategies and accounts are labelled — a backtest's hidden
 strategy copy (``backtest_of`` set) and its paper account (``paper_clock`` set) never are — so
 label sets stay bounded by what operators configured.
@@ -17,11 +18,12 @@ from decimal import Decimal
 import redis
 import structlog
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from apps.positions.models import PositionStatus, StrategyPosition
+from apps.marketdata.models import Bar
+from apps.positions.models import PositionSide, PositionStatus, StrategyPosition
 from apps.trading.models import Account, TradingState
 from apps.trading.trading_state import global_trading_state
 
@@ -93,6 +95,47 @@ def position_metrics() -> Iterator[Metric]:
     yield pnl_family
 
 
+def unrealized_pnl_metrics() -> Iterator[Metric]:
+    """``sibyl_unrealized_pnl{strategy, account_id, currency}``: open strategy positions
+    marked at the latest stored close of the strategy's bar size (sign × quantity × (close −
+    average cost), in the symbol's currency; positions of a symbol with no bar count 0). One
+    query: the open positions, each with its mark from the bars' unique (symbol, bar size,
+    time) index."""
+    mark = Bar.objects.filter(
+        symbol_id=OuterRef("symbol_id"), bar_size=OuterRef("strategy__bar_size")
+    ).order_by("-ts")
+    rows = (
+        StrategyPosition.objects.filter(
+            status=PositionStatus.OPEN, strategy__backtest_of__isnull=True
+        )
+        .annotate(mark=Subquery(mark.values("close")[:1]))
+        .values_list(
+            "strategy__slug",
+            "account_id",
+            "symbol__currency",
+            "side",
+            "quantity",
+            "average_cost",
+            "mark",
+        )
+    )
+    totals: dict[tuple[str, str, str], Decimal] = {}
+    for slug, account_id, currency, side, quantity, cost, close in rows:
+        key = (slug, str(account_id), currency)
+        sign = 1 if side == PositionSide.LONG else -1
+        value = sign * quantity * (close - cost) if close is not None else Decimal(0)
+        totals[key] = totals.get(key, Decimal(0)) + value
+    family = GaugeMetricFamily(
+        "sibyl_unrealized_pnl",
+        "Unrealized P&L of a strategy's open positions in an account at the latest stored "
+        "close of its bar size, in the symbol's currency.",
+        labels=["strategy", "account_id", "currency"],
+    )
+    for key, value in totals.items():
+        family.add_metric(list(key), float(value))
+    yield family
+
+
 def queue_metrics() -> Iterator[Metric]:
     """``sibyl_queue_depth{queue}``: messages waiting in each Celery queue (Redis ``LLEN`` of
     the queue's list on the broker, ``CELERY_BROKER_URL``). A broker that does not answer
@@ -128,6 +171,7 @@ def queue_metrics() -> Iterator[Metric]:
 STATE_SOURCES: list[Callable[[], Iterable[Metric]]] = [
     trading_state_metrics,
     position_metrics,
+    unrealized_pnl_metrics,
     queue_metrics,
 ]
 

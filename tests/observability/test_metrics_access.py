@@ -5,11 +5,15 @@ import json
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
+
+from tests.factories import BarFactory, StrategyFactory, StrategyPositionFactory, SymbolFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +151,31 @@ def test_the_web_process_own_directory_under_the_root_counts_once(
     status, body = scrape(web, "127.0.0.1")
     assert status == 200
     assert 'sibyl_runs_total{status="succeeded",trigger="schedule"} 4.0' in body
+
+
+def test_position_gauges_cover_configured_strategies_only(web: Client) -> None:
+    # given a strategy long 10 at 100 and short 4 at 700 in a symbol whose last daily close is
+    # 650, with 30 realized on a closed position, and a backtest's copy holding a position too
+    symbol = SymbolFactory.create(symbol="MTRC", currency="USD")
+    BarFactory.create(symbol=symbol, bar_size="1 day", ts=datetime(2024, 1, 2, tzinfo=UTC),
+                      close=Decimal("600"))  # fmt: skip
+    BarFactory.create(symbol=symbol, bar_size="1 day", ts=datetime(2024, 1, 3, tzinfo=UTC),
+                      close=Decimal("650"))  # fmt: skip
+    strategy = StrategyFactory.create(symbol=symbol, slug="gauged")
+    StrategyPositionFactory.create(strategy=strategy)
+    StrategyPositionFactory.create(strategy=strategy, side="SHORT", quantity=Decimal("4"),
+                                   average_cost=Decimal("700"))  # fmt: skip
+    StrategyPositionFactory.create(strategy=strategy, side="SHORT", status="closed",
+                                   quantity=0, realized_pnl=Decimal("30"),
+                                   closed_at=datetime(2024, 1, 3, tzinfo=UTC))  # fmt: skip
+    copy = StrategyFactory.create(symbol=symbol, slug="gauged-copy", backtest_of=strategy)
+    StrategyPositionFactory.create(strategy=copy)
+    # when scraped
+    _, body = scrape(web, "127.0.0.1")
+    # then open positions, realized and unrealized P&L are the strategy's:
+    # 10 × (650 − 100) − 4 × (650 − 700) = 5500 + 200
+    account = f'account_id="{strategy.account_id}"'  # the exposition sorts labels by name
+    assert f'sibyl_positions_open{{{account},strategy="gauged"}} 2.0' in body
+    assert f'sibyl_realized_pnl{{{account},currency="USD",strategy="gauged"}} 30.0' in body
+    assert f'sibyl_unrealized_pnl{{{account},currency="USD",strategy="gauged"}} 5700.0' in body
+    assert "gauged-copy" not in body
