@@ -7,6 +7,9 @@ Queues (see openspec/specs/scheduling/spec.md for why):
   outside the Python process, so this queue is served by a *threads* pool with high concurrency.
 - ``control``: beat's periodic jobs (dispatch, monitor, retry, schedules, cleanup, prompt
   performance): short, prefork.
+- ``notifications``: one task per notification delivery (apprise: waits on the network, never
+  on trading); served by the threads pool of the runs worker, never by ``control`` (one
+  process: a slow notification service would delay order monitoring).
 """
 
 import os
@@ -14,17 +17,19 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
+from django.conf import settings
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("sibyl")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("runs"), Queue("control"))
+app.conf.task_queues = (Queue("runs"), Queue("control"), Queue("notifications"))
 app.conf.task_default_queue = "control"
 app.conf.task_routes = {
     "apps.pipeline.tasks.execute_run": {"queue": "runs"},
     "apps.evaluation.tasks.backtest_variant_run": {"queue": "runs"},
+    "apps.notifications.tasks.notification_deliver": {"queue": "notifications"},
 }
 app.autodiscover_tasks()
 
@@ -53,6 +58,17 @@ app.conf.beat_schedule = {
     "cleanup-old-backtests": {
         "task": "apps.evaluation.tasks.cleanup_old_backtests",
         "schedule": crontab(minute=30, hour=4, day_of_week="sun"),
+    },
+    "notifications-requeue": {
+        "task": "apps.notifications.tasks.notifications_requeue",
+        "schedule": 60.0,
+    },
+    "notifications-daily-summary": {
+        "task": "apps.pipeline.tasks.daily_summaries_send",
+        "schedule": crontab(
+            hour=settings.NOTIFY_DAILY_SUMMARY_AT.split(":")[0],
+            minute=settings.NOTIFY_DAILY_SUMMARY_AT.split(":")[1],
+        ),
     },
     "prompt-performance": {
         "task": "apps.analysis.tasks.prompt_performance",

@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("apps.signals.api.urls")),
     path("", include("apps.orders.api.urls")),
     path("", include("apps.evaluation.api.urls")),
+    path("", include("apps.notifications.api.urls")),
 ]

@@ -7,6 +7,7 @@ https://docs.djangoproject.com/en/5.2/ref/settings/
 import importlib.util
 import math
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -102,6 +103,7 @@ INSTALLED_APPS = [
     "apps.pipeline",
     "apps.ibkr",
     "apps.evaluation",
+    "apps.notifications",
 ]
 # Development and test tools (the TWS simulator) are not in the production image (.dockerignore):
 # installed only where the package exists.
@@ -210,6 +212,7 @@ MIGRATION_MODULES = {
         "trading",
         "positions",
         "evaluation",
+        "notifications",
     )
 }
 
@@ -275,6 +278,11 @@ SPECTACULAR_SETTINGS = {
         # A backtest's kind (backtest | replay), apart from an account's (paper | live).
         "BacktestKindEnum": "apps.evaluation.models.BacktestKind",
         "KindEnum": ["paper", "live"],
+        # Notifications: a delivery's status and the event catalogue, apart from other
+        # "status" and "event" fields (the backtest's status keeps its name).
+        "StatusEnum": "apps.evaluation.models.BacktestStatus",
+        "DeliveryStatusEnum": "apps.notifications.models.DeliveryStatus",
+        "NotificationEventEnum": "apps.notifications.models.NotificationEvent",
     },
 }
 
@@ -416,6 +424,27 @@ RUN_DB_RECOVERY_S = env.float("RUN_DB_RECOVERY_S", default=30.0)
 # which only an operator can make) are exempt.
 STRATEGIES_MAX_ACTIVE_PER_USER = env.int("STRATEGIES_MAX_ACTIVE_PER_USER", default=20)
 SCHEDULE_MIN_INTERVAL_S = env.float("SCHEDULE_MIN_INTERVAL_S", default=300.0)
+
+# --- Notifications (apps/notifications) ----------------------------------------------------
+# Channels are apprise URLs (encrypted at rest like LLM keys). Their destinations obey the
+# outbound URL policy: loopback, private, link-local … addresses are refused unless listed in
+# NOTIFY_ALLOWED_HOSTS (host names, IP addresses, CIDR networks), at save time and at every
+# connection the sender makes. Each delivery gets NOTIFY_MAX_ATTEMPTS attempts, the n-th retry
+# NOTIFY_RETRY_BACKOFF_S * 2**(n-1) seconds after the previous one (at most
+# NOTIFY_RETRY_BACKOFF_MAX_S); a queued delivery whose message was lost (Redis down when it was
+# queued) is sent again by beat after NOTIFY_REQUEUE_AFTER_S. NOTIFY_TIMEOUT_S bounds one send.
+# The daily summary goes out at NOTIFY_DAILY_SUMMARY_AT (HH:MM, UTC) for the UTC day so far.
+NOTIFY_ALLOWED_HOSTS = env.list("NOTIFY_ALLOWED_HOSTS", default=[])
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=4)
+NOTIFY_RETRY_BACKOFF_S = env.float("NOTIFY_RETRY_BACKOFF_S", default=30.0)
+NOTIFY_RETRY_BACKOFF_MAX_S = env.float("NOTIFY_RETRY_BACKOFF_MAX_S", default=600.0)
+NOTIFY_REQUEUE_AFTER_S = env.float("NOTIFY_REQUEUE_AFTER_S", default=120.0)
+NOTIFY_TIMEOUT_S = env.float("NOTIFY_TIMEOUT_S", default=15.0)
+NOTIFY_DAILY_SUMMARY_AT = env.str("NOTIFY_DAILY_SUMMARY_AT", default="21:30")
+if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", NOTIFY_DAILY_SUMMARY_AT):
+    raise ImproperlyConfigured(
+        f"NOTIFY_DAILY_SUMMARY_AT must be HH:MM (UTC), got {NOTIFY_DAILY_SUMMARY_AT!r}"
+    )
 
 # --- Charts --------------------------------------------------------------------------------
 CHART_PNG_WIDTH = env.int("CHART_PNG_WIDTH", default=1000)

@@ -7,7 +7,8 @@ each call the llm step checks that the spend plus the call's estimate (``llm_cos
 the strategy's typical tokens at its model's price) stays within every limit that applies —
 the strategy's own (``Strategy.llm_budget_daily_usd`` / ``_monthly_usd``) and its owner's
 (``LlmUserBudget``, all their strategies together, backtest copies included); a reached budget
-fails the step before any request is made, with no fallback spend.
+fails the step before any request is made, with no fallback spend, and notifies the
+strategy's owner once per budget and period (``budget_reached_notify``).
 """
 
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from django.db.models import Q, Sum
 
 from apps.analysis.costs import llm_cost_estimate
 from apps.analysis.models import LlmCall, LlmUserBudget
+from apps.analysis.notices import budget_reached_notify
 from apps.common.errors import SibylError
 from apps.strategies.models import Strategy
 
@@ -101,9 +103,13 @@ def llm_budget_check(*, strategy: Strategy, now: datetime) -> None:
         if use.limit_usd is None:
             continue
         if use.spent_usd + estimate > use.limit_usd:
-            raise LlmBudgetReachedError(
+            reason = (
                 f"LLM budget reached: the {use.scope}'s {use.period} budget is "
                 f"{use.limit_usd} USD, {use.spent_usd.quantize(Decimal('0.000001'))} spent "
                 f"since {use.since:%Y-%m-%d %H:%M} UTC, this call would cost about "
                 f"{estimate} USD: no model call"
             )
+            budget_reached_notify(
+                strategy=strategy, use=(use.scope, use.period, use.since), why=reason
+            )
+            raise LlmBudgetReachedError(reason)

@@ -98,7 +98,9 @@ class BacktestVariant(models.Model):
     ``account`` is the variant's isolated paper account, ``clone`` the hidden strategy copy
     that trades it; ``slots_done`` of ``slots_total`` schedule slots (a replay: source runs)
     have a run. ``recorded_answers`` (a replay's ``original`` variant): its runs answer with
-    the source runs' recorded LLM answers, making no request.
+    the source runs' recorded LLM answers, making no request. ``reference``: the baseline
+    analyst added beside the variants (a backtest none of whose variants uses it) — the
+    report's ``baseline_analyst`` reference row, not one of the compared ``variants``.
     """
 
     backtest = models.ForeignKey(Backtest, on_delete=models.CASCADE, related_name="variants")
@@ -114,6 +116,9 @@ class BacktestVariant(models.Model):
     )
     analyst = models.CharField(max_length=16, blank=True)
     recorded_answers = models.BooleanField(default=False)
+    reference = models.BooleanField(
+        default=False, help_text="The baseline analyst reference row, not a compared variant."
+    )
     account = models.ForeignKey("trading.Account", on_delete=models.PROTECT, related_name="+")
     clone = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="+")
     status = models.CharField(

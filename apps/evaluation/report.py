@@ -34,6 +34,13 @@ account's cash) all in at the close of the last daily bar closed by the first sl
 starting cash + shares × (close − entry), on the same base as the variants' equity, so final
 equity, P&L, drawdown, Sharpe and Sortino compare with theirs.
 
+Baseline analyst reference: the rule-based baseline analyst (``apps.analysis.analysts``: no
+model, no cost) traded over the same slots with the same capital, so a variant is judged
+against a rule as well as against holding. Its row is the backtest's ``reference`` variant
+(added by ``backtest_create`` when no variant uses the baseline analyst) — ``reference: true``
+— or else the first compared variant on the baseline analyst (``reference: false``); None for
+a backtest with neither (a replay). The summary lists it once, after the variants.
+
 Leakage (issue 16, "Leakage guard"): a variant whose model's training-data cutoff
 (``LlmEndpoint.knowledge_cutoff_of``, on the variant's endpoint) falls on or after the window's
 first day may have seen the period it trades: its row has ``knowledge_cutoff`` (ISO date),
@@ -331,7 +338,8 @@ def buy_and_hold(
 
 def backtest_report(backtest: Backtest) -> dict[str, Any]:
     """The report of ``backtest`` (module docstring) as a JSON-serialisable dict: the window,
-    status, one row per variant (``variants``, with its trade list and daily equity) and the
+    status, one row per compared variant (``variants``, with its trade list and daily equity),
+    the baseline analyst reference row (``baseline_analyst``, None without one) and the
     buy-and-hold reference row (``buy_and_hold``)."""
     strategy = backtest.strategy
     symbol = strategy.symbol
@@ -341,8 +349,13 @@ def backtest_report(backtest: Backtest) -> dict[str, Any]:
     variants = list(
         backtest.variants.select_related("clone__symbol", "clone__llm_endpoint", "account")
     )
-    rows = [_variant_row(v, days, backtest.start, backtest.end) for v in variants]
-    cash = Decimal(rows[0]["starting_cash"]) if rows else ZERO
+    all_rows = [_variant_row(v, days, backtest.start, backtest.end) for v in variants]
+    rows = [row for row, v in zip(all_rows, variants, strict=True) if not v.reference]
+    references = [row for row, v in zip(all_rows, variants, strict=True) if v.reference]
+    baselines = [row for row in rows if row["analyst"] == "baseline"]
+    found = [*references, *baselines]
+    baseline = {**found[0], "reference": bool(references)} if found else None
+    cash = Decimal(all_rows[0]["starting_cash"]) if all_rows else ZERO
     # what the variants size against (their copies' capital; the strategy's without variants)
     capital = variants[0].clone.capital if variants else strategy.capital
     return {
@@ -357,6 +370,7 @@ def backtest_report(backtest: Backtest) -> dict[str, Any]:
         "trading_days": len(days),
         "anonymise": backtest.anonymise,
         "variants": rows,
+        "baseline_analyst": baseline,
         "buy_and_hold": buy_and_hold(symbol, first, days, cash, capital),
     }
 
@@ -389,12 +403,22 @@ def _flat(value: Any) -> Any:
 
 
 def summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One flat row per variant and the buy-and-hold row, with ``SUMMARY_COLUMNS`` (a leakage
-    span as "YYYY-MM-DD..YYYY-MM-DD")."""
+    """One flat row per compared variant, the baseline analyst's row when it is an added
+    reference (a compared baseline variant is listed once, as a variant) and the buy-and-hold
+    row, with ``SUMMARY_COLUMNS`` (a leakage span as "YYYY-MM-DD..YYYY-MM-DD")."""
     return [
         {column: _flat(row.get(column)) for column in SUMMARY_COLUMNS}
-        for row in [*report["variants"], report["buy_and_hold"]]
+        for row in report_rows(report)
     ]
+
+
+def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a ``backtest_report`` dict in the order they are shown: the compared
+    variants, the baseline analyst when it is an added reference (a compared baseline variant
+    is already among the variants), buy-and-hold last."""
+    baseline = report.get("baseline_analyst")
+    references = [baseline] if baseline and baseline.get("reference") else []
+    return [*report["variants"], *references, report["buy_and_hold"]]
 
 
 def report_csv(report: dict[str, Any], out: TextIO) -> None:

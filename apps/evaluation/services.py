@@ -37,12 +37,13 @@ from apps.orders.paper_broker import paper_advance
 from apps.orders.services import orders_apply
 from apps.pipeline.executor import run_execute
 from apps.pipeline.prefetch import SlotPrefetch
-from apps.strategies.models import Strategy, TradingMode
+from apps.strategies.models import AnalystKind, Strategy, TradingMode
 from apps.strategies.schedule import next_slot_after
 from apps.symbols.calendars import has_session_on, session_close_windows
 from apps.trading.models import Account, AccountCash, BrokerKind
 
 BACKTEST_TRIGGER = RunTrigger.BACKTEST
+BASELINE_REFERENCE_LABEL = "baseline analyst"
 
 # progress(variant, slots_done, slots_total) after each slot
 Progress = Callable[[BacktestVariant, int, int], None]
@@ -154,10 +155,14 @@ def backtest_create(
     created_by: User | None = None,
     llm_cache: str = LlmCacheMode.OFF,
     anonymise: bool = False,
+    baseline_reference: bool = True,
 ) -> Backtest:
     """A pending backtest of ``strategy`` over [``start``, ``end``] (tz-aware UTC) with one
     variant per spec (none: one variant, the strategy as it is, labelled ``strategy``); each
     gets its own paper account and hidden strategy copy, and ``slots_total`` counts its slots.
+    With ``baseline_reference`` (default) and no variant on the baseline analyst, one more
+    variant, ``reference``, runs the baseline analyst (rule-based: no LLM call, no cost) over
+    the same slots — the report's baseline reference row.
     ``llm_cache`` (off/use/only/refresh) is the LLM answer cache mode of every run it makes;
     ``anonymise`` makes every run anonymised (``Run.anonymise``: no ticker or date shown to
     the model).
@@ -172,6 +177,11 @@ def backtest_create(
     if llm_cache not in modes:
         raise BacktestError(f"llm_cache must be one of {modes}, not {llm_cache!r}")
     specs = list(variants) or [VariantSpec(label="strategy")]
+    compared = len(specs)
+    if baseline_reference and not any(
+        (spec.analyst or strategy.analyst) == AnalystKind.BASELINE for spec in specs
+    ):
+        specs.append(VariantSpec(label=BASELINE_REFERENCE_LABEL, analyst=AnalystKind.BASELINE))
     total = len(backtest_slots(strategy, start, end))
     with transaction.atomic():
         backtest = Backtest.objects.create(
@@ -192,6 +202,7 @@ def backtest_create(
                 llm_model=spec.llm_model,
                 prompt_template_id=spec.prompt_template_id,
                 analyst=spec.analyst,
+                reference=n > compared,
                 account=account,
                 clone=clone,
                 slots_total=total,
@@ -367,6 +378,27 @@ def backtest_mark_running(backtest: Backtest) -> bool:
         Backtest.objects.filter(pk=backtest.pk)
         .exclude(status__in=[BacktestStatus.DONE, BacktestStatus.CANCELLED])
         .update(status=BacktestStatus.RUNNING, error="")
+    )
+
+
+def backtest_reopen(backtest: Backtest) -> bool:
+    """Make a ``failed`` or ``cancelled`` ``backtest`` ``pending`` again (error and finish time
+    cleared) so that a start resumes it; its finished slots keep their runs and are not run
+    again. Returns False (nothing changed) for any other status: a ``pending`` or ``running``
+    backtest needs no reopening and a ``done`` one has nothing left."""
+    reopened = Backtest.objects.filter(
+        pk=backtest.pk, status__in=[BacktestStatus.FAILED, BacktestStatus.CANCELLED]
+    ).update(status=BacktestStatus.PENDING, error="", finished_at=None)
+    backtest.refresh_from_db()
+    return bool(reopened)
+
+
+def backtest_dispatch_failed(backtest: Backtest, error: Exception) -> None:
+    """Record that ``backtest``'s variants could not be sent to the task queue (``error``, the
+    broker's): it becomes ``failed`` with a reason that says to resume it, so it is never left
+    ``running`` with no worker on it."""
+    _backtest_fail(
+        backtest, RuntimeError(f"the task queue was unreachable ({error}); resume the backtest")
     )
 
 

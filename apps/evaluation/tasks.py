@@ -16,17 +16,48 @@ import logging
 import time
 from dataclasses import asdict
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.common.errors import SibylError
 from apps.evaluation.models import Backtest, BacktestStatus, BacktestVariant
 from apps.evaluation.retention import backtests_prune
-from apps.evaluation.services import VariantOutcome, backtest_mark_running, backtest_variant_run
+from apps.evaluation.services import (
+    VariantOutcome,
+    backtest_dispatch_failed,
+    backtest_mark_running,
+    backtest_reopen,
+    backtest_variant_run,
+)
 
 logger = logging.getLogger(__name__)
 TAKEN_RETRY_S = 5  # a variant held by another task's (or a dead worker's) run: look again
+QUEUE_CHECK_TIMEOUT_S = 2
+
+
+class TaskQueueUnavailableError(SibylError):
+    """The Celery broker (Redis) does not answer, so a backtest cannot be started: nothing was
+    created or changed; try again once it is back. The API answers 503."""
+
+    http_status = 503
+
+
+def task_queue_check() -> None:
+    """Connect to the Celery broker once (``QUEUE_CHECK_TIMEOUT_S``, one retry).
+
+    Raises ``TaskQueueUnavailableError`` when it cannot be reached, so that a caller refuses
+    before it records anything rather than leaving a backtest ``running`` with no task sent."""
+    try:
+        with current_app.connection_for_write() as connection:
+            connection.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=1, timeout=QUEUE_CHECK_TIMEOUT_S
+            )
+    except Exception as error:  # kombu's OperationalError, a socket error, a timeout
+        raise TaskQueueUnavailableError(
+            f"the task queue is unreachable ({error}): try again once it is back"
+        ) from error
 
 
 @shared_task(name="apps.evaluation.tasks.backtest_variant_run")
@@ -58,8 +89,12 @@ def backtest_start(backtest: Backtest) -> int:
     """Start (or resume) ``backtest`` in parallel: mark it running and send one
     ``backtest_variant_run`` per variant not yet done to the ``runs`` queue once the current
     transaction commits. Returns how many tasks are sent (0 when the backtest is already
-    ``done`` or ``cancelled``). Raises the broker's error when Redis is unreachable (the
-    backtest stays ``running``; start it again to resume)."""
+    ``done`` or ``cancelled``).
+
+    Raises ``TaskQueueUnavailableError`` (nothing changed) when the broker does not answer
+    before; when it goes away between that check and the send, the backtest becomes ``failed``
+    with that reason (``backtest_dispatch_failed``) and can be resumed."""
+    task_queue_check()
     if not backtest_mark_running(backtest):
         return 0
     variant_ids = list(
@@ -67,11 +102,26 @@ def backtest_start(backtest: Backtest) -> int:
     )
 
     def send() -> None:
-        for variant_id in variant_ids:
-            backtest_variant_run_task.apply_async(args=(variant_id,), ignore_result=True)
+        try:
+            for variant_id in variant_ids:
+                backtest_variant_run_task.apply_async(args=(variant_id,), ignore_result=True)
+        except Exception as error:  # the broker went away after the check
+            logger.exception("backtest %s: its variants could not be sent", backtest.pk)
+            backtest_dispatch_failed(backtest, error)
 
     transaction.on_commit(send)
     return len(variant_ids)
+
+
+def backtest_resume(backtest: Backtest) -> int:
+    """Resume a ``failed`` or ``cancelled`` ``backtest`` in parallel (reopened, then
+    ``backtest_start``): only the slots without a run yet run, none twice. A ``pending`` or
+    ``running`` one is started again (a task that finds its slot taken stops there). Returns
+    how many variant tasks are sent (0 for a ``done`` backtest). Raises
+    ``TaskQueueUnavailableError`` (nothing changed) when the broker does not answer."""
+    task_queue_check()
+    backtest_reopen(backtest)
+    return backtest_start(backtest)
 
 
 @shared_task(name="apps.evaluation.tasks.cleanup_old_backtests")

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from apps.evaluation.models import BacktestVariant
+from apps.evaluation.report import report_rows
 from apps.orders.models import Fill
 from apps.positions.models import PositionSide, StrategyPosition
 
@@ -114,8 +115,8 @@ def report_series(report: dict[str, Any]) -> dict[str, Any]:
     """The daily equity and drawdown of each variant and of buy-and-hold from a
     ``backtest_report`` dict: ``{"backtest", "currency", "series": [{"variant" (position;
     None for buy-and-hold), "label", "points": drawdown_series(...)}, …]}``, variants first
-    in their order, buy-and-hold last."""
-    rows = [*report["variants"], report["buy_and_hold"]]
+    in their order, then the baseline analyst reference, buy-and-hold last (``report_rows``)."""
+    rows = report_rows(report)
     return {
         "backtest": report["backtest"],
         "currency": report["currency"],

@@ -32,7 +32,7 @@ logger = structlog.get_logger(__name__)
 # The trading state as a number, by severity: alert on `> 0`, graph the worst with max().
 STATE_VALUE = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 # The Celery queues whose depth is exported (celery_app.app: task_queues).
-QUEUES = ("runs", "control")
+QUEUES = ("runs", "control", "notifications")
 
 
 def trading_state_metrics() -> Iterator[Metric]:

@@ -30,6 +30,7 @@ from apps.orders.services import (
 )
 from apps.positions.models import PositionStatus
 from apps.positions.reconciliation import account_positions_reconcile
+from apps.strategies.triggers import risk_triggers_check
 from apps.trading.models import Account, BrokerKind
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,9 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     Then modifications whose answer was lost (or whose sender died) are resolved by asking the
     broker (``modification.modifications_resolve``).
 
-    Last, every account's positions are reconciled (``positions_reconcile``).
+    Then every account's positions are reconciled (``positions_reconcile``). Last, the
+    accounts' and strategies' daily loss and drawdown limits are checked on the fills just
+    recorded (``apps.strategies.triggers.risk_triggers_check``: halts or deactivates).
     """
     report = MonitorReport()
     # A backtest's account (paper clock set) lives in simulated time: its runner advances it.
@@ -124,6 +127,7 @@ def orders_monitor(*, now: datetime) -> MonitorReport:
     report.recovered = len(runs_recover())
     report.modifications_resolved = modifications_resolve(now=now)
     positions_reconcile(now=now, report=report)
+    report.errors += risk_triggers_check(now=now).errors  # loss/drawdown limits halt or stop
     return report
 
 

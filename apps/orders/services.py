@@ -32,6 +32,7 @@ from apps.orders.models import (
     PositionAction,
     Side,
 )
+from apps.orders.notices import order_filled_notify
 from apps.orders.transitions import order_transition
 from apps.positions.models import PositionSide, StrategyPosition
 from apps.positions.services import (
@@ -476,6 +477,7 @@ def _record_execution(order: Order, execution: Execution) -> bool:
         # A fill settles an unknown submission outcome: the error text described it.
         error_message="" if order.status in IN_DOUBT else order.error_message,
     )
+    order_filled_notify(order)
     return True
 
 

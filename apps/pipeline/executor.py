@@ -30,6 +30,7 @@ from apps.lineage.services import (
     step_skip,
 )
 from apps.pipeline.context import RunContext
+from apps.pipeline.notices import run_failed_notify
 from apps.pipeline.reuse import (
     REUSED_STEPS,
     NotReplayableError,
@@ -40,6 +41,7 @@ from apps.pipeline.reuse import (
 )
 from apps.pipeline.steps import charts, data, indicators, llm, order, signal
 from apps.strategies.models import Strategy
+from apps.strategies.triggers import failed_runs_check
 
 STEPS: tuple[ModuleType, ...] = (data, indicators, charts, llm, signal, order)
 CONNECTION_LOST = (OperationalError, InterfaceError)
@@ -72,12 +74,19 @@ def run_execute(*, run: Run) -> Run:
     A step that fails because the database connection went away fails the run with
     DatabaseUnavailableError, written through a fresh connection (see ``_record_outage``);
     raises DatabaseUnavailableError when that cannot be done within ``RUN_DB_RECOVERY_S``.
+
+    A run that finished failed counts towards its strategy's ``max_failed_runs``
+    (``apps.strategies.triggers.failed_runs_check``), and a failed live run notifies its
+    strategy's owner (``run_failed_notify``; never raises).
     """
     if not run_start(run=run):
         run.refresh_from_db()
         return run
     with deadline_scope(Deadline.start(settings.RUN_TIME_BUDGET_S)) as deadline:
-        return _steps_execute(run, deadline)
+        finished = _steps_execute(run, deadline)
+    failed_runs_check(run=finished)  # N failed runs in a row deactivate the strategy
+    run_failed_notify(finished)
+    return finished
 
 
 def _steps_execute(run: Run, deadline: Deadline) -> Run:

@@ -32,6 +32,7 @@ from apps.lineage.services import (
     runs_mark_enqueued,
 )
 from apps.pipeline.cleanup import records_prune
+from apps.pipeline.daily_summary import daily_summaries_notify
 from apps.pipeline.dispatch import dispatch_due
 from apps.pipeline.executor import run_execute
 from apps.pipeline.recovery import pending_runs_review
@@ -207,3 +208,10 @@ def recalculate_schedules() -> int:
 def cleanup_old_records() -> dict[str, int]:
     """Prune finished runs and terminal orders past ``RETENTION_DAYS`` (beat: weekly)."""
     return asdict(records_prune(now=timezone.now(), retention_days=settings.RETENTION_DAYS))
+
+
+@shared_task(name="apps.pipeline.tasks.daily_summaries_send", ignore_result=True)
+def daily_summaries_send() -> int:
+    """Beat, at NOTIFY_DAILY_SUMMARY_AT (UTC): each subscribed user's daily summary
+    (``apps.pipeline.daily_summary``); returns how many users were notified."""
+    return daily_summaries_notify(now=timezone.now())

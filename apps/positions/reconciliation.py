@@ -33,6 +33,7 @@ from apps.positions.models import (
     PositionStatus,
     StrategyPosition,
 )
+from apps.positions.notices import mismatch_notify
 from apps.trading.models import Account, BrokerKind, PositionMode
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ def account_positions_reconcile(
                     strategy_quantity,
                     unattributed,
                 )
+                mismatch_notify(account, symbol_id, side, broker_quantity, strategy_quantity)
             elif not unattributed:
                 row.flagged_at = None
             row.broker_quantity = broker_quantity

@@ -65,6 +65,8 @@ class StrategyAdmin(admin.ModelAdmin):
     search_fields = ("slug", "name", "symbol__symbol", "owner__username")
     list_select_related = ("symbol", "owner")
     prepopulated_fields = {"slug": ("name",)}
+    # Set by the automatic triggers only (apps.strategies.triggers): who is the system.
+    readonly_fields = ("auto_deactivated_at", "auto_deactivation_reason")
     actions = ("run_now", "activate", "deactivate")
 
     def get_form(

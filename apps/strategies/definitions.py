@@ -116,6 +116,8 @@ class LlmDefinition(_Strict):
     accepts_images: bool = True
     response_format: Literal["auto", "json_schema", "json_object", "text"] = "auto"
     fallback_model: str = Field(default="", max_length=128)
+    budget_daily_usd: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
+    budget_monthly_usd: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
 
     @model_validator(mode="before")
     @classmethod
@@ -141,6 +143,17 @@ class RiskDefinition(_Strict):
     min_confidence: Decimal = Field(default=Decimal("0.6"), ge=0, le=1)
     min_reward_risk: Decimal = Field(default=Decimal("1.5"), ge=0)
     max_entry_deviation_pct: Decimal = Field(default=Decimal("2"), ge=0)
+
+
+class LimitsDefinition(_Strict):
+    """The automatic triggers' limits (``apps.strategies.triggers``); null turns one off. A
+    breached limit deactivates the strategy. Money in the symbol's currency."""
+
+    daily_loss_limit: Decimal | None = Field(default=None, gt=0, max_digits=20, decimal_places=2)
+    max_drawdown_pct: Decimal | None = Field(
+        default=None, gt=0, le=100, max_digits=6, decimal_places=3
+    )
+    max_failed_runs: int | None = Field(default=None, ge=1, le=32767)
 
 
 class OrderDefinition(_Strict):
@@ -183,6 +196,7 @@ class StrategyDefinition(_Strict):
     risk: RiskDefinition = Field(default_factory=RiskDefinition)
     order: OrderDefinition = Field(default_factory=OrderDefinition)
     positions: PositionsDefinition = Field(default_factory=PositionsDefinition)
+    limits: LimitsDefinition = Field(default_factory=LimitsDefinition)
     mode: Literal["paper", "live"] = "paper"
     active: bool = True
     account: str | None = Field(

@@ -49,6 +49,8 @@ DEFINITION_PATHS: dict[str, tuple[str, ...]] = {
     "llm_accepts_images": ("llm", "accepts_images"),
     "llm_response_format": ("llm", "response_format"),
     "llm_fallback_model": ("llm", "fallback_model"),
+    "llm_budget_daily_usd": ("llm", "budget_daily_usd"),
+    "llm_budget_monthly_usd": ("llm", "budget_monthly_usd"),
     "schedule_cron": ("schedule", "cron"),
     "schedule_timezone": ("schedule", "timezone"),
     "catch_up": ("schedule", "catch_up"),
@@ -69,6 +71,9 @@ DEFINITION_PATHS: dict[str, tuple[str, ...]] = {
     "scale_in_exits": ("positions", "scale_in_exits"),
     "trail_stop": ("positions", "trail_stop"),
     "close_before_session_end_min": ("positions", "close_before_session_end_min"),
+    "daily_loss_limit": ("limits", "daily_loss_limit"),
+    "max_drawdown_pct": ("limits", "max_drawdown_pct"),
+    "max_failed_runs": ("limits", "max_failed_runs"),
     "trading_mode": ("mode",),
     "is_active": ("active",),
 }

@@ -8,6 +8,7 @@ from django.db import models
 
 from apps.analysis.selectors import prompt_template_usable
 from apps.orders.models import ENTRY_ORDER_TYPE_CHOICES, OrderType
+from apps.trading.models import EquityMark
 from apps.trading.selectors import account_exposure, accounts_of
 
 ACCOUNT_NOT_USABLE = "No such trading account among the owner's and those they are a member of."
@@ -200,6 +201,35 @@ class Strategy(models.Model):
         help_text="Set on a backtest's hidden copy of a strategy (apps.evaluation): the "
         "strategy it evaluates. Such copies are inactive and not listed.",
     )
+    daily_loss_limit = models.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Automatic deactivation: when the strategy's P&L since the start of the UTC "
+        "day (realized + unrealized, its symbol's currency) loses this much; blank: off.",
+    )
+    max_drawdown_pct = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Automatic deactivation: when its equity (capital + P&L) falls this many "
+        "percent (0–100) below its high-water mark; blank: off.",
+    )
+    max_failed_runs = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Automatic deactivation after this many failed runs in a row; blank: off.",
+    )
+    auto_deactivated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When an automatic trigger last deactivated it (UTC); blank: never.",
+    )
+    auto_deactivation_reason = models.TextField(
+        blank=True, help_text="Why an automatic trigger last deactivated it (limit and figures)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -207,6 +237,22 @@ class Strategy(models.Model):
         ordering = ["slug"]
         verbose_name_plural = "strategies"
         indexes = [models.Index(fields=["is_active", "next_run_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(daily_loss_limit__isnull=True)
+                | models.Q(daily_loss_limit__gt=0),
+                name="strategy_daily_loss_limit_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_drawdown_pct__isnull=True)
+                | models.Q(max_drawdown_pct__gt=0, max_drawdown_pct__lte=100),
+                name="strategy_max_drawdown_pct_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_failed_runs__isnull=True) | models.Q(max_failed_runs__gt=0),
+                name="strategy_max_failed_runs_positive",
+            ),
+        ]
         # Granted in the admin to users or groups; checked by apps.strategies.live_trading.
         permissions = [("trade_live", "Can set, run and activate live strategies")]
 
@@ -269,3 +315,13 @@ class Strategy(models.Model):
                     )
                 }
             )
+
+
+class StrategyEquityMark(EquityMark):
+    """The strategy's equity (capital + P&L, its symbol's currency) as its daily loss and
+    drawdown limits last saw it; one row per strategy, locked while a check runs."""
+
+    strategy = models.OneToOneField(Strategy, on_delete=models.CASCADE, related_name="equity_mark")
+
+    def __str__(self) -> str:
+        return f"strategy {self.strategy_id}: {self.equity} {self.currency}"

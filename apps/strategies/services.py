@@ -175,6 +175,8 @@ def _strategy_values(definition: StrategyDefinition, owner: User | None) -> dict
         "llm_accepts_images": llm.accepts_images,
         "llm_response_format": llm.response_format,
         "llm_fallback_model": llm.fallback_model,
+        "llm_budget_daily_usd": llm.budget_daily_usd,
+        "llm_budget_monthly_usd": llm.budget_monthly_usd,
         "schedule_cron": definition.schedule.cron,
         "schedule_timezone": definition.schedule.timezone,
         "catch_up": definition.schedule.catch_up,
@@ -184,6 +186,7 @@ def _strategy_values(definition: StrategyDefinition, owner: User | None) -> dict
         "order_type": definition.order.type,
         "time_in_force": definition.order.time_in_force,
         **definition.positions.model_dump(),
+        **definition.limits.model_dump(),
         "trading_mode": definition.mode,
     }
 

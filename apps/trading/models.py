@@ -148,6 +148,22 @@ class Account(models.Model):
         help_text="active | reducing (only orders that reduce a position) | halted (no order "
         "goes out). Changed through trading_state_set, which records who and why.",
     )
+    daily_loss_limit = models.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Automatic halt: the account is halted when its P&L since the start of the "
+        "UTC day (realized + unrealized, base currency) loses this much; blank: off.",
+    )
+    max_drawdown_pct = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Automatic halt: the account is halted when its equity (base currency) falls "
+        "this many percent (0–100) below its high-water mark; blank: off.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -174,6 +190,15 @@ class Account(models.Model):
                 fields=["broker", "broker_account_id"],
                 condition=~Q(broker_account_id=""),
                 name="account_broker_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(daily_loss_limit__isnull=True) | Q(daily_loss_limit__gt=0),
+                name="account_daily_loss_limit_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_drawdown_pct__isnull=True)
+                | Q(max_drawdown_pct__gt=0, max_drawdown_pct__lte=100),
+                name="account_max_drawdown_pct_range",
             ),
         ]
 
@@ -289,3 +314,34 @@ class TradingStateChange(models.Model):
     def __str__(self) -> str:
         scope = f"account {self.account_id}" if self.account_id else "global"
         return f"{scope}: {self.previous} → {self.state}"
+
+
+class EquityMark(models.Model):
+    """What the automatic triggers (``apps.trading.triggers``) last saw of one equity, in
+    ``currency``: the equity at the last check (``equity``), at the start of the current UTC
+    day (``day_start_equity``: the last equity seen before ``day`` began, or the first of the
+    day when none was) and its high-water mark (``peak_equity``). ``loss_fired_on`` is the
+    day a daily loss limit last fired (it fires at most once a day). Abstract: the account's
+    (``AccountEquityMark``) and the strategy's (``apps.strategies.models.StrategyEquityMark``).
+    """
+
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+    day_start_equity = models.DecimalField(max_digits=20, decimal_places=4)
+    equity = models.DecimalField(max_digits=20, decimal_places=4)
+    peak_equity = models.DecimalField(max_digits=20, decimal_places=4)
+    loss_fired_on = models.DateField(null=True, blank=True)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class AccountEquityMark(EquityMark):
+    """The account's equity as its daily loss and drawdown limits last saw it (base
+    currency); one row per account, locked while a check runs."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="equity_mark")
+
+    def __str__(self) -> str:
+        return f"account {self.account_id}: {self.equity} {self.currency}"

@@ -44,7 +44,8 @@ def account_paper_create(
     """Create a paper account (the embedded paper broker) owned by ``owner`` with starting
     cash per currency (``cash``: ISO code → amount ≥ 0; currencies are never added together)
     and the model's policy fields given in ``policies`` (``base_currency``, ``position_mode``,
-    ``opposite_policy``, ``same_direction_policy``, ``max_position_per_symbol``). Not the
+    ``opposite_policy``, ``same_direction_policy``, ``max_position_per_symbol``, the triggers'
+    limits ``daily_loss_limit`` and ``max_drawdown_pct``). Not the
     owner's default (``account_default_for`` makes that one). IBKR accounts are created by
     staff in the admin. Raises ``django.db.IntegrityError`` for a broken constraint."""
     with transaction.atomic():
@@ -60,7 +61,7 @@ def account_paper_create(
 
 def account_update(*, account: Account, values: dict[str, Any]) -> Account:
     """Change ``account``'s fields ``values`` (name, position mode, conflict policies, max
-    position per symbol) and save them; returns the account."""
+    position per symbol, the automatic triggers' limits) and save them; returns the account."""
     for field, value in values.items():
         setattr(account, field, value)
     account.save(update_fields=[*values, "updated_at"])

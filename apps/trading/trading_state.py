@@ -24,6 +24,7 @@ from apps.trading.models import (
     TradingState,
     TradingStateChange,
 )
+from apps.trading.notices import trading_state_notify
 
 # Order roles that reduce a position (``apps.orders.models.OrderRole`` values): they may go out
 # while ``reducing``; an ``entry`` opens or adds and may not.
@@ -110,8 +111,8 @@ def trading_state_set(
     """Set the trading state of ``account`` (None: the global state) to ``state`` and record
     who (``by``; None for a trigger or a command), why (``reason``, required) and from where
     (``source``: api, admin, command or trigger). Setting the state it already has is recorded
-    too (a fresh reason). Returns the change. Raises ValueError for an unknown state or
-    source, or a blank reason."""
+    too (a fresh reason); the change is notified (``trading_state_notify``). Returns the
+    change. Raises ValueError for an unknown state or source, or a blank reason."""
     if state not in TradingState.values:
         raise ValueError(f"unknown trading state {state!r}: one of {', '.join(TradingState)}")
     if source not in SOURCES:
@@ -128,7 +129,7 @@ def trading_state_set(
             previous = locked.trading_state
             Account.objects.filter(pk=account.pk).update(trading_state=state)
             account.trading_state = state
-        return TradingStateChange.objects.create(
+        change = TradingStateChange.objects.create(
             account=account,
             state=state,
             previous=previous,
@@ -136,3 +137,5 @@ def trading_state_set(
             source=source,
             changed_by=user,
         )
+        trading_state_notify(change)
+        return change

@@ -14,6 +14,7 @@ import { LoginPage } from "./pages/LoginPage";
 import { NewBacktestPage } from "./pages/NewBacktestPage";
 import { NewStrategyPage } from "./pages/NewStrategyPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { NotificationsPage } from "./pages/NotificationsPage";
 import { OrderPage } from "./pages/OrderPage";
 import { OrdersPage } from "./pages/OrdersPage";
 import { PortfolioPage } from "./pages/PortfolioPage";
@@ -43,6 +44,7 @@ function Layout() {
           <NavLink to="/portfolio">Portfolio</NavLink>
           <NavLink to="/accounts">Accounts</NavLink>
           <NavLink to="/prompts">Prompts</NavLink>
+          <NavLink to="/notifications">Notifications</NavLink>
           <a href="/api/docs/">API</a>
         </nav>
         <GlobalTradingStateIndicator />
@@ -79,6 +81,7 @@ export function AppRoutes() {
         <Route path="accounts/:id" element={<AccountPage />} />
         <Route path="prompts" element={<PromptsPage />} />
         <Route path="prompts/:name" element={<PromptTemplatePage />} />
+        <Route path="notifications" element={<NotificationsPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

@@ -132,7 +132,7 @@ def test_a_replay_shows_its_kind_and_source(
     api: APIClient, strategy: Strategy, runs_queue: redis.Redis
 ) -> None:
     source = api.post(BACKTESTS, _body(strategy), format="json").json()
-    variant = Backtest.objects.get(pk=source["id"]).variants.get()
+    variant = Backtest.objects.get(pk=source["id"]).variants.get(reference=False)
     replay = replay_create(source_variant=variant)
     live = replay_create(strategy=strategy, start=replay.start, end=replay.end)
 

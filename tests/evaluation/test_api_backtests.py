@@ -239,7 +239,7 @@ def test_cancel_then_resume_runs_every_slot_once(
     assert _queued(runs_queue) == 1
     # the worker picks it up: the 3 remaining slots run, none twice
     assert backtest_run(backtest).status == BacktestStatus.DONE
-    variant = backtest.variants.get()
+    variant = backtest.variants.get(reference=False)
     assert Run.objects.filter(strategy=variant.clone).count() == 5
     progress = api.get(f"{url}progress/").json()
     assert progress["status"] == "done"
@@ -301,7 +301,7 @@ def test_report_csv_series_and_trades(
     trades = api.get(f"{url}variants/1/trades/").json()
     assert trades["label"] == "base" and trades["currency"] == "USD"
     listed = trades["trades"]
-    variant = backtest.variants.get()
+    variant = backtest.variants.get(reference=False)
     positions = list(StrategyPosition.objects.filter(strategy=variant.clone).order_by("opened_at"))
     assert [t["position_id"] for t in listed] == [p.pk for p in positions]
     assert len(listed) == len(row["trade_list"])

@@ -52,7 +52,7 @@ def test_backtest_is_deterministic_and_isolated(goog: Symbol) -> None:
     first = backtest_run(backtest_create(strategy=strategy, start=START, end=END))
     elapsed = time.monotonic() - began
     assert first.status == BacktestStatus.DONE
-    variant = first.variants.get()
+    variant = first.variants.get(reference=False)
     slots = backtest_slots(strategy, START, END)
     assert variant.slots_done == variant.slots_total == len(slots) > 80
     runs = Run.objects.filter(strategy=variant.clone)
@@ -104,7 +104,7 @@ def test_a_stopped_backtest_resumes_without_any_slot_twice(goog: Symbol) -> None
     backtest = backtest_create(strategy=strategy, start=START, end=SHORT_END)
     assert backtest_run(backtest, max_slots=10).status == BacktestStatus.RUNNING
     assert backtest_run(backtest, max_slots=5).status == BacktestStatus.RUNNING
-    variant = backtest.variants.get()
+    variant = backtest.variants.get(reference=False)
     assert Run.objects.filter(strategy=variant.clone).count() == 15
     # and died right after creating the run of the 16th slot, before executing it
     _slot_run_create(variant.clone, slots[15])
@@ -132,7 +132,7 @@ def test_a_cancelled_backtest_stops_between_slots(goog: Symbol) -> None:
     result = backtest_run(backtest, progress=cancel_after_three)
 
     assert result.status == BacktestStatus.CANCELLED
-    variant = result.variants.get()
+    variant = result.variants.get(reference=False)
     assert (variant.status, variant.slots_done) == ("cancelled", 3)
     assert Run.objects.filter(strategy=variant.clone).count() == 3
     assert backtest_run(result).status == BacktestStatus.CANCELLED  # stays stopped

@@ -58,7 +58,7 @@ def test_a_backtests_reverses_go_on_in_simulated_time(goog: Symbol) -> None:
     backtest = backtest_run(backtest_create(strategy=strategy, start=START, end=END))
 
     assert backtest.status == BacktestStatus.DONE, backtest.error
-    clone = backtest.variants.get().clone
+    clone = backtest.variants.get(reference=False).clone
     reverses = PositionAction.objects.filter(strategy=clone, kind="reverse")
     states = [a.detail.get("then", {}).get("state") for a in reverses]
     assert states, "the baseline analyst never reversed in the window"
@@ -82,7 +82,7 @@ def test_the_end_of_day_close_fires_in_each_sessions_window(goog: Symbol) -> Non
     backtest = backtest_run(backtest_create(strategy=strategy, start=START, end=END))
 
     assert backtest.status == BacktestStatus.DONE, backtest.error
-    clone = backtest.variants.get().clone
+    clone = backtest.variants.get(reference=False).clone
     umbrellas = PositionAction.objects.filter(
         strategy=clone, kind="end_of_day", detail__has_key="scope"
     )
@@ -109,7 +109,7 @@ def test_the_live_monitor_leaves_a_backtests_reverses_to_its_runner(goog: Symbol
     strategy = daily_strategy(goog, opposite_signal="reverse")
     # a window ending right after a reverse's close was sent leaves it waiting
     backtest = backtest_run(backtest_create(strategy=strategy, start=START, end=END))
-    clone = backtest.variants.get().clone
+    clone = backtest.variants.get(reference=False).clone
     waiting = PositionAction.objects.filter(
         strategy=clone, kind="reverse", detail__then__state="sent"
     ).first()

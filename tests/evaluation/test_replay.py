@@ -201,7 +201,7 @@ def test_a_backtest_is_replayed_with_its_variant_as_the_original(
         )
     )
     assert source.status == BacktestStatus.DONE
-    source_variant = source.variants.get()
+    source_variant = source.variants.get(reference=False)
     source_runs = list(Run.objects.filter(strategy=source_variant.clone).order_by("as_of"))
     assert len(source_runs) == 5
     # when its runs are replayed beside an OpenAI-analyst variant
@@ -272,7 +272,7 @@ def _baseline_backtest(goog: Symbol) -> BacktestVariant:
         )
     )
     assert source.status == BacktestStatus.DONE
-    return source.variants.get()
+    return source.variants.get(reference=False)
 
 
 def test_a_stopped_replay_resumes_without_a_source_run_twice_and_a_cancelled_one_stops(
@@ -310,7 +310,7 @@ def test_a_stopped_replay_resumes_without_a_source_run_twice_and_a_cancelled_one
             backtest_cancel(backtest=cancelled)
 
     assert backtest_run(cancelled, progress=cancel_after_two).status == BacktestStatus.CANCELLED
-    only = cancelled.variants.get()
+    only = cancelled.variants.get(reference=False)
     only.refresh_from_db()
     assert (only.status, only.slots_done, only.clone.runs.count()) == ("cancelled", 2, 2)
     assert backtest_run(cancelled).status == BacktestStatus.CANCELLED

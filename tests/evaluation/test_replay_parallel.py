@@ -34,11 +34,14 @@ def test_a_replay_runs_its_variants_in_parallel_without_a_source_run_twice(
             end=datetime(2012, 3, 16, 23, tzinfo=UTC),
         )
     )
-    sources = list(Run.objects.filter(strategy=source.variants.get().clone).order_by("as_of"))
+    sources = list(
+        Run.objects.filter(strategy=source.variants.get(reference=False).clone).order_by("as_of")
+    )
     assert len(sources) == 10
     charts = Artifact.objects.filter(kind="chart_png").values("file").distinct().count()
     replay = replay_create(
-        source_variant=source.variants.get(), variants=[ReplaySpec(label="b", analyst="baseline")]
+        source_variant=source.variants.get(reference=False),
+        variants=[ReplaySpec(label="b", analyst="baseline")],
     )
     original = replay.variants.get(position=1)
     # when it starts in parallel on a worker whose tasks pause every second, and the original's

@@ -95,7 +95,7 @@ def test_a_backtest_stays_while_a_kept_replay_compares_against_it(goog: Symbol) 
     )
     replay = backtest_run(
         replay_create(
-            source_variant=source.variants.get(),
+            source_variant=source.variants.get(reference=False),
             variants=[ReplaySpec(label="again", analyst="baseline")],
         )
     )

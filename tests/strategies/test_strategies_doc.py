@@ -13,6 +13,7 @@ from pydantic.fields import FieldInfo
 
 from apps.analysis.models import PromptTemplate
 from apps.strategies.definitions import (
+    LimitsDefinition,
     LlmDefinition,
     OrderDefinition,
     PositionsDefinition,
@@ -39,6 +40,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "### `risk`": RiskDefinition,
     "### `order`": OrderDefinition,
     "### `positions`": PositionsDefinition,
+    "### `limits`": LimitsDefinition,
 }
 
 ROW = re.compile(r"^\| `(?P<field>[a-z_]+)` \| (?P<type>.*?) \| (?P<default>.*?) \| ")
@@ -110,6 +112,7 @@ def test_complete_example_uses_every_field() -> None:
         strategy.risk,
         strategy.order,
         strategy.positions,
+        strategy.limits,
     ):
         assert part.model_fields_set == set(type(part).model_fields)
     indicator_fields = {key for spec in strategy.indicators for key in spec}
@@ -130,4 +133,14 @@ def test_complete_example_applies_and_is_idempotent(tmp_path: Path) -> None:
     eur = Strategy.objects.get(slug="eurusd-hourly-example")
     assert (eur.lookback, eur.analyst, eur.schedule_timezone) == (200, "baseline", "UTC")
     assert eur.risk_per_trade_pct == Decimal("0.5")
+    goog = Strategy.objects.get(slug="goog-daily-example")
+    assert (goog.daily_loss_limit, goog.max_drawdown_pct, goog.max_failed_runs) == (
+        Decimal("2000"),
+        Decimal("15"),
+        3,
+    )
+    assert (goog.llm_budget_daily_usd, goog.llm_budget_monthly_usd) == (
+        Decimal("2.50"),
+        Decimal("40"),
+    )
     assert strategies_apply(path=path).unchanged == report.created

@@ -145,6 +145,7 @@ class VariantOutputSerializer(serializers.ModelSerializer[BacktestVariant]):
             "prompt_version",
             "analyst",
             "recorded_answers",
+            "reference",
             "account_id",
             "clone_id",
             "status",
@@ -294,6 +295,11 @@ class SeriesSerializer(serializers.Serializer[Any]):
 
     variant = serializers.IntegerField(allow_null=True)
     label = serializers.CharField()  # type: ignore[assignment]
+    reference = serializers.BooleanField(
+        required=False,
+        help_text="Baseline analyst row: true when it is the added reference variant, false "
+        "when it is one of the compared variants.",
+    )
     points = SeriesPointSerializer(many=True)
 
 
@@ -319,6 +325,11 @@ class ReportRowSerializer(serializers.Serializer[Any]):
 
     variant = serializers.IntegerField(allow_null=True)
     label = serializers.CharField()  # type: ignore[assignment]
+    reference = serializers.BooleanField(
+        required=False,
+        help_text="Baseline analyst row: true when it is the added reference variant, false "
+        "when it is one of the compared variants.",
+    )
     status = serializers.CharField(required=False)
     starting_cash = serializers.CharField()
     capital = serializers.CharField(
@@ -374,7 +385,8 @@ class ReportRowSerializer(serializers.Serializer[Any]):
 
 class ReportOutputSerializer(serializers.Serializer[Any]):
     """The report (``apps.evaluation.report.backtest_report``): the window, its slots and
-    trading days, one row per variant and the buy-and-hold reference row. Variant rows also
+    trading days, one row per compared variant, the baseline analyst and buy-and-hold
+    reference rows. Variant rows also
     hold ``trade_list`` and daily ``equity`` (see the trades and series routes)."""
 
     backtest = serializers.IntegerField()
@@ -390,4 +402,9 @@ class ReportOutputSerializer(serializers.Serializer[Any]):
         help_text="Every run of the backtest is anonymised (the leakage guard)."
     )
     variants = ReportRowSerializer(many=True)
+    baseline_analyst = ReportRowSerializer(
+        allow_null=True,
+        help_text="The baseline analyst (rule-based) over the same slots: a reference row "
+        "(null for a backtest without one, e.g. a replay).",
+    )
     buy_and_hold = ReportRowSerializer()

@@ -42,7 +42,7 @@ from apps.evaluation.api.serializers import (
     TradesOutputSerializer,
 )
 from apps.evaluation.api.validation import strategy_for, variant_specs, window_slots
-from apps.evaluation.models import Backtest, BacktestStatus, BacktestVariant
+from apps.evaluation.models import Backtest, BacktestVariant
 from apps.evaluation.report import backtest_report, report_csv
 from apps.evaluation.services import (
     BacktestError,
@@ -51,7 +51,7 @@ from apps.evaluation.services import (
     backtest_create,
     backtest_remaining_cost_estimate,
 )
-from apps.evaluation.tasks import backtest_start
+from apps.evaluation.tasks import backtest_resume, backtest_start, task_queue_check
 from apps.evaluation.trades import report_series, variant_trades
 
 NOT_FOUND = OpenApiResponse(description="No such backtest, or not of a strategy of yours.")
@@ -61,6 +61,10 @@ INVALID = OpenApiResponse(
     '"max_cost_usd": "…"}.'
 )
 CONFLICT = OpenApiResponse(description="The backtest is not in a state that allows it.")
+QUEUE_DOWN = OpenApiResponse(
+    description="The task queue (Redis) is unreachable: nothing was created or changed; "
+    '{"detail": "…", "code": "TaskQueueUnavailableError"}.'
+)
 COST_CODE = "BacktestCostAboveLimit"
 # the route takes digits only (``lookup_value_regex``): an integer, as the other APIs' ids
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="A backtest id.")
@@ -164,18 +168,22 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
         return Response(EstimateOutputSerializer(body).data)
 
     @extend_schema(
-        request=BacktestInputSerializer, responses={201: BacktestOutputSerializer, 400: INVALID}
+        request=BacktestInputSerializer,
+        responses={201: BacktestOutputSerializer, 400: INVALID, 503: QUEUE_DOWN},
     )
     def create(self, request: Request) -> Response:
         """Create a backtest of one of your strategies and start it (its variants in
         parallel on the ``runs`` queue); 201 with it. 400 for field errors: an unknown or
         another user's strategy, an end before the start, a window without schedule slots, an
         unknown prompt version or model; and when the estimated LLM cost is above
-        ``max_cost`` (USD) and ``confirm`` is not true (body with ``estimate_usd``)."""
+        ``max_cost`` (USD) and ``confirm`` is not true (body with ``estimate_usd``). 503 when the
+        task queue is unreachable (nothing created)."""
         values = self._checked(request, BacktestInputSerializer)
         refusal = _cost_refusal(values["estimate"], values.get("max_cost"), values["confirm"])
         if refusal is not None:
             return refusal
+        # before anything is recorded: a SibylError answered by the API does not roll back
+        task_queue_check()
         try:
             backtest = backtest_create(
                 strategy=values["strategy"],
@@ -240,13 +248,15 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
             403: None,
             404: NOT_FOUND,
             409: CONFLICT,
+            503: QUEUE_DOWN,
         },
     )
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str) -> Response:
         """Resume a failed or cancelled backtest: the slots without a run yet run (no slot
         twice), its variants in parallel. 400 when the remaining slots' estimated LLM cost is
-        above ``max_cost`` and ``confirm`` is not true; 409 unless failed or cancelled."""
+        above ``max_cost`` and ``confirm`` is not true; 409 unless failed or cancelled; 503 when
+        the task queue is unreachable (nothing changed)."""
         backtest = self.get_object()
         serializer = ResumeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -265,12 +275,8 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
         )
         if refusal is not None:
             return refusal
-        # backtest_start resumes a failed backtest; a cancelled one is made pending first
-        Backtest.objects.filter(pk=backtest.pk, status__in=RESUMABLE).update(
-            status=BacktestStatus.PENDING, error="", finished_at=None
-        )
+        backtest_resume(backtest)
         backtest.refresh_from_db()
-        backtest_start(backtest)
         return self._output(backtest)
 
     @extend_schema(parameters=[ID], responses={200: ReportOutputSerializer, 404: NOT_FOUND})

@@ -1,6 +1,7 @@
 """Input and output serializers of the strategies API."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
@@ -58,12 +59,23 @@ CONFIGURATION_FIELDS = (
     "scale_in_exits",
     "trail_stop",
     "close_before_session_end_min",
+    "daily_loss_limit",
+    "max_drawdown_pct",
+    "max_failed_runs",
     "trading_mode",
 )
 CLOSE_ORDER_TYPE_HELP = (
     "A signal's close of the held position: `MKT` (market) or `LMT` (limit at the signal's entry)."
 )
-READ_ONLY_FIELDS = ("id", "owner", "next_run_at", "created_at", "updated_at")
+READ_ONLY_FIELDS = (
+    "id",
+    "owner",
+    "next_run_at",
+    "auto_deactivated_at",
+    "auto_deactivation_reason",
+    "created_at",
+    "updated_at",
+)
 
 
 @extend_schema_field(
@@ -93,7 +105,10 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
     IANA zone a ``schedule_timezone`` error, and so on. The position settings
     (``opposite_signal`` … ``close_before_session_end_min``) are the strategies file's
     ``positions`` section: ``max_scale_ins`` at least 1, ``close_before_session_end_min`` null
-    (never) or 1–240 minutes and only for a symbol with a trading calendar.
+    (never) or 1–240 minutes and only for a symbol with a trading calendar. The automatic
+    triggers' limits are its ``limits`` section (null: off): ``daily_loss_limit`` (money,
+    > 0), ``max_drawdown_pct`` (0–100), ``max_failed_runs`` (at least 1); a breached one
+    deactivates the strategy (``apps.strategies.triggers``).
     """
 
     # Removed with LLM endpoints (security spec): a client still sending them gets told, rather
@@ -134,6 +149,10 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
         extra_kwargs = {
             "max_scale_ins": {"min_value": 1},
             "close_before_session_end_min": {"min_value": 1, "max_value": SESSION_END_MAX_MIN},
+            # The strategies file's bounds (LimitsDefinition).
+            "daily_loss_limit": {"min_value": Decimal("0.01")},
+            "max_drawdown_pct": {"min_value": Decimal("0.001"), "max_value": Decimal(100)},
+            "max_failed_runs": {"min_value": 1},
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -189,7 +208,9 @@ class StrategyInputSerializer(serializers.ModelSerializer[Strategy]):
 class StrategyOutputSerializer(serializers.ModelSerializer[Strategy]):
     """A strategy: its configuration (``symbol``, ``prompt_template`` and ``owner`` as ids;
     ``symbol_code`` the symbol's ticker),
-    the next schedule slot ``next_run_at`` (UTC; null while inactive) and timestamps."""
+    the next schedule slot ``next_run_at`` (UTC; null while inactive), its latest automatic
+    deactivation by a trigger (``auto_deactivated_at`` UTC, null: never;
+    ``auto_deactivation_reason``: the limit and the figures) and timestamps."""
 
     order_type = EntryOrderTypeField(read_only=True)
     close_order_type = EntryOrderTypeField(read_only=True, help_text=CLOSE_ORDER_TYPE_HELP)

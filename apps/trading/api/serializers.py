@@ -25,6 +25,35 @@ POLICY_FIELDS = (
     "same_direction_policy",
     "max_position_per_symbol",
 )
+# The automatic triggers' limits (``apps.trading.triggers``); null: off.
+LIMIT_FIELDS = ("daily_loss_limit", "max_drawdown_pct")
+
+
+def limit_serializer_fields() -> dict[str, serializers.DecimalField]:
+    """Input fields of the automatic triggers' limits: ``daily_loss_limit`` (money in the
+    base currency, > 0) and ``max_drawdown_pct`` (percent, > 0 and ≤ 100); null turns one
+    off."""
+    return {
+        "daily_loss_limit": serializers.DecimalField(
+            max_digits=20,
+            decimal_places=2,
+            min_value=Decimal("0.01"),
+            allow_null=True,
+            required=False,
+            help_text="Halt the account when its P&L since 00:00 UTC (realized + unrealized, "
+            "base currency) loses this much; null: off.",
+        ),
+        "max_drawdown_pct": serializers.DecimalField(
+            max_digits=6,
+            decimal_places=3,
+            min_value=Decimal("0.001"),
+            max_value=Decimal(100),
+            allow_null=True,
+            required=False,
+            help_text="Halt the account when its equity falls this many percent below its "
+            "high-water mark; null: off.",
+        ),
+    }
 
 
 class AccountCashSerializer(serializers.ModelSerializer[AccountCash]):
@@ -50,8 +79,9 @@ class AccountOutputSerializer(serializers.ModelSerializer[Account]):
     ``broker_account_id`` (IBKR: ``DU…`` paper, ``U…`` live; blank for the paper book),
     ``kind`` (``paper`` or ``live``), base currency, position mode and conflict policies,
     ``max_position_per_symbol`` (units; null: no account limit), ``owner_id`` (null: the
-    operator's), whether it is the owner's default paper account, and its starting cash per
-    currency (never added across currencies)."""
+    operator's), whether it is the owner's default paper account, its trading state, the
+    automatic triggers' limits (``daily_loss_limit`` in the base currency, ``max_drawdown_pct``
+    0–100; null: off) and its starting cash per currency (never added across currencies)."""
 
     kind = serializers.ChoiceField(choices=["paper", "live"], read_only=True)
     owner_id = serializers.IntegerField(read_only=True, allow_null=True)
@@ -70,6 +100,7 @@ class AccountOutputSerializer(serializers.ModelSerializer[Account]):
             *POLICY_FIELDS,
             "is_default",
             "trading_state",
+            *LIMIT_FIELDS,
             "cash",
             "created_at",
             "updated_at",
@@ -88,8 +119,9 @@ class AccountDetailOutputSerializer(AccountOutputSerializer):
 
 
 class AccountUpdateInputSerializer(serializers.ModelSerializer[Account]):
-    """What may change on an account: its name, position mode and conflict policies, and the
-    account's max position per symbol (units, > 0; null: no account limit)."""
+    """What may change on an account: its name, position mode and conflict policies, the
+    account's max position per symbol (units, > 0; null: no account limit) and the automatic
+    triggers' limits (``limit_serializer_fields``)."""
 
     position_mode = serializers.ChoiceField(choices=PositionMode.choices, required=False)
     opposite_policy = serializers.ChoiceField(choices=OppositePolicy.choices, required=False)
@@ -103,10 +135,12 @@ class AccountUpdateInputSerializer(serializers.ModelSerializer[Account]):
         allow_null=True,
         required=False,
     )
+    daily_loss_limit = limit_serializer_fields()["daily_loss_limit"]
+    max_drawdown_pct = limit_serializer_fields()["max_drawdown_pct"]
 
     class Meta:
         model = Account
-        fields = ["name", *POLICY_FIELDS]
+        fields = ["name", *POLICY_FIELDS, *LIMIT_FIELDS]
 
     def validate_position_mode(self, value: str) -> str:
         """An existing account's mode changes only while nothing is open on it
@@ -130,7 +164,7 @@ class AccountCreateInputSerializer(AccountUpdateInputSerializer):
     cash = AccountCashSerializer(many=True, required=False)
 
     class Meta(AccountUpdateInputSerializer.Meta):
-        fields = ["name", "base_currency", *POLICY_FIELDS, "cash"]
+        fields = ["name", "base_currency", *POLICY_FIELDS, *LIMIT_FIELDS, "cash"]
 
     def validate_cash(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Each currency at most once."""

@@ -215,7 +215,8 @@ export interface paths {
          *     parallel on the ``runs`` queue); 201 with it. 400 for field errors: an unknown or
          *     another user's strategy, an end before the start, a window without schedule slots, an
          *     unknown prompt version or model; and when the estimated LLM cost is above
-         *     ``max_cost`` (USD) and ``confirm`` is not true (body with ``estimate_usd``).
+         *     ``max_cost`` (USD) and ``confirm`` is not true (body with ``estimate_usd``). 503 when the
+         *     task queue is unreachable (nothing created).
          */
         post: operations["v1_backtests_create"];
         delete?: never;
@@ -330,7 +331,8 @@ export interface paths {
         /**
          * @description Resume a failed or cancelled backtest: the slots without a run yet run (no slot
          *     twice), its variants in parallel. 400 when the remaining slots' estimated LLM cost is
-         *     above ``max_cost`` and ``confirm`` is not true; 409 unless failed or cancelled.
+         *     above ``max_cost`` and ``confirm`` is not true; 409 unless failed or cancelled; 503 when
+         *     the task queue is unreachable (nothing changed).
          */
         post: operations["v1_backtests_resume_create"];
         delete?: never;
@@ -459,6 +461,115 @@ export interface paths {
         head?: never;
         /** @description Change some settings; ``api_key`` "" removes the key. */
         patch: operations["v1_llm_endpoints_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/notification-channels/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A page of channels, by name; ``page`` and ``page_size``. */
+        get: operations["v1_notification_channels_list"];
+        put?: never;
+        /** @description Add a channel for yourself: 201 with it; 400 with field errors. */
+        post: operations["v1_notification_channels_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-channels/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One channel. */
+        get: operations["v1_notification_channels_retrieve"];
+        /** @description Replace the settings (``name`` and ``url`` required). */
+        put: operations["v1_notification_channels_update"];
+        post?: never;
+        /** @description Delete the channel and its delivery log: 204. */
+        delete: operations["v1_notification_channels_destroy"];
+        options?: never;
+        head?: never;
+        /** @description Change some settings; ``events`` replaces the subscriptions. */
+        patch: operations["v1_notification_channels_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/notification-channels/{id}/test/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Send a test message to the channel now (one attempt); the answer is its delivery,
+         *     ``sent`` or ``failed`` with ``last_error``.
+         */
+        post: operations["v1_notification_channels_test_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-deliveries/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The delivery log of your channels (staff: every channel's), newest first. */
+        get: operations["v1_notification_deliveries_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-deliveries/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The delivery log of your channels (staff: every channel's), newest first. */
+        get: operations["v1_notification_deliveries_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-events/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every subscribable event: ``[{value, name}]`` in catalogue order. */
+        get: operations["v1_notification_events_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/orders/": {
@@ -1162,6 +1273,16 @@ export interface components {
             same_direction_policy?: components["schemas"]["SameDirectionPolicyEnum"];
             /** Format: decimal */
             max_position_per_symbol?: string | null;
+            /**
+             * Format: decimal
+             * @description Halt the account when its P&L since 00:00 UTC (realized + unrealized, base currency) loses this much; null: off.
+             */
+            daily_loss_limit?: string | null;
+            /**
+             * Format: decimal
+             * @description Halt the account when its equity falls this many percent below its high-water mark; null: off.
+             */
+            max_drawdown_pct?: string | null;
             cash?: components["schemas"]["AccountCashRequest"][];
         };
         /** @description One account with its starting cash per currency and its members. */
@@ -1196,6 +1317,16 @@ export interface components {
              *     * `halted` - Halted
              */
             readonly trading_state: components["schemas"]["TradingStateEnum"];
+            /**
+             * Format: decimal
+             * @description Automatic halt: the account is halted when its P&L since the start of the UTC day (realized + unrealized, base currency) loses this much; blank: off.
+             */
+            readonly daily_loss_limit: string | null;
+            /**
+             * Format: decimal
+             * @description Automatic halt: the account is halted when its equity (base currency) falls this many percent (0–100) below its high-water mark; blank: off.
+             */
+            readonly max_drawdown_pct: string | null;
             readonly cash: components["schemas"]["AccountCash"][];
             /** Format: date-time */
             readonly created_at: string;
@@ -1213,8 +1344,9 @@ export interface components {
          *     ``broker_account_id`` (IBKR: ``DU…`` paper, ``U…`` live; blank for the paper book),
          *     ``kind`` (``paper`` or ``live``), base currency, position mode and conflict policies,
          *     ``max_position_per_symbol`` (units; null: no account limit), ``owner_id`` (null: the
-         *     operator's), whether it is the owner's default paper account, and its starting cash per
-         *     currency (never added across currencies).
+         *     operator's), whether it is the owner's default paper account, its trading state, the
+         *     automatic triggers' limits (``daily_loss_limit`` in the base currency, ``max_drawdown_pct``
+         *     0–100; null: off) and its starting cash per currency (never added across currencies).
          */
         AccountOutput: {
             readonly id: number;
@@ -1247,6 +1379,16 @@ export interface components {
              *     * `halted` - Halted
              */
             readonly trading_state: components["schemas"]["TradingStateEnum"];
+            /**
+             * Format: decimal
+             * @description Automatic halt: the account is halted when its P&L since the start of the UTC day (realized + unrealized, base currency) loses this much; blank: off.
+             */
+            readonly daily_loss_limit: string | null;
+            /**
+             * Format: decimal
+             * @description Automatic halt: the account is halted when its equity (base currency) falls this many percent (0–100) below its high-water mark; blank: off.
+             */
+            readonly max_drawdown_pct: string | null;
             readonly cash: components["schemas"]["AccountCash"][];
             /** Format: date-time */
             readonly created_at: string;
@@ -1583,6 +1725,13 @@ export interface components {
             readonly is_staff: boolean;
         };
         /**
+         * @description * `queued` - Queued
+         *     * `sent` - Sent
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        DeliveryStatusEnum: "queued" | "sent" | "failed";
+        /**
          * @description One day of the equity curve: starting equity + realized P&L to the day + unrealized P&L
          *     of the positions open at the day's close, and the drawdown (running peak − equity).
          */
@@ -1634,6 +1783,19 @@ export interface components {
             slots: number;
             variants: number;
         };
+        /**
+         * @description * `order_filled` - Order filled
+         *     * `stop_hit` - Stop-loss hit
+         *     * `target_hit` - Take-profit hit
+         *     * `run_failed` - Run failed
+         *     * `approval_needed` - Approval needed
+         *     * `trading_state_changed` - Trading state changed
+         *     * `reconciliation_mismatch` - Reconciliation mismatch
+         *     * `budget_reached` - LLM budget reached
+         *     * `daily_summary` - Daily summary
+         * @enum {string}
+         */
+        EventsEnum: "order_filled" | "stop_hit" | "target_hit" | "run_failed" | "approval_needed" | "trading_state_changed" | "reconciliation_mismatch" | "budget_reached" | "daily_summary";
         /**
          * @description A fill with the run and strategy of its order (links back to lineage), and its
          *     symbol's ticker and currency (the currency of ``price``, ``commission`` and
@@ -1820,6 +1982,85 @@ export interface components {
         /** @description The next schedule slots after now, in UTC (ISO 8601), earliest first. */
         NextSlotsOutput: {
             slots: string[];
+        };
+        /**
+         * @description A channel: ``url_masked`` its apprise URL with the secrets hidden (the URL itself is
+         *     never returned), ``service`` apprise's name for it, ``events`` what it hears about.
+         */
+        NotificationChannel: {
+            readonly id: number;
+            readonly owner: number;
+            readonly name: string;
+            /** @description The URL with its secrets hidden (apprise's privacy form). */
+            readonly url_masked: string;
+            /** @description The apprise service, e.g. Telegram. */
+            readonly service: string;
+            /** @description The subscribed events, in catalogue order. */
+            readonly events: string[];
+            readonly is_active: boolean;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        /**
+         * @description A channel's settings (POST, PUT, PATCH). ``url``: an apprise URL (e.g.
+         *     ``tgram://bot-token/chat-id``, ``mailtos://user:pass@example.com``, ``json://host/path``),
+         *     write-only, encrypted at rest; ``events``: any of the catalogue (not ``test``).
+         */
+        NotificationChannelInputRequest: {
+            name: string;
+            url: string;
+            events?: components["schemas"]["EventsEnum"][];
+            is_active?: boolean;
+        };
+        /**
+         * @description One notification to one channel: ``status`` queued | sent | failed, ``attempts``,
+         *     ``last_error`` (why the last attempt failed; never the URL's secrets).
+         */
+        NotificationDelivery: {
+            readonly id: number;
+            readonly channel: number;
+            readonly channel_name: string;
+            readonly event: components["schemas"]["NotificationEventEnum"];
+            readonly title: string;
+            readonly body: string;
+            /** @description A URL the message points at. */
+            readonly link: string;
+            readonly status: components["schemas"]["DeliveryStatusEnum"];
+            readonly attempts: number;
+            readonly last_error: string;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (UTC); beat re-sends a queued delivery whose message was lost once this is NOTIFY_REQUEUE_AFTER_S past.
+             */
+            readonly next_attempt_at: string;
+            /** Format: date-time */
+            readonly sent_at: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        /**
+         * @description * `order_filled` - Order filled
+         *     * `stop_hit` - Stop-loss hit
+         *     * `target_hit` - Take-profit hit
+         *     * `run_failed` - Run failed
+         *     * `approval_needed` - Approval needed
+         *     * `trading_state_changed` - Trading state changed
+         *     * `reconciliation_mismatch` - Reconciliation mismatch
+         *     * `budget_reached` - LLM budget reached
+         *     * `daily_summary` - Daily summary
+         *     * `test` - Test
+         * @enum {string}
+         */
+        NotificationEventEnum: "order_filled" | "stop_hit" | "target_hit" | "run_failed" | "approval_needed" | "trading_state_changed" | "reconciliation_mismatch" | "budget_reached" | "daily_summary" | "test";
+        /** @description An event a channel may subscribe to: its value and its label. */
+        NotificationEventInfo: {
+            value: string;
+            /** @description What it is called in the app. */
+            name: string;
         };
         /**
          * @description * `reject` - Reject
@@ -2029,6 +2270,36 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["LlmEndpointOutput"][];
         };
+        PaginatedNotificationChannelList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["NotificationChannel"][];
+        };
+        PaginatedNotificationDeliveryList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["NotificationDelivery"][];
+        };
         PaginatedOrderListOutputList: {
             /**
              * Format: uri
@@ -2157,8 +2428,9 @@ export interface components {
             results: components["schemas"]["Symbol"][];
         };
         /**
-         * @description What may change on an account: its name, position mode and conflict policies, and the
-         *     account's max position per symbol (units, > 0; null: no account limit).
+         * @description What may change on an account: its name, position mode and conflict policies, the
+         *     account's max position per symbol (units, > 0; null: no account limit) and the automatic
+         *     triggers' limits (``limit_serializer_fields``).
          */
         PatchedAccountUpdateInputRequest: {
             name?: string;
@@ -2167,6 +2439,16 @@ export interface components {
             same_direction_policy?: components["schemas"]["SameDirectionPolicyEnum"];
             /** Format: decimal */
             max_position_per_symbol?: string | null;
+            /**
+             * Format: decimal
+             * @description Halt the account when its P&L since 00:00 UTC (realized + unrealized, base currency) loses this much; null: off.
+             */
+            daily_loss_limit?: string | null;
+            /**
+             * Format: decimal
+             * @description Halt the account when its equity falls this many percent below its high-water mark; null: off.
+             */
+            max_drawdown_pct?: string | null;
         };
         /**
          * @description An endpoint's settings (POST, PUT, PATCH). ``base_url`` must pass the outbound URL
@@ -2195,6 +2477,17 @@ export interface components {
             is_active?: boolean;
         };
         /**
+         * @description A channel's settings (POST, PUT, PATCH). ``url``: an apprise URL (e.g.
+         *     ``tgram://bot-token/chat-id``, ``mailtos://user:pass@example.com``, ``json://host/path``),
+         *     write-only, encrypted at rest; ``events``: any of the catalogue (not ``test``).
+         */
+        PatchedNotificationChannelInputRequest: {
+            name?: string;
+            url?: string;
+            events?: components["schemas"]["EventsEnum"][];
+            is_active?: boolean;
+        };
+        /**
          * @description A strategy's configuration, as created (POST) or changed (PUT, PATCH).
          *
          *     ``symbol`` and ``prompt_template`` are ids: any symbol; a template version of the
@@ -2206,7 +2499,10 @@ export interface components {
          *     IANA zone a ``schedule_timezone`` error, and so on. The position settings
          *     (``opposite_signal`` … ``close_before_session_end_min``) are the strategies file's
          *     ``positions`` section: ``max_scale_ins`` at least 1, ``close_before_session_end_min`` null
-         *     (never) or 1–240 minutes and only for a symbol with a trading calendar.
+         *     (never) or 1–240 minutes and only for a symbol with a trading calendar. The automatic
+         *     triggers' limits are its ``limits`` section (null: off): ``daily_loss_limit`` (money,
+         *     > 0), ``max_drawdown_pct`` (0–100), ``max_failed_runs`` (at least 1); a breached one
+         *     deactivates the strategy (``apps.strategies.triggers``).
          */
         PatchedStrategyInputRequest: {
             name?: string;
@@ -2289,6 +2585,18 @@ export interface components {
             trail_stop?: boolean;
             /** @description Close positions and cancel working orders this many minutes before the exchange's session ends (blank: never). */
             close_before_session_end_min?: number | null;
+            /**
+             * Format: decimal
+             * @description Automatic deactivation: when the strategy's P&L since the start of the UTC day (realized + unrealized, its symbol's currency) loses this much; blank: off.
+             */
+            daily_loss_limit?: string | null;
+            /**
+             * Format: decimal
+             * @description Automatic deactivation: when its equity (capital + P&L) falls this many percent (0–100) below its high-water mark; blank: off.
+             */
+            max_drawdown_pct?: string | null;
+            /** @description Automatic deactivation after this many failed runs in a row; blank: off. */
+            max_failed_runs?: number | null;
             trading_mode?: components["schemas"]["TradingModeEnum"];
         };
         /**
@@ -2568,7 +2876,8 @@ export interface components {
         };
         /**
          * @description The report (``apps.evaluation.report.backtest_report``): the window, its slots and
-         *     trading days, one row per variant and the buy-and-hold reference row. Variant rows also
+         *     trading days, one row per compared variant, the baseline analyst and buy-and-hold
+         *     reference rows. Variant rows also
          *     hold ``trade_list`` and daily ``equity`` (see the trades and series routes).
          */
         ReportOutput: {
@@ -2586,6 +2895,8 @@ export interface components {
             /** @description Every run of the backtest is anonymised (the leakage guard). */
             anonymise: boolean;
             variants: components["schemas"]["ReportRow"][];
+            /** @description The baseline analyst (rule-based) over the same slots: a reference row (null for a backtest without one, e.g. a replay). */
+            baseline_analyst: components["schemas"]["ReportRow"] | null;
             buy_and_hold: components["schemas"]["ReportRow"];
         };
         /**
@@ -2596,6 +2907,8 @@ export interface components {
         ReportRow: {
             variant: number | null;
             label: string;
+            /** @description Baseline analyst row: true when it is the added reference variant, false when it is one of the compared variants. */
+            reference?: boolean;
             status?: string;
             starting_cash: string;
             /** @description What the strategy's sizing risks a share of (buy-and-hold: all in), in the symbol's currency. */
@@ -2836,6 +3149,8 @@ export interface components {
         Series: {
             variant: number | null;
             label: string;
+            /** @description Baseline analyst row: true when it is the added reference variant, false when it is one of the compared variants. */
+            reference?: boolean;
             points: components["schemas"]["SeriesPoint"][];
         };
         /** @description Daily equity and drawdown of every variant and of buy-and-hold. */
@@ -2985,7 +3300,10 @@ export interface components {
          *     IANA zone a ``schedule_timezone`` error, and so on. The position settings
          *     (``opposite_signal`` … ``close_before_session_end_min``) are the strategies file's
          *     ``positions`` section: ``max_scale_ins`` at least 1, ``close_before_session_end_min`` null
-         *     (never) or 1–240 minutes and only for a symbol with a trading calendar.
+         *     (never) or 1–240 minutes and only for a symbol with a trading calendar. The automatic
+         *     triggers' limits are its ``limits`` section (null: off): ``daily_loss_limit`` (money,
+         *     > 0), ``max_drawdown_pct`` (0–100), ``max_failed_runs`` (at least 1); a breached one
+         *     deactivates the strategy (``apps.strategies.triggers``).
          */
         StrategyInputRequest: {
             name: string;
@@ -3068,12 +3386,26 @@ export interface components {
             trail_stop?: boolean;
             /** @description Close positions and cancel working orders this many minutes before the exchange's session ends (blank: never). */
             close_before_session_end_min?: number | null;
+            /**
+             * Format: decimal
+             * @description Automatic deactivation: when the strategy's P&L since the start of the UTC day (realized + unrealized, its symbol's currency) loses this much; blank: off.
+             */
+            daily_loss_limit?: string | null;
+            /**
+             * Format: decimal
+             * @description Automatic deactivation: when its equity (capital + P&L) falls this many percent (0–100) below its high-water mark; blank: off.
+             */
+            max_drawdown_pct?: string | null;
+            /** @description Automatic deactivation after this many failed runs in a row; blank: off. */
+            max_failed_runs?: number | null;
             trading_mode?: components["schemas"]["TradingModeEnum"];
         };
         /**
          * @description A strategy: its configuration (``symbol``, ``prompt_template`` and ``owner`` as ids;
          *     ``symbol_code`` the symbol's ticker),
-         *     the next schedule slot ``next_run_at`` (UTC; null while inactive) and timestamps.
+         *     the next schedule slot ``next_run_at`` (UTC; null while inactive), its latest automatic
+         *     deactivation by a trigger (``auto_deactivated_at`` UTC, null: never;
+         *     ``auto_deactivation_reason``: the limit and the figures) and timestamps.
          */
         StrategyOutput: {
             readonly id: number;
@@ -3084,6 +3416,13 @@ export interface components {
              * @description The next schedule slot (UTC), kept by the dispatcher.
              */
             readonly next_run_at: string | null;
+            /**
+             * Format: date-time
+             * @description When an automatic trigger last deactivated it (UTC); blank: never.
+             */
+            readonly auto_deactivated_at: string | null;
+            /** @description Why an automatic trigger last deactivated it (limit and figures). */
+            readonly auto_deactivation_reason: string;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -3173,6 +3512,18 @@ export interface components {
             readonly trail_stop: boolean;
             /** @description Close positions and cancel working orders this many minutes before the exchange's session ends (blank: never). */
             readonly close_before_session_end_min: number | null;
+            /**
+             * Format: decimal
+             * @description Automatic deactivation: when the strategy's P&L since the start of the UTC day (realized + unrealized, its symbol's currency) loses this much; blank: off.
+             */
+            readonly daily_loss_limit: string | null;
+            /**
+             * Format: decimal
+             * @description Automatic deactivation: when its equity (capital + P&L) falls this many percent (0–100) below its high-water mark; blank: off.
+             */
+            readonly max_drawdown_pct: string | null;
+            /** @description Automatic deactivation after this many failed runs in a row; blank: off. */
+            readonly max_failed_runs: number | null;
             readonly trading_mode: components["schemas"]["TradingModeEnum"];
         };
         /** @description A strategy's performance: one entry per currency of the symbols it traded. */
@@ -3453,6 +3804,8 @@ export interface components {
             readonly prompt_version: number | null;
             readonly analyst: string;
             readonly recorded_answers: boolean;
+            /** @description The baseline analyst reference row, not a compared variant. */
+            readonly reference: boolean;
             readonly account_id: number;
             readonly clone_id: number;
             readonly status: components["schemas"]["StatusEnum"];
@@ -4416,6 +4769,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
+            /** @description The task queue (Redis) is unreachable: nothing was created or changed; {"detail": "…", "code": "TaskQueueUnavailableError"}. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     v1_backtests_retrieve: {
@@ -4748,6 +5108,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
+            };
+            /** @description The task queue (Redis) is unreachable: nothing was created or changed; {"detail": "…", "code": "TaskQueueUnavailableError"}. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -5309,6 +5676,576 @@ export interface operations {
             };
             /** @description Request body too large. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_channels_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedNotificationChannelList"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_channels_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationChannelInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["NotificationChannelInputRequest"];
+                "multipart/form-data": components["schemas"]["NotificationChannelInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationChannel"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>"]}; a URL apprise does not understand, a local service or a refused destination (outbound URL policy) is an error on url. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_channels_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this notification channel. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationChannel"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such channel, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_notification_channels_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this notification channel. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationChannelInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["NotificationChannelInputRequest"];
+                "multipart/form-data": components["schemas"]["NotificationChannelInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationChannel"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>"]}; a URL apprise does not understand, a local service or a refused destination (outbound URL policy) is an error on url. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such channel, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_channels_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this notification channel. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such channel, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_notification_channels_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this notification channel. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedNotificationChannelInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedNotificationChannelInputRequest"];
+                "multipart/form-data": components["schemas"]["PatchedNotificationChannelInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationChannel"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>"]}; a URL apprise does not understand, a local service or a refused destination (outbound URL policy) is an error on url. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such channel, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_channels_test_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this notification channel. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationDelivery"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No such channel, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_deliveries_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedNotificationDeliveryList"];
+                };
+            };
+            /** @description Invalid input. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_deliveries_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this notification delivery. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationDelivery"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_notification_events_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationEventInfo"][];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours), or a page past the end. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

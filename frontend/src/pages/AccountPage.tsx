@@ -5,6 +5,7 @@ import { useAccountPerformance } from "../api/performance";
 import { usePositionActions } from "../api/positionActions";
 import { AccountPortfolio } from "../components/accounts/AccountPortfolio/AccountPortfolio";
 import { AccountPositions } from "../components/accounts/AccountPositions/AccountPositions";
+import { AccountLimits } from "../components/accounts/AccountLimits/AccountLimits";
 import { AccountsTable } from "../components/accounts/AccountsTable/AccountsTable";
 import { PerformancePanel } from "../components/performance/PerformancePanel/PerformancePanel";
 import { CloseAllButton } from "../components/positions/ClosePositions/ClosePositions";
@@ -15,7 +16,8 @@ import { useNumericParam } from "./params";
 
 /**
  * One account (`GET /accounts/{id}/`): its settings and members; its trading state (the kill
- * switch: its own and the effective state, a control to change it and its recent changes); its positions at both levels
+ * switch: its own and the effective state, a control to change it and its recent changes) and
+ * its automatic triggers (daily loss and drawdown limits that halt it); its positions at both levels
  * (`GET /accounts/{id}/positions/`: the broker's per symbol beside the strategies' sum, flagged
  * when they differ, with the strategies' open positions); its performance over every strategy
  * position on it (`GET /accounts/{id}/performance/`); and its portfolio per currency with each
@@ -55,6 +57,8 @@ export function AccountPage() {
       <section>
         <h2>Trading state</h2>
         <AccountTradingStatePanel accountId={id} />
+        <h3>Automatic triggers</h3>
+        {account.data && <AccountLimits account={account.data} />}
       </section>
       <section>
         <h2>Positions</h2>

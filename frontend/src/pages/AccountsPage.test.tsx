@@ -32,6 +32,8 @@ const paper: Account = {
   owner_id: 7,
   is_default: true,
   trading_state: "active",
+  daily_loss_limit: null,
+  max_drawdown_pct: null,
   created_at: "2026-01-05T09:00:00Z",
   updated_at: "2026-01-05T09:00:00Z",
   cash: [
@@ -84,7 +86,11 @@ const strategyBook = (currency: string, id: number): AccountPortfolio["strategie
   win_rate: null,
   average_r: null,
 });
-const liveDetail: AccountDetail = { ...live, members: [{ id: 9, username: "bob" }] };
+const liveDetail: AccountDetail = {
+  ...live,
+  daily_loss_limit: "5000.00",
+  members: [{ id: 9, username: "bob" }],
+};
 
 const cells = (row: HTMLElement) => within(row).getAllByRole("cell").map((c) => c.textContent);
 
@@ -192,6 +198,10 @@ describe("AccountPage", () => {
     expect(action).toHaveTextContent("failed");
     expect(action).toHaveTextContent("broker unreachable");
     expect(screen.getByRole("button", { name: "Close all positions" })).toBeInTheDocument();
+    // The automatic triggers: the daily loss limit in the base currency, no drawdown limit.
+    const triggers = screen.getByLabelText("Automatic triggers");
+    expect(within(triggers).getByText("5,000.00 USD")).toBeInTheDocument();
+    expect(within(triggers).getByText("off")).toBeInTheDocument();
   });
 
   it("flags a symbol whose broker position differs from the strategies' sum, with since when", async () => {

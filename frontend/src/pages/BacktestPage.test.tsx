@@ -49,9 +49,14 @@ describe("BacktestPage", () => {
           if (url.pathname === "/api/v1/backtests/7/report/")
             return jsonResponse(
               makeReport({
-                // a reference row the report may carry besides buy-and-hold
-                baseline: makeReportRow({ variant: null, label: "baseline analyst", trades: 2 }),
-              } as never),
+                // the baseline analyst ran beside the variant as a reference row
+                baseline_analyst: makeReportRow({
+                  variant: 2,
+                  label: "baseline analyst",
+                  trades: 2,
+                  reference: true,
+                }),
+              }),
             );
           if (url.pathname === "/api/v1/backtests/7/series/") return jsonResponse(makeSeries());
           if (url.pathname === "/api/v1/backtests/7/variants/1/trades/")
@@ -103,14 +108,14 @@ describe("BacktestPage", () => {
     expect(cell(variant, "Max drawdown")).toBe("300.00 (0%)");
     expect(cell(variant, "Sharpe")).toBe("1.23");
     expect(cell(variant, "LLM cost")).toBe("$0.0412");
-    const hold = within(report).getByTestId("report-reference-0");
+    expect(cell(within(report).getByTestId("report-reference-0"), "Variant")).toBe(
+      "baseline analyst",
+    );
+    const hold = within(report).getByTestId("report-reference-1");
     expect(cell(hold, "Variant")).toBe("buy and hold");
     expect(cell(hold, "Final equity")).toBe("95,000.00");
     expect(cell(hold, "Sortino")).toBe("—");
     expect(cell(hold, "LLM cost")).toBe("—");
-    expect(cell(within(report).getByTestId("report-reference-1"), "Variant")).toBe(
-      "baseline analyst",
-    );
 
     const figure = JSON.parse((await screen.findByTestId("plotly-figure")).textContent!) as Figure;
     const traces = figure.data as { name: string; yaxis: string; y: number[]; line: { dash?: string } }[];

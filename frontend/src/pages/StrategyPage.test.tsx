@@ -20,6 +20,8 @@ vi.mock("../components/lineage/ChartView/PlotlyFigure", () => ({
 
 /** The performance of a strategy without positions. */
 const noPerformance = () => jsonResponse({ strategy: 7, currencies: [] });
+/** No LLM budget applies. */
+const noBudgets = () => jsonResponse([]);
 /** No open position. */
 const noPositions = () => jsonResponse({ next: null, previous: null, results: [] });
 
@@ -48,6 +50,7 @@ describe("StrategyPage", () => {
           if (url.pathname === "/api/v1/runs/")
             return jsonResponse({ next: null, previous: null, results: [] });
           if (url.pathname === "/api/v1/strategies/7/performance/") return noPerformance();
+          if (url.pathname === "/api/v1/strategies/7/llm-budget/") return noBudgets();
           if (url.pathname === "/api/v1/symbols/1/") return jsonResponse(makeSymbol({ id: 1 }));
           if (url.pathname === "/api/v1/prompt-templates/11/")
             return jsonResponse(makePromptTemplate({ id: 11, name: "swing", version: 2 }));
@@ -99,6 +102,7 @@ describe("StrategyPage", () => {
           if (url.pathname === "/api/v1/runs/")
             return jsonResponse({ next: null, previous: null, results: [] });
           if (url.pathname === "/api/v1/strategies/7/performance/") return noPerformance();
+          if (url.pathname === "/api/v1/strategies/7/llm-budget/") return noBudgets();
           return undefined;
         }),
       ),
@@ -155,6 +159,7 @@ describe("StrategyPage", () => {
             if (url.pathname === "/api/v1/runs/")
               return jsonResponse({ next: null, previous: null, results: [] });
             if (url.pathname === "/api/v1/strategies/7/performance/") return noPerformance();
+            if (url.pathname === "/api/v1/strategies/7/llm-budget/") return noBudgets();
             return undefined;
           }),
         ),
@@ -230,6 +235,7 @@ describe("StrategyPage", () => {
             if (url.pathname === "/api/v1/runs/")
               return jsonResponse({ next: null, previous: null, results: [] });
             if (url.pathname === "/api/v1/strategies/7/performance/") return jsonResponse(body);
+            if (url.pathname === "/api/v1/strategies/7/llm-budget/") return noBudgets();
             return undefined;
           }),
         ),
@@ -270,5 +276,68 @@ describe("StrategyPage", () => {
       ).toBeInTheDocument();
       expect(screen.queryByTestId("plotly-figure")).toBeNull();
     });
+  });
+
+  it("shows the automatic triggers, the latest automatic deactivation and the LLM budgets", async () => {
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(
+        mockFetch((url) => {
+          if (url.pathname === "/api/v1/strategies/7/")
+            return jsonResponse(
+              makeStrategy({
+                id: 7,
+                is_active: false,
+                next_run_at: null,
+                daily_loss_limit: "2000.00",
+                max_drawdown_pct: "15.000",
+                max_failed_runs: null,
+                auto_deactivated_at: "2026-12-07T12:00:00Z",
+                auto_deactivation_reason:
+                  "automatic trigger: daily loss limit 2,000.00 USD reached: P&L since " +
+                  "2026-12-07 00:00 UTC is -2,309.50 USD",
+              }),
+            );
+          if (url.pathname === "/api/v1/strategies/7/llm-budget/")
+            return jsonResponse([
+              {
+                scope: "strategy",
+                period: "day",
+                limit_usd: "2.50",
+                spent_usd: "0.400000",
+                remaining_usd: "2.100000",
+                since: "2026-12-07T00:00:00Z",
+              },
+              {
+                scope: "user",
+                period: "month",
+                limit_usd: null,
+                spent_usd: "3.000000",
+                remaining_usd: null,
+                since: "2026-12-01T00:00:00Z",
+              },
+            ]);
+          if (url.pathname === "/api/v1/strategy-positions/") return noPositions();
+          if (url.pathname === "/api/v1/runs/")
+            return jsonResponse({ next: null, previous: null, results: [] });
+          if (url.pathname === "/api/v1/strategies/7/performance/") return noPerformance();
+          return undefined;
+        }),
+      ),
+    );
+    renderWithProviders(<StrategyPage />, { route: "/strategies/7", path: "/strategies/:id" });
+
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent(/Deactivated automatically/);
+    expect(alert).toHaveTextContent(/daily loss limit 2,000.00 USD reached/);
+    const triggers = screen.getByLabelText("Automatic triggers");
+    expect(within(triggers).getByText("2,000.00 (symbol's currency)")).toBeInTheDocument();
+    expect(within(triggers).getByText("15 %")).toBeInTheDocument();
+    expect(within(triggers).getByText("off")).toBeInTheDocument();
+
+    const budgets = await screen.findByRole("table", { name: "LLM budgets" });
+    const [, ownDay, ownerMonth] = within(budgets).getAllByRole("row");
+    expect(ownDay).toHaveTextContent(/this strategy.*UTC day.*\$2\.50.*\$0\.40.*\$2\.10/);
+    expect(ownerMonth).toHaveTextContent(/owner.*UTC month.*no limit.*\$3\.00.*—/);
   });
 });

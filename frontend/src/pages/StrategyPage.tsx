@@ -9,6 +9,10 @@ import { CloseAllButton } from "../components/positions/ClosePositions/ClosePosi
 import { OpenPositions } from "../components/positions/OpenPositions/OpenPositions";
 import { RunsTable } from "../components/runs/RunsTable/RunsTable";
 import { LiveConfirm } from "../components/strategies/LiveConfirm/LiveConfirm";
+import {
+  StrategyLimits,
+  StrategyLlmBudget,
+} from "../components/strategies/StrategyLimits/StrategyLimits";
 import { StrategySettings } from "../components/strategies/StrategySettings/StrategySettings";
 import { CursorPager } from "../components/ui/CursorPager/CursorPager";
 import { ErrorState, QueryState } from "../components/ui/QueryState/QueryState";
@@ -19,7 +23,9 @@ import { useNumericParam } from "./params";
  * A strategy: Edit, Activate/Deactivate, Run now, its performance (P&L per currency and equity
  * curve, `GET /strategies/{id}/performance/`), its open positions with their stop and target
  * (Close each, or Close all of the strategy, confirmed first with an optional note), its run
- * history and its settings. For a live strategy, Run now and Activate ask for an explicit
+ * history and its settings; its automatic triggers (daily loss, drawdown, failed runs in a row)
+ * with its latest automatic deactivation and why, and its LLM budgets' use and remainder
+ * (`GET /strategies/{id}/llm-budget/`). For a live strategy, Run now and Activate ask for an explicit
  * confirmation first.
  */
 export function StrategyPage() {
@@ -121,6 +127,14 @@ export function StrategyPage() {
                 ? `next run ${formatDateTime(s.next_run_at)}`
                 : "not scheduled while inactive"}
             </p>
+            <section>
+              <h2>Automatic triggers</h2>
+              <StrategyLimits strategy={s} />
+            </section>
+            <section>
+              <h2>LLM budget</h2>
+              <StrategyLlmBudget strategyId={s.id} />
+            </section>
             <section>
               <h2>Performance</h2>
               <QueryState

@@ -17,6 +17,7 @@ export function makeBacktestVariant(overrides: Partial<BacktestVariant> = {}): B
     prompt_version: null,
     analyst: "",
     recorded_answers: false,
+    reference: false,
     account_id: 40,
     clone_id: 50,
     status: "running",
@@ -99,6 +100,7 @@ export function makeReport(overrides: Partial<BacktestReport> = {}): BacktestRep
     trading_days: 86,
     anonymise: false,
     variants: [makeReportRow()],
+    baseline_analyst: null,
     buy_and_hold: makeReportRow({
       variant: null,
       label: "buy and hold",

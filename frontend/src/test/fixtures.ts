@@ -194,6 +194,8 @@ export function makeStrategy(
     id: 7,
     owner: 1,
     next_run_at: "2025-01-03T22:00:00Z",
+    auto_deactivated_at: null,
+    auto_deactivation_reason: "",
     created_at: "2025-01-01T10:00:00Z",
     updated_at: "2025-01-01T10:00:00Z",
     symbol_code: "SPY",
@@ -239,6 +241,9 @@ export function makeStrategy(
     scale_in_exits: "newest",
     trail_stop: false,
     close_before_session_end_min: null,
+    daily_loss_limit: null,
+    max_drawdown_pct: null,
+    max_failed_runs: null,
     trading_mode: "paper",
     ...overrides,
   };

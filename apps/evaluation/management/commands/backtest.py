@@ -23,9 +23,10 @@ from apps.evaluation.services import (
     backtest_cost_estimate,
     backtest_create,
     backtest_remaining_cost_estimate,
+    backtest_reopen,
     backtest_run,
 )
-from apps.evaluation.tasks import backtest_start
+from apps.evaluation.tasks import TaskQueueUnavailableError, backtest_start
 from apps.lineage.models import LlmCacheMode
 from apps.strategies.models import AnalystKind, Strategy
 
@@ -204,7 +205,10 @@ class Command(BaseCommand):
     def _wait(self, backtest: Backtest, advance: Any) -> Backtest:
         """Send the variants to the ``runs`` queue and show their counters until the backtest
         ends (Ctrl-C cancels it: the workers stop before their next slot)."""
-        backtest_start(backtest)
+        try:
+            backtest_start(backtest)
+        except TaskQueueUnavailableError as error:
+            raise CommandError(str(error)) from error
         try:
             while True:
                 backtest.refresh_from_db()
@@ -235,7 +239,12 @@ class Command(BaseCommand):
             backtest = Backtest.objects.filter(pk=options["resume"]).first()
             if backtest is None:
                 raise CommandError(f"no backtest {options['resume']}")
+            if backtest.status == BacktestStatus.DONE:
+                self.stdout.write(f"backtest {backtest.pk} is done already: its summary")
+                return backtest
             self._check_cost(backtest_remaining_cost_estimate(backtest), options)
+            # a failed or cancelled backtest is made pending; its finished slots stay done
+            backtest_reopen(backtest)
             return backtest
         if not (options["slug"] and options["start"] and options["end"]):
             raise CommandError("give SLUG --start … --end …, or --resume ID")

@@ -91,3 +91,17 @@ export const useSetStrategyActive = (id: number) => {
     onSuccess: changed,
   });
 };
+
+/**
+ * `GET /strategies/{id}/llm-budget/` — each LLM budget that applies to the strategy (its own
+ * and its owner's, per UTC day and month): limit, spend since the period began and what
+ * remains, in USD (null limit / remaining: no limit).
+ */
+export const useStrategyLlmBudget = (id: number) =>
+  useQuery({
+    queryKey: [...strategyKeys.detail(id), "llm-budget"] as const,
+    queryFn: async () =>
+      unwrap(
+        await api.GET("/api/v1/strategies/{id}/llm-budget/", { params: { path: { id } } }),
+      ),
+  });

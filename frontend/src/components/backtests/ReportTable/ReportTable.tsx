@@ -13,13 +13,16 @@ const isRow = (value: unknown): value is BacktestReportRow =>
   "max_drawdown" in value;
 
 /**
- * The reference rows of a report after its variants: buy-and-hold, then any other row-shaped
- * entry the report carries (e.g. a baseline reference), in the report's key order.
+ * The reference rows of a report after its variants: the baseline analyst when it ran as an
+ * added reference (a compared baseline variant is already among the variants), buy-and-hold,
+ * then any other row-shaped entry the report carries, in the report's key order.
  */
 export function referenceRows(report: BacktestReport): BacktestReportRow[] {
-  const rows: BacktestReportRow[] = [report.buy_and_hold];
+  const baseline = report.baseline_analyst;
+  const rows: BacktestReportRow[] = baseline?.reference ? [baseline] : [];
+  rows.push(report.buy_and_hold);
   for (const [key, value] of Object.entries(report as unknown as Record<string, unknown>)) {
-    if (key === "variants" || key === "buy_and_hold") continue;
+    if (key === "variants" || key === "buy_and_hold" || key === "baseline_analyst") continue;
     if (isRow(value)) rows.push(value);
     else if (Array.isArray(value)) rows.push(...value.filter(isRow));
   }
