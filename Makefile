@@ -115,13 +115,15 @@ typecheck: setup
 	.venv/bin/mypy .
 
 pytest: setup services llm-check frontend
+	@# the metrics test starts a real Prometheus (Debian's package)
+	@command -v prometheus >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null)
 	DATABASE_URL=$(TEST_DATABASE_URL) $(MANAGE) makemigrations --check --dry-run --verbosity 0
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) SIBYL_LOCAL_LLM_PYTHON=$(CURDIR)/$(LLM_VENV)/bin/python .venv/bin/pytest
 
 # No Docker engine runs here: Debian's docker-compose validates the file without one.
 compose-check:
 	@command -v docker-compose >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null)
-	SECRET_KEY=compose-check LLM_KEY_SALT=compose-check docker-compose config -q
+	SECRET_KEY=compose-check LLM_KEY_SALT=compose-check METRICS_TOKEN=compose-check docker-compose config -q
 
 # The browser app (frontend/: Vite + React + TypeScript), built into frontend/dist/ and served by
 # Django at / ; npm ci installs exactly its lock file.

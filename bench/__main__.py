@@ -19,7 +19,17 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from bench import api, backtest, burst, conflicts, ibkr_modify, ibkr_orders, pipeline, positions
+    from bench import (
+        api,
+        backtest,
+        burst,
+        conflicts,
+        ibkr_modify,
+        ibkr_orders,
+        metrics,
+        pipeline,
+        positions,
+    )
     from bench.database import ensure_database
 
     out = Path(settings.BASE_DIR) / "var" / "bench" / "results.json"
@@ -27,7 +37,17 @@ def main() -> None:
     ensure_database()
     call_command("migrate", verbosity=0)
     results: dict[str, float] = {}
-    for module in (pipeline, burst, ibkr_orders, ibkr_modify, conflicts, api, positions, backtest):
+    for module in (
+        pipeline,
+        burst,
+        ibkr_orders,
+        ibkr_modify,
+        conflicts,
+        api,
+        positions,
+        backtest,
+        metrics,
+    ):
         results.update(module.run())
     out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     json.dump(results, sys.stdout, indent=2, sort_keys=True)

@@ -16,7 +16,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 from django.conf import settings
 from kombu import Queue
 
@@ -76,6 +76,16 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=30, hour=5),
     },
 }
+
+
+@worker_process_shutdown.connect
+def _metrics_process_dead(pid: int | None = None, **_: object) -> None:
+    """A prefork child exits: mark its Prometheus live-gauge files dead (multiprocess mode,
+    ``PROMETHEUS_MULTIPROC_DIR`` set; see config/gunicorn.py)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())
 
 
 @worker_ready.connect

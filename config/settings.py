@@ -114,6 +114,8 @@ if importlib.util.find_spec("devtools") is not None:
     INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
+    # django-prometheus: first and last, so request metrics time the whole stack.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Outermost but security: it sees every error response Django made under /api/.
     "apps.common.api.ApiJsonErrorsMiddleware",
@@ -125,6 +127,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 # --- Content-Security-Policy (django-csp) ------------------------------------------------------
@@ -186,6 +189,16 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The demo's default is an embedded SQLite file; tests and deployments set DATABASE_URL.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'demo.sqlite3'}")}
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", True)
+# django-prometheus's wrappers of the PostgreSQL and SQLite backends count connections and
+# queries and time them (django_db_*); same backends underneath. METRICS_DB=false keeps
+# Django's own.
+_METRICS_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+if env.bool("METRICS_DB", default=True):
+    _engine = DATABASES["default"]["ENGINE"]
+    DATABASES["default"]["ENGINE"] = _METRICS_ENGINES.get(_engine, _engine)
 
 # Every app's migrations live in the top-level migrations/ package.
 MIGRATION_MODULES = {
@@ -447,6 +460,20 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
+
+# --- Metrics (Prometheus; apps/observability, openspec operations spec "Metrics") ---------
+# Who may scrape /metrics: with METRICS_TOKEN set, requests carrying
+# "Authorization: Bearer <token>"; with METRICS_ALLOWED_NETWORKS set (CIDRs, comma-separated),
+# clients in them (REMOTE_ADDR); both set, both; neither, loopback only. Across processes,
+# each process group sets PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself) to an
+# empty directory of its own under METRICS_MULTIPROC_ROOT (README, "Watching it").
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# The web process's scrape merges the multiprocess files of every directory under this one
+# (each process group writes its own PROMETHEUS_MULTIPROC_DIR below it); blank: only its own.
+METRICS_MULTIPROC_ROOT = env.str("METRICS_MULTIPROC_ROOT", default="")
+# Prometheus scrapes plain HTTP inside the deployment's network: no redirect to HTTPS there.
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 
 # --- Interactive Brokers (BROKER=ibkr) -----------------------------------------------------
 # TWS paper 7497 / live 7496; IB Gateway paper 4002 / live 4001. Orders need IBKR_READONLY=false

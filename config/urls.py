@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from apps.observability.views import metrics_view
 from config.spa import app_index
 
 urlpatterns = [
@@ -13,6 +14,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/auth/", include("rest_framework.urls")),
+    # Prometheus' scrape target (apps.observability): token or network policy, else loopback.
+    path("metrics", metrics_view, name="metrics"),
     # Everything else belongs to the browser app's own router.
     re_path(r"^(?!api/|admin/|static/|media/)(?P<path>.*)$", app_index, name="app"),
 ]

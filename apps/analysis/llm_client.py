@@ -31,6 +31,7 @@ from django.conf import settings
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
 
+from apps.common import metrics
 from apps.common.deadlines import RunTimeBudgetExceededError, current_deadline, time_left
 from apps.common.errors import SibylError
 
@@ -295,7 +296,8 @@ class LlmClient:
 
     ``prices``: the cost table (default LLM_PRICES); ``http_client``: the httpx client the SDK
     sends with (``apps.common.outbound.pinned_http_client`` for user-supplied URLs; default:
-    the SDK's own, which follows no redirects here either).
+    the SDK's own, which follows no redirects here either); ``endpoint_name``: the endpoint's
+    configured name, the ``endpoint`` label of its Prometheus metrics (``apps.common.metrics``).
     """
 
     def __init__(
@@ -307,7 +309,9 @@ class LlmClient:
         max_attempts: int,
         prices: dict[str, dict[str, float]] | None = None,
         http_client: httpx2.Client | None = None,
+        endpoint_name: str = "",
     ) -> None:
+        self._endpoint_name = endpoint_name
         self._base_url = base_url
         self._secret = api_key
         self._max_attempts = max_attempts
@@ -390,7 +394,11 @@ class LlmClient:
             result.errors = errors
             result.attempts, result.attempt_log = len(trace.log), trace.log
             result.latency_ms = trace.elapsed_ms()
+            self._count(model, result)
             return result
+        metrics.llm_call(
+            endpoint=self._endpoint_name, model=model, ok=False, latency_ms=trace.elapsed_ms()
+        )
         raise LlmCallError(
             "; ".join(errors),
             attempts=len(trace.log),
@@ -398,6 +406,19 @@ class LlmClient:
             mode=mode,
             latency_ms=trace.elapsed_ms(),
             attempt_log=trace.log,
+        )
+
+    def _count(self, model: str, result: LlmResult) -> None:
+        """Count a successful call for the requested ``model`` (the label stays the configured
+        model even when the endpoint names another, so an endpoint cannot grow label sets)."""
+        metrics.llm_call(
+            endpoint=self._endpoint_name,
+            model=model,
+            ok=True,
+            latency_ms=result.latency_ms,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            cost_usd=result.cost_usd,
         )
 
     def _complete_model(self, ask: ChatAsk, model: str, mode: str, trace: CallTrace) -> LlmResult:

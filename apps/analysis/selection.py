@@ -64,6 +64,7 @@ def _client(settings_: EndpointSettings, max_attempts: int) -> LlmClient:
         max_attempts=max_attempts,
         prices=json.loads(settings_.prices_json),
         http_client=http_client,
+        endpoint_name=settings_.name,
     )
 
 

@@ -16,6 +16,7 @@ from django.db.models import F, TextField, Value
 from django.db.models.functions import Coalesce, Concat, NullIf
 from django.utils import timezone
 
+from apps.common import metrics
 from apps.lineage.models import (
     Artifact,
     LlmCacheMode,
@@ -131,6 +132,7 @@ def run_start(*, run: Run) -> bool:
     )
     if claimed:
         run.status, run.started_at, run.heartbeat_at = RunStatus.RUNNING, now, now
+        metrics.run_started(trigger=run.trigger, scheduled_for=run.scheduled_for, started_at=now)
     return claimed == 1
 
 
@@ -169,6 +171,7 @@ def runs_expire(*, reasons: dict[int, str], at: datetime) -> list[int]:
             Run.objects.filter(pk__in=matched).update(
                 status=RunStatus.EXPIRED, finished_at=at, error_message=reason
             )
+        metrics.runs_finished(status=RunStatus.EXPIRED, triggers=_triggers(matched))
         expired += matched
     return expired
 
@@ -200,6 +203,7 @@ def run_finish(*, run: Run, error_message: str = "") -> None:
     )
     if updated:
         run.status, run.error_message, run.finished_at = status, error_message, now
+        metrics.run_finished(status=status, trigger=run.trigger)
     else:
         run.refresh_from_db()
 
@@ -224,6 +228,8 @@ def run_crash(*, run: Run, error: Exception) -> bool:
                 error_message=str(error) or repr(error),
             )
     run.refresh_from_db()
+    if failed:
+        metrics.run_finished(status=RunStatus.FAILED, trigger=run.trigger)
     return failed == 1
 
 
@@ -533,6 +539,13 @@ def step_fail(*, step: Step, output: dict[str, Any], error_type: str, error_mess
     )
 
 
+def _triggers(run_ids: list[int]) -> list[str]:
+    """The trigger of each run in ``run_ids`` (one query; for counting them by trigger)."""
+    if not run_ids:
+        return []
+    return list(Run.objects.filter(pk__in=run_ids).values_list("trigger", flat=True))
+
+
 def run_skip(*, run: Run, reason: str) -> bool:
     """Mark a pending ``run`` skipped without executing it (a replay's source run that cannot
     be replayed), ``reason`` as its error message. Returns False when it was not pending."""
@@ -565,6 +578,7 @@ def _step_end(
     step.output = output
     step.finished_at = timezone.now()
     step.duration_ms = round((time.perf_counter() - started) * 1000.0, 3)
+    metrics.step_finished(step=step.name, status=status, duration_s=step.duration_ms / 1000.0)
     if error is not None:
         step.error_type = type(error).__name__
         step.error_message = str(error) or repr(error)
@@ -674,4 +688,5 @@ def runs_mark_abandoned(*, older_than: datetime) -> list[Run]:
                 error_message="the worker executing this step died or hung past the time limit",
             )
         marked.append(Run.objects.get(pk=run_id))
+        metrics.run_finished(status=RunStatus.ABANDONED, trigger=marked[-1].trigger)
     return marked

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from apps.common import metrics
 from apps.common.decimals import round_to_tick
 from apps.lineage.models import Run
 from apps.orders.brokers import (
@@ -462,6 +463,7 @@ def _record_execution(order: Order, execution: Execution) -> bool:
         realized_pnl=realized,
         unattributed_quantity=effect.excess,
     )
+    metrics.fill_recorded(broker=order.broker, side=order.side)
     previous_value = (order.avg_fill_price or Decimal(0)) * order.filled_quantity
     filled = order.filled_quantity + execution.quantity
     order_transition(

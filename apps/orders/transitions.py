@@ -32,6 +32,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from apps.common import metrics
 from apps.common.errors import SibylError
 from apps.orders.models import Order, OrderStatus
 
@@ -113,4 +114,5 @@ def order_transition(order: Order, *, to: str, **fields: Any) -> Order:
         raise OrderStatusMovedError(order_id=order.pk, expected=before)
     for name, value in values.items():
         setattr(order, name, value)
+    metrics.order_status(status=to, broker=order.broker)
     return order

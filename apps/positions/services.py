@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from apps.common import metrics
 from apps.positions.accounting import Book, book_add, book_reduce, entry_side, outcome
 from apps.positions.models import PositionStatus, StrategyPosition
 
@@ -59,6 +60,7 @@ def _book(position: StrategyPosition) -> Book:
 
 
 def _store(position: StrategyPosition, book: Book, *, at: datetime) -> None:
+    was_open = position.pk is not None and position.status == PositionStatus.OPEN
     position.quantity = book.quantity
     position.average_cost = book.average_cost
     position.realized_pnl = book.realized
@@ -78,6 +80,13 @@ def _store(position: StrategyPosition, book: Book, *, at: datetime) -> None:
         position.closed_at = None
         position.r_multiple = None
         position.outcome = ""
+    is_open = position.status == PositionStatus.OPEN
+    metrics.position_changed(
+        side=position.side,
+        opened=position.pk is None,
+        closed=(was_open or position.pk is None) and not is_open,
+        outcome=position.outcome,
+    )
     position.save()
 
 
