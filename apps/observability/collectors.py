@@ -8,8 +8,8 @@ per Celery queue. Only configured strategies and accounts are labelled — a bac
 strategy copy (``backtest_of`` set) and its paper account (``paper_clock`` set) never are — so
 label sets stay bounded by what operators configured.
 
-Extending: append a callable returning metric families to ``STATE_SOURCES`` (e.g. the approval
-queue's waiting orders); it is called on every scrape, so keep it one query.
+Extending: append a callable returning metric families to ``STATE_SOURCES``; it is called on
+every scrape, so keep it one query.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -23,6 +23,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from apps.marketdata.models import Bar
+from apps.orders.models import ApprovalStatus, OrderApproval
 from apps.positions.models import PositionSide, PositionStatus, StrategyPosition
 from apps.trading.models import Account, TradingState
 from apps.trading.trading_state import global_trading_state
@@ -168,8 +169,28 @@ def queue_metrics() -> Iterator[Metric]:
 
 
 # Every source of scrape-time gauges, in order; append to extend (see the module docstring).
+def approval_metrics() -> Iterator[Metric]:
+    """``sibyl_approvals_waiting{strategy}``: brackets held for a person's approval (pending
+    ``OrderApproval`` rows) per strategy slug; one grouped query."""
+    family = GaugeMetricFamily(
+        "sibyl_approvals_waiting",
+        "Brackets awaiting a person's approval, by strategy.",
+        labels=["strategy"],
+    )
+    rows = (
+        OrderApproval.objects.filter(status=ApprovalStatus.PENDING)
+        .values_list("strategy__slug")
+        .annotate(waiting=Count("pk"))
+        .order_by()
+    )
+    for slug, waiting in rows:
+        family.add_metric([slug], waiting)
+    yield family
+
+
 STATE_SOURCES: list[Callable[[], Iterable[Metric]]] = [
     trading_state_metrics,
+    approval_metrics,
     position_metrics,
     unrealized_pnl_metrics,
     queue_metrics,

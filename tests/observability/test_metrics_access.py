@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.factories import BarFactory, StrategyFactory, StrategyPositionFactory, SymbolFactory
+from tests.factories import (
+    BarFactory,
+    StrategyFactory,
+    StrategyPositionFactory,
+    SymbolFactory,
+    UserFactory,
+)
+from tests.factories import decision_answer as decision
+from tests.pipeline.test_position_actions import run_answering
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +187,19 @@ def test_position_gauges_cover_configured_strategies_only(web: Client) -> None:
     assert f'sibyl_realized_pnl{{{account},currency="USD",strategy="gauged"}} 30.0' in body
     assert f'sibyl_unrealized_pnl{{{account},currency="USD",strategy="gauged"}} 5700.0' in body
     assert "gauged-copy" not in body
+
+
+def test_brackets_awaiting_approval_are_counted_per_strategy(
+    web: Client, goog: Any, llm_server: Any
+) -> None:
+    strategy = StrategyFactory.create(
+        symbol=goog, analyst="openai", owner=UserFactory.create(), approval="required"
+    )
+    assert "sibyl_approvals_waiting{" not in scrape(web, "127.0.0.1")[1]
+
+    run = run_answering(strategy, llm_server, decision())
+
+    assert run.status == "succeeded", run.error_message
+    status, body = scrape(web, "127.0.0.1")
+    assert status == 200
+    assert f'sibyl_approvals_waiting{{strategy="{strategy.slug}"}} 1.0' in body
