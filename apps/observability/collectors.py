@@ -168,7 +168,6 @@ def queue_metrics() -> Iterator[Metric]:
     )
 
 
-# Every source of scrape-time gauges, in order; append to extend (see the module docstring).
 def approval_metrics() -> Iterator[Metric]:
     """``sibyl_approvals_waiting{strategy}``: brackets held for a person's approval (pending
     ``OrderApproval`` rows) per strategy slug; one grouped query."""
@@ -188,6 +187,7 @@ def approval_metrics() -> Iterator[Metric]:
     yield family
 
 
+# Every source of scrape-time gauges, in order; append to extend (see the module docstring).
 STATE_SOURCES: list[Callable[[], Iterable[Metric]]] = [
     trading_state_metrics,
     approval_metrics,
