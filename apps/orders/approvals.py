@@ -329,6 +329,28 @@ def approvals_expire(*, now: datetime | None = None) -> list[int]:
     return expired
 
 
+def approvals_withdraw(
+    *, orders: QuerySet[Order], reason: str, user: User | None = None
+) -> list[str]:
+    """Reject every pending approval whose held entry is among ``orders`` (a close-all's
+    scope): its bracket is cancelled unsent with ``reason``, the approval ``rejected`` by
+    ``user`` (None: the system) and an ``approval`` step noted on its run — so that approving
+    it later cannot open a position the close-all meant to end. Returns the entries' client
+    order references (one transaction each; one decided meanwhile is left as it is)."""
+    held = OrderApproval.objects.filter(status=ApprovalStatus.PENDING, parent__in=orders)
+    withdrawn: list[str] = []
+    for approval_id in held.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            approval = _lock(approval_id)
+            if approval.status != ApprovalStatus.PENDING:
+                continue
+            approval.decided_by, approval.decided_at = user, timezone.now()
+            _cancel_locked(approval, status=ApprovalStatus.REJECTED, reason=reason)
+        _note(approval)
+        withdrawn.append(approval.parent.client_order_ref)
+    return withdrawn
+
+
 def approval_links(approval: OrderApproval, *, base_url: str = "") -> dict[str, str]:
     """Signed approve and reject links for a notification: ``{"approve_url", "reject_url"}``.
 

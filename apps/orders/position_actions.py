@@ -31,6 +31,7 @@ from django.utils import timezone
 from apps.common.decimals import plain, round_to_tick
 from apps.common.errors import SibylError
 from apps.lineage.models import Run
+from apps.orders.approvals import approvals_withdraw
 from apps.orders.broker_selection import broker_for, broker_named
 from apps.orders.brokers import Broker, BrokerRejectedError, BrokerUnavailableError
 from apps.orders.cancellation import OrderNotWorkingError, order_cancel
@@ -344,7 +345,8 @@ def positions_close_all(
     ``note`` say who and why) or ``end_of_day``.
 
     Working entries with nothing filled are cancelled at the broker (a pending one — its run
-    is about to send it — is withdrawn unsent); positions are closed one by one
+    is about to send it — is withdrawn unsent; one held for approval is rejected with the
+    close-all's reason, ``approvals_withdraw``); positions are closed one by one
     (``position_close``); one failure does not stop the rest (``errors``). The umbrella
     ``PositionAction`` records the scope and everything done; ``failed`` when anything
     failed. Positions whose close is already working are left to it (noted, not an error).
@@ -374,6 +376,14 @@ def positions_close_all(
         status__in=(OrderStatus.PENDING, *ACTIVE_ORDER_STATUSES),
     ).order_by("pk")
     why = f"{kind}: close-all" + (f" ({note})" if note else "")
+    # Brackets held for a person's approval: rejected, or approving one later would open anew.
+    report.cancelled += approvals_withdraw(
+        orders=Order.objects.filter(
+            _scope_filter("", account, strategy, symbol_id), role=OrderRole.ENTRY
+        ),
+        reason=why,
+        user=requested_by,
+    )
     for order in entries:
         try:
             if order.status == OrderStatus.PENDING:

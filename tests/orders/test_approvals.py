@@ -26,6 +26,7 @@ from apps.orders.approvals import (
 from apps.orders.broker_selection import broker_named
 from apps.orders.brokers import BracketSpec, Broker, BrokerOrderState
 from apps.orders.models import Order, OrderApproval, PaperOrder
+from apps.orders.position_actions import positions_close_all
 from apps.pipeline.executor import strategy_run
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
@@ -385,3 +386,27 @@ def test_the_expiry_task_is_on_the_beat_schedule(goog: Symbol, llm_server: Any) 
     assert expire_approvals() == {"expired": []}  # not yet due
     OrderApproval.objects.filter(pk=approval.pk).update(expires_at=timezone.now())
     assert expire_approvals() == {"expired": [approval.pk]}
+
+
+def test_a_close_all_rejects_the_brackets_held_for_approval(goog: Symbol, llm_server: Any) -> None:
+    # given a bracket held for approval on the strategy's account
+    strategy, run, approval = _held(goog, llm_server)
+    owner = _owner(strategy)
+
+    # when the owner closes everything on the account
+    report = positions_close_all(
+        account=strategy.account, kind="person", market_time=AS_OF, requested_by=owner
+    )
+
+    # then the held bracket is rejected unsent with the close-all's reason
+    approval.refresh_from_db()
+    assert (approval.status, approval.reason) == ("rejected", "person: close-all")
+    assert approval.decided_by == owner
+    orders = Order.objects.filter(run=run)
+    assert {(o.status, o.error_message) for o in orders} == {("cancelled", "person: close-all")}
+    assert orders.get(role="entry").client_order_ref in report.cancelled
+    # and approving it afterwards cannot open a position the close-all meant to end
+    with pytest.raises(ApprovalError):
+        approval_approve(approval_id=approval.pk, user=owner)
+    assert not PaperOrder.objects.exists()
+    assert run.steps.filter(name="approval").exists()
