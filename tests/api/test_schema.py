@@ -20,6 +20,7 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -28,6 +29,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from apps.lineage.models import Artifact
 from apps.pipeline.executor import strategy_run
 from apps.symbols.models import Symbol
 from tests.factories import StrategyFactory, UserFactory
@@ -120,3 +122,22 @@ def test_an_unfinished_runs_duration_is_declared_nullable() -> None:
     schema = SchemaGenerator().get_schema(request=None, public=True)
     for component in ("RunListOutput", "RunDetailOutput"):
         assert _property(schema, component, "duration_ms").get("nullable") is True, component
+
+
+@pytest.mark.django_db
+def test_every_artifact_download_has_a_documented_content_type(goog: Symbol) -> None:
+    # The fuzzer above reaches an artifact only when it guesses an existing id; this walks all
+    # of a real run's artifacts (chart PNG and JSON, prompt and answer text) instead.
+    staff = UserFactory.create(is_staff=True)
+    strategy = StrategyFactory.create(symbol=goog, owner=staff)
+    strategy_run(strategy=strategy, as_of=datetime(2012, 6, 1, tzinfo=UTC), trigger="manual")
+    api = SchemaGenerator().get_schema(request=None, public=True)
+    documented = set(api["paths"]["/api/v1/artifacts/{id}/"]["get"]["responses"]["200"]["content"])
+    client = APIClient()
+    client.force_authenticate(staff)
+    artifacts = list(Artifact.objects.filter(step__run__strategy=strategy))
+    assert {a.content_type for a in artifacts} >= {"image/png", "application/json", "text/plain"}
+    for artifact in artifacts:
+        response = client.get(f"/api/v1/artifacts/{artifact.pk}/")
+        assert response.status_code == 200
+        assert response["Content-Type"].split(";")[0] in documented, artifact.kind

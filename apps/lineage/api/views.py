@@ -18,15 +18,22 @@ from apps.lineage import selectors
 from apps.lineage.models import Artifact
 
 OWNER = "strategy__owner"
+DOWNLOAD = (
+    "The file, with its own content type: a chart as PNG or Plotly JSON, a prompt or an answer "
+    "as text."
+)
 
 
 @extend_schema(
     tags=["runs"],
     responses={
+        # One entry per content type the pipeline stores (charts: PNG and Plotly JSON; llm:
+        # prompt and answer text), so a client and the schema check know every body it may get.
+        (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description=DOWNLOAD),
+        (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description=DOWNLOAD),
+        (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description=DOWNLOAD),
         (200, "application/octet-stream"): OpenApiResponse(
-            OpenApiTypes.BINARY,
-            description="The file, with its own content type (image/png, application/json, "
-            "text/plain, …).",
+            OpenApiTypes.BINARY, description=DOWNLOAD
         ),
         401: None,
         404: None,

@@ -5074,12 +5074,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file, with its own content type (image/png, application/json, text/plain, …). */
+            /** @description The file, with its own content type: a chart as PNG or Plotly JSON, a prompt or an answer as text. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "image/png": string;
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                    "text/plain": string;
                     "application/octet-stream": string;
                 };
             };
