@@ -34,6 +34,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 
 from apps.marketdata.bar_checks import OhlcvRow
 from apps.marketdata.bar_sizes import latest_closed_open
@@ -238,9 +239,26 @@ class PaperBroker:
         ``until`` (tz-aware UTC; None: no bound) replays only bars closed by then, and an
         account's ``paper_clock`` bounds its orders likewise (module docstring)."""
         orders = list(PaperOrder.objects.filter(client_order_ref__in=refs))
-        for parent in [o for o in orders if not o.parent_ref]:  # brackets and lone orders
-            self._advance(parent, until)
-        fresh = list(PaperOrder.objects.filter(client_order_ref__in=refs))
+        self._advance_all([o for o in orders if not o.parent_ref], until)  # brackets, lone orders
+        return self._report(PaperOrder.objects.filter(client_order_ref__in=refs))
+
+    def poll_brackets(
+        self, roots: list[str], until: datetime | None = None
+    ) -> tuple[list[BrokerOrderState], list[Execution]]:
+        """``poll`` of the whole brackets whose parents (or lone orders) are ``roots``: their
+        children are read with them, in one query, rather than listed by the caller."""
+        bracket = Q(client_order_ref__in=roots) | Q(parent_ref__in=roots)
+        orders = list(PaperOrder.objects.filter(bracket))
+        parents = [o for o in orders if not o.parent_ref]
+        self._advance_all(parents, until, children=[o for o in orders if o.parent_ref])
+        return self._report(PaperOrder.objects.filter(bracket))
+
+    @staticmethod
+    def _report(
+        rows: QuerySet[PaperOrder],
+    ) -> tuple[list[BrokerOrderState], list[Execution]]:
+        """The states of ``rows`` (read now) and all their executions."""
+        fresh = list(rows)
         executions = [
             Execution(
                 e.execution_id,
@@ -364,29 +382,56 @@ class PaperBroker:
             raise BrokerRejectedError("a stop order needs a stop price")
 
     def _advance(self, parent: PaperOrder, until: datetime | None = None) -> None:
-        children = list(PaperOrder.objects.filter(parent_ref=parent.client_order_ref))
-        book = [parent, *children]
-        if all(o.status != "submitted" for o in book):
+        self._advance_all([parent], until)
+
+    def _advance_all(
+        self,
+        parents: list[PaperOrder],
+        until: datetime | None = None,
+        *,
+        children: list[PaperOrder] | None = None,
+    ) -> None:
+        """Replay the bars of each parent's bracket (``children``: all the parents' children,
+        in id order; None: read in one query). Symbols and clock bounds are read once per
+        poll: a backtest polls on every slot."""
+        if not parents:
             return
-        symbol = Symbol.objects.get(pk=parent.symbol_id)
-        bars_after = Bar.objects.filter(
-            symbol_id=parent.symbol_id, bar_size=parent.bar_size, ts__gte=parent.accepted_at
-        )
-        bound = paper_bound(parent.account_key, until)
-        if bound is not None:
-            last_open = latest_closed_open(bound, parent.bar_size, symbol.trading_calendar)
-            bars_after = bars_after.filter(ts__lte=last_open)
-        bars = [
-            OhlcvRow(*v)
-            for v in bars_after.order_by("ts").values_list(
-                "ts", "open", "high", "low", "close", "volume"
-            )
+        children_of: dict[str, list[PaperOrder]] = {p.client_order_ref: [] for p in parents}
+        if children is None:
+            children = list(PaperOrder.objects.filter(parent_ref__in=list(children_of)))
+        for child in children:
+            if child.parent_ref in children_of:
+                children_of[child.parent_ref].append(child)
+        books = [
+            (parent, children_of[parent.client_order_ref])
+            for parent in parents
+            if any(o.status == "submitted" for o in (parent, *children_of[parent.client_order_ref]))
         ]
-        config = fill_config(symbol)
-        result = simulate_bracket(
-            _sim_order(parent), [_sim_order(c) for c in children], bars, config
-        )
-        self._store(book, result)
+        if not books:
+            return
+        symbols = Symbol.objects.in_bulk({parent.symbol_id for parent, _ in books})
+        bounds: dict[str, datetime | None] = {}
+        for parent, children in books:
+            symbol = symbols[parent.symbol_id]
+            bars_after = Bar.objects.filter(
+                symbol_id=parent.symbol_id, bar_size=parent.bar_size, ts__gte=parent.accepted_at
+            )
+            if parent.account_key not in bounds:
+                bounds[parent.account_key] = paper_bound(parent.account_key, until)
+            bound = bounds[parent.account_key]
+            if bound is not None:
+                last_open = latest_closed_open(bound, parent.bar_size, symbol.trading_calendar)
+                bars_after = bars_after.filter(ts__lte=last_open)
+            bars = [
+                OhlcvRow(*v)
+                for v in bars_after.order_by("ts").values_list(
+                    "ts", "open", "high", "low", "close", "volume"
+                )
+            ]
+            result = simulate_bracket(
+                _sim_order(parent), [_sim_order(c) for c in children], bars, fill_config(symbol)
+            )
+            self._store([parent, *children], result)
 
     @staticmethod
     def _store(book: list[PaperOrder], result: SimResult) -> None:
@@ -397,7 +442,20 @@ class PaperBroker:
                 if row.status == "submitted" and sim.status != "submitted":
                     row.status, row.cancel_reason = sim.status, sim.reason
                     row.save(update_fields=["status", "cancel_reason"])
+            # every replay re-derives the book's fills: only the new ones need a write (the
+            # unique execution id and get_or_create still settle a concurrent poll's race)
+            stored = (
+                set(
+                    PaperExecution.objects.filter(paper_order__in=book).values_list(
+                        "execution_id", flat=True
+                    )
+                )
+                if result.fills
+                else set()
+            )
             for ref, executed_at, quantity, price, commission in result.fills:
+                if f"paper-{by_ref[ref].pk}-1" in stored:
+                    continue
                 PaperExecution.objects.get_or_create(
                     execution_id=f"paper-{by_ref[ref].pk}-1",
                     defaults={
@@ -432,14 +490,10 @@ def paper_advance(
     of those brackets, for the caller to record in Sibyl (``apps.orders.services.orders_apply``:
     fills once each by execution id)."""
     working = PaperOrder.objects.filter(account_key=account_key, status="submitted")
-    roots = set(working.filter(parent_ref="").values_list("client_order_ref", flat=True))
-    roots |= set(working.exclude(parent_ref="").values_list("parent_ref", flat=True))
+    roots = {parent or ref for ref, parent in working.values_list("client_order_ref", "parent_ref")}
     if not roots:  # nothing working: nothing to replay (saves the poll's queries per slot)
         return [], []
-    children = PaperOrder.objects.filter(parent_ref__in=roots).values_list(
-        "client_order_ref", flat=True
-    )
-    return PaperBroker().poll(sorted(roots | set(children)), until=until)
+    return PaperBroker().poll_brackets(sorted(roots), until=until)
 
 
 def paper_account_id(account_key: str) -> int | None:

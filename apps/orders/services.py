@@ -194,7 +194,7 @@ def _apply_state(order: Order, state: BrokerOrderState, *, adopt: bool = False) 
     with ``adopt`` (reconciliation by reference) a ``failed`` one too. An order that starts
     working drops its error text: it was about an outcome now known (e.g. "submission outcome
     unknown" on an order adopted or resent later)."""
-    before = order.status
+    before, known_id = order.status, order.broker_order_id
     order.broker_order_id = state.broker_order_id or order.broker_order_id
     starts = (OrderStatus.PENDING, OrderStatus.SUBMITTING, *((OrderStatus.FAILED,) * adopt))
     if order.status in starts:
@@ -219,7 +219,10 @@ def _apply_state(order: Order, state: BrokerOrderState, *, adopt: bool = False) 
         order_transition(
             order, to=final, broker_order_id=order.broker_order_id, error_message=state.reason
         )
-    elif order.status == before:  # news without a status change: the id, and a sign of life
+    elif order.status == before and (
+        order.broker_order_id != known_id or order.status in IN_DOUBT
+    ):  # news without a status change: a new broker id, or a sign of life of an order in
+        # doubt; a working order's unchanged news is not written (a backtest polls every slot)
         order.save(update_fields=["broker_order_id", "updated_at"])
     return order.status != before
 

@@ -288,6 +288,8 @@ def signal_create(
         checks=[check.as_json() for check in checks],
         rejection_reasons=failed,
     )
-    signal.full_clean()
+    # the strategy, run and template are rows in hand (their existence and the one signal per
+    # run are the database's constraints): validating them here cost four queries per run
+    signal.full_clean(exclude=["strategy", "run", "prompt_template"])
     signal.save()
     return signal
