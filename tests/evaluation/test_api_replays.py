@@ -15,7 +15,8 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from apps.evaluation.models import Backtest, BacktestKind, BacktestStatus
-from apps.evaluation.services import backtest_create, backtest_run
+from apps.evaluation.replay import ReplaySpec, replay_create
+from apps.evaluation.services import BacktestError, backtest_create, backtest_run
 from apps.lineage.models import Run
 from apps.strategies.models import Strategy
 from apps.symbols.models import Symbol
@@ -339,3 +340,18 @@ def test_a_replay_while_the_queue_is_down_is_a_503_and_creates_nothing(
     assert answer.status_code == 503, answer.content
     assert answer.json()["code"] == "TaskQueueUnavailableError"
     assert not Backtest.objects.exists()
+
+
+def test_replay_create_itself_refuses_an_endpoint_the_owner_may_not_use(
+    strategy: Strategy,
+) -> None:
+    # the service checks too, whoever calls it (the command, the API)
+    _live_runs(strategy)
+    foreign = LlmEndpointFactory.create(owner=UserFactory.create())
+    spec = ReplaySpec(label="theirs", llm_endpoint_id=foreign.pk)
+
+    with pytest.raises(BacktestError, match=f"no LLM endpoint {foreign.pk} usable"):
+        replay_create(strategy=strategy, start=WEEK[0], end=WEEK[-1], variants=[spec])
+
+    assert not Backtest.objects.exists()
+    assert not Strategy.objects.filter(backtest_of=strategy).exists()
