@@ -30,10 +30,12 @@ from functools import partial
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.analysis.costs import llm_cost_estimate
+from apps.analysis.endpoints import llm_endpoint_usable_by, llm_endpoints_usable
+from apps.analysis.models import LlmEndpoint
 from apps.evaluation.models import Backtest, BacktestKind, BacktestVariant
 from apps.evaluation.services import (
     BacktestError,
@@ -42,6 +44,7 @@ from apps.evaluation.services import (
     WalkStep,
     _clone,
     _variant_account,
+    _variant_strategy,
     variant_walk,
 )
 from apps.lineage.models import LlmCacheMode, Run, RunStatus, RunTrigger
@@ -91,15 +94,108 @@ def _source_window(
     source_variant: BacktestVariant | None,
 ) -> tuple[Strategy, datetime, datetime]:
     """The replayed strategy and window: a backtest variant's (its backtest's strategy, and
-    its window unless narrowed by ``start``/``end``), else ``strategy`` over [start, end]."""
+    its window unless narrowed by ``start``/``end``), else ``strategy`` over [start, end].
+    Raises BacktestError for a source backtest of another strategy, a missing, naive or
+    reversed window."""
     if source_variant is not None:
         source = source_variant.backtest
         if strategy is not None and strategy.pk != source.strategy_id:
             raise BacktestError(f"backtest {source.pk} is not a backtest of {strategy.slug}")
-        return source.strategy, start or source.start, end or source.end
-    if strategy is None or start is None or end is None:
+        strategy, start, end = source.strategy, start or source.start, end or source.end
+    elif strategy is None or start is None or end is None:
         raise BacktestError("a replay needs a strategy and a window, or a source backtest")
+    if timezone.is_naive(start) or timezone.is_naive(end):
+        raise BacktestError("start and end must be timezone-aware")
+    if end < start:
+        raise BacktestError("end is before start")
     return strategy, start, end
+
+
+def replay_endpoint(strategy: Strategy, ref: str) -> LlmEndpoint:
+    """The LLM endpoint named ``ref`` (or with id ``ref``, digits) that ``strategy``'s owner
+    may use (``apps.analysis.endpoints.llm_endpoints_usable``: the operator's, or the owner's
+    own); the lowest id when several match. Raises BacktestError when there is none (another
+    user's endpoint reads as unknown)."""
+    ref = ref.strip()
+    match = Q(name=ref)
+    if ref.isdigit() and len(ref) < 19:  # an id; one too large for a bigint is no endpoint's
+        match |= Q(pk=int(ref))
+    found = llm_endpoints_usable(user=strategy.owner).filter(match).order_by("pk").first()
+    if found is None:
+        raise BacktestError(f"no LLM endpoint {ref!r} usable by the strategy's owner")
+    return found  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class ReplayPlan:
+    """What a replay would do, before it is created: the replayed ``strategy`` and window
+    (``start``, ``end``: tz-aware UTC), the number of ``sources`` (source runs), of
+    ``variants`` (the original included) and the ``estimate_usd`` of its LLM calls (USD, no
+    cache hit counted; the original costs 0)."""
+
+    strategy: Strategy
+    start: datetime
+    end: datetime
+    sources: int
+    variants: int
+    estimate_usd: Decimal
+
+
+def replay_plan(
+    *,
+    strategy: Strategy | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    variants: Sequence[ReplaySpec] = (),
+    source_variant: BacktestVariant | None = None,
+) -> ReplayPlan:
+    """The ``ReplayPlan`` of the replay ``replay_create`` would make with these arguments;
+    nothing is written. Each variant's estimate is ``llm_cost_estimate`` of an unsaved copy of
+    the strategy with its model, prompt version, analyst and endpoint × the source runs.
+
+    Raises BacktestError as ``replay_create`` does (window, source backtest of another
+    strategy) and for an endpoint the strategy's owner may not use."""
+    strategy, start, end = _source_window(strategy, start, end, source_variant)
+    draft = Backtest(
+        strategy=strategy,
+        kind=BacktestKind.REPLAY,
+        source_variant=source_variant,
+        start=start,
+        end=end,
+    )
+    sources = replay_sources(draft).count()
+    estimate = Decimal(0)
+    for spec in variants:
+        copy = _variant_strategy(
+            strategy,
+            VariantSpec(
+                label=spec.label,
+                llm_model=spec.llm_model,
+                prompt_template_id=spec.prompt_template_id,
+                analyst=spec.analyst,
+            ),
+        )
+        if spec.llm_endpoint_id is not None:
+            copy.llm_endpoint = _usable_endpoint(strategy, spec.llm_endpoint_id)
+        estimate += llm_cost_estimate(strategy=copy, slots=sources)
+    return ReplayPlan(
+        strategy=strategy,
+        start=start,
+        end=end,
+        sources=sources,
+        variants=1 + len(variants),
+        estimate_usd=estimate,
+    )
+
+
+def _usable_endpoint(strategy: Strategy, endpoint_id: int) -> LlmEndpoint:
+    """Endpoint ``endpoint_id`` when ``strategy``'s owner may use it; else BacktestError."""
+    endpoint = LlmEndpoint.objects.filter(pk=endpoint_id).first()
+    if endpoint is None or not llm_endpoint_usable_by(
+        endpoint=endpoint, owner_id=strategy.owner_id
+    ):
+        raise BacktestError(f"no LLM endpoint {endpoint_id} usable by the strategy's owner")
+    return endpoint
 
 
 def replay_create(
@@ -120,13 +216,9 @@ def replay_create(
     the other variants' runs; ``slots_total`` counts the source runs.
 
     Raises BacktestError for a missing, naive or reversed window, a source backtest of another
-    strategy, or an unknown cache mode; ValidationError for a prompt version the owner may not
-    use."""
+    strategy, an unknown cache mode or an LLM endpoint the strategy's owner may not use;
+    ValidationError for a prompt version the owner may not use."""
     strategy, start, end = _source_window(strategy, start, end, source_variant)
-    if timezone.is_naive(start) or timezone.is_naive(end):
-        raise BacktestError("start and end must be timezone-aware")
-    if end < start:
-        raise BacktestError("end is before start")
     modes = [m for m in LlmCacheMode.values if m != LlmCacheMode.RECORDED]
     if llm_cache not in modes:
         raise BacktestError(f"llm_cache must be one of {modes}, not {llm_cache!r}")
@@ -152,8 +244,7 @@ def replay_create(
             account = _variant_account(strategy, backtest, base)
             clone = _clone(strategy, backtest, n, base, account)
             if spec.llm_endpoint_id is not None:
-                clone.llm_endpoint_id = spec.llm_endpoint_id
-                clone.clean()  # the owner may use the endpoint (raises ValidationError)
+                clone.llm_endpoint = _usable_endpoint(strategy, spec.llm_endpoint_id)
                 clone.save(update_fields=["llm_endpoint"])
             BacktestVariant.objects.create(
                 backtest=backtest,

@@ -12,6 +12,7 @@ import { DashboardPage } from "./pages/DashboardPage";
 import { EditStrategyPage } from "./pages/EditStrategyPage";
 import { LoginPage } from "./pages/LoginPage";
 import { NewBacktestPage } from "./pages/NewBacktestPage";
+import { NewReplayPage } from "./pages/NewReplayPage";
 import { NewStrategyPage } from "./pages/NewStrategyPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { NotificationsPage } from "./pages/NotificationsPage";
@@ -74,6 +75,7 @@ export function AppRoutes() {
         <Route path="signals" element={<SignalsPage />} />
         <Route path="backtests" element={<BacktestsPage />} />
         <Route path="backtests/new" element={<NewBacktestPage />} />
+        <Route path="backtests/replay" element={<NewReplayPage />} />
         <Route path="backtests/:id" element={<BacktestPage />} />
         <Route path="orders" element={<OrdersPage />} />
         <Route path="orders/:id" element={<OrderPage />} />

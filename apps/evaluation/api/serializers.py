@@ -126,6 +126,106 @@ class EstimateOutputSerializer(serializers.Serializer[Any]):
     variants = serializers.IntegerField()
 
 
+class ReplayVariantInputSerializer(VariantInputSerializer):
+    """One replay variant: a backtest variant's fields and the LLM endpoint to ask; blank
+    fields keep the strategy's own."""
+
+    endpoint = serializers.CharField(
+        max_length=128,
+        required=False,
+        allow_blank=True,
+        help_text="The name or id of an LLM endpoint the strategy's owner may use (the "
+        "operator's or the owner's own); blank: the strategy's own.",
+    )
+
+
+class ReplayInputSerializer(serializers.Serializer[Any]):
+    """A new replay: what it re-executes — a strategy's own live runs (``strategy`` with
+    ``start`` and ``end``) or one variant's runs of a backtest (``source_backtest``,
+    ``source_position``; its window unless ``start``/``end`` narrow it) — the variants beside
+    the original (variant 1), the LLM answer cache mode of their runs; ``max_cost`` (USD)
+    refuses an estimate above it unless ``confirm``."""
+
+    strategy = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The strategy's id or slug (its live runs: schedule, manual, api).",
+    )
+    source_backtest = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        allow_null=True,
+        help_text="Replay the runs of this backtest's (or replay's) variant instead.",
+    )
+    source_position = serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        default=1,
+        help_text="Which variant of source_backtest: its position 1, 2, … (default 1).",
+    )
+    start = MomentField(end=False, required=False, allow_null=True)
+    end = MomentField(end=True, required=False, allow_null=True)
+    variants = ReplayVariantInputSerializer(many=True, required=False, max_length=MAX_VARIANTS)  # type: ignore[call-arg]
+    llm_cache = serializers.ChoiceField(
+        choices=LlmCacheMode.choices,
+        required=False,
+        default=LlmCacheMode.OFF,
+        help_text="The answer cache mode of the variants' runs: off, use, only or refresh "
+        "(the original answers with the source runs' recorded answers).",
+    )
+    max_cost = serializers.DecimalField(
+        max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True
+    )
+    confirm = serializers.BooleanField(required=False, default=False)
+
+    def validate_llm_cache(self, value: str) -> str:
+        """Any mode but ``recorded`` (the original variant's alone)."""
+        if value == LlmCacheMode.RECORDED:
+            raise serializers.ValidationError(
+                "recorded answers are the original variant's: use off, use, only or refresh."
+            )
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """A source: ``source_backtest``, or ``strategy`` with ``start`` and ``end``; the
+        window must not end before it starts, nor last over ``MAX_WINDOW``."""
+        start, end = attrs.get("start"), attrs.get("end")
+        if attrs.get("source_backtest") is None:
+            missing = {
+                field: ["Required to replay a strategy's runs (else give a source_backtest)."]
+                for field in ("strategy", "start", "end")
+                if not attrs.get(field)
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        elif attrs.get("strategy"):
+            raise serializers.ValidationError(
+                {"strategy": ["Give a strategy or a source_backtest, not both."]}
+            )
+        if start is not None and end is not None:
+            if end < start:
+                raise serializers.ValidationError({"end": ["The window ends before it starts."]})
+            if end - start > MAX_WINDOW:
+                raise serializers.ValidationError(
+                    {"end": [f"The window is longer than {MAX_WINDOW.days} days."]}
+                )
+        return attrs
+
+
+class ReplayEstimateOutputSerializer(serializers.Serializer[Any]):
+    """A replay's LLM cost estimate (USD, no cache hit counted; the original answers from
+    its recorded answers: 0), its source runs and variants (the original included), and its
+    window (ISO 8601, UTC)."""
+
+    estimate_usd = serializers.DecimalField(max_digits=14, decimal_places=6)
+    sources = serializers.IntegerField()
+    variants = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
 class VariantOutputSerializer(serializers.ModelSerializer[BacktestVariant]):
     """A variant with its progress: ``slots_done`` of ``slots_total`` schedule slots have a
     run; ``account_id`` its isolated paper account, ``clone_id`` its hidden strategy copy."""

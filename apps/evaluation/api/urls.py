@@ -1,6 +1,7 @@
 """REST API routes of the backtests (mounted under /api/v1/).
 
-``backtests/`` (GET list, POST create), ``backtests/estimate/`` (POST), ``backtests/{id}/``,
+``backtests/`` (GET list, POST create), ``backtests/estimate/`` (POST), ``backtests/replays/``
+and ``backtests/replays/estimate/`` (POST: a new replay, its estimate), ``backtests/{id}/``,
 ``…/progress/``, ``…/report/``, ``…/report-csv/``, ``…/series/``,
 ``…/variants/{position}/trades/`` (GET) and ``…/cancel/``, ``…/resume/`` (POST).
 """

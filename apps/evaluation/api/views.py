@@ -1,6 +1,7 @@
 """Backtests API: list, create (with its LLM cost estimate and ``max_cost`` refusal), detail,
 progress, cancel, resume, the report (JSON and CSV), each variant's trades and the daily equity
-and drawdown series.
+and drawdown series; and replays (``apps.evaluation.replay``), created and estimated under
+``replays/``, then read, cancelled and resumed as backtests.
 
 A user sees and creates backtests only of the strategies they own (staff: every one), the
 strategies API's scope; another user's backtest is a 404. Cancel and resume need the
@@ -36,13 +37,23 @@ from apps.evaluation.api.serializers import (
     EstimateInputSerializer,
     EstimateOutputSerializer,
     ProgressOutputSerializer,
+    ReplayEstimateOutputSerializer,
+    ReplayInputSerializer,
     ReportOutputSerializer,
     ResumeInputSerializer,
     SeriesOutputSerializer,
     TradesOutputSerializer,
 )
-from apps.evaluation.api.validation import strategy_for, variant_specs, window_slots
+from apps.evaluation.api.validation import (
+    replay_sources_check,
+    replay_variant_specs,
+    source_variant_for,
+    strategy_for,
+    variant_specs,
+    window_slots,
+)
 from apps.evaluation.models import Backtest, BacktestVariant
+from apps.evaluation.replay import replay_create, replay_plan
 from apps.evaluation.report import backtest_report, report_csv
 from apps.evaluation.services import (
     BacktestError,
@@ -200,6 +211,95 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
             raise ValidationError({"variants": error.messages}) from error
         backtest_start(backtest)
         return self._output(backtest, status.HTTP_201_CREATED)
+
+    def _replay_checked(self, request: Request) -> dict[str, Any]:
+        """The validated replay body with ``source`` (the source backtest variant or None),
+        ``specs`` (``ReplaySpec``s) and ``plan`` (``ReplayPlan``) added; ValidationError (400)
+        for an unknown or another user's strategy or backtest, a variant the backtest lacks, a
+        bad variant row, a window with no source run."""
+        serializer = ReplayInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        source = None
+        if values.get("source_backtest") is not None:
+            source = source_variant_for(
+                request, values["source_backtest"], values["source_position"]
+            )
+            strategy = source.backtest.strategy
+        else:
+            strategy = strategy_for(request, values["strategy"])
+        specs = replay_variant_specs(strategy, values.get("variants") or [])
+        try:
+            plan = replay_plan(
+                strategy=None if source else strategy,
+                start=values.get("start"),
+                end=values.get("end"),
+                variants=specs,
+                source_variant=source,
+            )
+        except BacktestError as error:
+            raise ValidationError({"detail": str(error)}) from error
+        replay_sources_check(plan, source)
+        return values | {"source": source, "specs": specs, "plan": plan}
+
+    @extend_schema(
+        request=ReplayInputSerializer,
+        responses={200: ReplayEstimateOutputSerializer, 400: INVALID},
+    )
+    @action(detail=False, methods=["post"], url_path="replays/estimate", url_name="replay-estimate")
+    def replay_estimate(self, request: Request) -> Response:
+        """The estimated LLM cost (USD, no cache hit counted; the original costs 0) of a
+        replay with this body, its source runs, variants and window; nothing is created. 400
+        as for a new replay (``max_cost`` and ``confirm`` are ignored here)."""
+        plan = self._replay_checked(request)["plan"]
+        body = {
+            "estimate_usd": plan.estimate_usd,
+            "sources": plan.sources,
+            "variants": plan.variants,
+            "start": plan.start,
+            "end": plan.end,
+        }
+        return Response(ReplayEstimateOutputSerializer(body).data)
+
+    @extend_schema(
+        request=ReplayInputSerializer,
+        responses={201: BacktestOutputSerializer, 400: INVALID, 503: QUEUE_DOWN},
+    )
+    @action(detail=False, methods=["post"], url_path="replays", url_name="replay")
+    def replay(self, request: Request) -> Response:
+        """Create a replay and start it (its variants in parallel on the ``runs`` queue);
+        201 with it (``kind`` replay; variant 1 the original, answering with the source runs'
+        recorded answers). Its source: ``strategy`` with ``start``/``end`` (the strategy's
+        live runs with an as-of in the window), or ``source_backtest`` with
+        ``source_position`` (that variant's runs). 400 for field errors: an unknown or another
+        user's strategy or backtest, a variant the backtest lacks, an unknown prompt version,
+        model or endpoint (or one the strategy's owner may not use), no source run in the
+        window; and when the estimated LLM cost is above ``max_cost`` (USD) and ``confirm`` is
+        not true (body with ``estimate_usd``). 503 when the task queue is unreachable (nothing
+        created)."""
+        values = self._replay_checked(request)
+        plan = values["plan"]
+        refusal = _cost_refusal(plan.estimate_usd, values.get("max_cost"), values["confirm"])
+        if refusal is not None:
+            return refusal
+        task_queue_check()  # before anything is recorded, as for a backtest
+        source = values["source"]
+        try:
+            replay = replay_create(
+                strategy=None if source else plan.strategy,
+                start=values.get("start"),
+                end=values.get("end"),
+                variants=values["specs"],
+                source_variant=source,
+                created_by=cast(User, request.user),
+                llm_cache=values["llm_cache"],
+            )
+        except BacktestError as error:
+            raise ValidationError({"detail": str(error)}) from error
+        except DjangoValidationError as error:  # a prompt version the owner may not use
+            raise ValidationError({"variants": error.messages}) from error
+        backtest_start(replay)
+        return self._output(replay, status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[ID], responses={200: ProgressOutputSerializer, 404: NOT_FOUND})
     @action(detail=True, methods=["get"])

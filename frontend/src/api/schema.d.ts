@@ -488,6 +488,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/backtests/replays/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Create a replay and start it (its variants in parallel on the ``runs`` queue);
+         *     201 with it (``kind`` replay; variant 1 the original, answering with the source runs'
+         *     recorded answers). Its source: ``strategy`` with ``start``/``end`` (the strategy's
+         *     live runs with an as-of in the window), or ``source_backtest`` with
+         *     ``source_position`` (that variant's runs). 400 for field errors: an unknown or another
+         *     user's strategy or backtest, a variant the backtest lacks, an unknown prompt version,
+         *     model or endpoint (or one the strategy's owner may not use), no source run in the
+         *     window; and when the estimated LLM cost is above ``max_cost`` (USD) and ``confirm`` is
+         *     not true (body with ``estimate_usd``). 503 when the task queue is unreachable (nothing
+         *     created).
+         */
+        post: operations["v1_backtests_replays_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/replays/estimate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description The estimated LLM cost (USD, no cache hit counted; the original costs 0) of a
+         *     replay with this body, its source runs, variants and window; nothing is created. 400
+         *     as for a new replay (``max_cost`` and ``confirm`` are ignored here).
+         */
+        post: operations["v1_backtests_replays_estimate_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/fills/": {
         parameters: {
             query?: never;
@@ -3116,6 +3165,73 @@ export interface components {
         /** @description ``reason``: why the bracket is not sent (kept on the approval and its orders). */
         RejectInputRequest: {
             reason: string;
+        };
+        /**
+         * @description A replay's LLM cost estimate (USD, no cache hit counted; the original answers from
+         *     its recorded answers: 0), its source runs and variants (the original included), and its
+         *     window (ISO 8601, UTC).
+         */
+        ReplayEstimateOutput: {
+            /** Format: decimal */
+            estimate_usd: string;
+            sources: number;
+            variants: number;
+            /** Format: date-time */
+            start: string;
+            /** Format: date-time */
+            end: string;
+        };
+        /**
+         * @description A new replay: what it re-executes — a strategy's own live runs (``strategy`` with
+         *     ``start`` and ``end``) or one variant's runs of a backtest (``source_backtest``,
+         *     ``source_position``; its window unless ``start``/``end`` narrow it) — the variants beside
+         *     the original (variant 1), the LLM answer cache mode of their runs; ``max_cost`` (USD)
+         *     refuses an estimate above it unless ``confirm``.
+         */
+        ReplayInputRequest: {
+            /** @description The strategy's id or slug (its live runs: schedule, manual, api). */
+            strategy?: string;
+            /**
+             * Format: int64
+             * @description Replay the runs of this backtest's (or replay's) variant instead.
+             */
+            source_backtest?: number | null;
+            /**
+             * @description Which variant of source_backtest: its position 1, 2, … (default 1).
+             * @default 1
+             */
+            source_position: number;
+            start?: string | null;
+            end?: string | null;
+            variants?: components["schemas"]["ReplayVariantInputRequest"][];
+            /**
+             * @description The answer cache mode of the variants' runs: off, use, only or refresh (the original answers with the source runs' recorded answers).
+             *
+             *     * `off` - Off
+             *     * `use` - Use
+             *     * `only` - Only
+             *     * `refresh` - Refresh
+             *     * `recorded` - Recorded
+             * @default off
+             */
+            llm_cache: components["schemas"]["LlmCacheEnum"];
+            /** Format: decimal */
+            max_cost?: string | null;
+            /** @default false */
+            confirm: boolean;
+        };
+        /**
+         * @description One replay variant: a backtest variant's fields and the LLM endpoint to ask; blank
+         *     fields keep the strategy's own.
+         */
+        ReplayVariantInputRequest: {
+            label?: string;
+            llm_model?: string;
+            /** @description A version number of the strategy's prompt template name. */
+            prompt_version?: number | null;
+            analyst?: components["schemas"]["AnalystEnum"] | components["schemas"]["BlankEnum"];
+            /** @description The name or id of an LLM endpoint the strategy's owner may use (the operator's or the owner's own); blank: the strategy's own. */
+            endpoint?: string;
         };
         /**
          * @description The report (``apps.evaluation.report.backtest_report``): the window, its slots and
@@ -5896,6 +6012,131 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EstimateOutput"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>", …]}; or the estimate above max_cost: {"detail": "…", "code": "BacktestCostAboveLimit", "estimate_usd": "…", "max_cost_usd": "…"}. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    v1_backtests_replays_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReplayInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ReplayInputRequest"];
+                "multipart/form-data": components["schemas"]["ReplayInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BacktestOutput"];
+                };
+            };
+            /** @description Invalid input: {"<field>": ["<message>", …]}; or the estimate above max_cost: {"detail": "…", "code": "BacktestCostAboveLimit", "estimate_usd": "…", "max_cost_usd": "…"}. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The task queue (Redis) is unreachable: nothing was created or changed; {"detail": "…", "code": "TaskQueueUnavailableError"}. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_backtests_replays_estimate_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReplayInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ReplayInputRequest"];
+                "multipart/form-data": components["schemas"]["ReplayInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayEstimateOutput"];
                 };
             };
             /** @description Invalid input: {"<field>": ["<message>", …]}; or the estimate above max_cost: {"detail": "…", "code": "BacktestCostAboveLimit", "estimate_usd": "…", "max_cost_usd": "…"}. */

@@ -19,6 +19,7 @@ import {
 } from "../api/backtests";
 import { BacktestChart } from "../components/backtests/BacktestChart/BacktestChart";
 import { BacktestProgress } from "../components/backtests/BacktestProgress/BacktestProgress";
+import { ReplayForm } from "../components/backtests/ReplayForm/ReplayForm";
 import { ReportTable } from "../components/backtests/ReportTable/ReportTable";
 import { TradesTable } from "../components/backtests/TradesTable/TradesTable";
 import { ErrorState, QueryState } from "../components/ui/QueryState/QueryState";
@@ -89,7 +90,8 @@ export function LeakageBanner({ report }: { report: BacktestReport }) {
  * One backtest or replay (a replay names what it replays, linking the source backtest): its
  * kind, whether it is anonymised, progress per variant (polled while it runs), cancel or resume, the report
  * (variants and reference rows), equity and drawdown charts with the variants overlaid, each
- * variant's trades linking to their runs' lineage, and JSON/CSV exports.
+ * variant's trades linking to their runs' lineage, and JSON/CSV exports. "Replay with…" opens
+ * the replay form for one of its variants' runs (other models, prompt versions, endpoints).
  */
 export function BacktestPage() {
   const id = useNumericParam(useParams().id);
@@ -101,6 +103,9 @@ export function BacktestPage() {
   const cancel = useCancelBacktest();
   const resume = useResumeBacktest();
   const refusal = costRefusal(resume.error);
+  // the form belongs to this backtest: opening the new replay's page closes it
+  const [replayingFor, setReplayingFor] = useState<number | null>(null);
+  const replaying = replayingFor === id;
   return (
     <div className="page">
       <p>
@@ -136,6 +141,9 @@ export function BacktestPage() {
                     {resume.isPending ? "Resuming…" : "Resume"}
                   </button>
                 )}
+                <button type="button" aria-expanded={replaying} onClick={() => setReplayingFor(replaying ? null : id)}>
+                  Replay with…
+                </button>
                 <a className="button" href={reportJsonUrl(b.id)} download={`backtest-${b.id}.json`}>
                   Export JSON
                 </a>
@@ -197,6 +205,16 @@ export function BacktestPage() {
               </div>
             </dl>
             {b.error && <div className="step-error">{b.error}</div>}
+            {replaying && (
+              <section aria-label="Replay with other settings">
+                <h2>Replay with other settings</h2>
+                <p className="muted small">
+                  A variant's runs re-executed from the LLM step beside the original (its recorded
+                  answers), each variant on its own paper account.
+                </p>
+                <ReplayForm backtest={b} />
+              </section>
+            )}
             <h2>Progress</h2>
             <BacktestProgress variants={b.variants} />
             <h2>Report</h2>

@@ -35,12 +35,20 @@ export function BacktestsPage() {
     <div className="page">
       <div className="page-head">
         <h1>Backtests</h1>
-        <Link
-          className="button primary"
-          to={strategy ? `/backtests/new?strategy=${strategy}` : "/backtests/new"}
-        >
-          New backtest
-        </Link>
+        <div className="actions">
+          <Link
+            className="button"
+            to={strategy ? `/backtests/replay?strategy=${strategy}` : "/backtests/replay"}
+          >
+            Replay runs…
+          </Link>
+          <Link
+            className="button primary"
+            to={strategy ? `/backtests/new?strategy=${strategy}` : "/backtests/new"}
+          >
+            New backtest
+          </Link>
+        </div>
       </div>
       <form className="filters" onSubmit={(e) => e.preventDefault()}>
         <label>

@@ -1,4 +1,3 @@
-import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import {
@@ -11,11 +10,13 @@ import {
   useEstimateBacktest,
 } from "../api/backtests";
 import { ApiError } from "../api/client";
-import { buildGetPromptTemplateQuery, buildListPromptTemplatesQuery } from "../api/prompts";
 import { useStrategies } from "../api/strategies";
-import type { Analyst, Strategy } from "../api/types";
+import type { Analyst } from "../api/types";
+import { errorLines, PromptVersionSelect } from "../components/backtests/VariantFields/VariantFields";
 import { ErrorState } from "../components/ui/QueryState/QueryState";
 import { formatUsd } from "../lib/format";
+
+export { errorLines };
 
 interface VariantRow {
   key: number;
@@ -32,58 +33,6 @@ const newRow = (key: number, label = ""): VariantRow => ({
   prompt_version: "",
   analyst: "",
 });
-
-/**
- * A 400's field errors as readable lines: `field: message`, a variant's as
- * `variant 2, prompt_version: message`. Input: the API's error body.
- */
-export function errorLines(body: unknown): string[] {
-  if (!body || typeof body !== "object") return [];
-  const lines: string[] = [];
-  for (const [field, value] of Object.entries(body as Record<string, unknown>)) {
-    if (field === "variants" && Array.isArray(value)) {
-      value.forEach((item, i) => {
-        if (typeof item === "string") lines.push(`variants: ${item}`);
-        else if (item && typeof item === "object")
-          for (const [key, messages] of Object.entries(item as Record<string, unknown>))
-            lines.push(`variant ${i + 1}, ${key}: ${([] as unknown[]).concat(messages).join(" ")}`);
-      });
-    } else {
-      lines.push(`${field}: ${([] as unknown[]).concat(value).join(" ")}`);
-    }
-  }
-  return lines;
-}
-
-function PromptVersionSelect({
-  strategy,
-  value,
-  onChange,
-  id,
-}: {
-  strategy: Strategy | undefined;
-  value: string;
-  onChange: (v: string) => void;
-  id: string;
-}) {
-  const templateId = strategy?.prompt_template ?? 0;
-  const template = useQuery({ ...buildGetPromptTemplateQuery(templateId), enabled: templateId > 0 });
-  const name = template.data?.name ?? "";
-  const versions = useQuery({ ...buildListPromptTemplatesQuery({ name }), enabled: name !== "" });
-  return (
-    <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
-      <option value="">
-        strategy's own{template.data ? ` (v${template.data.version})` : ""}
-      </option>
-      {name &&
-        versions.data?.map((v) => (
-          <option key={v.id} value={v.version}>
-            v{v.version}
-          </option>
-        ))}
-    </select>
-  );
-}
 
 /**
  * A new walk-forward backtest: a strategy of yours (`?strategy=<id>` preselects it), the

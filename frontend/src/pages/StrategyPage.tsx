@@ -60,6 +60,9 @@ export function StrategyPage() {
                 <Link className="button" to={`/backtests/new?strategy=${s.id}`}>
                   Backtest…
                 </Link>
+                <Link className="button" to={`/backtests/replay?strategy=${s.id}`}>
+                  Replay runs…
+                </Link>
                 <button
                   type="button"
                   className={live && !s.is_active ? "live" : undefined}

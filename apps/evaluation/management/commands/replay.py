@@ -15,25 +15,26 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.db import transaction
-from django.db.models import Q
 
-from apps.analysis.models import LlmEndpoint
 from apps.evaluation.management.commands import backtest
 from apps.evaluation.models import Backtest, BacktestKind, BacktestVariant
-from apps.evaluation.replay import ReplaySpec, replay_cost_estimate, replay_create
+from apps.evaluation.replay import (
+    ReplaySpec,
+    replay_cost_estimate,
+    replay_create,
+    replay_endpoint,
+)
 from apps.evaluation.services import BacktestError
 from apps.strategies.models import Strategy
 
 
 def _endpoint(strategy: Strategy, value: str) -> int:
     """The id of the LLM endpoint named (or numbered) ``value`` that ``strategy``'s owner may
-    use: the operator's, or the owner's own."""
-    usable = LlmEndpoint.objects.filter(Q(owner__isnull=True) | Q(owner_id=strategy.owner_id))
-    match = Q(name=value) | (Q(pk=int(value)) if value.isdigit() else Q())
-    found = usable.filter(match).order_by("pk").first()
-    if found is None:
-        raise CommandError(f"endpoint={value!r}: no such LLM endpoint usable by the owner")
-    return found.pk
+    use (``replay_endpoint``: the operator's, or the owner's own); CommandError otherwise."""
+    try:
+        return replay_endpoint(strategy, value).pk
+    except BacktestError as error:
+        raise CommandError(f"endpoint={value!r}: {error}") from error
 
 
 def replay_variant(strategy: Strategy, text: str, n: int) -> ReplaySpec:

@@ -25,6 +25,9 @@ export type BacktestSeries = S["SeriesOutput"];
 export type BacktestCurve = S["Series"];
 export type LlmCacheMode = S["LlmCacheEnum"];
 export type BacktestKind = S["BacktestKindEnum"];
+export type ReplayInput = S["ReplayInputRequest"];
+export type ReplayVariantInput = S["ReplayVariantInputRequest"];
+export type ReplayEstimate = S["ReplayEstimateOutput"];
 
 /**
  * What a backtest runs, in words: a backtest of its strategy, or a replay "of backtest N" (a
@@ -161,6 +164,29 @@ export const useCreateBacktest = () => {
       unwrap(await api.POST("/api/v1/backtests/", { body })),
     onSuccess: (backtest) => {
       queryClient.setQueryData(backtestKeys.detail(backtest.id), backtest);
+      void queryClient.invalidateQueries({ queryKey: backtestKeys.lists() });
+    },
+  });
+};
+
+/**
+ * `POST /backtests/replays/estimate/`: a replay's LLM cost estimate (USD; the original costs 0),
+ * its source runs, variants and window; nothing is created.
+ */
+export const useEstimateReplay = () =>
+  useMutation({
+    mutationFn: async (body: ReplayInput) =>
+      unwrap(await api.POST("/api/v1/backtests/replays/estimate/", { body })),
+  });
+
+/** `POST /backtests/replays/`: create and start a replay; refreshes the lists. */
+export const useCreateReplay = () => {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: ReplayInput) =>
+      unwrap(await api.POST("/api/v1/backtests/replays/", { body })),
+    onSuccess: (replay) => {
+      queryClient.setQueryData(backtestKeys.detail(replay.id), replay);
       void queryClient.invalidateQueries({ queryKey: backtestKeys.lists() });
     },
   });
