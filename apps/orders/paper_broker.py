@@ -27,6 +27,7 @@ and ``paper_advance(account_key, t)`` bound a replay the same way (the earlier b
 Without a clock and without ``until`` every stored bar after the order's market time counts.
 """
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -411,23 +412,33 @@ class PaperBroker:
             return
         symbols = Symbol.objects.in_bulk({parent.symbol_id for parent, _ in books})
         bounds: dict[str, datetime | None] = {}
-        for parent, children in books:
-            symbol = symbols[parent.symbol_id]
-            bars_after = Bar.objects.filter(
-                symbol_id=parent.symbol_id, bar_size=parent.bar_size, ts__gte=parent.accepted_at
-            )
+        for parent, _ in books:
             if parent.account_key not in bounds:
                 bounds[parent.account_key] = paper_bound(parent.account_key, until)
-            bound = bounds[parent.account_key]
+        # one read of bars per (symbol, bar size, bound), from the earliest acceptance among
+        # its brackets; each bracket replays its own tail of it
+        earliest: dict[tuple[int, str, datetime | None], datetime] = {}
+        for parent, _ in books:
+            key = _series_key(parent, bounds)
+            earliest[key] = min(earliest.get(key, parent.accepted_at), parent.accepted_at)
+        series: dict[tuple[int, str, datetime | None], list[OhlcvRow]] = {}
+        for (symbol_id, bar_size, bound), since in earliest.items():
+            bars_after = Bar.objects.filter(symbol_id=symbol_id, bar_size=bar_size, ts__gte=since)
             if bound is not None:
-                last_open = latest_closed_open(bound, parent.bar_size, symbol.trading_calendar)
-                bars_after = bars_after.filter(ts__lte=last_open)
-            bars = [
+                calendar = symbols[symbol_id].trading_calendar
+                bars_after = bars_after.filter(
+                    ts__lte=latest_closed_open(bound, bar_size, calendar)
+                )
+            series[(symbol_id, bar_size, bound)] = [
                 OhlcvRow(*v)
                 for v in bars_after.order_by("ts").values_list(
                     "ts", "open", "high", "low", "close", "volume"
                 )
             ]
+        for parent, children in books:
+            symbol = symbols[parent.symbol_id]
+            rows = series[_series_key(parent, bounds)]
+            bars = rows[bisect_left(rows, parent.accepted_at, key=lambda row: row.ts) :]
             result = simulate_bracket(
                 _sim_order(parent), [_sim_order(c) for c in children], bars, fill_config(symbol)
             )
@@ -466,6 +477,13 @@ class PaperBroker:
                         "commission": commission,
                     },
                 )
+
+
+def _series_key(
+    parent: PaperOrder, bounds: dict[str, datetime | None]
+) -> tuple[int, str, datetime | None]:
+    """The bars a bracket replays: its symbol, bar size and its account's clock bound."""
+    return (parent.symbol_id, parent.bar_size, bounds[parent.account_key])
 
 
 def paper_bound(account_key: str, until: datetime | None) -> datetime | None:
