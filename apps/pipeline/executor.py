@@ -84,9 +84,17 @@ def run_execute(*, run: Run) -> Run:
         return run
     with deadline_scope(Deadline.start(settings.RUN_TIME_BUDGET_S)) as deadline:
         finished = _steps_execute(run, deadline)
-    failed_runs_check(run=finished)  # N failed runs in a row deactivate the strategy
-    run_failed_notify(finished)
+    run_ended_followups(finished)
     return finished
+
+
+def run_ended_followups(run: Run) -> None:
+    """What a finished ``run`` sets off, whoever finished it (the executor, or the task that
+    failed a run its executor could not, ``run_crash``): a failed run counts towards its
+    strategy's ``max_failed_runs`` (``failed_runs_check``: N in a row deactivate it) and a
+    failed live run notifies its owner (``run_failed_notify``). Never raises."""
+    failed_runs_check(run=run)
+    run_failed_notify(run)
 
 
 def _steps_execute(run: Run, deadline: Deadline) -> Run:

@@ -34,7 +34,7 @@ from apps.lineage.services import (
 from apps.pipeline.cleanup import records_prune
 from apps.pipeline.daily_summary import daily_summaries_notify
 from apps.pipeline.dispatch import dispatch_due
-from apps.pipeline.executor import run_execute
+from apps.pipeline.executor import run_ended_followups, run_execute
 from apps.pipeline.recovery import pending_runs_review
 from apps.strategies.schedule import schedules_refresh
 
@@ -90,7 +90,8 @@ def execute_run(run_id: int) -> str:
     claim, the error is noted on the pending run when the database answers and re-raised —
     the run stays pending for the pending-run pass, never acknowledged and forgotten. An error
     escaping after this worker claimed the run (one the executor could not record, e.g. the
-    database dropped mid-step) fails the run and its unfinished step with it (``run_crash``).
+    database dropped mid-step) fails the run and its unfinished step with it (``run_crash``),
+    which counts and notifies as any failed run (``run_ended_followups``).
     """
     try:
         run = with_database_retry(lambda: Run.objects.get(pk=run_id))
@@ -107,7 +108,8 @@ def execute_run(run_id: int) -> str:
         if run.status == RunStatus.PENDING:
             _note_start_failure(run_id, error)
             raise
-        with_database_retry(partial(run_crash, run=run, error=error))
+        if with_database_retry(partial(run_crash, run=run, error=error)):
+            run_ended_followups(run)  # a crashed run is a failed run: it counts and notifies
         return str(run.status)
 
 

@@ -12,10 +12,13 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 from apps.lineage.models import Run
+from apps.lineage.services import run_create
 from apps.marketdata.models import Bar
 from apps.orders.models import Order
 from apps.orders.monitor import orders_monitor
+from apps.pipeline import executor
 from apps.pipeline.executor import strategy_run
+from apps.pipeline.tasks import execute_run
 from apps.positions.models import StrategyPosition
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy, StrategyEquityMark
@@ -403,3 +406,26 @@ def test_the_api_sets_and_shows_the_limits_to_the_owner_only(goog: Symbol) -> No
     _client(owner).patch(strategy_url, {"auto_deactivation_reason": "forged"}, format="json")
     strategy.refresh_from_db()
     assert strategy.auto_deactivation_reason.startswith("automatic trigger")
+
+
+def test_a_run_whose_worker_crashed_counts_as_failed(
+    goog: Symbol, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an error the executor could not record (the database dropped mid-step, say) is failed by
+    # the task (run_crash); that failure must count towards max_failed_runs like any other
+    strategy = StrategyFactory.create(symbol=goog, max_failed_runs=1)
+    run = run_create(strategy_id=strategy.pk, as_of=AS_OF, trigger="schedule")
+
+    def crash(run: Run, deadline: Any) -> Run:
+        raise RuntimeError("connection to the database lost mid-step")
+
+    monkeypatch.setattr(executor, "_steps_execute", crash)
+
+    assert execute_run(run.pk) == "failed"
+
+    strategy.refresh_from_db()
+    assert not strategy.is_active
+    assert strategy.auto_deactivation_reason == (
+        f"automatic trigger: 1 failed runs in a row (limit 1); the latest, run {run.pk}: "
+        "worker: RuntimeError: connection to the database lost mid-step"
+    )
