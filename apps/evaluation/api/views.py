@@ -10,6 +10,8 @@ variant on the ``runs`` queue (``apps.evaluation.tasks.backtest_start``), sent a
 """
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, cast
 
@@ -79,6 +81,19 @@ QUEUE_DOWN = OpenApiResponse(
 COST_CODE = "BacktestCostAboveLimit"
 # the route takes digits only (``lookup_value_regex``): an integer, as the other APIs' ids
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="A backtest id.")
+
+
+@contextmanager
+def _creation_errors() -> Iterator[None]:
+    """Answer a backtest's or replay's creation refused by the service as a 400: a
+    ``BacktestError`` under ``detail``, a model ``ValidationError`` (a prompt version the
+    owner may not use) under ``variants``."""
+    try:
+        yield
+    except BacktestError as error:
+        raise ValidationError({"detail": str(error)}) from error
+    except DjangoValidationError as error:
+        raise ValidationError({"variants": error.messages}) from error
 
 
 class BacktestFilter(filters.FilterSet):
@@ -195,7 +210,7 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
             return refusal
         # before anything is recorded: a SibylError answered by the API does not roll back
         task_queue_check()
-        try:
+        with _creation_errors():
             backtest = backtest_create(
                 strategy=values["strategy"],
                 start=values["start"],
@@ -205,10 +220,6 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
                 llm_cache=values["llm_cache"],
                 anonymise=values["anonymise"],
             )
-        except BacktestError as error:
-            raise ValidationError({"detail": str(error)}) from error
-        except DjangoValidationError as error:  # a prompt version the owner may not use
-            raise ValidationError({"variants": error.messages}) from error
         backtest_start(backtest)
         return self._output(backtest, status.HTTP_201_CREATED)
 
@@ -284,7 +295,7 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
             return refusal
         task_queue_check()  # before anything is recorded, as for a backtest
         source = values["source"]
-        try:
+        with _creation_errors():
             replay = replay_create(
                 strategy=None if source else plan.strategy,
                 start=values.get("start"),
@@ -294,10 +305,6 @@ class BacktestViewSet(viewsets.GenericViewSet[Backtest]):
                 created_by=cast(User, request.user),
                 llm_cache=values["llm_cache"],
             )
-        except BacktestError as error:
-            raise ValidationError({"detail": str(error)}) from error
-        except DjangoValidationError as error:  # a prompt version the owner may not use
-            raise ValidationError({"variants": error.messages}) from error
         backtest_start(replay)
         return self._output(replay, status.HTTP_201_CREATED)
 
