@@ -1,18 +1,16 @@
-import { type FormEvent, useState } from "react";
+import { useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import {
   type BacktestInput,
   type BacktestVariantInput,
-  costRefusal,
   LLM_CACHE_MODES,
   type LlmCacheMode,
   useCreateBacktest,
   useEstimateBacktest,
 } from "../api/backtests";
-import { ApiError } from "../api/client";
 import { useStrategies } from "../api/strategies";
 import type { Analyst } from "../api/types";
-import { errorLines, PromptVersionSelect } from "../components/backtests/VariantFields/VariantFields";
+import { createForm, errorLines, PromptVersionSelect } from "../components/backtests/VariantFields/VariantFields";
 import { ErrorState } from "../components/ui/QueryState/QueryState";
 import { formatUsd } from "../lib/format";
 
@@ -74,26 +72,14 @@ export function NewBacktestPage() {
     ),
   });
 
-  const start_ = (confirm: boolean) =>
-    create.mutate(body(confirm), { onSuccess: (b) => void navigate(`/backtests/${b.id}`) });
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    start_(false);
-  };
   const update = (key: number, patch: Partial<VariantRow>) =>
     setRows((rs) => rs.map((r) => (r.key === key ? { ...r, ...patch } : r)));
-
-  const refusal = costRefusal(create.error);
-  const fieldErrors =
-    !refusal && create.error instanceof ApiError && create.error.status === 400
-      ? errorLines(create.error.body)
-      : estimate.error instanceof ApiError && estimate.error.status === 400
-        ? errorLines(estimate.error.body)
-        : [];
-  const otherError =
-    create.error && !(create.error instanceof ApiError && create.error.status === 400)
-      ? create.error
-      : null;
+  const { start: start_, onSubmit, refusal, fieldErrors, otherError } = createForm(
+    create,
+    estimate,
+    body,
+    (id) => void navigate(`/backtests/${id}`),
+  );
 
   return (
     <div className="page">

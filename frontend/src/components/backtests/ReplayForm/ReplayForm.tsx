@@ -1,9 +1,8 @@
 import { useQuery } from "@tanstack/react-query";
-import { type FormEvent, useState } from "react";
+import { useState } from "react";
 import { useNavigate } from "react-router";
 import {
   type Backtest,
-  costRefusal,
   LLM_CACHE_MODES,
   type LlmCacheMode,
   type ReplayInput,
@@ -11,12 +10,11 @@ import {
   useCreateReplay,
   useEstimateReplay,
 } from "../../../api/backtests";
-import { ApiError } from "../../../api/client";
 import { useLlmEndpoints } from "../../../api/llmEndpoints";
 import { buildGetStrategyQuery, buildListStrategiesQuery } from "../../../api/strategies";
 import type { Analyst, Strategy } from "../../../api/types";
 import { formatUsd } from "../../../lib/format";
-import { errorLines, PromptVersionSelect } from "../VariantFields/VariantFields";
+import { createForm, PromptVersionSelect } from "../VariantFields/VariantFields";
 import { ErrorState } from "../../ui/QueryState/QueryState";
 
 interface VariantRow {
@@ -136,26 +134,15 @@ export function ReplayForm({ backtest, strategyId: initialStrategy = "" }: { bac
     ),
   });
 
-  const start_ = (confirm: boolean) =>
-    create.mutate(body(confirm), { onSuccess: (b) => void navigate(`/backtests/${b.id}`) });
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    start_(false);
-  };
   const update = (key: number, patch: Partial<VariantRow>) =>
     setRows((rs) => rs.map((r) => (r.key === key ? { ...r, ...patch } : r)));
-
-  const refusal = costRefusal(create.error);
-  const fieldErrors =
-    !refusal && create.error instanceof ApiError && create.error.status === 400
-      ? errorLines(create.error.body, 2)
-      : estimate.error instanceof ApiError && estimate.error.status === 400
-        ? errorLines(estimate.error.body, 2)
-        : [];
-  const otherError =
-    create.error && !(create.error instanceof ApiError && create.error.status === 400)
-      ? create.error
-      : null;
+  const { start: start_, onSubmit, refusal, fieldErrors, otherError } = createForm(
+    create,
+    estimate,
+    body,
+    (id) => void navigate(`/backtests/${id}`),
+    2,
+  );
   const ready = backtest ? true : Boolean(strategyId && start && end);
 
   return (

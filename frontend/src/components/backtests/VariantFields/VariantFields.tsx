@@ -1,4 +1,7 @@
-import { useQuery } from "@tanstack/react-query";
+import { type UseMutationResult, useQuery } from "@tanstack/react-query";
+import type { FormEvent } from "react";
+import { costRefusal, type CostRefusal } from "../../../api/backtests";
+import { ApiError } from "../../../api/client";
 import { buildGetPromptTemplateQuery, buildListPromptTemplatesQuery } from "../../../api/prompts";
 import type { Strategy } from "../../../api/types";
 
@@ -54,4 +57,47 @@ export function PromptVersionSelect({
         ))}
     </select>
   );
+}
+
+/** What a backtest's or replay's form does with its create and estimate mutations. */
+export interface CreateForm {
+  /** Create with `confirm` (true: start even above the cost limit). */
+  start: (confirm: boolean) => void;
+  /** The form's submit: create without confirming. */
+  onSubmit: (e: FormEvent) => void;
+  /** The cost refusal of the last create (its estimate and the limit), or null. */
+  refusal: CostRefusal | null;
+  /** The 400 field errors of the last create (else of the estimate), one line each. */
+  fieldErrors: string[];
+  /** Any other error of the last create (network, 5xx, 503 task queue), or null. */
+  otherError: Error | null;
+}
+
+/**
+ * A create-and-estimate form's submit and errors: `body(confirm)` is the request; once
+ * created, `opened(id)` runs (the new backtest's page opens). `firstVariant` numbers the
+ * variant rows in error lines (a replay's rows start at 2, after the original).
+ */
+export function createForm<Body, Created extends { id: number }>(
+  create: UseMutationResult<Created, Error, Body>,
+  estimate: UseMutationResult<unknown, Error, Body>,
+  body: (confirm: boolean) => Body,
+  opened: (id: number) => void,
+  firstVariant = 1,
+): CreateForm {
+  const start = (confirm: boolean) => create.mutate(body(confirm), { onSuccess: (b) => opened(b.id) });
+  const refusal = costRefusal(create.error);
+  const fieldErrors =
+    !refusal && create.error instanceof ApiError && create.error.status === 400
+      ? errorLines(create.error.body, firstVariant)
+      : estimate.error instanceof ApiError && estimate.error.status === 400
+        ? errorLines(estimate.error.body, firstVariant)
+        : [];
+  const otherError =
+    create.error && !(create.error instanceof ApiError && create.error.status === 400) ? create.error : null;
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    start(false);
+  };
+  return { start, onSubmit, refusal, fieldErrors, otherError };
 }
