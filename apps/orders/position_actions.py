@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.common import metrics
 from apps.common.decimals import plain, round_to_tick
 from apps.common.errors import SibylError
 from apps.lineage.models import Run
@@ -202,6 +203,7 @@ def _prepare(
             else position.strategy.time_in_force,
             client_order_ref=f"sibyl-a{action.pk}-exit",
         )
+        metrics.order_status(status=OrderStatus.PENDING, broker=broker_name)
     return action, exit_order
 
 

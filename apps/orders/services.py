@@ -148,6 +148,7 @@ def bracket_create(
             strategy_position=scale_in_position,
         )
         if scale_in_position is not None:
+            metrics.order_status(status=OrderStatus.PENDING, broker=broker_name)
             return [parent]
         children = [
             Order.objects.create(
@@ -167,6 +168,8 @@ def bracket_create(
                 (OrderRole.STOP_LOSS, OrderType.STOP, None, stop),
             )
         ]
+        for _ in range(1 + len(children)):  # created pending: the first status entered
+            metrics.order_status(status=OrderStatus.PENDING, broker=broker_name)
     return [parent, *children]
 
 
