@@ -10,7 +10,12 @@ import {
 } from "../api/backtests";
 import { useStrategies } from "../api/strategies";
 import type { Analyst } from "../api/types";
-import { createForm, errorLines, PromptVersionSelect } from "../components/backtests/VariantFields/VariantFields";
+import {
+  AnalystSelect,
+  createForm,
+  errorLines,
+  PromptVersionSelect,
+} from "../components/backtests/VariantFields/VariantFields";
 import { ErrorState } from "../components/ui/QueryState/QueryState";
 import { formatUsd } from "../lib/format";
 
@@ -193,15 +198,11 @@ export function NewBacktestPage() {
               </div>
               <div className="field">
                 <label htmlFor={`bt-v${r.key}-analyst`}>Analyst</label>
-                <select
+                <AnalystSelect
                   id={`bt-v${r.key}-analyst`}
                   value={r.analyst}
-                  onChange={(e) => update(r.key, { analyst: e.target.value as Analyst | "" })}
-                >
-                  <option value="">strategy's own</option>
-                  <option value="baseline">baseline</option>
-                  <option value="openai">openai</option>
-                </select>
+                  onChange={(v) => update(r.key, { analyst: v })}
+                />
               </div>
               {rows.length > 1 && (
                 <div className="field filters-action">

@@ -14,7 +14,7 @@ import { useLlmEndpoints } from "../../../api/llmEndpoints";
 import { buildGetStrategyQuery, buildListStrategiesQuery } from "../../../api/strategies";
 import type { Analyst, Strategy } from "../../../api/types";
 import { formatUsd } from "../../../lib/format";
-import { createForm, PromptVersionSelect } from "../VariantFields/VariantFields";
+import { AnalystSelect, createForm, PromptVersionSelect } from "../VariantFields/VariantFields";
 import { ErrorState } from "../../ui/QueryState/QueryState";
 
 interface VariantRow {
@@ -242,15 +242,11 @@ export function ReplayForm({ backtest, strategyId: initialStrategy = "" }: { bac
             </div>
             <div className="field">
               <label htmlFor={`rp-v${r.key}-analyst`}>Analyst</label>
-              <select
+              <AnalystSelect
                 id={`rp-v${r.key}-analyst`}
                 value={r.analyst}
-                onChange={(e) => update(r.key, { analyst: e.target.value as Analyst | "" })}
-              >
-                <option value="">strategy's own</option>
-                <option value="baseline">baseline</option>
-                <option value="openai">openai</option>
-              </select>
+                onChange={(v) => update(r.key, { analyst: v })}
+              />
             </div>
             {rows.length > 1 && (
               <div className="field filters-action">

@@ -3,7 +3,7 @@ import type { FormEvent } from "react";
 import { costRefusal, type CostRefusal } from "../../../api/backtests";
 import { ApiError } from "../../../api/client";
 import { buildGetPromptTemplateQuery, buildListPromptTemplatesQuery } from "../../../api/prompts";
-import type { Strategy } from "../../../api/types";
+import type { Analyst, Strategy } from "../../../api/types";
 
 /**
  * A 400's field errors as readable lines: `field: message`, a variant's as
@@ -100,4 +100,23 @@ export function createForm<Body, Created extends { id: number }>(
     start(false);
   };
   return { start, onSubmit, refusal, fieldErrors, otherError };
+}
+
+/** A variant's analyst: the strategy's own (""), the rule-based baseline or the LLM (openai). */
+export function AnalystSelect({
+  id,
+  value,
+  onChange,
+}: {
+  id: string;
+  value: Analyst | "";
+  onChange: (value: Analyst | "") => void;
+}) {
+  return (
+    <select id={id} value={value} onChange={(e) => onChange(e.target.value as Analyst | "")}>
+      <option value="">strategy's own</option>
+      <option value="baseline">baseline</option>
+      <option value="openai">openai</option>
+    </select>
+  );
 }
