@@ -12,10 +12,11 @@ It reads ``Fill`` rows, so it lives in ``apps.orders`` (``apps.positions`` must 
 ``apps.orders``). Deterministic: the same fills give the same rows.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection, transaction
@@ -33,7 +34,7 @@ from apps.orders.models import (
 )
 from apps.positions.accounting import entry_side, opposite_side
 from apps.positions.models import PositionStatus, StrategyPosition
-from apps.positions.replay import FillFact, ReplayedPosition, ReplayResult, replay
+from apps.positions.replay import ZERO, FillFact, ReplayedPosition, ReplayResult, replay
 from apps.trading.locks import account_symbols_lock
 
 POSITION_FIELDS = (
@@ -84,7 +85,11 @@ class RebuildReport:
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-TIMELESS_FIELDS = tuple(f for f in POSITION_FIELDS if f not in ("opened_at", "closed_at"))
+# A stored position is read as (id, POSITION_FIELDS…) with its times as integer microseconds.
+STORED_COLUMNS = tuple(
+    {"opened_at": "opened_us", "closed_at": "closed_us"}.get(f, f) for f in POSITION_FIELDS
+)
+OPENED, CLOSED = (1 + POSITION_FIELDS.index(f) for f in ("opened_at", "closed_at"))
 
 
 def _microseconds(model: type[Model], column: str) -> RawSQL:
@@ -100,11 +105,10 @@ def _at(microseconds: int | None) -> datetime | None:
 
 
 def _stored_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A stored position read as (id, TIMELESS_FIELDS…, opened µs, closed µs) as (id,
-    POSITION_FIELDS…)."""
-    values = dict(zip(TIMELESS_FIELDS, row[1:-2], strict=True))
-    values["opened_at"], values["closed_at"] = _at(row[-2]), _at(row[-1])
-    return (row[0], *(values[f] for f in POSITION_FIELDS))
+    """A stored position read as (id, STORED_COLUMNS…) as (id, POSITION_FIELDS…)."""
+    values = list(row)
+    values[OPENED], values[CLOSED] = _at(row[OPENED]), _at(row[CLOSED])
+    return tuple(values)
 
 
 def _fill_facts(account_ids: Sequence[int] | None) -> tuple[list[FillFact], dict[int, tuple]]:
@@ -148,32 +152,50 @@ def fill_facts(fills: QuerySet[Fill]) -> tuple[list[FillFact], dict[int, tuple]]
     )
     facts: list[FillFact] = []
     stored: dict[int, tuple] = {}
-    for row in rows.iterator(chunk_size=10_000):
-        (fill_id, order_id, parent_id, role, side, account_id, strategy_id, symbol_id) = row[:8]
-        quantity, price, commission, executed, stop, run_id, template_id = row[8:15]
-        llm_model, analyst, realized, unattributed = row[15:]
-        facts.append(
-            FillFact(
-                fill_id=fill_id,
-                order_id=order_id,
-                parent_id=parent_id,
-                is_entry=role == OrderRole.ENTRY,
-                order_side=side,
-                account_id=account_id,
-                strategy_id=strategy_id,
-                symbol_id=symbol_id,
-                quantity=quantity,
-                price=price,
-                commission=commission,
-                executed_at=EPOCH + timedelta(microseconds=executed) if as_integers else executed,
-                stop=stop,
-                run_id=run_id,
-                prompt_template_id=template_id,
-                llm_model=llm_model or analyst,
+    append = facts.append
+    entry = OrderRole.ENTRY
+    for chunk in _chunks(rows, raw=as_integers):
+        for row in chunk:
+            (fill_id, order_id, parent_id, role, side, account_id, strategy_id) = row[:7]
+            symbol_id, quantity, price, commission, executed, stop, run_id = row[7:14]
+            template_id, llm_model, analyst, realized, unattributed = row[14:]
+            append(
+                FillFact(
+                    fill_id,
+                    order_id,
+                    parent_id,
+                    role == entry,
+                    side,
+                    account_id,
+                    strategy_id,
+                    symbol_id,
+                    quantity,
+                    price,
+                    commission,
+                    EPOCH + timedelta(microseconds=executed) if as_integers else executed,
+                    stop,
+                    run_id,
+                    template_id,
+                    llm_model or analyst,
+                )
             )
-        )
-        stored[fill_id] = (order_id, realized, unattributed)
+            stored[fill_id] = (order_id, realized, unattributed)
     return facts, stored
+
+
+def _chunks(rows: QuerySet[Any, tuple[Any, ...]], *, raw: bool) -> Iterator[list[tuple]]:
+    """The rows of ``rows`` (a ``values_list`` queryset) in lists: on PostgreSQL read straight
+    from the database cursor, 10,000 at a time (Django's row iterator costs more than the
+    reading itself, and no column needs its converters there), elsewhere through Django, in
+    one list."""
+    if not raw:
+        yield list(rows)
+        return
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(10_000):
+            yield chunk
 
 
 def _position_values(position: ReplayedPosition) -> tuple[Any, ...]:
@@ -228,37 +250,34 @@ def _update_from_rows(table: str, columns: Sequence[str], types: Sequence[str], 
         cursor.execute(f"DROP TABLE {temp}")
 
 
-CANONICAL_ORDER = tuple(
-    POSITION_FIELDS.index(f)
-    for f in ("opened_at", "account_id", "strategy_id", "symbol_id", "side")
-)
-
-
-def _canonical(values: tuple[Any, ...], tiebreak: int) -> tuple[Any, ...]:
-    """Sort key of a position's values: opened at, account, strategy, symbol, side, then
-    creation (stored id, or replay number: both follow the fills within one strategy)."""
-    return (*(values[i] for i in CANONICAL_ORDER), tiebreak)
+# A position's canonical order: opened at, account, strategy, symbol, side, then creation
+# (stored id, or replay number: both follow the fills within one strategy).
+CANONICAL = ("opened_at", "account_id", "strategy_id", "symbol_id", "side")
+CANONICAL_FIELDS = itemgetter(*(POSITION_FIELDS.index(f) for f in CANONICAL))
+STORED_CANONICAL = itemgetter(*(1 + POSITION_FIELDS.index(f) for f in CANONICAL), 0)
 
 
 def _write_positions(
     result: ReplayResult, stored: list[tuple[Any, ...]]
 ) -> tuple[dict[int, int], list[int], int]:
     """Position number → stored id: the stored rows when they equal the replayed ones (paired
-    in ``_canonical`` order), else new rows, inserted after the stale ones were set aside
+    in canonical order), else new rows, inserted after the stale ones were set aside
     (closed, so the one-open-per-side rule holds); the caller repoints the orders, then drops
     the stale rows (``_drop_positions``). Returns (ids, stale ids, created)."""
-    values = [_position_values(p) for p in result.positions]  # in creation order
-    wanted = sorted(
-        ((values[p.number], p.number) for p in result.positions),
-        key=lambda pair: _canonical(*pair),
-    )
-    have = sorted(((row[1:], row[0]) for row in stored), key=lambda pair: _canonical(*pair))
-    if [values for values, _ in have] == [values for values, _ in wanted]:
-        return {number: pk for (_, number), (_, pk) in zip(wanted, have, strict=True)}, [], 0
+    values = [_position_values(p) for p in result.positions]  # in creation order: number
+    if len(stored) == len(values):
+        wanted = sorted(range(len(values)), key=lambda n: (*CANONICAL_FIELDS(values[n]), n))
+        have = sorted(stored, key=STORED_CANONICAL)
+        if all(row[1:] == values[number] for row, number in zip(have, wanted, strict=True)):
+            return {number: row[0] for row, number in zip(have, wanted, strict=True)}, [], 0
     stale = [row[0] for row in stored]
-    StrategyPosition.objects.filter(pk__in=stale, status=PositionStatus.OPEN).update(
-        status=PositionStatus.CLOSED, quantity=0, closed_at=timezone.now()
-    )
+    if stale:  # the ids as one array parameter: as many parameters they cost seconds
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {StrategyPosition._meta.db_table} SET status = %s, quantity = 0, "
+                "closed_at = %s WHERE id = ANY(%s) AND status = %s",
+                [PositionStatus.CLOSED, timezone.now(), stale, PositionStatus.OPEN],
+            )
     ids = _insert_positions(result, values)
     return ids, stale, len(ids)
 
@@ -268,8 +287,13 @@ def _drop_positions(stale: list[int]) -> None:
     accounts) lets go of it first."""
     if not stale:
         return
-    Order.objects.filter(strategy_position_id__in=stale).update(strategy_position=None)
-    with connection.cursor() as cursor:  # no cascade to collect: no order holds them now
+    with connection.cursor() as cursor:  # the ids as one array parameter, as in the delete
+        cursor.execute(
+            f"UPDATE {Order._meta.db_table} SET strategy_position_id = NULL "
+            "WHERE strategy_position_id = ANY(%s)",
+            [stale],
+        )
+        # no cascade to collect: no order holds them now
         cursor.execute(f"DELETE FROM {StrategyPosition._meta.db_table} WHERE id = ANY(%s)", [stale])
 
 
@@ -314,10 +338,12 @@ def _lone_unfilled(
         parent__isnull=True,
     )
     wanted: dict[int, tuple[int | None, Decimal]] = {}
-    rows = lone.exclude(pk__in=known).values_list(
+    rows = lone.values_list(  # ``known`` left out here: as a query parameter it costs seconds
         "id", "role", "side", "strategy_id", "symbol_id", "strategy_position_id", "status"
     )
     for order_id, role, side, strategy_id, symbol_id, position_id, status in rows:
+        if order_id in known:
+            continue
         if position_id in kept:
             wanted[order_id] = (position_id, Decimal(0))
             continue
@@ -412,6 +438,8 @@ def positions_rebuild(account_ids: Iterable[int] | None = None) -> RebuildReport
             # JIT compiling these one-pass scans and joins costs more than it saves (about a
             # quarter second per statement on 100k fills).
             cursor.execute("SET LOCAL jit = off")
+            # The fills' sort (100k rows) fits in memory instead of spilling to disk.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         pairs = _scoped(Order.objects, scope).values_list("account_id", "symbol_id").distinct()
         account_symbols_lock(pairs.order_by())
         stored_positions = [
@@ -423,30 +451,27 @@ def positions_rebuild(account_ids: Iterable[int] | None = None) -> RebuildReport
                 opened_us=_microseconds(StrategyPosition, "opened_at"),
                 closed_us=_microseconds(StrategyPosition, "closed_at"),
             )
-            .values_list("id", *TIMELESS_FIELDS, "opened_us", "closed_us")
+            .values_list("id", *STORED_COLUMNS)
         ]
         facts, stored_fills = _fill_facts(scope)
         result = replay(facts)
         ids, stale, created = _write_positions(result, stored_positions)
 
-        changed_fills = [
-            (fill_id, result.fill_realized[fill_id], result.fill_excess[fill_id])
-            for fill_id, (_, realized, unattributed) in stored_fills.items()
-            if realized != result.fill_realized[fill_id]
-            or unattributed != result.fill_excess[fill_id]
-        ]
+        changed_fills = []
+        order_realized: dict[int, Decimal] = {}
+        fill_realized, fill_excess = result.fill_realized, result.fill_excess
+        for fill_id, (order_id, realized, unattributed) in stored_fills.items():
+            wanted_realized, wanted_excess = fill_realized[fill_id], fill_excess[fill_id]
+            if realized != wanted_realized or unattributed != wanted_excess:
+                changed_fills.append((fill_id, wanted_realized, wanted_excess))
+            # an order's realized P&L: the sum of its fills'
+            order_realized[order_id] = order_realized.get(order_id, ZERO) + wanted_realized
         _update_from_rows(
             Fill._meta.db_table,
             ("realized_pnl", "unattributed_quantity"),
             ("numeric", "numeric"),
             changed_fills,
         )
-
-        order_realized: dict[int, Decimal] = {}
-        for fill_id, (order_id, _, _) in stored_fills.items():
-            order_realized[order_id] = (
-                order_realized.get(order_id, Decimal(0)) + result.fill_realized[fill_id]
-            )
         orders_updated = _update_orders(result, ids, order_realized, scope)
         _drop_positions(stale)
         _actions_repoint(scope)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from apps.positions.accounting import (
     Book,
@@ -25,13 +26,14 @@ from apps.positions.accounting import (
     outcome,
 )
 
+ZERO = Decimal(0)
 
-@dataclass(frozen=True)
-class FillFact:
+
+class FillFact(NamedTuple):
     """One stored fill with what position accounting needs of its order: ids, the order's
     role (entry or exit) and side, the strategy, account and symbol, quantity (units), price
     and commission (symbol's currency), time (UTC), the signal's stop, and the opening run's
-    prompt version and model."""
+    prompt version and model. Immutable; a named tuple, as the rebuild makes 100k of them."""
 
     fill_id: int
     order_id: int
@@ -94,38 +96,47 @@ def replay(fills: Iterable[FillFact]) -> ReplayResult:
     as they were recorded) and return the resulting positions."""
     result = ReplayResult()
     open_by_key: dict[tuple[int, int, str], ReplayedPosition] = {}
+    positions = result.positions
+    fill_realized = result.fill_realized
+    fill_excess = result.fill_excess
+    fill_position = result.fill_position
+    order_position = result.order_position
     for fill in fills:
+        fill_id = fill.fill_id
         if fill.is_entry:
             position = _entry(result, open_by_key, fill)
-            result.fill_realized[fill.fill_id] = Decimal(0)
-            result.fill_excess[fill.fill_id] = Decimal(0)
-            result.fill_position[fill.fill_id] = position.number
+            fill_realized[fill_id] = ZERO
+            fill_excess[fill_id] = ZERO
+            fill_position[fill_id] = position.number
             continue
-        number = result.order_position.get(fill.order_id)
-        if number is None and fill.parent_id is not None:
-            number = result.order_position.get(fill.parent_id)
-        if number is None and fill.parent_id is None:
-            # A lone exit (a close) reduces the strategy's open position on the side it sells
-            # or buys back, as it named that position when it was created.
-            reduced = opposite_side(entry_side(fill.order_side))
-            held = open_by_key.get((fill.strategy_id, fill.symbol_id, reduced))
-            if held is not None:
-                number = held.number
-                result.order_position[fill.order_id] = number
-        target = result.positions[number] if number is not None else None
-        result.fill_position[fill.fill_id] = number
-        if target is None or not target.is_open:
-            result.fill_realized[fill.fill_id] = Decimal(0)
-            result.fill_excess[fill.fill_id] = fill.quantity
+        number = order_position.get(fill.order_id)
+        parent_id = fill.parent_id
+        if number is None:
+            if parent_id is not None:
+                number = order_position.get(parent_id)
+            else:
+                # A lone exit (a close) reduces the strategy's open position on the side it
+                # sells or buys back, as it named that position when it was created.
+                reduced = opposite_side(entry_side(fill.order_side))
+                held = open_by_key.get((fill.strategy_id, fill.symbol_id, reduced))
+                if held is not None:
+                    number = held.number
+                    order_position[fill.order_id] = number
+        target = positions[number] if number is not None else None
+        fill_position[fill_id] = number
+        if target is None or target.closed_at is not None:
+            fill_realized[fill_id] = ZERO
+            fill_excess[fill_id] = fill.quantity
             continue
+        book = target.book
         realized, excess = book_reduce(
-            target.book, quantity=fill.quantity, price=fill.price, commission=fill.commission
+            book, quantity=fill.quantity, price=fill.price, commission=fill.commission
         )
-        result.fill_realized[fill.fill_id] = realized
-        result.fill_excess[fill.fill_id] = excess
-        if target.book.quantity == 0:
+        fill_realized[fill_id] = realized
+        fill_excess[fill_id] = excess
+        if book.quantity == 0:
             target.closed_at = fill.executed_at
-            key = (target.strategy_id, target.symbol_id, target.book.side)
+            key = (target.strategy_id, target.symbol_id, book.side)
             if open_by_key.get(key) is target:
                 del open_by_key[key]
     return result
@@ -140,7 +151,7 @@ def _entry(
     key = (fill.strategy_id, fill.symbol_id, side)
     number = result.order_position.get(fill.order_id)
     position = result.positions[number] if number is not None else None
-    if position is None or not position.is_open:
+    if position is None or position.closed_at is not None:
         position = open_by_key.get(key)
     if position is None:
         position = ReplayedPosition(
