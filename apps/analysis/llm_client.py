@@ -369,6 +369,7 @@ class LlmClient:
         if cache.mode in ("use", "only"):
             stored = cache.get(key)
             if stored is not None:
+                metrics.llm_cache_hit(endpoint=self._endpoint_name, model=model)
                 return _from_cache(stored, {"mode": cache.mode, "key": key, "hit": True})
             if cache.mode == "only":
                 raise LlmCacheMissError(key)

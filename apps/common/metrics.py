@@ -72,6 +72,12 @@ LLM_LATENCY = Histogram(
     ["endpoint", "model"],
     buckets=DURATION_BUCKETS_S,
 )
+LLM_CACHE_HITS = Counter(
+    "sibyl_llm_cache_hits",
+    "Evaluation runs' model answers served by the LLM answer cache (no request made), by "
+    "endpoint name and requested model.",
+    ["endpoint", "model"],
+)
 ORDERS = Counter(
     "sibyl_orders",
     "Order status transitions, by the status entered and the broker kind (paper, ibkr).",
@@ -143,6 +149,12 @@ def llm_call(
         LLM_TOKENS.labels(endpoint=endpoint, model=model, kind="completion").inc(completion_tokens)
     if cost_usd:
         LLM_COST.labels(endpoint=endpoint, model=model).inc(float(cost_usd))
+
+
+def llm_cache_hit(*, endpoint: str, model: str) -> None:
+    """Count one answer the LLM answer cache served for ``endpoint`` (its configured name) and
+    the requested ``model`` instead of a call (evaluation runs only: live runs never use it)."""
+    LLM_CACHE_HITS.labels(endpoint=endpoint or "default", model=model).inc()
 
 
 def order_status(*, status: str, broker: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from prometheus_client import REGISTRY
 
 from apps.analysis.analysts import SYSTEM_PROMPT, AnalysisRequest, OpenAIAnalyst
 from apps.analysis.answer_cache import DatabaseAnswerCache, llm_cache_mode
@@ -36,6 +37,11 @@ def evaluate(strategy: Strategy, *, llm_cache: str, trigger: str = "backtest") -
     return strategy_run(strategy=strategy, as_of=AS_OF, trigger=trigger, llm_cache=llm_cache)
 
 
+def _cache_hits() -> float:
+    labels = {"endpoint": "LLM_BASE_URL", "model": "gpt-4o-mini"}
+    return REGISTRY.get_sample_value("sibyl_llm_cache_hits_total", labels) or 0.0
+
+
 def openai_strategy(goog: Symbol, **fields: Any) -> Strategy:
     return StrategyFactory.create(symbol=goog, analyst="openai", **fields)
 
@@ -56,9 +62,11 @@ def test_a_second_backtest_in_only_mode_makes_no_request_and_decides_the_same(
     )
     assert (stored.hits, stored.model, stored.finish_reason) == (0, "gpt-4o-mini", "stop")
 
+    hits = _cache_hits()
     second = evaluate(strategy, llm_cache="only")
     assert second.status == "succeeded", second.error_message
     assert len(llm_server.requests) == 1  # answered from the cache: zero HTTP requests
+    assert _cache_hits() == hits + 1  # and counted for Prometheus
     before, after = llm_step(first).output, llm_step(second).output
     assert after["decision"] == before["decision"]
     assert before["cache"] == {"mode": "use", "key": stored.key, "hit": False}
